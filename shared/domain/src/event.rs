@@ -1,0 +1,377 @@
+//! Domain events and the event contract: the JSON envelope every SQS message carries.
+//!
+//! The contract is documented in `docs/event-contract.md`. In short:
+//!
+//! ```json
+//! { "eventId": "<uuid v7>", "eventType": "TaskCreated", "schemaVersion": 1,
+//!   "occurredAt": "2026-11-26T10:00:00Z", "taskId": "<uuid>", "userId": "<sub>",
+//!   "sequence": 1, "data": { ... event-specific, camelCase ... } }
+//! ```
+//!
+//! `eventId` is the deduplication key: it is chosen once by the producer and survives any number
+//! of re-sends, unlike the SQS message id.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
+
+/// The deduplication key of an event (UUID v7, chosen by the producer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(Uuid);
+
+impl EventId {
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCreated {
+    pub title: Title,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Description>,
+    pub priority: Priority,
+    pub planned_accomplish_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskStatusChanged {
+    pub from: TaskStatus,
+    pub to: TaskStatus,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCompleted {
+    pub completed_at: DateTime<Utc>,
+    pub planned_accomplish_date: DateTime<Utc>,
+    /// Completed at or before the planned date.
+    pub on_time: bool,
+    /// From creation to completion; never negative.
+    pub lead_time_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskPriorityChanged {
+    pub from: Priority,
+    pub to: Priority,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDelayed {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub delay_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRescheduled {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// What happened to a task. Each variant carries everything a consumer needs to update the
+/// analytics without reading any other state, so events can be applied in any order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskEvent {
+    Created(TaskCreated),
+    StatusChanged(TaskStatusChanged),
+    Completed(TaskCompleted),
+    PriorityChanged(TaskPriorityChanged),
+    Delayed(TaskDelayed),
+    Rescheduled(TaskRescheduled),
+}
+
+impl TaskEvent {
+    /// Every `eventType` this version of the contract defines.
+    pub const TYPES: [&'static str; 6] = [
+        "TaskCreated",
+        "TaskStatusChanged",
+        "TaskCompleted",
+        "TaskPriorityChanged",
+        "TaskDelayed",
+        "TaskRescheduled",
+    ];
+
+    /// The `eventType` of the envelope (also sent as the SQS message attribute `eventType`).
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "TaskCreated",
+            Self::StatusChanged(_) => "TaskStatusChanged",
+            Self::Completed(_) => "TaskCompleted",
+            Self::PriorityChanged(_) => "TaskPriorityChanged",
+            Self::Delayed(_) => "TaskDelayed",
+            Self::Rescheduled(_) => "TaskRescheduled",
+        }
+    }
+
+    fn data_json(&self) -> serde_json::Value {
+        let data = match self {
+            Self::Created(d) => serde_json::to_value(d),
+            Self::StatusChanged(d) => serde_json::to_value(d),
+            Self::Completed(d) => serde_json::to_value(d),
+            Self::PriorityChanged(d) => serde_json::to_value(d),
+            Self::Delayed(d) => serde_json::to_value(d),
+            Self::Rescheduled(d) => serde_json::to_value(d),
+        };
+        // These are plain structs of strings, numbers and booleans: serialising cannot fail.
+        data.unwrap_or(serde_json::Value::Null)
+    }
+
+    fn from_data(event_type: &str, data: serde_json::Value) -> Result<Self, EnvelopeError> {
+        fn decode<T: DeserializeOwned>(
+            event_type: &str,
+            data: serde_json::Value,
+        ) -> Result<T, EnvelopeError> {
+            serde_json::from_value(data).map_err(|e| EnvelopeError::InvalidData {
+                event_type: event_type.to_owned(),
+                reason: e.to_string(),
+            })
+        }
+        Ok(match event_type {
+            "TaskCreated" => Self::Created(decode(event_type, data)?),
+            "TaskStatusChanged" => Self::StatusChanged(decode(event_type, data)?),
+            "TaskCompleted" => Self::Completed(decode(event_type, data)?),
+            "TaskPriorityChanged" => Self::PriorityChanged(decode(event_type, data)?),
+            "TaskDelayed" => Self::Delayed(decode(event_type, data)?),
+            "TaskRescheduled" => Self::Rescheduled(decode(event_type, data)?),
+            other => return Err(EnvelopeError::UnknownEventType(other.to_owned())),
+        })
+    }
+}
+
+/// One event as it travels: the domain event plus the metadata every consumer relies on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventEnvelope {
+    pub event_id: EventId,
+    pub schema_version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub task_id: TaskId,
+    pub user_id: UserId,
+    /// The task's version after this event; the first event of a task has sequence 1.
+    pub sequence: u64,
+    pub event: TaskEvent,
+}
+
+/// Why a message body is not an event this consumer can apply. Each is a per-message failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    #[error("schemaVersion {found} is newer than the supported version {supported}")]
+    UnsupportedSchemaVersion { found: u64, supported: u32 },
+    #[error("envelope is invalid: {0}")]
+    InvalidEnvelope(String),
+    #[error("unknown eventType '{0}'")]
+    UnknownEventType(String),
+    #[error("data of {event_type} is invalid: {reason}")]
+    InvalidData { event_type: String, reason: String },
+}
+
+impl EnvelopeError {
+    /// A short stable name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotJson(_) => "not_json",
+            Self::UnsupportedSchemaVersion { .. } => "unsupported_schema_version",
+            Self::InvalidEnvelope(_) => "invalid_envelope",
+            Self::UnknownEventType(_) => "unknown_event_type",
+            Self::InvalidData { .. } => "invalid_data",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEnvelope {
+    event_id: EventId,
+    event_type: String,
+    schema_version: u32,
+    occurred_at: DateTime<Utc>,
+    task_id: TaskId,
+    user_id: UserId,
+    sequence: u64,
+    data: serde_json::Value,
+}
+
+impl EventEnvelope {
+    /// The schema version this code writes and the newest it reads.
+    pub const SCHEMA_VERSION: u32 = 1;
+
+    pub fn event_type(&self) -> &'static str {
+        self.event.event_type()
+    }
+
+    pub fn to_json(&self) -> String {
+        let wire = WireEnvelope {
+            event_id: self.event_id,
+            event_type: self.event_type().to_owned(),
+            schema_version: self.schema_version,
+            occurred_at: self.occurred_at,
+            task_id: self.task_id,
+            user_id: self.user_id.clone(),
+            sequence: self.sequence,
+            data: self.event.data_json(),
+        };
+        // Only strings, numbers and maps with string keys: serialising cannot fail.
+        serde_json::to_string(&wire).unwrap_or_default()
+    }
+
+    /// Parses one message body, telling apart the ways it can be unusable.
+    pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+        // Check the version before the shape: a newer version may have another shape, and
+        // "too new" tells the operator to deploy a newer consumer rather than fix the producer.
+        if let Some(found) = value.get("schemaVersion").and_then(|v| v.as_u64())
+            && found > u64::from(Self::SCHEMA_VERSION)
+        {
+            return Err(EnvelopeError::UnsupportedSchemaVersion {
+                found,
+                supported: Self::SCHEMA_VERSION,
+            });
+        }
+        let wire: WireEnvelope = serde_json::from_value(value)
+            .map_err(|e| EnvelopeError::InvalidEnvelope(e.to_string()))?;
+        if wire.schema_version == 0 {
+            return Err(EnvelopeError::InvalidEnvelope(
+                "schemaVersion must be at least 1".into(),
+            ));
+        }
+        if wire.sequence == 0 {
+            return Err(EnvelopeError::InvalidEnvelope(
+                "sequence must be at least 1".into(),
+            ));
+        }
+        let event = TaskEvent::from_data(&wire.event_type, wire.data)?;
+        Ok(Self {
+            event_id: wire.event_id,
+            schema_version: wire.schema_version,
+            occurred_at: wire.occurred_at,
+            task_id: wire.task_id,
+            user_id: wire.user_id,
+            sequence: wire.sequence,
+            event,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn created_envelope() -> EventEnvelope {
+        EventEnvelope {
+            event_id: EventId::from_uuid(Uuid::from_u128(7)),
+            schema_version: 1,
+            occurred_at: "2026-11-26T10:00:00Z".parse().unwrap(),
+            task_id: TaskId::from_uuid(Uuid::from_u128(1)),
+            user_id: UserId::parse("user-1").unwrap(),
+            sequence: 1,
+            event: TaskEvent::Created(TaskCreated {
+                title: Title::parse("Write report").unwrap(),
+                description: None,
+                priority: Priority::High,
+                planned_accomplish_date: "2026-11-30T17:00:00Z".parse().unwrap(),
+            }),
+        }
+    }
+
+    #[test]
+    fn envelope_has_the_documented_shape() {
+        let json: serde_json::Value =
+            serde_json::from_str(&created_envelope().to_json()).unwrap();
+        assert_eq!(
+            json,
+            json!({
+                "eventId": "00000000-0000-0000-0000-000000000007",
+                "eventType": "TaskCreated",
+                "schemaVersion": 1,
+                "occurredAt": "2026-11-26T10:00:00Z",
+                "taskId": "00000000-0000-0000-0000-000000000001",
+                "userId": "user-1",
+                "sequence": 1,
+                "data": {
+                    "title": "Write report",
+                    "priority": "high",
+                    "plannedAccomplishDate": "2026-11-30T17:00:00Z"
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn envelope_round_trips() {
+        let envelope = created_envelope();
+        assert_eq!(EventEnvelope::from_json(&envelope.to_json()).unwrap(), envelope);
+    }
+
+    fn with(mutate: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&created_envelope().to_json()).unwrap();
+        mutate(&mut json);
+        json.to_string()
+    }
+
+    #[test]
+    fn each_kind_of_bad_body_is_told_apart() {
+        let kind = |body: &str| EventEnvelope::from_json(body).unwrap_err().kind();
+        assert_eq!(kind("{not json"), "not_json");
+        assert_eq!(kind(&with(|j| j["schemaVersion"] = json!(2))), "unsupported_schema_version");
+        assert_eq!(
+            kind(&with(|j| {
+                j.as_object_mut().unwrap().remove("taskId");
+            })),
+            "invalid_envelope"
+        );
+        assert_eq!(kind(&with(|j| j["sequence"] = json!(0))), "invalid_envelope");
+        assert_eq!(kind(&with(|j| j["eventType"] = json!("TaskExploded"))), "unknown_event_type");
+        assert_eq!(
+            kind(&with(|j| {
+                j["data"].as_object_mut().unwrap().remove("priority");
+            })),
+            "invalid_data"
+        );
+        assert_eq!(kind(&with(|j| j["data"]["title"] = json!(""))), "invalid_data");
+    }
+
+    #[test]
+    fn missing_field_is_named_in_the_reason() {
+        let body = with(|j| {
+            j.as_object_mut().unwrap().remove("occurredAt");
+        });
+        let err = EventEnvelope::from_json(&body).unwrap_err().to_string();
+        assert!(err.contains("occurredAt"), "{err}");
+    }
+
+    #[test]
+    fn every_listed_type_is_decodable_name() {
+        for t in TaskEvent::TYPES {
+            let err = TaskEvent::from_data(t, json!({})).unwrap_err();
+            assert_eq!(err.kind(), "invalid_data", "{t} should be a known type");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The taskpulse domain.
+//!
+//! Everything here is pure: no I/O, no clock, no randomness, no async. Callers supply the current
+//! time and fresh event ids, which keeps every rule testable and every replay deterministic.
+//!
+//! - [`values`]: parsed value types (a `Title` is always valid once it exists).
+//! - [`task`]: the `Task` aggregate: `Task::handle(command) -> events` and `Task::apply(event)`.
+//! - [`event`]: the events and the JSON envelope carried by every SQS message.
+//! - [`analytics`]: the projection of events onto per-day counter increments.
+
+pub mod analytics;
+pub mod event;
+pub mod task;
+pub mod values;
+
+pub use event::{EventEnvelope, EventId, TaskEvent};
+pub use task::{DomainError, Task, TaskCommand};
+pub use values::{Description, Priority, TaskId, TaskStatus, Title, UserId};

@@ -1,0 +1,484 @@
+//! The `Task` aggregate: commands are decided by [`Task::handle`], state evolves by [`Task::apply`].
+//!
+//! `handle` never changes state and `apply` never rejects a valid next event, so the state a
+//! command leaves behind is exactly the state rebuilt by replaying the events it emitted.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{
+    EventEnvelope, EventId, TaskCompleted, TaskCreated, TaskDelayed, TaskEvent,
+    TaskPriorityChanged, TaskRescheduled, TaskStatusChanged,
+};
+use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub status: TaskStatus,
+    pub set_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub id: TaskId,
+    pub owner: UserId,
+    pub title: Title,
+    pub description: Option<Description>,
+    pub priority: Priority,
+    /// Oldest first; never empty (a task starts as `new`).
+    pub status_history: Vec<StatusChange>,
+    pub planned_accomplish_date: DateTime<Utc>,
+    pub actual_accomplish_date: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// The number of events applied so far; the sequence of the last event.
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTask {
+    pub task_id: TaskId,
+    pub owner: UserId,
+    pub title: Title,
+    pub description: Option<Description>,
+    pub priority: Priority,
+    pub planned_accomplish_date: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskCommand {
+    Create(CreateTask),
+    /// `at` is when the change happened; `None` means now. It may lie in the past (a change
+    /// recorded late) but never in the future.
+    ChangeStatus {
+        status: TaskStatus,
+        at: Option<DateTime<Utc>>,
+    },
+    ChangePriority {
+        priority: Priority,
+    },
+    ChangePlannedDate {
+        planned_accomplish_date: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("task {0} already exists")]
+    AlreadyExists(TaskId),
+    #[error("task does not exist")]
+    NotFound,
+    #[error("task is {} and can no longer change", .0.as_str())]
+    Terminal(TaskStatus),
+    #[error("'at' ({at}) must not be in the future")]
+    AtInFuture { at: DateTime<Utc> },
+    #[error("'at' ({at}) must not be before the current status was set ({since})")]
+    AtBeforeCurrentStatus {
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    },
+    #[error("event for task {found} applied to task {expected}")]
+    EventForAnotherTask { expected: TaskId, found: TaskId },
+    #[error("event sequence {found} does not follow version {version}")]
+    EventOutOfSequence { version: u64, found: u64 },
+}
+
+impl Task {
+    /// The current status: the last entry of the history.
+    pub fn status(&self) -> TaskStatus {
+        self.status_history
+            .last()
+            .map_or(TaskStatus::New, |change| change.status)
+    }
+
+    fn status_since(&self) -> DateTime<Utc> {
+        self.status_history
+            .last()
+            .map_or(self.created_at, |change| change.set_at)
+    }
+
+    /// Decides which events a command produces against the current state (`None`: no task yet).
+    /// A command that would change nothing produces no events.
+    pub fn handle(
+        current: Option<&Task>,
+        command: &TaskCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TaskEvent>, DomainError> {
+        let task = match (current, command) {
+            (None, TaskCommand::Create(create)) => {
+                return Ok(vec![TaskEvent::Created(TaskCreated {
+                    title: create.title.clone(),
+                    description: create.description.clone(),
+                    priority: create.priority,
+                    planned_accomplish_date: create.planned_accomplish_date,
+                })]);
+            }
+            (Some(task), TaskCommand::Create(_)) => {
+                return Err(DomainError::AlreadyExists(task.id));
+            }
+            (None, _) => return Err(DomainError::NotFound),
+            (Some(task), _) => task,
+        };
+        if task.status().is_terminal() {
+            return Err(DomainError::Terminal(task.status()));
+        }
+        match *command {
+            TaskCommand::Create(_) => unreachable!("handled above"),
+            TaskCommand::ChangeStatus { status, at } => task.change_status(status, at, now),
+            TaskCommand::ChangePriority { priority } => Ok(if priority == task.priority {
+                vec![]
+            } else {
+                vec![TaskEvent::PriorityChanged(TaskPriorityChanged {
+                    from: task.priority,
+                    to: priority,
+                })]
+            }),
+            TaskCommand::ChangePlannedDate {
+                planned_accomplish_date: to,
+            } => {
+                let from = task.planned_accomplish_date;
+                Ok(if to > from {
+                    vec![TaskEvent::Delayed(TaskDelayed {
+                        from,
+                        to,
+                        delay_seconds: whole_seconds_between(from, to),
+                    })]
+                } else if to < from {
+                    vec![TaskEvent::Rescheduled(TaskRescheduled { from, to })]
+                } else {
+                    vec![]
+                })
+            }
+        }
+    }
+
+    fn change_status(
+        &self,
+        to: TaskStatus,
+        at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TaskEvent>, DomainError> {
+        let from = self.status();
+        if to == from {
+            return Ok(vec![]);
+        }
+        let at = at.unwrap_or(now);
+        if at > now {
+            return Err(DomainError::AtInFuture { at });
+        }
+        let since = self.status_since();
+        if at < since {
+            return Err(DomainError::AtBeforeCurrentStatus { at, since });
+        }
+        let mut events = vec![TaskEvent::StatusChanged(TaskStatusChanged { from, to, at })];
+        if to == TaskStatus::Completed {
+            events.push(TaskEvent::Completed(TaskCompleted {
+                completed_at: at,
+                planned_accomplish_date: self.planned_accomplish_date,
+                on_time: at <= self.planned_accomplish_date,
+                lead_time_seconds: whole_seconds_between(self.created_at, at),
+            }));
+        }
+        Ok(events)
+    }
+
+    /// The state after one event (`None`: before the task's first event).
+    pub fn apply(current: Option<Task>, envelope: &EventEnvelope) -> Result<Task, DomainError> {
+        let mut task = match (current, &envelope.event) {
+            (None, TaskEvent::Created(created)) => {
+                if envelope.sequence != 1 {
+                    return Err(DomainError::EventOutOfSequence {
+                        version: 0,
+                        found: envelope.sequence,
+                    });
+                }
+                return Ok(Task {
+                    id: envelope.task_id,
+                    owner: envelope.user_id.clone(),
+                    title: created.title.clone(),
+                    description: created.description.clone(),
+                    priority: created.priority,
+                    status_history: vec![StatusChange {
+                        status: TaskStatus::New,
+                        set_at: envelope.occurred_at,
+                    }],
+                    planned_accomplish_date: created.planned_accomplish_date,
+                    actual_accomplish_date: None,
+                    created_at: envelope.occurred_at,
+                    version: 1,
+                });
+            }
+            (None, _) => {
+                return Err(DomainError::EventOutOfSequence {
+                    version: 0,
+                    found: envelope.sequence,
+                });
+            }
+            (Some(task), _) => task,
+        };
+        if envelope.task_id != task.id {
+            return Err(DomainError::EventForAnotherTask {
+                expected: task.id,
+                found: envelope.task_id,
+            });
+        }
+        if envelope.sequence != task.version + 1 {
+            return Err(DomainError::EventOutOfSequence {
+                version: task.version,
+                found: envelope.sequence,
+            });
+        }
+        match &envelope.event {
+            TaskEvent::Created(_) => return Err(DomainError::AlreadyExists(task.id)),
+            TaskEvent::StatusChanged(change) => task.status_history.push(StatusChange {
+                status: change.to,
+                set_at: change.at,
+            }),
+            TaskEvent::Completed(completed) => {
+                task.actual_accomplish_date = Some(completed.completed_at);
+            }
+            TaskEvent::PriorityChanged(change) => task.priority = change.to,
+            TaskEvent::Delayed(TaskDelayed { to, .. })
+            | TaskEvent::Rescheduled(TaskRescheduled { to, .. }) => {
+                task.planned_accomplish_date = *to;
+            }
+        }
+        task.version = envelope.sequence;
+        Ok(task)
+    }
+
+    /// Handles a command and applies its events: the new state (unchanged when the command was
+    /// a no-op) and the events stamped with ids, time and sequence, ready to publish.
+    pub fn execute(
+        current: Option<Task>,
+        command: &TaskCommand,
+        now: DateTime<Utc>,
+        mut next_event_id: impl FnMut() -> EventId,
+    ) -> Result<(Option<Task>, Vec<EventEnvelope>), DomainError> {
+        let events = Self::handle(current.as_ref(), command, now)?;
+        let (task_id, user_id, version) = match (&current, command) {
+            (Some(task), _) => (task.id, task.owner.clone(), task.version),
+            (None, TaskCommand::Create(create)) => (create.task_id, create.owner.clone(), 0),
+            (None, _) => return Err(DomainError::NotFound),
+        };
+        let envelopes: Vec<EventEnvelope> = events
+            .into_iter()
+            .zip(version + 1..)
+            .map(|(event, sequence)| EventEnvelope {
+                event_id: next_event_id(),
+                schema_version: EventEnvelope::SCHEMA_VERSION,
+                occurred_at: now,
+                task_id,
+                user_id: user_id.clone(),
+                sequence,
+                event,
+            })
+            .collect();
+        let mut state = current;
+        for envelope in &envelopes {
+            state = Some(Self::apply(state, envelope)?);
+        }
+        Ok((state, envelopes))
+    }
+}
+
+/// Whole seconds from `from` to `to`, zero when `to` is not later.
+fn whole_seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+    u64::try_from((to - from).num_seconds()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use uuid::Uuid;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn ids() -> impl FnMut() -> EventId {
+        let mut n = 0u128;
+        move || {
+            n += 1;
+            EventId::from_uuid(Uuid::from_u128(n))
+        }
+    }
+
+    fn create(planned: &str) -> TaskCommand {
+        TaskCommand::Create(CreateTask {
+            task_id: TaskId::from_uuid(Uuid::from_u128(42)),
+            owner: UserId::parse("user-1").unwrap(),
+            title: Title::parse("Ship it").unwrap(),
+            description: None,
+            priority: Priority::Medium,
+            planned_accomplish_date: at(planned),
+        })
+    }
+
+    fn created_task(now: &str, planned: &str) -> Task {
+        let (task, events) = Task::execute(None, &create(planned), at(now), ids()).unwrap();
+        assert_eq!(events.len(), 1);
+        task.unwrap()
+    }
+
+    #[test]
+    fn create_emits_task_created_with_sequence_one() {
+        let now = at("2026-11-26T10:00:00Z");
+        let (task, events) =
+            Task::execute(None, &create("2026-11-30T00:00:00Z"), now, ids()).unwrap();
+        let task = task.unwrap();
+        assert_eq!(task.version, 1);
+        assert_eq!(task.status(), TaskStatus::New);
+        assert_eq!(task.created_at, now);
+        assert_eq!(events[0].sequence, 1);
+        assert_eq!(events[0].event_type(), "TaskCreated");
+        assert_eq!(events[0].occurred_at, now);
+        assert_eq!(events[0].user_id.as_str(), "user-1");
+    }
+
+    #[test]
+    fn creating_twice_is_refused() {
+        let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
+        let err = Task::handle(Some(&task), &create("2026-11-30T00:00:00Z"), task.created_at);
+        assert!(matches!(err, Err(DomainError::AlreadyExists(_))));
+    }
+
+    #[test]
+    fn commands_on_a_missing_task_are_not_found() {
+        let cmd = TaskCommand::ChangePriority {
+            priority: Priority::High,
+        };
+        assert_eq!(
+            Task::handle(None, &cmd, at("2026-11-26T10:00:00Z")),
+            Err(DomainError::NotFound)
+        );
+    }
+
+    #[test]
+    fn setting_the_same_status_is_a_no_op() {
+        let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
+        let cmd = TaskCommand::ChangeStatus {
+            status: TaskStatus::New,
+            at: None,
+        };
+        let (after, events) = Task::execute(Some(task.clone()), &cmd, at("2026-11-27T00:00:00Z"), ids()).unwrap();
+        assert!(events.is_empty());
+        assert_eq!(after, Some(task));
+    }
+
+    #[test]
+    fn completing_on_time_and_late() {
+        let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
+        for (when, on_time) in [("2026-11-30T00:00:00Z", true), ("2026-11-30T00:00:01Z", false)] {
+            let cmd = TaskCommand::ChangeStatus {
+                status: TaskStatus::Completed,
+                at: None,
+            };
+            let (after, events) = Task::execute(Some(task.clone()), &cmd, at(when), ids()).unwrap();
+            let after = after.unwrap();
+            assert_eq!(events.len(), 2);
+            assert_eq!(events[0].sequence, 2);
+            assert_eq!(events[1].sequence, 3);
+            let TaskEvent::Completed(done) = &events[1].event else {
+                panic!("second event must be TaskCompleted, got {:?}", events[1]);
+            };
+            assert_eq!(done.on_time, on_time);
+            assert_eq!(done.lead_time_seconds, (at(when) - task.created_at).num_seconds() as u64);
+            assert_eq!(after.actual_accomplish_date, Some(at(when)));
+            assert_eq!(after.status(), TaskStatus::Completed);
+            assert_eq!(after.version, 3);
+        }
+    }
+
+    #[test]
+    fn terminal_tasks_refuse_changes() {
+        let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
+        let cancel = TaskCommand::ChangeStatus {
+            status: TaskStatus::Cancelled,
+            at: None,
+        };
+        let (task, _) = Task::execute(Some(task), &cancel, at("2026-11-27T00:00:00Z"), ids()).unwrap();
+        let task = task.unwrap();
+        let err = Task::handle(
+            Some(&task),
+            &TaskCommand::ChangePriority {
+                priority: Priority::Low,
+            },
+            at("2026-11-28T00:00:00Z"),
+        );
+        assert_eq!(err, Err(DomainError::Terminal(TaskStatus::Cancelled)));
+    }
+
+    #[test]
+    fn status_time_must_be_neither_future_nor_before_current_status() {
+        let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
+        let now = at("2026-11-27T00:00:00Z");
+        let future = TaskCommand::ChangeStatus {
+            status: TaskStatus::InProgress,
+            at: Some(now + Duration::seconds(1)),
+        };
+        assert!(matches!(
+            Task::handle(Some(&task), &future, now),
+            Err(DomainError::AtInFuture { .. })
+        ));
+        let before = TaskCommand::ChangeStatus {
+            status: TaskStatus::InProgress,
+            at: Some(task.created_at - Duration::seconds(1)),
+        };
+        assert!(matches!(
+            Task::handle(Some(&task), &before, now),
+            Err(DomainError::AtBeforeCurrentStatus { .. })
+        ));
+    }
+
+    #[test]
+    fn moving_the_planned_date_delays_or_reschedules() {
+        let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
+        let now = at("2026-11-27T00:00:00Z");
+        let later = TaskCommand::ChangePlannedDate {
+            planned_accomplish_date: at("2026-12-01T00:00:00Z"),
+        };
+        let events = Task::handle(Some(&task), &later, now).unwrap();
+        assert_eq!(
+            events,
+            vec![TaskEvent::Delayed(TaskDelayed {
+                from: at("2026-11-30T00:00:00Z"),
+                to: at("2026-12-01T00:00:00Z"),
+                delay_seconds: 86_400,
+            })]
+        );
+        let earlier = TaskCommand::ChangePlannedDate {
+            planned_accomplish_date: at("2026-11-29T00:00:00Z"),
+        };
+        assert!(matches!(
+            Task::handle(Some(&task), &earlier, now).unwrap()[..],
+            [TaskEvent::Rescheduled(_)]
+        ));
+        let same = TaskCommand::ChangePlannedDate {
+            planned_accomplish_date: task.planned_accomplish_date,
+        };
+        assert!(Task::handle(Some(&task), &same, now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn apply_refuses_gaps_and_foreign_events() {
+        let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
+        let cmd = TaskCommand::ChangePriority {
+            priority: Priority::High,
+        };
+        let (_, mut events) = Task::execute(Some(task.clone()), &cmd, at("2026-11-27T00:00:00Z"), ids()).unwrap();
+        let mut gap = events[0].clone();
+        gap.sequence = 3;
+        assert!(matches!(
+            Task::apply(Some(task.clone()), &gap),
+            Err(DomainError::EventOutOfSequence { version: 1, found: 3 })
+        ));
+        events[0].task_id = TaskId::from_uuid(Uuid::from_u128(99));
+        assert!(matches!(
+            Task::apply(Some(task), &events[0]),
+            Err(DomainError::EventForAnotherTask { .. })
+        ));
+    }
+}

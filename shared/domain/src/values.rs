@@ -1,0 +1,312 @@
+//! Value types, parsed once at the edge ("parse, don't validate"): holding one proves it is valid.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Why a raw value was rejected. The message is written for the API caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+/// Identifies a task. Chosen by the producer (UUID v7, so ids sort by creation time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(Uuid);
+
+impl TaskId {
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = ValueError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(raw)
+            .map(Self)
+            .map_err(|_| ValueError(format!("'{raw}' is not a task id (a UUID)")))
+    }
+}
+
+/// The owner of a task: the `sub` claim of the caller's JWT.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    /// JWT `sub` is at most 255 characters in the common identity providers (Cognito uses 36).
+    pub const MAX_CHARS: usize = 255;
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let count = raw.chars().count();
+        if count == 0 {
+            return Err(ValueError("user id must not be empty".into()));
+        }
+        if count > Self::MAX_CHARS {
+            return Err(ValueError(format!(
+                "user id must be at most {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        // '#' separates key parts in the DynamoDB items; control characters have no place in ids.
+        if raw.chars().any(|c| c.is_control() || c == '#') {
+            return Err(ValueError(
+                "user id must not contain control characters or '#'".into(),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(id: UserId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A task title: trimmed, 1 to 200 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Title(String);
+
+impl Title {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let trimmed = raw.trim();
+        let count = trimmed.chars().count();
+        if count == 0 {
+            return Err(ValueError("title must not be empty".into()));
+        }
+        if count > Self::MAX_CHARS {
+            return Err(ValueError(format!(
+                "title must be at most {} characters (got {count})",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Title {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Title> for String {
+    fn from(title: Title) -> Self {
+        title.0
+    }
+}
+
+/// A free-text description: at most 2000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let count = raw.chars().count();
+        if count > Self::MAX_CHARS {
+            return Err(ValueError(format!(
+                "description must be at most {} characters (got {count})",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Description {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Description> for String {
+    fn from(description: Description) -> Self {
+        description.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    #[default]
+    Medium,
+    High,
+    Critical,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl FromStr for Priority {
+    type Err = ValueError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError(format!(
+                    "priority must be one of low, medium, high, critical (got '{raw}')"
+                ))
+            })
+    }
+}
+
+/// Where a task is in its life. `Completed` and `Cancelled` are terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    New,
+    InProgress,
+    OnHold,
+    Completed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 5] = [
+        Self::New,
+        Self::InProgress,
+        Self::OnHold,
+        Self::Completed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::InProgress => "in_progress",
+            Self::OnHold => "on_hold",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Cancelled)
+    }
+}
+
+impl FromStr for TaskStatus {
+    type Err = ValueError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError(format!(
+                    "status must be one of new, in_progress, on_hold, completed, cancelled (got '{raw}')"
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_is_trimmed_and_bounded() {
+        assert_eq!(Title::parse("  write report \n").unwrap().as_str(), "write report");
+        assert!(Title::parse("   ").is_err());
+        assert!(Title::parse(&"é".repeat(200)).is_ok());
+        let err = Title::parse(&"x".repeat(201)).unwrap_err();
+        assert!(err.0.contains("at most 200"), "{err}");
+    }
+
+    #[test]
+    fn description_is_bounded_in_characters_not_bytes() {
+        assert!(Description::parse(&"ü".repeat(2000)).is_ok());
+        assert!(Description::parse(&"ü".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn user_id_rejects_key_separator_and_empty() {
+        assert!(UserId::parse("user-1").is_ok());
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse("a#b").is_err());
+        assert!(UserId::parse(&"u".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn enums_round_trip_through_their_wire_names() {
+        for p in Priority::ALL {
+            assert_eq!(p.as_str().parse::<Priority>().unwrap(), p);
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+        for s in TaskStatus::ALL {
+            assert_eq!(s.as_str().parse::<TaskStatus>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert!("urgent".parse::<Priority>().is_err());
+    }
+
+    #[test]
+    fn serde_refuses_invalid_values() {
+        assert!(serde_json::from_str::<Title>("\"  \"").is_err());
+        assert!(serde_json::from_str::<UserId>("\"\"").is_err());
+    }
+}
