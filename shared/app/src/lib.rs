@@ -1,1 +1,17 @@
+//! Application layer of taskpulse: the use cases, and the ports they need from the outside.
+//!
+//! Each port is a small trait per operation, implemented by the AWS adapters
+//! (`taskpulse-aws`) and by the in-memory adapters in [`memory`]. Use cases are generic over the
+//! ports, so the Lambda handlers, the local runner and the tests share one code path.
 
+pub mod analytics;
+pub mod memory;
+pub mod ports;
+pub mod tasks;
+
+pub use analytics::{ApplyOutcome, apply_event};
+pub use ports::{
+    ApplyEventOnce, InsertTask, MarkEventsPublished, PublishEvents, PublishError, ReadCounters,
+    StoreError,
+};
+pub use tasks::{CommandError, NewTask, TaskCommands};

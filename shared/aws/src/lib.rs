@@ -1,1 +1,19 @@
+//! AWS SDK adapters of the taskpulse ports.
+//!
+//! - [`DynamoTaskStore`]: tasks with their pending events (the transactional outbox).
+//! - [`SqsEventPublisher`]: one SQS message per event, sent in batches of ten.
+//! - [`DynamoAnalyticsStore`]: per-day counter items, moved exactly once per event.
+//!
+//! The item layout is described in [`keys`] and in `docs/data-model.md`.
 
+mod analytics_store;
+pub mod env;
+mod error;
+pub mod keys;
+mod publisher;
+mod task_store;
+
+pub use analytics_store::DynamoAnalyticsStore;
+pub use env::ConfigError;
+pub use publisher::SqsEventPublisher;
+pub use task_store::DynamoTaskStore;

@@ -1,1 +1,13 @@
+//! The Lambda-facing layer of taskpulse, shared by the function binaries and the local runner:
+//!
+//! - [`api`]: API Gateway HTTP API (payload v2) requests in, task commands, responses out.
+//! - [`consumer`]: an SQS batch in, events applied exactly once, partial batch failures out.
+//!
+//! Both are generic over the application ports, so the same code runs on AWS, against moto, and
+//! on the in-memory adapters.
 
+pub mod api;
+pub mod consumer;
+mod problem;
+
+pub use problem::{FieldError, Problem};

@@ -1,0 +1,100 @@
+//! Events onto SQS: one message per event, the `eventType` also as a message attribute so
+//! subscriptions and tools can filter without parsing bodies.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use taskpulse_app::{PublishError, PublishEvents};
+use taskpulse_domain::{EventEnvelope, EventId};
+
+/// `SendMessageBatch` takes at most ten entries.
+const SQS_BATCH_LIMIT: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct SqsEventPublisher {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsEventPublisher {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    fn entry(event: &EventEnvelope) -> Result<SendMessageBatchRequestEntry, String> {
+        let event_type = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(event.event_type())
+            .build()
+            .map_err(|e| e.to_string())?;
+        SendMessageBatchRequestEntry::builder()
+            // Unique within the batch; lets the response name the entries that failed.
+            .id(event.event_id.to_string())
+            .message_body(event.to_json())
+            .message_attributes("eventType", event_type)
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    async fn send_chunk(&self, events: &[EventEnvelope]) -> Result<(), PublishError> {
+        let all_failed = |reason: String| PublishError {
+            failed: events.iter().map(|e| e.event_id).collect(),
+            reason,
+        };
+        let entries = events
+            .iter()
+            .map(Self::entry)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(all_failed)?;
+        let output = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| all_failed(DisplayErrorContext(&e).to_string()))?;
+        // A 200 response can still carry failed entries: each must be treated as unsent.
+        let failed = output.failed();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let reason = failed
+            .iter()
+            .map(|f| format!("{}: {} {}", f.id(), f.code(), f.message().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(PublishError {
+            failed: events
+                .iter()
+                .map(|e| e.event_id)
+                .filter(|id| failed.iter().any(|f| f.id() == id.to_string()))
+                .collect(),
+            reason,
+        })
+    }
+}
+
+impl PublishEvents for SqsEventPublisher {
+    async fn publish_events(&self, events: &[EventEnvelope]) -> Result<(), PublishError> {
+        let mut failed: Vec<EventId> = vec![];
+        let mut reasons = vec![];
+        for chunk in events.chunks(SQS_BATCH_LIMIT) {
+            if let Err(error) = self.send_chunk(chunk).await {
+                failed.extend(error.failed);
+                reasons.push(error.reason);
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(PublishError {
+                failed,
+                reason: reasons.join("; "),
+            })
+        }
+    }
+}
