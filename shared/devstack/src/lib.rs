@@ -1,1 +1,66 @@
+//! Local stand-ins for AWS, for tests and the local run: a moto server from a pinned,
+//! project-local virtualenv, and the resources of `template.yaml` created on it.
 
+mod moto;
+mod template;
+
+use std::path::Path;
+
+pub use moto::{MotoServer, PythonTools, sdk_config_for, workspace_root};
+pub use template::{Provisioned, QueueInfo, Template, provision};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevstackError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Tool(String),
+    #[error("template.yaml: {0}")]
+    Template(String),
+    #[error("{call} failed: {detail}")]
+    Aws { call: String, detail: String },
+}
+
+impl DevstackError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn aws(call: String, error: impl std::error::Error) -> Self {
+        Self::Aws {
+            call,
+            detail: aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
+        }
+    }
+}
+
+/// A moto server with the template's tables and queues on it: everything an integration test
+/// or the local run needs. Dropping it stops the server, which discards all its state.
+pub struct Stack {
+    pub moto: MotoServer,
+    pub config: aws_config::SdkConfig,
+    pub resources: Provisioned,
+}
+
+impl Stack {
+    /// Starts moto and creates the resources of the project's `template.yaml` on it.
+    pub async fn start() -> Result<Self, DevstackError> {
+        let moto = tokio::task::spawn_blocking(MotoServer::start)
+            .await
+            .map_err(|e| DevstackError::Tool(format!("moto start-up task failed: {e}")))??;
+        let config = moto.sdk_config().await;
+        let template = Template::load_project()?;
+        let resources = provision(&config, &template, "taskpulse").await?;
+        Ok(Self {
+            moto,
+            config,
+            resources,
+        })
+    }
+}

@@ -323,6 +323,7 @@ fn command_problem(error: CommandError) -> Problem {
 mod tests {
     use super::*;
     use serde_json::json;
+    use crate::apigw::HttpApiEvent;
     use taskpulse_app::memory::{MemoryEventQueue, MemoryTaskStore};
 
     fn api() -> Api<MemoryTaskStore, MemoryEventQueue> {
@@ -332,32 +333,13 @@ mod tests {
         ))
     }
 
-    /// An API Gateway HTTP API v2 event, as the JWT authorizer delivers it.
     fn request(method: &str, path: &str, sub: Option<&str>, content_type: &str, body: &str) -> Request {
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": { "content-type": content_type },
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "api",
-                "domainName": "api.example.test",
-                "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test" },
-                "requestId": "req-1",
-                "routeKey": "$default",
-                "stage": "$default",
-                "time": "26/Nov/2026:10:00:00 +0000",
-                "timeEpoch": 1795687200000i64
-            },
-            "body": body,
-            "isBase64Encoded": false
-        });
-        if let Some(sub) = sub {
-            event["requestContext"]["authorizer"] = json!({ "jwt": { "claims": { "sub": sub }, "scopes": null } });
+        let event = HttpApiEvent::new(method, path).raw_body(content_type, body);
+        match sub {
+            Some(sub) => event.caller(sub),
+            None => event,
         }
-        lambda_http::request::from_str(&event.to_string()).unwrap()
+        .to_request()
     }
 
     async fn call(api: &Api<MemoryTaskStore, MemoryEventQueue>, req: Request) -> (StatusCode, Value, http::HeaderMap) {

@@ -7,6 +7,7 @@
 //! on the in-memory adapters.
 
 pub mod api;
+pub mod apigw;
 pub mod consumer;
 mod problem;
 

@@ -1,0 +1,158 @@
+//! The taskpulse pipeline on one machine: the API handler, the events queue and the consumer,
+//! wired to AWS-protocol endpoints exactly as the Lambda functions are, plus the piece Lambda
+//! provides on AWS: an event source mapping that polls SQS and invokes the consumer.
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use chrono::TimeDelta;
+use taskpulse_app::TaskCommands;
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
+use taskpulse_devstack::{Provisioned, QueueInfo};
+use taskpulse_lambda::api::Api;
+use taskpulse_lambda::consumer::{BatchSummary, handle_batch};
+
+/// Logical ids of the resources in `template.yaml`.
+pub const TASKS_TABLE: &str = "TasksTable";
+pub const ANALYTICS_TABLE: &str = "AnalyticsTable";
+pub const EVENTS_QUEUE: &str = "EventsQueue";
+pub const EVENTS_DLQ: &str = "EventsDeadLetterQueue";
+
+pub type AwsApi = Api<DynamoTaskStore, SqsEventPublisher>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Devstack(#[from] taskpulse_devstack::DevstackError),
+    #[error("{0}")]
+    Sqs(String),
+    #[error("the consumer failed the whole batch: {0}")]
+    Consumer(String),
+}
+
+/// The SQS record Lambda hands the consumer for a received message.
+pub fn lambda_record(message: &Message, queue_arn: &str) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = message.message_id.clone();
+    record.receipt_handle = message.receipt_handle.clone();
+    record.body = message.body.clone();
+    record.md5_of_body = message.md5_of_body.clone();
+    record.event_source = Some("aws:sqs".into());
+    record.event_source_arn = Some(queue_arn.to_owned());
+    record.aws_region = Some("us-east-1".into());
+    if let Some(attributes) = &message.attributes {
+        record.attributes = attributes
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+            .collect();
+    }
+    if let Some(attributes) = &message.message_attributes {
+        for (name, value) in attributes {
+            let mut attribute = aws_lambda_events::event::sqs::SqsMessageAttribute::default();
+            attribute.string_value = value.string_value.clone();
+            attribute.data_type = Some(value.data_type.clone());
+            record.message_attributes.insert(name.clone(), attribute);
+        }
+    }
+    record
+}
+
+/// The pipeline on AWS-protocol endpoints (moto, LocalStack or AWS).
+pub struct AwsPipeline {
+    pub api: AwsApi,
+    pub analytics: DynamoAnalyticsStore,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue: QueueInfo,
+}
+
+impl AwsPipeline {
+    pub fn new(config: &SdkConfig, resources: &Provisioned) -> Result<Self, PipelineError> {
+        let dynamodb = aws_sdk_dynamodb::Client::new(config);
+        let sqs = aws_sdk_sqs::Client::new(config);
+        let queue = resources.queue(EVENTS_QUEUE)?.clone();
+        Ok(Self {
+            api: Api::new(TaskCommands::new(
+                DynamoTaskStore::new(dynamodb.clone(), resources.table(TASKS_TABLE)?),
+                SqsEventPublisher::new(sqs.clone(), &queue.url),
+            )),
+            analytics: DynamoAnalyticsStore::new(
+                dynamodb,
+                resources.table(ANALYTICS_TABLE)?,
+                TimeDelta::days(taskpulse_aws::env::DEFAULT_DEDUPE_MARKER_TTL_DAYS),
+            ),
+            sqs,
+            queue,
+        })
+    }
+
+    /// Receives up to ten messages (waiting up to `wait_seconds`).
+    pub async fn receive(&self, wait_seconds: i32) -> Result<Vec<Message>, PipelineError> {
+        let output = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
+        Ok(output.messages.unwrap_or_default())
+    }
+
+    /// One poll of the event source mapping: receive a batch, invoke the consumer with it
+    /// `deliveries` times (more than once simulates SQS redelivering it), then delete the
+    /// records the consumer did not report as failed. Failed records stay on the queue and
+    /// come back after the visibility timeout, as on AWS.
+    pub async fn poll_once(&self, deliveries: usize) -> Result<Option<BatchSummary>, PipelineError> {
+        let messages = self.receive(1).await?;
+        if messages.is_empty() {
+            return Ok(None);
+        }
+        let mut event = SqsEvent::default();
+        event.records = messages
+            .iter()
+            .map(|m| lambda_record(m, &self.queue.arn))
+            .collect();
+        let mut total = BatchSummary::default();
+        let mut failed_ids = vec![];
+        for _ in 0..deliveries.max(1) {
+            let (response, summary) = handle_batch(&self.analytics, event.clone())
+                .await
+                .map_err(|e| PipelineError::Consumer(e.to_string()))?;
+            total.applied += summary.applied;
+            total.duplicates += summary.duplicates;
+            total.poison += summary.poison;
+            total.failed_writes += summary.failed_writes;
+            failed_ids = response
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect();
+        }
+        let done: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .filter(|m| !failed_ids.iter().any(|id| Some(id.as_str()) == m.message_id.as_deref()))
+            .enumerate()
+            .filter_map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if !done.is_empty() {
+            self.sqs
+                .delete_message_batch()
+                .queue_url(&self.queue.url)
+                .set_entries(Some(done))
+                .send()
+                .await
+                .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
+        }
+        Ok(Some(total))
+    }
+}
