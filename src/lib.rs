@@ -106,7 +106,10 @@ impl AwsPipeline {
     /// `deliveries` times (more than once simulates SQS redelivering it), then delete the
     /// records the consumer did not report as failed. Failed records stay on the queue and
     /// come back after the visibility timeout, as on AWS.
-    pub async fn poll_once(&self, deliveries: usize) -> Result<Option<BatchSummary>, PipelineError> {
+    pub async fn poll_once(
+        &self,
+        deliveries: usize,
+    ) -> Result<Option<BatchSummary>, PipelineError> {
         let messages = self.receive(1).await?;
         if messages.is_empty() {
             return Ok(None);
@@ -134,7 +137,11 @@ impl AwsPipeline {
         }
         let done: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
-            .filter(|m| !failed_ids.iter().any(|id| Some(id.as_str()) == m.message_id.as_deref()))
+            .filter(|m| {
+                !failed_ids
+                    .iter()
+                    .any(|id| Some(id.as_str()) == m.message_id.as_deref())
+            })
             .enumerate()
             .filter_map(|(i, m)| {
                 DeleteMessageBatchRequestEntry::builder()

@@ -20,7 +20,8 @@ async fn main() -> Result<(), Error> {
     );
     let store = &store;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let (response, _summary): (SqsBatchResponse, _) = handle_batch(store, event.payload).await?;
+        let (response, _summary): (SqsBatchResponse, _) =
+            handle_batch(store, event.payload).await?;
         Ok::<_, Error>(response)
     }))
     .await

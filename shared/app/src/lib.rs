@@ -11,7 +11,7 @@ pub mod tasks;
 
 pub use analytics::{ApplyOutcome, apply_event};
 pub use ports::{
-    ApplyEventOnce, InsertTask, MarkEventsPublished, PublishEvents, PublishError, ReadCounters,
+    ApplyEventOnce, InsertTask, MarkEventsPublished, PublishError, PublishEvents, ReadCounters,
     StoreError,
 };
 pub use tasks::{CommandError, NewTask, TaskCommands};

@@ -17,7 +17,9 @@ use crate::ports::{
 /// A poisoned lock only means another test thread panicked; the data is still consistent
 /// because every critical section below is a single map operation.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +179,10 @@ mod tests {
             .unwrap();
         let stored = commands.store().get(task.id).unwrap();
         assert_eq!(stored.task, task);
-        assert!(stored.pending_events.is_empty(), "published events are cleared");
+        assert!(
+            stored.pending_events.is_empty(),
+            "published events are cleared"
+        );
     }
 
     #[tokio::test]
@@ -200,7 +205,10 @@ mod tests {
         let queue = MemoryEventQueue::default();
         let commands = TaskCommands::new(MemoryTaskStore::default(), queue);
         let owner = UserId::parse("u1").unwrap();
-        let task = commands.create_task(owner.clone(), new_task()).await.unwrap();
+        let task = commands
+            .create_task(owner.clone(), new_task())
+            .await
+            .unwrap();
         let events = commands.publisher().drain();
         let store = MemoryAnalyticsStore::default();
         let outcomes = [

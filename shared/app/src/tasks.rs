@@ -50,7 +50,8 @@ pub struct TaskCommands<S, P> {
 /// through every JSON and DynamoDB round trip.
 fn now_millis() -> DateTime<Utc> {
     let now = Utc::now();
-    now.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(now)
+    now.duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap_or(now)
 }
 
 impl<S, P> TaskCommands<S, P>
@@ -98,7 +99,11 @@ where
             tracing::warn!(task_id = %task.id, %error, "events left pending for the outbox relay");
             return;
         }
-        if let Err(error) = self.store.mark_events_published(task.id, task.version).await {
+        if let Err(error) = self
+            .store
+            .mark_events_published(task.id, task.version)
+            .await
+        {
             // Harmless beyond a repeat: the relay re-sends them and the consumer deduplicates.
             tracing::warn!(task_id = %task.id, %error, "published events could not be marked sent");
         }

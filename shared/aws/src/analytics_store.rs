@@ -52,10 +52,22 @@ impl DynamoAnalyticsStore {
     fn marker_put(&self, event: &EventEnvelope) -> Result<TransactWriteItem, StoreError> {
         let expires_at = (Utc::now() + self.marker_ttl).timestamp();
         let mut item = key_attributes(keys::marker_key(event.event_id));
-        item.insert("eventType".into(), AttributeValue::S(event.event_type().into()));
-        item.insert("taskId".into(), AttributeValue::S(event.task_id.to_string()));
-        item.insert("sequence".into(), AttributeValue::N(event.sequence.to_string()));
-        item.insert("appliedAt".into(), AttributeValue::S(Utc::now().to_rfc3339()));
+        item.insert(
+            "eventType".into(),
+            AttributeValue::S(event.event_type().into()),
+        );
+        item.insert(
+            "taskId".into(),
+            AttributeValue::S(event.task_id.to_string()),
+        );
+        item.insert(
+            "sequence".into(),
+            AttributeValue::N(event.sequence.to_string()),
+        );
+        item.insert(
+            "appliedAt".into(),
+            AttributeValue::S(Utc::now().to_rfc3339()),
+        );
         item.insert(EXPIRES_AT.into(), AttributeValue::N(expires_at.to_string()));
         let put = Put::builder()
             .table_name(&self.table)
@@ -121,9 +133,14 @@ impl ApplyEventOnce for DynamoAnalyticsStore {
             .collect();
         match codes.first() {
             Some(&"ConditionalCheckFailed") => Ok(ApplyOutcome::Duplicate),
-            _ if codes.iter().any(|c| TRANSIENT_CANCELLATION_CODES.contains(c)) => Err(
-                StoreError::Unavailable(format!("transaction cancelled: {codes:?}")),
-            ),
+            _ if codes
+                .iter()
+                .any(|c| TRANSIENT_CANCELLATION_CODES.contains(c)) =>
+            {
+                Err(StoreError::Unavailable(format!(
+                    "transaction cancelled: {codes:?}"
+                )))
+            }
             _ => Err(StoreError::Rejected(format!(
                 "transaction cancelled: {codes:?}: {}",
                 DisplayErrorContext(&error)

@@ -32,10 +32,13 @@ pub fn dedupe_marker_ttl() -> Result<TimeDelta, ConfigError> {
     let name = DEDUPE_MARKER_TTL_DAYS;
     let days = match std::env::var(name) {
         Err(_) => DEFAULT_DEDUPE_MARKER_TTL_DAYS,
-        Ok(raw) => raw.trim().parse::<i64>().map_err(|e| ConfigError::Invalid {
-            name,
-            reason: e.to_string(),
-        })?,
+        Ok(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .map_err(|e| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })?,
     };
     if !(1..=3650).contains(&days) {
         return Err(ConfigError::Invalid {

@@ -64,7 +64,14 @@ impl SqsEventPublisher {
         }
         let reason = failed
             .iter()
-            .map(|f| format!("{}: {} {}", f.id(), f.code(), f.message().unwrap_or_default()))
+            .map(|f| {
+                format!(
+                    "{}: {} {}",
+                    f.id(),
+                    f.code(),
+                    f.message().unwrap_or_default()
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
         Err(PublishError {

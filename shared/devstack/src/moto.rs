@@ -44,7 +44,8 @@ impl PythonTools {
         let requirements = fs::read_to_string(&requirements_path)
             .map_err(|e| DevstackError::io(&requirements_path, e))?;
         let stamp_path = venv.join(".taskpulse-requirements");
-        let installed = |stamp: &Path| fs::read_to_string(stamp).ok().as_deref() == Some(&*requirements);
+        let installed =
+            |stamp: &Path| fs::read_to_string(stamp).ok().as_deref() == Some(&*requirements);
 
         if !installed(&stamp_path) {
             fs::create_dir_all(&venv).map_err(|e| DevstackError::io(&venv, e))?;
@@ -144,7 +145,9 @@ impl MotoServer {
         fs::create_dir_all(&log_dir).map_err(|e| DevstackError::io(&log_dir, e))?;
         let log_path = log_dir.join(format!("moto-{port}.log"));
         let log = File::create(&log_path).map_err(|e| DevstackError::io(&log_path, e))?;
-        let log_err = log.try_clone().map_err(|e| DevstackError::io(&log_path, e))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| DevstackError::io(&log_path, e))?;
         let child = Command::new(tools.bin_dir().join("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())

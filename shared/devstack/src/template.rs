@@ -41,13 +41,15 @@ impl Provisioned {
         self.tables
             .get(logical_id)
             .map(String::as_str)
-            .ok_or_else(|| DevstackError::Template(format!("no table {logical_id} in the template")))
+            .ok_or_else(|| {
+                DevstackError::Template(format!("no table {logical_id} in the template"))
+            })
     }
 
     pub fn queue(&self, logical_id: &str) -> Result<&QueueInfo, DevstackError> {
-        self.queues
-            .get(logical_id)
-            .ok_or_else(|| DevstackError::Template(format!("no queue {logical_id} in the template")))
+        self.queues.get(logical_id).ok_or_else(|| {
+            DevstackError::Template(format!("no queue {logical_id} in the template"))
+        })
     }
 }
 
@@ -104,11 +106,7 @@ impl Template {
 
     /// A parameter's default value, as text.
     fn parameter_default(&self, name: &str) -> Option<String> {
-        let default = self
-            .root
-            .get("Parameters")?
-            .get(name)?
-            .get("Default")?;
+        let default = self.root.get("Parameters")?.get(name)?.get("Default")?;
         scalar_text(default)
     }
 
@@ -125,9 +123,10 @@ impl Template {
             Value::Mapping(map) if map.len() == 1 => {
                 let (key, argument) = map.iter().next().expect("one entry");
                 match key.as_str() {
-                    Some(name @ ("Ref" | "Fn::GetAtt" | "Fn::Sub")) => {
-                        (format!("!{}", name.trim_start_matches("Fn::")), argument.clone())
-                    }
+                    Some(name @ ("Ref" | "Fn::GetAtt" | "Fn::Sub")) => (
+                        format!("!{}", name.trim_start_matches("Fn::")),
+                        argument.clone(),
+                    ),
                     _ => return self.resolve_mapping(resource, map, queues),
                 }
             }
@@ -149,22 +148,31 @@ impl Template {
             ("!GetAtt", target) => {
                 let dotted = match target {
                     Value::String(s) => s.clone(),
-                    Value::Sequence(parts) => parts
-                        .iter()
-                        .filter_map(text)
-                        .collect::<Vec<_>>()
-                        .join("."),
+                    Value::Sequence(parts) => {
+                        parts.iter().filter_map(text).collect::<Vec<_>>().join(".")
+                    }
                     _ => String::new(),
                 };
                 match dotted.split_once('.') {
                     Some((id, "Arn")) => queues
                         .get(id)
                         .map(|q| Value::String(q.arn.clone()))
-                        .ok_or_else(|| invalid(resource, format!("!GetAtt {dotted}: no queue {id} created before"))),
-                    _ => Err(invalid(resource, format!("!GetAtt {dotted} is not supported"))),
+                        .ok_or_else(|| {
+                            invalid(
+                                resource,
+                                format!("!GetAtt {dotted}: no queue {id} created before"),
+                            )
+                        }),
+                    _ => Err(invalid(
+                        resource,
+                        format!("!GetAtt {dotted} is not supported"),
+                    )),
                 }
             }
-            (other, _) => Err(invalid(resource, format!("intrinsic {other} is not supported"))),
+            (other, _) => Err(invalid(
+                resource,
+                format!("intrinsic {other} is not supported"),
+            )),
         }
     }
 
@@ -214,7 +222,11 @@ fn string_field(resource: &str, value: &Value, name: &str) -> Result<String, Dev
         .ok_or_else(|| invalid(resource, format!("{name} must be a string")))
 }
 
-fn sequence<'a>(resource: &str, value: &'a Value, name: &str) -> Result<&'a Vec<Value>, DevstackError> {
+fn sequence<'a>(
+    resource: &str,
+    value: &'a Value,
+    name: &str,
+) -> Result<&'a Vec<Value>, DevstackError> {
     value
         .as_sequence()
         .ok_or_else(|| invalid(resource, format!("{name} must be a list")))
@@ -226,7 +238,9 @@ fn key_schema(resource: &str, value: &Value) -> Result<Vec<KeySchemaElement>, De
         .map(|element| {
             KeySchemaElement::builder()
                 .attribute_name(string_field(resource, element, "AttributeName")?)
-                .key_type(KeyType::from(string_field(resource, element, "KeyType")?.as_str()))
+                .key_type(KeyType::from(
+                    string_field(resource, element, "KeyType")?.as_str(),
+                ))
                 .build()
                 .map_err(|e| invalid(resource, e))
         })
@@ -288,11 +302,19 @@ async fn create_queues(
                         request = request.attributes(QueueAttributeName::from(key), json);
                         continue;
                     }
-                    "VisibilityTimeout" | "MessageRetentionPeriod" | "DelaySeconds"
-                    | "MaximumMessageSize" | "ReceiveMessageWaitTimeSeconds" | "FifoQueue"
-                    | "ContentBasedDeduplication" | "SqsManagedSseEnabled" => key,
+                    "VisibilityTimeout"
+                    | "MessageRetentionPeriod"
+                    | "DelaySeconds"
+                    | "MaximumMessageSize"
+                    | "ReceiveMessageWaitTimeSeconds"
+                    | "FifoQueue"
+                    | "ContentBasedDeduplication"
+                    | "SqsManagedSseEnabled" => key,
                     other => {
-                        return Err(invalid(logical_id, format!("queue property {other} is not supported by devstack")));
+                        return Err(invalid(
+                            logical_id,
+                            format!("queue property {other} is not supported by devstack"),
+                        ));
                     }
                 };
                 let text = scalar_text(value)
@@ -356,7 +378,11 @@ async fn create_tables(
                     for definition in sequence(logical_id, value, key)? {
                         request = request.attribute_definitions(
                             AttributeDefinition::builder()
-                                .attribute_name(string_field(logical_id, definition, "AttributeName")?)
+                                .attribute_name(string_field(
+                                    logical_id,
+                                    definition,
+                                    "AttributeName",
+                                )?)
                                 .attribute_type(ScalarAttributeType::from(
                                     string_field(logical_id, definition, "AttributeType")?.as_str(),
                                 ))
@@ -365,15 +391,18 @@ async fn create_tables(
                         );
                     }
                 }
-                "KeySchema" => request = request.set_key_schema(Some(key_schema(logical_id, value)?)),
+                "KeySchema" => {
+                    request = request.set_key_schema(Some(key_schema(logical_id, value)?))
+                }
                 "GlobalSecondaryIndexes" => {
                     for index in sequence(logical_id, value, key)? {
-                        let projection = index
-                            .get("Projection")
-                            .ok_or_else(|| invalid(logical_id, "a global secondary index needs a Projection"))?;
-                        let mut projection_builder = Projection::builder().projection_type(
-                            ProjectionType::from(string_field(logical_id, projection, "ProjectionType")?.as_str()),
-                        );
+                        let projection = index.get("Projection").ok_or_else(|| {
+                            invalid(logical_id, "a global secondary index needs a Projection")
+                        })?;
+                        let mut projection_builder =
+                            Projection::builder().projection_type(ProjectionType::from(
+                                string_field(logical_id, projection, "ProjectionType")?.as_str(),
+                            ));
                         if let Some(attributes) = projection.get("NonKeyAttributes") {
                             for attribute in sequence(logical_id, attributes, "NonKeyAttributes")? {
                                 projection_builder = projection_builder
@@ -414,7 +443,10 @@ async fn create_tables(
                         enabled(logical_id, value, "PointInTimeRecoveryEnabled")?;
                 }
                 other => {
-                    return Err(invalid(logical_id, format!("table property {other} is not supported by devstack")));
+                    return Err(invalid(
+                        logical_id,
+                        format!("table property {other} is not supported by devstack"),
+                    ));
                 }
             }
         }
@@ -472,12 +504,22 @@ mod tests {
         assert!(err.to_string().contains("created before"), "{err}");
         queues.insert(
             "D".to_owned(),
-            QueueInfo { name: "d".into(), url: "u".into(), arn: "arn:d".into() },
+            QueueInfo {
+                name: "d".into(),
+                url: "u".into(),
+                arn: "arn:d".into(),
+            },
         );
         let props = template.properties(id, resource, &queues).unwrap();
-        assert_eq!(props.get("VisibilityTimeout").and_then(Value::as_str), Some("180"));
         assert_eq!(
-            props.get("RedrivePolicy").and_then(|p| p.get("deadLetterTargetArn")).and_then(Value::as_str),
+            props.get("VisibilityTimeout").and_then(Value::as_str),
+            Some("180")
+        );
+        assert_eq!(
+            props
+                .get("RedrivePolicy")
+                .and_then(|p| p.get("deadLetterTargetArn"))
+                .and_then(Value::as_str),
             Some("arn:d")
         );
     }

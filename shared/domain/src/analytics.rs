@@ -152,9 +152,9 @@ pub fn project(envelope: &EventEnvelope) -> Vec<CounterUpdate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EventId;
     use crate::task::{CreateTask, Task, TaskCommand};
     use crate::values::{Priority, TaskId, Title};
-    use crate::EventId;
     use chrono::{DateTime, Duration, Utc};
     use proptest::prelude::*;
     use uuid::Uuid;
@@ -182,11 +182,17 @@ mod tests {
             updates,
             vec![
                 CounterUpdate {
-                    key: CounterKey { scope: Scope::User(UserId::parse("u1").unwrap()), day },
+                    key: CounterKey {
+                        scope: Scope::User(UserId::parse("u1").unwrap()),
+                        day
+                    },
                     deltas: expected.clone(),
                 },
                 CounterUpdate {
-                    key: CounterKey { scope: Scope::Global, day },
+                    key: CounterKey {
+                        scope: Scope::Global,
+                        day
+                    },
                     deltas: expected,
                 },
             ]
@@ -210,7 +216,10 @@ mod tests {
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
-            (prop::sample::select(TaskStatus::ALL.to_vec()), any::<bool>())
+            (
+                prop::sample::select(TaskStatus::ALL.to_vec()),
+                any::<bool>()
+            )
                 .prop_map(|(s, backdate)| Step::Status(s, backdate)),
             prop::sample::select(Priority::ALL.to_vec()).prop_map(Step::Priority),
             (-5_000i64..5_000).prop_map(Step::Planned),

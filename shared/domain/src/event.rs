@@ -302,8 +302,7 @@ mod tests {
 
     #[test]
     fn envelope_has_the_documented_shape() {
-        let json: serde_json::Value =
-            serde_json::from_str(&created_envelope().to_json()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&created_envelope().to_json()).unwrap();
         assert_eq!(
             json,
             json!({
@@ -326,7 +325,10 @@ mod tests {
     #[test]
     fn envelope_round_trips() {
         let envelope = created_envelope();
-        assert_eq!(EventEnvelope::from_json(&envelope.to_json()).unwrap(), envelope);
+        assert_eq!(
+            EventEnvelope::from_json(&envelope.to_json()).unwrap(),
+            envelope
+        );
     }
 
     fn with(mutate: impl FnOnce(&mut serde_json::Value)) -> String {
@@ -340,22 +342,34 @@ mod tests {
     fn each_kind_of_bad_body_is_told_apart() {
         let kind = |body: &str| EventEnvelope::from_json(body).unwrap_err().kind();
         assert_eq!(kind("{not json"), "not_json");
-        assert_eq!(kind(&with(|j| j["schemaVersion"] = json!(2))), "unsupported_schema_version");
+        assert_eq!(
+            kind(&with(|j| j["schemaVersion"] = json!(2))),
+            "unsupported_schema_version"
+        );
         assert_eq!(
             kind(&with(|j| {
                 j.as_object_mut().unwrap().remove("taskId");
             })),
             "invalid_envelope"
         );
-        assert_eq!(kind(&with(|j| j["sequence"] = json!(0))), "invalid_envelope");
-        assert_eq!(kind(&with(|j| j["eventType"] = json!("TaskExploded"))), "unknown_event_type");
+        assert_eq!(
+            kind(&with(|j| j["sequence"] = json!(0))),
+            "invalid_envelope"
+        );
+        assert_eq!(
+            kind(&with(|j| j["eventType"] = json!("TaskExploded"))),
+            "unknown_event_type"
+        );
         assert_eq!(
             kind(&with(|j| {
                 j["data"].as_object_mut().unwrap().remove("priority");
             })),
             "invalid_data"
         );
-        assert_eq!(kind(&with(|j| j["data"]["title"] = json!(""))), "invalid_data");
+        assert_eq!(
+            kind(&with(|j| j["data"]["title"] = json!(""))),
+            "invalid_data"
+        );
     }
 
     #[test]

@@ -341,7 +341,11 @@ mod tests {
     #[test]
     fn creating_twice_is_refused() {
         let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
-        let err = Task::handle(Some(&task), &create("2026-11-30T00:00:00Z"), task.created_at);
+        let err = Task::handle(
+            Some(&task),
+            &create("2026-11-30T00:00:00Z"),
+            task.created_at,
+        );
         assert!(matches!(err, Err(DomainError::AlreadyExists(_))));
     }
 
@@ -363,7 +367,8 @@ mod tests {
             status: TaskStatus::New,
             at: None,
         };
-        let (after, events) = Task::execute(Some(task.clone()), &cmd, at("2026-11-27T00:00:00Z"), ids()).unwrap();
+        let (after, events) =
+            Task::execute(Some(task.clone()), &cmd, at("2026-11-27T00:00:00Z"), ids()).unwrap();
         assert!(events.is_empty());
         assert_eq!(after, Some(task));
     }
@@ -371,7 +376,10 @@ mod tests {
     #[test]
     fn completing_on_time_and_late() {
         let task = created_task("2026-11-26T10:00:00Z", "2026-11-30T00:00:00Z");
-        for (when, on_time) in [("2026-11-30T00:00:00Z", true), ("2026-11-30T00:00:01Z", false)] {
+        for (when, on_time) in [
+            ("2026-11-30T00:00:00Z", true),
+            ("2026-11-30T00:00:01Z", false),
+        ] {
             let cmd = TaskCommand::ChangeStatus {
                 status: TaskStatus::Completed,
                 at: None,
@@ -385,7 +393,10 @@ mod tests {
                 panic!("second event must be TaskCompleted, got {:?}", events[1]);
             };
             assert_eq!(done.on_time, on_time);
-            assert_eq!(done.lead_time_seconds, (at(when) - task.created_at).num_seconds() as u64);
+            assert_eq!(
+                done.lead_time_seconds,
+                (at(when) - task.created_at).num_seconds() as u64
+            );
             assert_eq!(after.actual_accomplish_date, Some(at(when)));
             assert_eq!(after.status(), TaskStatus::Completed);
             assert_eq!(after.version, 3);
@@ -399,7 +410,8 @@ mod tests {
             status: TaskStatus::Cancelled,
             at: None,
         };
-        let (task, _) = Task::execute(Some(task), &cancel, at("2026-11-27T00:00:00Z"), ids()).unwrap();
+        let (task, _) =
+            Task::execute(Some(task), &cancel, at("2026-11-27T00:00:00Z"), ids()).unwrap();
         let task = task.unwrap();
         let err = Task::handle(
             Some(&task),
@@ -468,12 +480,16 @@ mod tests {
         let cmd = TaskCommand::ChangePriority {
             priority: Priority::High,
         };
-        let (_, mut events) = Task::execute(Some(task.clone()), &cmd, at("2026-11-27T00:00:00Z"), ids()).unwrap();
+        let (_, mut events) =
+            Task::execute(Some(task.clone()), &cmd, at("2026-11-27T00:00:00Z"), ids()).unwrap();
         let mut gap = events[0].clone();
         gap.sequence = 3;
         assert!(matches!(
             Task::apply(Some(task.clone()), &gap),
-            Err(DomainError::EventOutOfSequence { version: 1, found: 3 })
+            Err(DomainError::EventOutOfSequence {
+                version: 1,
+                found: 3
+            })
         ));
         events[0].task_id = TaskId::from_uuid(Uuid::from_u128(99));
         assert!(matches!(

@@ -270,7 +270,10 @@ mod tests {
 
     #[test]
     fn title_is_trimmed_and_bounded() {
-        assert_eq!(Title::parse("  write report \n").unwrap().as_str(), "write report");
+        assert_eq!(
+            Title::parse("  write report \n").unwrap().as_str(),
+            "write report"
+        );
         assert!(Title::parse("   ").is_err());
         assert!(Title::parse(&"é".repeat(200)).is_ok());
         let err = Title::parse(&"x".repeat(201)).unwrap_err();

@@ -142,9 +142,9 @@ pub fn caller(request: &Request) -> Result<Caller, Problem> {
             .map(|jwt| &jwt.claims),
         _ => None,
     };
-    let sub = claims
-        .and_then(|claims| claims.get("sub"))
-        .ok_or_else(|| unauthorized("no authenticated caller: the request carries no JWT 'sub' claim"))?;
+    let sub = claims.and_then(|claims| claims.get("sub")).ok_or_else(|| {
+        unauthorized("no authenticated caller: the request carries no JWT 'sub' claim")
+    })?;
     let user_id = UserId::parse(sub)
         .map_err(|e| unauthorized(&format!("the JWT 'sub' claim is not a usable user id: {e}")))?;
     Ok(Caller { user_id })
@@ -167,7 +167,10 @@ fn json_object_body(request: &Request) -> Result<Map<String, Value>, Problem> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is {} bytes; at most {MAX_BODY_BYTES} are accepted", bytes.len()),
+            format!(
+                "the body is {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                bytes.len()
+            ),
         ));
     }
     let content_type = request
@@ -262,18 +265,23 @@ fn required_timestamp(
     errors: &mut Vec<FieldError>,
 ) -> Option<DateTime<Utc>> {
     match body.get(field) {
-        Some(Value::String(raw)) => match DateTime::parse_from_rfc3339(raw) {
-            Ok(at) => Some(at.with_timezone(&Utc)),
-            Err(_) => {
-                errors.push(FieldError::new(
+        Some(Value::String(raw)) => {
+            match DateTime::parse_from_rfc3339(raw) {
+                Ok(at) => Some(at.with_timezone(&Utc)),
+                Err(_) => {
+                    errors.push(FieldError::new(
                     field,
                     format!("must be an RFC 3339 timestamp such as 2026-12-01T17:00:00Z (got '{raw}')"),
                 ));
-                None
+                    None
+                }
             }
-        },
+        }
         Some(_) => {
-            errors.push(FieldError::new(field, "must be an RFC 3339 timestamp string"));
+            errors.push(FieldError::new(
+                field,
+                "must be an RFC 3339 timestamp string",
+            ));
             None
         }
         None => {
@@ -288,7 +296,10 @@ fn task_response(task: &Task, status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::from(json));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", task.version)) {
         headers.insert(header::ETAG, etag);
     }
@@ -322,8 +333,8 @@ fn command_problem(error: CommandError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use crate::apigw::HttpApiEvent;
+    use serde_json::json;
     use taskpulse_app::memory::{MemoryEventQueue, MemoryTaskStore};
 
     fn api() -> Api<MemoryTaskStore, MemoryEventQueue> {
@@ -333,7 +344,13 @@ mod tests {
         ))
     }
 
-    fn request(method: &str, path: &str, sub: Option<&str>, content_type: &str, body: &str) -> Request {
+    fn request(
+        method: &str,
+        path: &str,
+        sub: Option<&str>,
+        content_type: &str,
+        body: &str,
+    ) -> Request {
         let event = HttpApiEvent::new(method, path).raw_body(content_type, body);
         match sub {
             Some(sub) => event.caller(sub),
@@ -342,7 +359,10 @@ mod tests {
         .to_request()
     }
 
-    async fn call(api: &Api<MemoryTaskStore, MemoryEventQueue>, req: Request) -> (StatusCode, Value, http::HeaderMap) {
+    async fn call(
+        api: &Api<MemoryTaskStore, MemoryEventQueue>,
+        req: Request,
+    ) -> (StatusCode, Value, http::HeaderMap) {
         let response = api.handle(req).await;
         let status = response.status();
         let headers = response.headers().clone();
@@ -355,7 +375,11 @@ mod tests {
     #[tokio::test]
     async fn create_answers_201_with_the_task_location_and_etag() {
         let api = api();
-        let (status, body, headers) = call(&api, request("POST", "/tasks", Some("user-1"), "application/json", VALID)).await;
+        let (status, body, headers) = call(
+            &api,
+            request("POST", "/tasks", Some("user-1"), "application/json", VALID),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(body["title"], "Write report");
         assert_eq!(body["userId"], "user-1");
@@ -374,8 +398,13 @@ mod tests {
     #[tokio::test]
     async fn the_owner_comes_from_the_token_never_the_body() {
         let api = api();
-        let body = r#"{"title":"x","plannedAccomplishDate":"2030-01-01T00:00:00Z","userId":"mallory"}"#;
-        let (status, problem, _) = call(&api, request("POST", "/tasks", Some("user-1"), "application/json", body)).await;
+        let body =
+            r#"{"title":"x","plannedAccomplishDate":"2030-01-01T00:00:00Z","userId":"mallory"}"#;
+        let (status, problem, _) = call(
+            &api,
+            request("POST", "/tasks", Some("user-1"), "application/json", body),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(problem["errors"][0]["field"], "userId");
     }
@@ -384,7 +413,11 @@ mod tests {
     async fn priority_defaults_to_medium() {
         let api = api();
         let body = r#"{"title":"x","plannedAccomplishDate":"2030-01-01T00:00:00Z"}"#;
-        let (status, task, _) = call(&api, request("POST", "/tasks", Some("u"), "application/json", body)).await;
+        let (status, task, _) = call(
+            &api,
+            request("POST", "/tasks", Some("u"), "application/json", body),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(task["priority"], "medium");
     }
@@ -393,10 +426,19 @@ mod tests {
     async fn invalid_fields_are_all_named() {
         let api = api();
         let body = r#"{"title":"   ","priority":"urgent","plannedAccomplishDate":"tomorrow"}"#;
-        let (status, problem, headers) = call(&api, request("POST", "/tasks", Some("u"), "application/json", body)).await;
+        let (status, problem, headers) = call(
+            &api,
+            request("POST", "/tasks", Some("u"), "application/json", body),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-        let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         assert_eq!(fields, ["title", "priority", "plannedAccomplishDate"]);
         assert_eq!(problem["status"], 400);
         assert!(api.commands().store().is_empty());
@@ -405,26 +447,53 @@ mod tests {
     #[tokio::test]
     async fn missing_and_mistyped_fields_are_named() {
         let api = api();
-        let (_, problem, _) = call(&api, request("POST", "/tasks", Some("u"), "application/json", r#"{"title": 5}"#)).await;
+        let (_, problem, _) = call(
+            &api,
+            request(
+                "POST",
+                "/tasks",
+                Some("u"),
+                "application/json",
+                r#"{"title": 5}"#,
+            ),
+        )
+        .await;
         let errors = problem["errors"].as_array().unwrap();
-        assert_eq!(errors[0], json!({"field": "title", "detail": "must be a string"}));
-        assert_eq!(errors[1], json!({"field": "plannedAccomplishDate", "detail": "is required"}));
+        assert_eq!(
+            errors[0],
+            json!({"field": "title", "detail": "must be a string"})
+        );
+        assert_eq!(
+            errors[1],
+            json!({"field": "plannedAccomplishDate", "detail": "is required"})
+        );
     }
 
     #[tokio::test]
     async fn malformed_json_is_400() {
         let api = api();
         for body in [r#"{"title":"#, "[1,2]", ""] {
-            let (status, problem, _) = call(&api, request("POST", "/tasks", Some("u"), "application/json", body)).await;
+            let (status, problem, _) = call(
+                &api,
+                request("POST", "/tasks", Some("u"), "application/json", body),
+            )
+            .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-            assert!(problem["detail"].as_str().unwrap().contains("JSON"), "{problem}");
+            assert!(
+                problem["detail"].as_str().unwrap().contains("JSON"),
+                "{problem}"
+            );
         }
     }
 
     #[tokio::test]
     async fn no_identity_is_401() {
         let api = api();
-        let (status, problem, _) = call(&api, request("POST", "/tasks", None, "application/json", VALID)).await;
+        let (status, problem, _) = call(
+            &api,
+            request("POST", "/tasks", None, "application/json", VALID),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(problem["title"], "Unauthorized");
         assert!(api.commands().store().is_empty());
@@ -433,17 +502,46 @@ mod tests {
     #[tokio::test]
     async fn wrong_media_type_size_route_and_method() {
         let api = api();
-        let (status, ..) = call(&api, request("POST", "/tasks", Some("u"), "text/plain", VALID)).await;
+        let (status, ..) = call(
+            &api,
+            request("POST", "/tasks", Some("u"), "text/plain", VALID),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let big = format!(r#"{{"title":"x","description":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
-        let (status, ..) = call(&api, request("POST", "/tasks", Some("u"), "application/json", &big)).await;
+        let big = format!(
+            r#"{{"title":"x","description":"{}"}}"#,
+            "a".repeat(MAX_BODY_BYTES)
+        );
+        let (status, ..) = call(
+            &api,
+            request("POST", "/tasks", Some("u"), "application/json", &big),
+        )
+        .await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-        let (status, ..) = call(&api, request("POST", "/nope", Some("u"), "application/json", VALID)).await;
+        let (status, ..) = call(
+            &api,
+            request("POST", "/nope", Some("u"), "application/json", VALID),
+        )
+        .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, _, headers) = call(&api, request("DELETE", "/tasks", Some("u"), "application/json", "")).await;
+        let (status, _, headers) = call(
+            &api,
+            request("DELETE", "/tasks", Some("u"), "application/json", ""),
+        )
+        .await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(headers[header::ALLOW], "POST");
-        let (status, ..) = call(&api, request("POST", "/tasks", Some("u"), "application/merge-patch+json; charset=utf-8", VALID)).await;
+        let (status, ..) = call(
+            &api,
+            request(
+                "POST",
+                "/tasks",
+                Some("u"),
+                "application/merge-patch+json; charset=utf-8",
+                VALID,
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED);
     }
 }

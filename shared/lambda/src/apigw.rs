@@ -100,5 +100,8 @@ impl HttpApiEvent {
 }
 
 fn uuid_like() -> String {
-    format!("local-{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default())
+    format!(
+        "local-{}",
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    )
 }

@@ -85,7 +85,11 @@ async fn apply_record(store: &impl ApplyEventOnce, record: &SqsMessage) -> Recor
             return RecordOutcome::Poison;
         }
         None => {
-            tracing::warn!(message_id, kind = "no_body", "poison message: the record has no body");
+            tracing::warn!(
+                message_id,
+                kind = "no_body",
+                "poison message: the record has no body"
+            );
             return RecordOutcome::Poison;
         }
     };

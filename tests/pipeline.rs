@@ -1,0 +1,271 @@
+//! End to end against moto: a task created over the API handler moves the analytics counters
+//! exactly once, however often SQS delivers its event.
+
+mod support;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde_json::{Value, json};
+use taskpulse::lambda_record;
+use taskpulse_app::{ApplyOutcome, ReadCounters};
+use taskpulse_aws::DynamoAnalyticsStore;
+use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
+use taskpulse_domain::{EventEnvelope, TaskId, UserId};
+use taskpulse_lambda::apigw::HttpApiEvent;
+use taskpulse_lambda::consumer::{BatchSummary, handle_batch};
+
+fn create_request(user: &str, title: &str) -> lambda_http::Request {
+    HttpApiEvent::new("POST", "/tasks")
+        .caller(user)
+        .json(&json!({
+            "title": title,
+            "priority": "critical",
+            "plannedAccomplishDate": "2030-06-01T09:00:00Z"
+        }))
+        .to_request()
+}
+
+fn counter(counters: &std::collections::BTreeMap<Counter, i64>, c: Counter) -> i64 {
+    counters.get(&c).copied().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times() {
+    let (stack, pipeline) = support::stack().await;
+
+    // The API stores the task and publishes TaskCreated.
+    let response = pipeline
+        .api
+        .handle(create_request("user-42", "Ship the walking skeleton"))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let task: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    let task_id: TaskId = task["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        format!("/tasks/{task_id}").as_str()
+    );
+    assert_eq!(task["userId"], "user-42");
+    let created_at: DateTime<Utc> = task["createdAt"].as_str().unwrap().parse().unwrap();
+
+    // The task is in DynamoDB, and its outbox is empty because the event went out.
+    let (stored, pending) = pipeline
+        .api
+        .commands()
+        .store()
+        .get(task_id)
+        .await
+        .unwrap()
+        .expect("the task item exists");
+    assert_eq!(stored.title.as_str(), "Ship the walking skeleton");
+    assert!(
+        pending.is_empty(),
+        "published events are cleared: {pending:?}"
+    );
+
+    // The real SQS message: the documented envelope, with eventType as a message attribute.
+    let messages = pipeline.receive(2).await.unwrap();
+    assert_eq!(
+        messages.len(),
+        1,
+        "exactly one message for one created task"
+    );
+    let message = &messages[0];
+    let attribute = message
+        .message_attributes()
+        .and_then(|a| a.get("eventType"))
+        .and_then(|v| v.string_value())
+        .unwrap();
+    assert_eq!(attribute, "TaskCreated");
+    let envelope = EventEnvelope::from_json(message.body().unwrap()).unwrap();
+    assert_eq!(envelope.task_id, task_id);
+    assert_eq!(envelope.user_id.as_str(), "user-42");
+    assert_eq!(envelope.sequence, 1);
+    assert_eq!(envelope.event_type(), "TaskCreated");
+    assert_eq!(envelope.event_id.as_uuid().get_version_num(), 7);
+
+    // Delivered three times, it is applied once.
+    let mut batch = SqsEvent::default();
+    batch.records = vec![lambda_record(message, &pipeline.queue.arn)];
+    let mut summaries = vec![];
+    for _ in 0..3 {
+        let (response, summary) = handle_batch(&pipeline.analytics, batch.clone())
+            .await
+            .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        summaries.push(summary);
+    }
+    assert_eq!(
+        summaries
+            .iter()
+            .map(|s| (s.applied, s.duplicates))
+            .collect::<Vec<_>>(),
+        [(1, 0), (0, 1), (0, 1)]
+    );
+
+    let day = created_at.date_naive();
+    let user = Scope::User(UserId::parse("user-42").unwrap());
+    for scope in [user, Scope::Global] {
+        let counters = pipeline
+            .analytics
+            .read_counters(&CounterKey {
+                scope: scope.clone(),
+                day,
+            })
+            .await
+            .unwrap();
+        assert_eq!(counter(&counters, Counter::Created), 1, "{scope:?}");
+        assert_eq!(counter(&counters, Counter::OpenNew), 1, "{scope:?}");
+    }
+
+    // The marker exists and expires after the configured retention, not before.
+    let marker = support::marker(&stack, envelope.event_id)
+        .await
+        .expect("the dedupe marker was written with the counters");
+    let expires_at: i64 = marker["expiresAt"].as_n().unwrap().parse().unwrap();
+    let days_left = (expires_at - Utc::now().timestamp()) / 86_400;
+    assert!(
+        (34..=35).contains(&days_left),
+        "marker expires in {days_left} days"
+    );
+    assert_eq!(marker["eventType"].as_s().unwrap(), "TaskCreated");
+}
+
+#[tokio::test]
+async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
+    let (_stack, pipeline) = support::stack().await;
+    for (user, title) in [("ann", "first"), ("ben", "second")] {
+        let response = pipeline.api.handle(create_request(user, title)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let mut messages = vec![];
+    while messages.len() < 2 {
+        let received = pipeline.receive(2).await.unwrap();
+        assert!(!received.is_empty(), "both events must reach the queue");
+        messages.extend(received);
+    }
+    let occurred = EventEnvelope::from_json(messages[0].body().unwrap())
+        .unwrap()
+        .occurred_at;
+
+    let mut batch = SqsEvent::default();
+    let mut poison = lambda_record(&messages[0], &pipeline.queue.arn);
+    poison.message_id = Some("poison-not-json".into());
+    poison.body = Some("{\"eventId\": oops".into());
+    let mut too_new = lambda_record(&messages[0], &pipeline.queue.arn);
+    too_new.message_id = Some("poison-schema-v9".into());
+    too_new.body = Some(
+        messages[0]
+            .body()
+            .unwrap()
+            .replace("\"schemaVersion\":1", "\"schemaVersion\":9"),
+    );
+    batch.records = vec![
+        lambda_record(&messages[0], &pipeline.queue.arn),
+        poison,
+        lambda_record(&messages[1], &pipeline.queue.arn),
+        too_new,
+    ];
+    let (response, summary) = handle_batch(&pipeline.analytics, batch).await.unwrap();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["poison-not-json", "poison-schema-v9"]);
+    assert_eq!(
+        summary,
+        BatchSummary {
+            applied: 2,
+            duplicates: 0,
+            poison: 2,
+            failed_writes: 0
+        }
+    );
+    let global = pipeline
+        .analytics
+        .read_counters(&CounterKey {
+            scope: Scope::Global,
+            day: occurred.date_naive(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(counter(&global, Counter::Created), 2);
+}
+
+#[tokio::test]
+async fn a_failed_counter_write_is_reported_for_retry_and_nothing_is_recorded() {
+    let (stack, pipeline) = support::stack().await;
+    let response = pipeline.api.handle(create_request("cat", "retry me")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let message = pipeline.receive(2).await.unwrap().remove(0);
+    let envelope = EventEnvelope::from_json(message.body().unwrap()).unwrap();
+    let mut batch = SqsEvent::default();
+    batch.records = vec![lambda_record(&message, &pipeline.queue.arn)];
+
+    // A table that does not exist stands for any write DynamoDB refuses.
+    let broken = DynamoAnalyticsStore::new(
+        aws_sdk_dynamodb::Client::new(&stack.config),
+        "no-such-table",
+        chrono::TimeDelta::days(35),
+    );
+    let (response, summary) = handle_batch(&broken, batch.clone()).await.unwrap();
+    assert_eq!(summary.failed_writes, 1);
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier,
+        message.message_id().unwrap()
+    );
+    assert!(support::marker(&stack, envelope.event_id).await.is_none());
+
+    // The retry against the real table applies it.
+    let (response, summary) = handle_batch(&pipeline.analytics, batch).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.applied, 1);
+}
+
+#[tokio::test]
+async fn when_sqs_refuses_the_command_succeeds_and_the_event_stays_pending() {
+    let (stack, _pipeline) = support::stack().await;
+    let config = &stack.config;
+    let store = taskpulse_aws::DynamoTaskStore::new(
+        aws_sdk_dynamodb::Client::new(config),
+        stack.resources.table(taskpulse::TASKS_TABLE).unwrap(),
+    );
+    let missing_queue = format!("{}/000000000000/no-such-queue", stack.moto.endpoint_url());
+    let api = taskpulse_lambda::api::Api::new(taskpulse_app::TaskCommands::new(
+        store,
+        taskpulse_aws::SqsEventPublisher::new(aws_sdk_sqs::Client::new(config), missing_queue),
+    ));
+    let response = api.handle(create_request("dee", "outbox")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let task: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    let task_id: TaskId = task["id"].as_str().unwrap().parse().unwrap();
+
+    let (_, pending) = api.commands().store().get(task_id).await.unwrap().unwrap();
+    assert_eq!(pending.len(), 1, "the unsent event is kept with the task");
+    let envelope = EventEnvelope::from_json(&pending[0]).unwrap();
+    assert_eq!(envelope.task_id, task_id);
+    assert_eq!(envelope.event_type(), "TaskCreated");
+}
+
+#[tokio::test]
+async fn applying_the_same_event_directly_is_idempotent_at_the_store() {
+    // The adapter alone, without the batch handler: the transaction's cancellation reasons
+    // are what tell a duplicate apart from a failure.
+    let (_stack, pipeline) = support::stack().await;
+    let response = pipeline.api.handle(create_request("eve", "direct")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let message = pipeline.receive(2).await.unwrap().remove(0);
+    let envelope = EventEnvelope::from_json(message.body().unwrap()).unwrap();
+    let first = taskpulse_app::apply_event(&pipeline.analytics, &envelope)
+        .await
+        .unwrap();
+    let second = taskpulse_app::apply_event(&pipeline.analytics, &envelope)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first, second),
+        (ApplyOutcome::Applied, ApplyOutcome::Duplicate)
+    );
+}
