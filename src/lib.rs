@@ -163,3 +163,40 @@ impl AwsPipeline {
         Ok(Some(total))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
+
+    #[test]
+    fn a_received_message_becomes_the_record_lambda_would_deliver() {
+        let message = Message::builder()
+            .message_id("m-1")
+            .receipt_handle("rh-1")
+            .body("{}")
+            .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "2")
+            .message_attributes(
+                "eventType",
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value("TaskCreated")
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let record = lambda_record(&message, "arn:aws:sqs:us-east-1:000000000000:q");
+        assert_eq!(record.message_id.as_deref(), Some("m-1"));
+        assert_eq!(record.receipt_handle.as_deref(), Some("rh-1"));
+        assert_eq!(record.body.as_deref(), Some("{}"));
+        assert_eq!(record.event_source.as_deref(), Some("aws:sqs"));
+        assert_eq!(
+            record.event_source_arn.as_deref(),
+            Some("arn:aws:sqs:us-east-1:000000000000:q")
+        );
+        assert_eq!(record.attributes["ApproximateReceiveCount"], "2");
+        let attribute = &record.message_attributes["eventType"];
+        assert_eq!(attribute.string_value.as_deref(), Some("TaskCreated"));
+        assert_eq!(attribute.data_type.as_deref(), Some("String"));
+    }
+}

@@ -29,10 +29,14 @@ pub const DEFAULT_DEDUPE_MARKER_TTL_DAYS: i64 = 35;
 
 /// The dedupe marker lifetime from `DEDUPE_MARKER_TTL_DAYS` (default 35 days).
 pub fn dedupe_marker_ttl() -> Result<TimeDelta, ConfigError> {
+    parse_dedupe_marker_ttl(std::env::var(DEDUPE_MARKER_TTL_DAYS).ok().as_deref())
+}
+
+fn parse_dedupe_marker_ttl(raw: Option<&str>) -> Result<TimeDelta, ConfigError> {
     let name = DEDUPE_MARKER_TTL_DAYS;
-    let days = match std::env::var(name) {
-        Err(_) => DEFAULT_DEDUPE_MARKER_TTL_DAYS,
-        Ok(raw) => raw
+    let days = match raw {
+        None => DEFAULT_DEDUPE_MARKER_TTL_DAYS,
+        Some(raw) => raw
             .trim()
             .parse::<i64>()
             .map_err(|e| ConfigError::Invalid {
@@ -47,4 +51,22 @@ pub fn dedupe_marker_ttl() -> Result<TimeDelta, ConfigError> {
         });
     }
     Ok(TimeDelta::days(days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_ttl_defaults_parses_and_refuses_nonsense() {
+        assert_eq!(parse_dedupe_marker_ttl(None).unwrap(), TimeDelta::days(35));
+        assert_eq!(
+            parse_dedupe_marker_ttl(Some(" 60 ")).unwrap(),
+            TimeDelta::days(60)
+        );
+        for bad in ["0", "-1", "3651", "soon", ""] {
+            let error = parse_dedupe_marker_ttl(Some(bad)).unwrap_err().to_string();
+            assert!(error.contains(DEDUPE_MARKER_TTL_DAYS), "{bad}: {error}");
+        }
+    }
 }

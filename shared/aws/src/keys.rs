@@ -35,3 +35,41 @@ pub fn counter_key(key: &CounterKey) -> (String, String) {
     };
     (pk, format!("DAY#{}", key.day.format("%Y-%m-%d")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use taskpulse_domain::UserId;
+    use uuid::Uuid;
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+        let user = CounterKey {
+            scope: Scope::User(UserId::parse("u-1").unwrap()),
+            day,
+        };
+        assert_eq!(
+            counter_key(&user),
+            ("USER#u-1".into(), "DAY#2026-01-02".into())
+        );
+        let global = CounterKey {
+            scope: Scope::Global,
+            day,
+        };
+        assert_eq!(
+            counter_key(&global),
+            ("GLOBAL".into(), "DAY#2026-01-02".into())
+        );
+        let id = Uuid::from_u128(1);
+        assert_eq!(
+            marker_key(EventId::from_uuid(id)),
+            (format!("EVENT#{id}"), "EVENT".into())
+        );
+        assert_eq!(
+            task_key(TaskId::from_uuid(id)),
+            (format!("TASK#{id}"), "TASK".into())
+        );
+    }
+}
