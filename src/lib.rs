@@ -135,13 +135,22 @@ impl AwsPipeline {
                 .map(|f| f.item_identifier)
                 .collect();
         }
-        let done: Vec<DeleteMessageBatchRequestEntry> = messages
-            .iter()
+        let done: Vec<Message> = messages
+            .into_iter()
             .filter(|m| {
                 !failed_ids
                     .iter()
                     .any(|id| Some(id.as_str()) == m.message_id.as_deref())
             })
+            .collect();
+        self.delete(&done).await?;
+        Ok(Some(total))
+    }
+
+    /// Deletes received messages (at most ten, as one receive returns).
+    pub async fn delete(&self, messages: &[Message]) -> Result<(), PipelineError> {
+        let entries: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
             .enumerate()
             .filter_map(|(i, m)| {
                 DeleteMessageBatchRequestEntry::builder()
@@ -151,16 +160,17 @@ impl AwsPipeline {
                     .ok()
             })
             .collect();
-        if !done.is_empty() {
-            self.sqs
-                .delete_message_batch()
-                .queue_url(&self.queue.url)
-                .set_entries(Some(done))
-                .send()
-                .await
-                .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
+        if entries.is_empty() {
+            return Ok(());
         }
-        Ok(Some(total))
+        self.sqs
+            .delete_message_batch()
+            .queue_url(&self.queue.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde_json::{Value, json};
 use taskpulse::lambda_record;
-use taskpulse_app::{ApplyOutcome, ReadCounters};
+use taskpulse_app::{ApplyOutcome, LoadTask, ReadCounters};
 use taskpulse_aws::DynamoAnalyticsStore;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
 use taskpulse_domain::{EventEnvelope, TaskId, UserId};
@@ -50,18 +50,19 @@ async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times
     let created_at: DateTime<Utc> = task["createdAt"].as_str().unwrap().parse().unwrap();
 
     // The task is in DynamoDB, and its outbox is empty because the event went out.
-    let (stored, pending) = pipeline
+    let stored = pipeline
         .api
         .commands()
         .store()
-        .get(task_id)
+        .load_task(task_id)
         .await
         .unwrap()
         .expect("the task item exists");
-    assert_eq!(stored.title.as_str(), "Ship the walking skeleton");
+    assert_eq!(stored.task.title.as_str(), "Ship the walking skeleton");
     assert!(
-        pending.is_empty(),
-        "published events are cleared: {pending:?}"
+        stored.pending_events.is_empty(),
+        "published events are cleared: {:?}",
+        stored.pending_events
     );
 
     // The real SQS message: the documented envelope, with eventType as a message attribute.
@@ -242,9 +243,16 @@ async fn when_sqs_refuses_the_command_succeeds_and_the_event_stays_pending() {
     let task: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     let task_id: TaskId = task["id"].as_str().unwrap().parse().unwrap();
 
-    let (_, pending) = api.commands().store().get(task_id).await.unwrap().unwrap();
+    let pending = api
+        .commands()
+        .store()
+        .load_task(task_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .pending_events;
     assert_eq!(pending.len(), 1, "the unsent event is kept with the task");
-    let envelope = EventEnvelope::from_json(&pending[0]).unwrap();
+    let envelope = EventEnvelope::from_json(&pending[0].body).unwrap();
     assert_eq!(envelope.task_id, task_id);
     assert_eq!(envelope.event_type(), "TaskCreated");
 }

@@ -7,11 +7,16 @@
 pub mod analytics;
 pub mod memory;
 pub mod ports;
+pub mod relay;
 pub mod tasks;
 
 pub use analytics::{ApplyOutcome, apply_event};
 pub use ports::{
-    ApplyEventOnce, InsertTask, MarkEventsPublished, PublishError, PublishEvents, ReadCounters,
-    StoreError,
+    ApplyEventOnce, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
+    LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent, PublishError, PublishEvents,
+    ReadCounters, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
-pub use tasks::{CommandError, NewTask, TaskCommands};
+pub use relay::{RelaySummary, relay_pending};
+pub use tasks::{
+    CommandContext, CommandError, CommandOutcome, IdempotencyKey, NewTask, TaskCommands,
+};

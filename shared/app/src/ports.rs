@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use taskpulse_domain::analytics::{Counter, CounterKey, CounterUpdate};
-use taskpulse_domain::{EventEnvelope, EventId, Task, TaskId};
+use taskpulse_domain::{EventEnvelope, EventId, Task, TaskId, TaskStatus, UserId};
 
 use crate::analytics::ApplyOutcome;
 
@@ -22,24 +23,147 @@ pub enum StoreError {
     Rejected(String),
 }
 
-/// Stores a new task together with the events that created it (the transactional outbox):
-/// the events stay pending on the task until [`MarkEventsPublished`] clears them.
-pub trait InsertTask: Send + Sync {
-    fn insert_task(
-        &self,
-        task: &Task,
-        pending_events: &[EventEnvelope],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+/// An event committed with its task and not yet confirmed on the queue: the outbox entry.
+/// `body` is the envelope exactly as committed; every (re-)send publishes these bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEvent {
+    pub event_id: EventId,
+    pub event_type: String,
+    pub body: String,
+    /// When the event was committed; the relay picks up entries older than its grace period.
+    pub committed_at: DateTime<Utc>,
 }
 
-/// Clears the pending events of a task once they are on the queue. Conditional on the version
-/// that wrote them, so a later command's pending events are never cleared by mistake.
+impl PendingEvent {
+    pub fn from_envelope(envelope: &EventEnvelope) -> Self {
+        Self {
+            event_id: envelope.event_id,
+            event_type: envelope.event_type().to_owned(),
+            body: envelope.to_json(),
+            committed_at: envelope.occurred_at,
+        }
+    }
+}
+
+/// A task as stored: its state and its outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTask {
+    pub task: Task,
+    pub pending_events: Vec<PendingEvent>,
+}
+
+/// The result of a command, kept under its idempotency key so that a retried request gets the
+/// original answer: the task as the command left it, and whether the command created it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub user_id: UserId,
+    pub key: String,
+    /// Identifies the request (method, path and body); the same key with another request is
+    /// refused rather than replayed.
+    pub fingerprint: String,
+    pub task: Task,
+    pub created: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One conditional write of a task and its outbox, optionally with an idempotency record.
+#[derive(Debug, Clone)]
+pub struct TaskWrite<'a> {
+    pub task: &'a Task,
+    /// The version the decision was based on; `None` for a new task. The write fails with
+    /// [`SaveError::VersionConflict`] if the stored version differs.
+    pub expected_version: Option<u64>,
+    /// The complete outbox after this write: entries still pending from before, then the new ones.
+    pub pending_events: &'a [PendingEvent],
+    pub idempotency: Option<&'a IdempotencyRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveError {
+    #[error("the task is not at the expected version")]
+    VersionConflict,
+    #[error("the idempotency key was used by another request in the meantime")]
+    IdempotencyKeyTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub trait LoadTask: Send + Sync {
+    /// A strongly consistent read of a task and its outbox.
+    fn load_task(
+        &self,
+        id: TaskId,
+    ) -> impl Future<Output = Result<Option<StoredTask>, StoreError>> + Send;
+}
+
+pub trait SaveTask: Send + Sync {
+    /// Writes the task, its outbox and the idempotency record atomically, or nothing.
+    fn save_task(&self, write: TaskWrite<'_>)
+    -> impl Future<Output = Result<(), SaveError>> + Send;
+
+    /// Stores only an idempotency record (for a command that changed nothing), if the key is
+    /// still free.
+    fn save_idempotency(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> impl Future<Output = Result<(), SaveError>> + Send;
+}
+
+pub trait LoadIdempotency: Send + Sync {
+    fn load_idempotency(
+        &self,
+        user_id: &UserId,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+}
+
+/// Where a page of a listing starts: after the task with this creation time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub created_at: DateTime<Utc>,
+    pub task_id: TaskId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<TaskStatus>,
+    pub limit: usize,
+    pub after: Option<ListCursor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// Present when more tasks may follow.
+    pub next: Option<ListCursor>,
+}
+
+pub trait ListTasks: Send + Sync {
+    /// The owner's tasks, newest first.
+    fn list_tasks(
+        &self,
+        owner: &UserId,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<TaskPage, StoreError>> + Send;
+}
+
+/// Clears the outbox of a task once its events are on the queue. Conditional on the version
+/// that was published, so events a later command added are never cleared unsent.
 pub trait MarkEventsPublished: Send + Sync {
     fn mark_events_published(
         &self,
         task_id: TaskId,
         version: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Finds tasks whose outbox holds events committed before `before`, oldest first.
+pub trait ListPendingOutbox: Send + Sync {
+    fn list_pending_outbox(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TaskId>, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,11 +174,11 @@ pub struct PublishError {
     pub reason: String,
 }
 
-/// Puts events on the event queue, one message each.
+/// Puts events on the event queue, one message each, bodies exactly as committed.
 pub trait PublishEvents: Send + Sync {
     fn publish_events(
         &self,
-        events: &[EventEnvelope],
+        events: &[PendingEvent],
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 

@@ -1,4 +1,14 @@
-//! Use cases on tasks: decide with the domain, persist state and events atomically, publish.
+//! Use cases on tasks: decide with the domain, commit state and events atomically, publish.
+//!
+//! Every command follows the same path: read the task (strongly consistent), check ownership
+//! and `If-Match`, let the aggregate decide, then write the new state together with its events
+//! (the outbox) conditionally on the version that was read. A concurrent writer makes that
+//! condition fail; the command is then decided again on the fresh state, so no update is lost
+//! and no event is emitted from a stale state. Only after the commit are the events sent to
+//! the queue; if that fails they stay pending and the outbox relay sends them later.
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use taskpulse_domain::task::CreateTask;
@@ -8,7 +18,10 @@ use taskpulse_domain::{
 };
 use uuid::Uuid;
 
-use crate::ports::{InsertTask, MarkEventsPublished, PublishEvents, StoreError};
+use crate::ports::{
+    IdempotencyRecord, ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
+    PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
+};
 
 /// A validated request to create a task; the owner comes from the caller's identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,14 +32,68 @@ pub struct NewTask {
     pub planned_accomplish_date: DateTime<Utc>,
 }
 
+/// A client-chosen key that makes a request safe to retry, and the fingerprint of the request
+/// it was first used with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// Who is asking, and on which conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandContext {
+    pub caller: UserId,
+    /// The version the caller last saw (`If-Match`); the command is refused if it moved.
+    pub if_match: Option<u64>,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+impl CommandContext {
+    pub fn caller(caller: UserId) -> Self {
+        Self {
+            caller,
+            if_match: None,
+            idempotency: None,
+        }
+    }
+}
+
+/// What a command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutcome {
+    pub task: Task,
+    /// The command created the task.
+    pub created: bool,
+    /// The outcome is the stored result of an earlier request with the same idempotency key.
+    pub replayed: bool,
+    /// The events this command committed (empty for a no-op or a replay).
+    pub events: Vec<EventEnvelope>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     #[error(transparent)]
-    Domain(#[from] DomainError),
-    #[error("the task changed concurrently")]
+    Domain(DomainError),
+    #[error("no such task")]
+    NotFound,
+    #[error("the task is no longer at the version in If-Match")]
+    PreconditionFailed { current_version: Option<u64> },
+    #[error("the idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("the task kept changing concurrently; retry")]
     Conflict,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<DomainError> for CommandError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::NotFound => Self::NotFound,
+            other => Self::Domain(other),
+        }
+    }
 }
 
 impl From<StoreError> for CommandError {
@@ -40,23 +107,39 @@ impl From<StoreError> for CommandError {
     }
 }
 
+/// How many times a command is decided again after losing a race to a concurrent writer.
+const MAX_ATTEMPTS: u32 = 10;
+/// How long a stored response answers retries of the same idempotency key.
+pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
+
+/// Event and response timestamps carry milliseconds: enough to order commands, and stable
+/// through every JSON and DynamoDB round trip.
+pub fn now_millis() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap_or(now)
+}
+
+/// Exponential backoff with full jitter, so racing writers spread out instead of colliding again.
+async fn backoff(attempt: u32) {
+    let ceiling_ms = 5u64 << attempt.min(6);
+    let jitter = RandomState::new().hash_one(attempt) % ceiling_ms;
+    tokio::time::sleep(Duration::from_millis(jitter + 1)).await;
+}
+
+fn new_event_id() -> EventId {
+    EventId::from_uuid(Uuid::now_v7())
+}
+
 /// The write side: task commands over a task store and an event publisher.
 pub struct TaskCommands<S, P> {
     store: S,
     publisher: P,
 }
 
-/// Event and response timestamps carry milliseconds: enough to order commands, and stable
-/// through every JSON and DynamoDB round trip.
-fn now_millis() -> DateTime<Utc> {
-    let now = Utc::now();
-    now.duration_trunc(TimeDelta::milliseconds(1))
-        .unwrap_or(now)
-}
-
 impl<S, P> TaskCommands<S, P>
 where
-    S: InsertTask + MarkEventsPublished,
+    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
     P: PublishEvents,
 {
     pub fn new(store: S, publisher: P) -> Self {
@@ -71,41 +154,229 @@ where
         &self.publisher
     }
 
-    pub async fn create_task(&self, owner: UserId, new: NewTask) -> Result<Task, CommandError> {
+    /// The caller's task; another user's task is reported as not found.
+    pub async fn get_task(&self, caller: &UserId, id: TaskId) -> Result<Task, CommandError> {
+        self.store
+            .load_task(id)
+            .await?
+            .filter(|stored| &stored.task.owner == caller)
+            .map(|stored| stored.task)
+            .ok_or(CommandError::NotFound)
+    }
+
+    pub async fn list_tasks(
+        &self,
+        caller: &UserId,
+        query: &ListQuery,
+    ) -> Result<TaskPage, CommandError> {
+        Ok(self.store.list_tasks(caller, query).await?)
+    }
+
+    pub async fn create_task(
+        &self,
+        context: &CommandContext,
+        new: NewTask,
+    ) -> Result<CommandOutcome, CommandError> {
+        if let Some(outcome) = self.replay(context).await? {
+            return Ok(outcome);
+        }
         let command = TaskCommand::Create(CreateTask {
             task_id: TaskId::from_uuid(Uuid::now_v7()),
-            owner,
+            owner: context.caller.clone(),
             title: new.title,
             description: new.description,
             priority: new.priority,
             planned_accomplish_date: new.planned_accomplish_date,
         });
-        let (task, events) = Task::execute(None, &command, now_millis(), || {
-            EventId::from_uuid(Uuid::now_v7())
-        })?;
-        let task = task.ok_or(DomainError::NotFound)?;
-        self.store.insert_task(&task, &events).await?;
-        self.publish(&task, &events).await;
-        Ok(task)
+        let (task, events) = Task::execute(None, &command, now_millis(), new_event_id)?;
+        let task = task.ok_or(CommandError::NotFound)?;
+        let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
+        let record = self.idempotency_record(context, &task, true);
+        let write = TaskWrite {
+            task: &task,
+            expected_version: None,
+            pending_events: &pending,
+            idempotency: record.as_ref(),
+        };
+        match self.store.save_task(write).await {
+            Ok(()) => {}
+            Err(SaveError::IdempotencyKeyTaken) => return self.replay_after_race(context).await,
+            // A fresh UUID v7 colliding with a stored task: not a state a retry can fix.
+            Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
+            Err(SaveError::Store(error)) => return Err(error.into()),
+        }
+        self.publish(&task, &pending).await;
+        Ok(CommandOutcome {
+            task,
+            created: true,
+            replayed: false,
+            events,
+        })
     }
 
-    /// Publishes events already committed as pending. A failure here does not fail the
-    /// command: the events stay pending on the task and the outbox relay sends them later.
-    async fn publish(&self, task: &Task, events: &[EventEnvelope]) {
-        if events.is_empty() {
-            return;
+    pub async fn change_task(
+        &self,
+        context: &CommandContext,
+        id: TaskId,
+        command: TaskCommand,
+    ) -> Result<CommandOutcome, CommandError> {
+        if let Some(outcome) = self.replay(context).await? {
+            return Ok(outcome);
         }
-        if let Err(error) = self.publisher.publish_events(events).await {
-            tracing::warn!(task_id = %task.id, %error, "events left pending for the outbox relay");
-            return;
+        for attempt in 0..MAX_ATTEMPTS {
+            let stored = self
+                .store
+                .load_task(id)
+                .await?
+                .filter(|stored| stored.task.owner == context.caller)
+                .ok_or(CommandError::NotFound)?;
+            let read_version = stored.task.version;
+            if context.if_match.is_some_and(|v| v != read_version) {
+                return Err(CommandError::PreconditionFailed {
+                    current_version: Some(read_version),
+                });
+            }
+            let (task, events) =
+                Task::execute(Some(stored.task), &command, now_millis(), new_event_id)?;
+            let task = task.ok_or(CommandError::NotFound)?;
+            let record = self.idempotency_record(context, &task, false);
+
+            if events.is_empty() {
+                // Nothing changes; only remember the answer for retries of this key.
+                if let Some(record) = &record {
+                    match self.store.save_idempotency(record).await {
+                        Ok(()) => {}
+                        Err(SaveError::IdempotencyKeyTaken) => {
+                            return self.replay_after_race(context).await;
+                        }
+                        Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
+                        Err(SaveError::Store(error)) => return Err(error.into()),
+                    }
+                }
+                return Ok(CommandOutcome {
+                    task,
+                    created: false,
+                    replayed: false,
+                    events,
+                });
+            }
+
+            let mut pending = stored.pending_events;
+            pending.extend(events.iter().map(PendingEvent::from_envelope));
+            let write = TaskWrite {
+                task: &task,
+                expected_version: Some(read_version),
+                pending_events: &pending,
+                idempotency: record.as_ref(),
+            };
+            match self.store.save_task(write).await {
+                Ok(()) => {
+                    self.publish(&task, &pending).await;
+                    return Ok(CommandOutcome {
+                        task,
+                        created: false,
+                        replayed: false,
+                        events,
+                    });
+                }
+                Err(SaveError::VersionConflict) if context.if_match.is_some() => {
+                    // The caller asked for the version it saw; it is gone.
+                    return Err(CommandError::PreconditionFailed {
+                        current_version: None,
+                    });
+                }
+                Err(SaveError::VersionConflict) => backoff(attempt).await,
+                Err(SaveError::IdempotencyKeyTaken) => {
+                    return self.replay_after_race(context).await;
+                }
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
         }
-        if let Err(error) = self
+        Err(CommandError::Conflict)
+    }
+
+    fn idempotency_record(
+        &self,
+        context: &CommandContext,
+        task: &Task,
+        created: bool,
+    ) -> Option<IdempotencyRecord> {
+        context.idempotency.as_ref().map(|key| IdempotencyRecord {
+            user_id: context.caller.clone(),
+            key: key.key.clone(),
+            fingerprint: key.fingerprint.clone(),
+            task: task.clone(),
+            created,
+            expires_at: Utc::now() + IDEMPOTENCY_TTL,
+        })
+    }
+
+    /// The stored outcome of an earlier request with the same key, if there is one.
+    async fn replay(
+        &self,
+        context: &CommandContext,
+    ) -> Result<Option<CommandOutcome>, CommandError> {
+        let Some(key) = &context.idempotency else {
+            return Ok(None);
+        };
+        let Some(record) = self
             .store
-            .mark_events_published(task.id, task.version)
-            .await
-        {
+            .load_idempotency(&context.caller, &key.key)
+            .await?
+            .filter(|record| record.expires_at > Utc::now())
+        else {
+            return Ok(None);
+        };
+        if record.fingerprint != key.fingerprint {
+            return Err(CommandError::IdempotencyKeyReused);
+        }
+        Ok(Some(CommandOutcome {
+            task: record.task,
+            created: record.created,
+            replayed: true,
+            events: vec![],
+        }))
+    }
+
+    /// A concurrent request with the same key committed first: answer as it did.
+    async fn replay_after_race(
+        &self,
+        context: &CommandContext,
+    ) -> Result<CommandOutcome, CommandError> {
+        self.replay(context).await?.ok_or(CommandError::Conflict)
+    }
+
+    /// Sends the outbox of a committed write. A failure does not fail the command: the events
+    /// stay pending on the task and the relay (or the task's next command) sends them.
+    async fn publish(&self, task: &Task, pending: &[PendingEvent]) {
+        publish_and_clear(&self.store, &self.publisher, task.id, task.version, pending).await;
+    }
+}
+
+/// Publishes a task's outbox and, if every event is on the queue, clears it. Returns whether
+/// the events were published.
+pub(crate) async fn publish_and_clear(
+    store: &impl MarkEventsPublished,
+    publisher: &impl PublishEvents,
+    task_id: TaskId,
+    version: u64,
+    pending: &[PendingEvent],
+) -> bool {
+    if pending.is_empty() {
+        return true;
+    }
+    if let Err(error) = publisher.publish_events(pending).await {
+        tracing::warn!(%task_id, %error, "events left pending for the outbox relay");
+        return false;
+    }
+    match store.mark_events_published(task_id, version).await {
+        Ok(()) => {}
+        // A later command committed more events; it (or the relay) publishes the whole outbox.
+        Err(StoreError::Conflict) => {}
+        Err(error) => {
             // Harmless beyond a repeat: the relay re-sends them and the consumer deduplicates.
-            tracing::warn!(task_id = %task.id, %error, "published events could not be marked sent");
+            tracing::warn!(%task_id, %error, "published events could not be marked sent");
         }
     }
+    true
 }

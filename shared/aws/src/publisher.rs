@@ -4,8 +4,8 @@
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use taskpulse_app::{PublishError, PublishEvents};
-use taskpulse_domain::{EventEnvelope, EventId};
+use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
+use taskpulse_domain::EventId;
 
 /// `SendMessageBatch` takes at most ten entries.
 const SQS_BATCH_LIMIT: usize = 10;
@@ -24,22 +24,22 @@ impl SqsEventPublisher {
         }
     }
 
-    fn entry(event: &EventEnvelope) -> Result<SendMessageBatchRequestEntry, String> {
+    fn entry(event: &PendingEvent) -> Result<SendMessageBatchRequestEntry, String> {
         let event_type = MessageAttributeValue::builder()
             .data_type("String")
-            .string_value(event.event_type())
+            .string_value(&event.event_type)
             .build()
             .map_err(|e| e.to_string())?;
         SendMessageBatchRequestEntry::builder()
             // Unique within the batch; lets the response name the entries that failed.
             .id(event.event_id.to_string())
-            .message_body(event.to_json())
+            .message_body(&event.body)
             .message_attributes("eventType", event_type)
             .build()
             .map_err(|e| e.to_string())
     }
 
-    async fn send_chunk(&self, events: &[EventEnvelope]) -> Result<(), PublishError> {
+    async fn send_chunk(&self, events: &[PendingEvent]) -> Result<(), PublishError> {
         let all_failed = |reason: String| PublishError {
             failed: events.iter().map(|e| e.event_id).collect(),
             reason,
@@ -86,7 +86,7 @@ impl SqsEventPublisher {
 }
 
 impl PublishEvents for SqsEventPublisher {
-    async fn publish_events(&self, events: &[EventEnvelope]) -> Result<(), PublishError> {
+    async fn publish_events(&self, events: &[PendingEvent]) -> Result<(), PublishError> {
         let mut failed: Vec<EventId> = vec![];
         let mut reasons = vec![];
         for chunk in events.chunks(SQS_BATCH_LIMIT) {

@@ -1,19 +1,41 @@
 //! Tasks in DynamoDB, each with the events not yet on the queue (the transactional outbox):
-//! the task's state and its pending events are one item, so they are committed atomically.
+//! the task's state and its pending events are one item, so one conditional write commits both.
+//! Idempotency records live in the same table and join that write in a transaction.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskpulse_app::{InsertTask, MarkEventsPublished, StoreError};
-use taskpulse_domain::{EventEnvelope, Task, TaskId};
+use taskpulse_app::{
+    IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency,
+    LoadTask, MarkEventsPublished, PendingEvent, SaveError, SaveTask, StoreError, StoredTask,
+    TaskPage, TaskWrite,
+};
+use taskpulse_domain::{EventId, Task, TaskId, UserId};
 
 use crate::error::store_error;
-use crate::keys::{self, PK, SK};
+use crate::keys::{self, EXPIRES_AT, OUTBOX_INDEX, OUTBOX_SHARDS, PK, SK, TASKS_BY_USER_INDEX};
+
+/// Query pages are read this many items at a time when a status filter thins them out.
+const LIST_READ_BATCH: i32 = 100;
 
 #[derive(Debug, Clone)]
 pub struct DynamoTaskStore {
     client: Client,
     table: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingItem {
+    event_id: EventId,
+    event_type: String,
+    body: String,
+    committed_at: DateTime<Utc>,
 }
 
 /// The stored form of a task.
@@ -24,11 +46,84 @@ struct TaskItem {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
+    /// Derived from the history; stored so listings can filter on it.
+    current_status: String,
     #[serde(flatten)]
     task: Task,
-    /// Envelopes exactly as they will be published, so a re-send is byte-identical.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pending_events: Vec<String>,
+    pending_events: Vec<PendingItem>,
+    /// Present only while events are pending: the keys of the sparse outbox index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outbox_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outbox_sk: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdempotencyItem {
+    pk: String,
+    sk: String,
+    user_id: UserId,
+    key: String,
+    fingerprint: String,
+    task: Task,
+    created: bool,
+    /// Epoch seconds: the table's TTL attribute.
+    expires_at: i64,
+}
+
+fn unreadable(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Rejected(format!("{what} is unreadable: {error}"))
+}
+
+fn key_attributes((pk, sk): (String, String)) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(pk)),
+        (SK.to_owned(), AttributeValue::S(sk)),
+    ])
+}
+
+impl TaskItem {
+    fn new(task: &Task, pending: &[PendingEvent]) -> Self {
+        let (pk, sk) = keys::task_key(task.id);
+        let oldest = pending.iter().map(|p| p.committed_at).min();
+        Self {
+            pk,
+            sk,
+            gsi1pk: keys::user_tasks_partition(&task.owner),
+            gsi1sk: keys::user_tasks_sort_key(task.created_at, task.id),
+            current_status: task.status().as_str().to_owned(),
+            task: task.clone(),
+            pending_events: pending
+                .iter()
+                .map(|p| PendingItem {
+                    event_id: p.event_id,
+                    event_type: p.event_type.clone(),
+                    body: p.body.clone(),
+                    committed_at: p.committed_at,
+                })
+                .collect(),
+            outbox_pk: oldest.map(|_| keys::outbox_partition(task.id)),
+            outbox_sk: oldest.map(|at| keys::outbox_sort_key(at, task.id)),
+        }
+    }
+
+    fn into_stored(self) -> StoredTask {
+        StoredTask {
+            task: self.task,
+            pending_events: self
+                .pending_events
+                .into_iter()
+                .map(|p| PendingEvent {
+                    event_id: p.event_id,
+                    event_type: p.event_type,
+                    body: p.body,
+                    committed_at: p.committed_at,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl DynamoTaskStore {
@@ -39,21 +134,74 @@ impl DynamoTaskStore {
         }
     }
 
-    fn key(id: TaskId) -> [(String, AttributeValue); 2] {
-        let (pk, sk) = keys::task_key(id);
-        [
-            (PK.to_owned(), AttributeValue::S(pk)),
-            (SK.to_owned(), AttributeValue::S(sk)),
-        ]
+    fn task_put(&self, write: &TaskWrite<'_>) -> Result<Put, StoreError> {
+        let item = serde_dynamo::to_item(TaskItem::new(write.task, write.pending_events)).map_err(
+            |e| StoreError::Rejected(format!("task {} cannot be stored: {e}", write.task.id)),
+        )?;
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = match write.expected_version {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(version) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
+        };
+        put.build().map_err(|e| StoreError::Rejected(e.to_string()))
     }
 
-    /// Reads a task and its pending events (consistent read).
-    pub async fn get(&self, id: TaskId) -> Result<Option<(Task, Vec<String>)>, StoreError> {
+    fn idempotency_put(&self, record: &IdempotencyRecord) -> Result<Put, StoreError> {
+        let (pk, sk) = keys::idempotency_key(&record.user_id, &record.key);
+        let item = serde_dynamo::to_item(IdempotencyItem {
+            pk,
+            sk,
+            user_id: record.user_id.clone(),
+            key: record.key.clone(),
+            fingerprint: record.fingerprint.clone(),
+            task: record.task.clone(),
+            created: record.created,
+            expires_at: record.expires_at.timestamp(),
+        })
+        .map_err(|e| StoreError::Rejected(format!("idempotency record cannot be stored: {e}")))?;
+        // TTL deletes lazily: an expired record still present counts as free.
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #expires < :now")
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(Utc::now().timestamp().to_string()),
+            )
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))
+    }
+
+    /// Sends one conditional `Put`; a failed condition becomes `on_condition`.
+    async fn put(&self, put: Put, on_condition: SaveError) -> Result<(), SaveError> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names);
+        if let Some(values) = put.expression_attribute_values {
+            request = request.set_expression_attribute_values(Some(values));
+        }
+        match request.send().await.map_err(store_error) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict) => Err(on_condition),
+            Err(error) => Err(SaveError::Store(error)),
+        }
+    }
+}
+
+impl LoadTask for DynamoTaskStore {
+    async fn load_task(&self, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(id).into_iter().collect()))
+            .set_key(Some(key_attributes(keys::task_key(id))))
             .consistent_read(true)
             .send()
             .await
@@ -61,34 +209,154 @@ impl DynamoTaskStore {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        let stored: TaskItem = serde_dynamo::from_item(item)
-            .map_err(|e| StoreError::Rejected(format!("task item {id} is unreadable: {e}")))?;
-        Ok(Some((stored.task, stored.pending_events)))
+        let stored: TaskItem =
+            serde_dynamo::from_item(item).map_err(|e| unreadable(&format!("task {id}"), e))?;
+        Ok(Some(stored.into_stored()))
     }
 }
 
-impl InsertTask for DynamoTaskStore {
-    async fn insert_task(&self, task: &Task, pending: &[EventEnvelope]) -> Result<(), StoreError> {
-        let (pk, sk) = keys::task_key(task.id);
-        let item = TaskItem {
-            pk,
-            sk,
-            gsi1pk: format!("USER#{}", task.owner),
-            gsi1sk: format!("{}#{}", task.created_at.to_rfc3339(), task.id),
-            task: task.clone(),
-            pending_events: pending.iter().map(EventEnvelope::to_json).collect(),
+impl SaveTask for DynamoTaskStore {
+    async fn save_task(&self, write: TaskWrite<'_>) -> Result<(), SaveError> {
+        let task_put = self.task_put(&write)?;
+        let Some(record) = write.idempotency else {
+            return self.put(task_put, SaveError::VersionConflict).await;
         };
-        let item = serde_dynamo::to_item(&item)
-            .map_err(|e| StoreError::Rejected(format!("task {} cannot be stored: {e}", task.id)))?;
-        self.client
-            .put_item()
+        // Task first, record second: the cancellation reasons say which condition failed.
+        let items = vec![
+            TransactWriteItem::builder().put(task_put).build(),
+            TransactWriteItem::builder()
+                .put(self.idempotency_put(record)?)
+                .build(),
+        ];
+        let error = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        else {
+            return Err(SaveError::Store(store_error(error)));
+        };
+        let failed = |index: usize| {
+            cancelled
+                .cancellation_reasons()
+                .get(index)
+                .and_then(|r| r.code())
+                == Some("ConditionalCheckFailed")
+        };
+        if failed(0) {
+            Err(SaveError::VersionConflict)
+        } else if failed(1) {
+            Err(SaveError::IdempotencyKeyTaken)
+        } else {
+            Err(SaveError::Store(StoreError::Unavailable(format!(
+                "transaction cancelled: {}",
+                DisplayErrorContext(&error)
+            ))))
+        }
+    }
+
+    async fn save_idempotency(&self, record: &IdempotencyRecord) -> Result<(), SaveError> {
+        let put = self.idempotency_put(record)?;
+        self.put(put, SaveError::IdempotencyKeyTaken).await
+    }
+}
+
+impl LoadIdempotency for DynamoTaskStore {
+    async fn load_idempotency(
+        &self,
+        user_id: &UserId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .set_key(Some(key_attributes(keys::idempotency_key(user_id, key))))
+            .consistent_read(true)
             .send()
             .await
             .map_err(store_error)?;
-        Ok(())
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let item: IdempotencyItem =
+            serde_dynamo::from_item(item).map_err(|e| unreadable("idempotency record", e))?;
+        Ok(Some(IdempotencyRecord {
+            user_id: item.user_id,
+            key: item.key,
+            fingerprint: item.fingerprint,
+            task: item.task,
+            created: item.created,
+            expires_at: DateTime::from_timestamp(item.expires_at, 0).unwrap_or_default(),
+        }))
+    }
+}
+
+impl ListTasks for DynamoTaskStore {
+    async fn list_tasks(&self, owner: &UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
+        let mut tasks: Vec<Task> = vec![];
+        let mut start_key = None;
+        // Read until one task more than the page holds is found (then there is a next page) or
+        // the index is exhausted. A status filter is applied after DynamoDB's limit, so a read
+        // batch may yield fewer tasks than it read.
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(TASKS_BY_USER_INDEX)
+                .scan_index_forward(false)
+                .limit(LIST_READ_BATCH)
+                .set_exclusive_start_key(start_key.take())
+                .expression_attribute_values(
+                    ":owner",
+                    AttributeValue::S(keys::user_tasks_partition(owner)),
+                );
+            request = match &query.after {
+                None => request.key_condition_expression("gsi1pk = :owner"),
+                Some(cursor) => request
+                    .key_condition_expression("gsi1pk = :owner AND gsi1sk < :after")
+                    .expression_attribute_values(
+                        ":after",
+                        AttributeValue::S(keys::user_tasks_sort_key(
+                            cursor.created_at,
+                            cursor.task_id,
+                        )),
+                    ),
+            };
+            if let Some(status) = query.status {
+                request = request
+                    .filter_expression("currentStatus = :status")
+                    .expression_attribute_values(
+                        ":status",
+                        AttributeValue::S(status.as_str().into()),
+                    );
+            }
+            let output = request.send().await.map_err(store_error)?;
+            for item in output.items.unwrap_or_default() {
+                let item: TaskItem =
+                    serde_dynamo::from_item(item).map_err(|e| unreadable("listed task", e))?;
+                tasks.push(item.task);
+            }
+            start_key = output.last_evaluated_key;
+            if tasks.len() > query.limit || start_key.is_none() {
+                break;
+            }
+        }
+        let more = tasks.len() > query.limit;
+        tasks.truncate(query.limit);
+        let next = more.then(|| tasks.last()).flatten().map(|t| ListCursor {
+            created_at: t.created_at,
+            task_id: t.id,
+        });
+        Ok(TaskPage { tasks, next })
     }
 }
 
@@ -97,13 +365,51 @@ impl MarkEventsPublished for DynamoTaskStore {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(task_id).into_iter().collect()))
-            .update_expression("REMOVE pendingEvents")
+            .set_key(Some(key_attributes(keys::task_key(task_id))))
+            .update_expression("REMOVE pendingEvents, outboxPk, outboxSk")
             .condition_expression("version = :version")
             .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
             .send()
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+}
+
+impl ListPendingOutbox for DynamoTaskStore {
+    async fn list_pending_outbox(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskId>, StoreError> {
+        // Every shard, oldest first within each; then the oldest overall.
+        let mut found: Vec<(String, TaskId)> = vec![];
+        let upper = before.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        for shard in 0..OUTBOX_SHARDS {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(OUTBOX_INDEX)
+                .key_condition_expression("outboxPk = :shard AND outboxSk < :before")
+                .expression_attribute_values(":shard", AttributeValue::S(format!("OUTBOX#{shard}")))
+                .expression_attribute_values(":before", AttributeValue::S(upper.clone()))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in output.items.unwrap_or_default() {
+                let sort = item.get("outboxSk").and_then(|v| v.as_s().ok()).cloned();
+                let id = item
+                    .get(PK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| keys::task_id_of(pk));
+                if let (Some(sort), Some(id)) = (sort, id) {
+                    found.push((sort, id));
+                }
+            }
+        }
+        found.sort();
+        Ok(found.into_iter().take(limit).map(|(_, id)| id).collect())
     }
 }

@@ -2,27 +2,46 @@
 //!
 //! The caller is the `sub` claim the authorizer put in the request context; it is never read
 //! from the body. Every error is an `application/problem+json` response; nothing panics and no
-//! internal detail leaks to the caller.
+//! internal detail leaks to the caller. The routes are described in `docs/openapi.yaml`.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use taskpulse_app::{
-    CommandError, InsertTask, MarkEventsPublished, NewTask, PublishEvents, TaskCommands,
+    CommandContext, CommandError, CommandOutcome, IdempotencyKey, ListCursor, ListQuery, ListTasks,
+    LoadIdempotency, LoadTask, MarkEventsPublished, NewTask, PublishEvents, SaveTask, TaskCommands,
 };
 use taskpulse_domain::task::StatusChange;
-use taskpulse_domain::{Description, DomainError, Priority, Task, Title, UserId};
+use taskpulse_domain::{
+    Description, DomainError, Priority, Task, TaskCommand, TaskId, TaskStatus, Title, UserId,
+};
 
 use crate::problem::{FieldError, Problem};
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Page size of `GET /tasks` when the caller gives none, and the largest it may ask for.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+pub const MAX_PAGE_SIZE: usize = 100;
+/// Longest accepted `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
-/// The routes this handler serves, as `(method, path template)`.
-pub const ROUTES: &[(&str, &str)] = &[("POST", "/tasks")];
+/// The routes this handler serves, as `(method, path template)`; `docs/openapi.yaml` must
+/// describe exactly these (checked by a test).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/tasks"),
+    ("POST", "/tasks"),
+    ("GET", "/tasks/{id}"),
+    ("POST", "/tasks/{id}/status"),
+    ("POST", "/tasks/{id}/priority"),
+    ("POST", "/tasks/{id}/planned-date"),
+];
 
 /// The HTTP API over the task commands.
 pub struct Api<S, P> {
@@ -33,6 +52,8 @@ pub struct Api<S, P> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: UserId,
+    /// OAuth scopes of the token (from `scopes`, or the space-separated `scope` claim).
+    pub scopes: Vec<String>,
 }
 
 /// A task as the API shows it.
@@ -44,7 +65,7 @@ struct TaskView<'a> {
     title: &'a str,
     description: Option<&'a str>,
     priority: Priority,
-    status: taskpulse_domain::TaskStatus,
+    status: TaskStatus,
     status_history: &'a [StatusChange],
     planned_accomplish_date: DateTime<Utc>,
     actual_accomplish_date: Option<DateTime<Utc>>,
@@ -70,9 +91,24 @@ impl<'a> From<&'a Task> for TaskView<'a> {
     }
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskListView<'a> {
+    items: Vec<TaskView<'a>>,
+    next_cursor: Option<String>,
+}
+
+/// Which command a `POST /tasks/{id}/…` route carries.
+#[derive(Debug, Clone, Copy)]
+enum ChangeRoute {
+    Status,
+    Priority,
+    PlannedDate,
+}
+
 impl<S, P> Api<S, P>
 where
-    S: InsertTask + MarkEventsPublished,
+    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
     P: PublishEvents,
 {
     pub fn new(commands: TaskCommands<S, P>) -> Self {
@@ -94,15 +130,30 @@ where
     async fn route(&self, request: &Request) -> Result<Response<Body>, Problem> {
         let path = request.uri().path().trim_end_matches('/');
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let method = request.method();
         match segments.as_slice() {
-            ["tasks"] => match *request.method() {
+            ["tasks"] => match *method {
+                Method::GET => self.list_tasks(request).await,
                 Method::POST => self.create_task(request).await,
-                _ => Err(method_not_allowed("POST")),
+                _ => Err(method_not_allowed("GET, POST")),
             },
-            _ => Err(Problem::new(
-                StatusCode::NOT_FOUND,
-                format!("no route for {path}"),
-            )),
+            ["tasks", id] => match *method {
+                Method::GET => self.get_task(request, id).await,
+                _ => Err(method_not_allowed("GET")),
+            },
+            ["tasks", id, action] => {
+                let route = match *action {
+                    "status" => ChangeRoute::Status,
+                    "priority" => ChangeRoute::Priority,
+                    "planned-date" => ChangeRoute::PlannedDate,
+                    _ => return Err(not_found_route(path)),
+                };
+                match *method {
+                    Method::POST => self.change_task(request, id, route).await,
+                    _ => Err(method_not_allowed("POST")),
+                }
+            }
+            _ => Err(not_found_route(path)),
         }
     }
 
@@ -110,17 +161,67 @@ where
         let caller = caller(request)?;
         let body = json_object_body(request)?;
         let new_task = parse_new_task(&body)?;
-        let task = self
+        let context = command_context(request, caller)?;
+        let outcome = self
             .commands
-            .create_task(caller.user_id, new_task)
+            .create_task(&context, new_task)
             .await
             .map_err(command_problem)?;
-        let mut response = task_response(&task, StatusCode::CREATED);
-        if let Ok(location) = HeaderValue::from_str(&format!("/tasks/{}", task.id)) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
-        Ok(response)
+        Ok(outcome_response(&outcome))
     }
+
+    async fn get_task(&self, request: &Request, id: &str) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let id = task_id(id)?;
+        let task = self
+            .commands
+            .get_task(&caller.user_id, id)
+            .await
+            .map_err(command_problem)?;
+        Ok(task_response(&task, StatusCode::OK))
+    }
+
+    async fn list_tasks(&self, request: &Request) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let query = list_query(request)?;
+        let page = self
+            .commands
+            .list_tasks(&caller.user_id, &query)
+            .await
+            .map_err(command_problem)?;
+        let view = TaskListView {
+            items: page.tasks.iter().map(TaskView::from).collect(),
+            next_cursor: page.next.as_ref().map(encode_cursor),
+        };
+        Ok(json_response(StatusCode::OK, &view))
+    }
+
+    async fn change_task(
+        &self,
+        request: &Request,
+        id: &str,
+        route: ChangeRoute,
+    ) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let id = task_id(id)?;
+        let body = json_object_body(request)?;
+        let command = match route {
+            ChangeRoute::Status => parse_status_change(&body)?,
+            ChangeRoute::Priority => parse_priority_change(&body)?,
+            ChangeRoute::PlannedDate => parse_planned_date_change(&body)?,
+        };
+        let context = command_context(request, caller)?;
+        let outcome = self
+            .commands
+            .change_task(&context, id, command)
+            .await
+            .map_err(command_problem)?;
+        Ok(outcome_response(&outcome))
+    }
+}
+
+fn not_found_route(path: &str) -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, format!("no route for {path}"))
 }
 
 fn method_not_allowed(allow: &'static str) -> Problem {
@@ -131,23 +232,104 @@ fn method_not_allowed(allow: &'static str) -> Problem {
     .with_header(header::ALLOW, allow)
 }
 
+/// An id that is not a UUID names no task: 404, like any unknown task.
+fn task_id(raw: &str) -> Result<TaskId, Problem> {
+    raw.parse()
+        .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "no such task"))
+}
+
 /// The caller from the JWT authorizer's claims in the request context.
 pub fn caller(request: &Request) -> Result<Caller, Problem> {
     let unauthorized = |detail: &str| Problem::new(StatusCode::UNAUTHORIZED, detail);
-    let claims = match request.request_context_ref() {
+    let jwt = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context
             .authorizer
             .as_ref()
-            .and_then(|authorizer| authorizer.jwt.as_ref())
-            .map(|jwt| &jwt.claims),
+            .and_then(|authorizer| authorizer.jwt.as_ref()),
         _ => None,
     };
-    let sub = claims.and_then(|claims| claims.get("sub")).ok_or_else(|| {
+    let sub = jwt.and_then(|jwt| jwt.claims.get("sub")).ok_or_else(|| {
         unauthorized("no authenticated caller: the request carries no JWT 'sub' claim")
     })?;
     let user_id = UserId::parse(sub)
         .map_err(|e| unauthorized(&format!("the JWT 'sub' claim is not a usable user id: {e}")))?;
-    Ok(Caller { user_id })
+    let mut scopes: Vec<String> = jwt.and_then(|jwt| jwt.scopes.clone()).unwrap_or_default();
+    if let Some(scope) = jwt.and_then(|jwt| jwt.claims.get("scope")) {
+        scopes.extend(scope.split_whitespace().map(str::to_owned));
+    }
+    Ok(Caller { user_id, scopes })
+}
+
+/// `If-Match` and `Idempotency-Key`, and the caller, as the use cases need them.
+fn command_context(request: &Request, caller: Caller) -> Result<CommandContext, Problem> {
+    let headers = request.headers();
+    let if_match = match header_text(headers, header::IF_MATCH.as_str())? {
+        None => None,
+        Some(raw) => parse_if_match(raw)?,
+    };
+    let idempotency = match header_text(headers, "idempotency-key")? {
+        None => None,
+        Some(key) => {
+            let valid = !key.is_empty()
+                && key.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS
+                && key.chars().all(|c| c.is_ascii_graphic());
+            if !valid {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "Idempotency-Key",
+                    format!("must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"),
+                )]));
+            }
+            Some(IdempotencyKey {
+                key: key.to_owned(),
+                fingerprint: request_fingerprint(request),
+            })
+        }
+    };
+    Ok(CommandContext {
+        caller: caller.user_id,
+        if_match,
+        idempotency,
+    })
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Problem> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(|s| Some(s.trim()))
+            .map_err(|_| Problem::validation(vec![FieldError::new(name, "must be visible ASCII")])),
+    }
+}
+
+/// `If-Match: "3"` (or `W/"3"`, or `3`) names version 3; `*` matches any version.
+fn parse_if_match(raw: &str) -> Result<Option<u64>, Problem> {
+    if raw == "*" {
+        return Ok(None);
+    }
+    let tag = raw.trim_start_matches("W/").trim_matches('"');
+    tag.parse::<u64>().map(Some).map_err(|_| {
+        Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            format!("If-Match {raw} names no version of this task"),
+        )
+    })
+}
+
+/// Identifies a request for idempotency: the same key may only be retried with the same
+/// method, path and body.
+fn request_fingerprint(request: &Request) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(request.method().as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(request.uri().path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(request.body().as_ref());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn is_json_media_type(content_type: &str) -> bool {
@@ -197,127 +379,266 @@ fn json_object_body(request: &Request) -> Result<Map<String, Value>, Problem> {
     }
 }
 
-/// Reads the fields of a create request, collecting every problem rather than the first.
-fn parse_new_task(body: &Map<String, Value>) -> Result<NewTask, Problem> {
-    const FIELDS: [&str; 4] = ["title", "description", "priority", "plannedAccomplishDate"];
-    let mut errors: Vec<FieldError> = body
-        .keys()
-        .filter(|key| !FIELDS.contains(&key.as_str()))
-        .map(|key| FieldError::new(key, "unknown field"))
-        .collect();
+/// Reads the fields of a JSON object one by one, collecting every problem rather than the
+/// first, and refusing fields it was not asked about.
+struct Fields<'a> {
+    body: &'a Map<String, Value>,
+    errors: Vec<FieldError>,
+}
 
-    let title = match body.get("title") {
-        Some(Value::String(raw)) => Title::parse(raw)
-            .map_err(|e| errors.push(FieldError::new("title", e.to_string())))
-            .ok(),
-        Some(_) => {
-            errors.push(FieldError::new("title", "must be a string"));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("title", "is required"));
-            None
-        }
-    };
-    let description = match body.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(raw)) => match Description::parse(raw) {
-            Ok(description) => Some(description),
-            Err(e) => {
-                errors.push(FieldError::new("description", e.to_string()));
+impl<'a> Fields<'a> {
+    fn new(body: &'a Map<String, Value>, known: &[&str]) -> Self {
+        let errors = body
+            .keys()
+            .filter(|key| !known.contains(&key.as_str()))
+            .map(|key| FieldError::new(key, "unknown field"))
+            .collect();
+        Self { body, errors }
+    }
+
+    /// A string field, parsed; `None` (with an error recorded) if it is missing or invalid.
+    /// `default` is used when the field is absent or null; without one, the field is required.
+    fn parse<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        default: Option<T>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        match self.body.get(field) {
+            None | Some(Value::Null) => {
+                if default.is_none() {
+                    self.errors.push(FieldError::new(field, "is required"));
+                }
+                default
+            }
+            Some(Value::String(raw)) => match parse(raw) {
+                Ok(value) => Some(value),
+                Err(e) => {
+                    self.errors.push(FieldError::new(field, e.to_string()));
+                    None
+                }
+            },
+            Some(_) => {
+                self.errors.push(FieldError::new(field, "must be a string"));
                 None
             }
-        },
-        Some(_) => {
-            errors.push(FieldError::new("description", "must be a string"));
-            None
         }
-    };
-    let priority = match body.get("priority") {
-        None | Some(Value::Null) => Some(Priority::default()),
-        Some(Value::String(raw)) => raw
-            .parse::<Priority>()
-            .map_err(|e| errors.push(FieldError::new("priority", e.to_string())))
-            .ok(),
-        Some(_) => {
-            errors.push(FieldError::new("priority", "must be a string"));
-            None
-        }
-    };
-    let planned = required_timestamp(body, "plannedAccomplishDate", &mut errors);
+    }
 
-    match (title, priority, planned) {
-        (Some(title), Some(priority), Some(planned_accomplish_date)) if errors.is_empty() => {
-            Ok(NewTask {
+    /// An optional string field: absent or null is `Some(None)`.
+    fn optional<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<Option<T>> {
+        self.parse(field, Some(None), |raw| parse(raw).map(Some))
+    }
+
+    fn finish<T>(self, value: Option<T>) -> Result<T, Problem> {
+        match value {
+            Some(value) if self.errors.is_empty() => Ok(value),
+            _ => Err(Problem::validation(self.errors)),
+        }
+    }
+}
+
+fn timestamp(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| {
+            format!("must be an RFC 3339 timestamp such as 2026-12-01T17:00:00Z (got '{raw}')")
+        })
+}
+
+fn parse_new_task(body: &Map<String, Value>) -> Result<NewTask, Problem> {
+    let mut fields = Fields::new(
+        body,
+        &["title", "description", "priority", "plannedAccomplishDate"],
+    );
+    let title = fields.parse("title", None, Title::parse);
+    let description = fields.optional("description", Description::parse);
+    let priority = fields.parse(
+        "priority",
+        Some(Priority::default()),
+        str::parse::<Priority>,
+    );
+    let planned = fields.parse("plannedAccomplishDate", None, timestamp);
+    let new_task = match (title, description, priority, planned) {
+        (Some(title), Some(description), Some(priority), Some(planned_accomplish_date)) => {
+            Some(NewTask {
                 title,
                 description,
                 priority,
                 planned_accomplish_date,
             })
         }
-        _ => Err(Problem::validation(errors)),
-    }
+        _ => None,
+    };
+    fields.finish(new_task)
 }
 
-fn required_timestamp(
-    body: &Map<String, Value>,
-    field: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<DateTime<Utc>> {
-    match body.get(field) {
-        Some(Value::String(raw)) => {
-            match DateTime::parse_from_rfc3339(raw) {
-                Ok(at) => Some(at.with_timezone(&Utc)),
-                Err(_) => {
-                    errors.push(FieldError::new(
-                    field,
-                    format!("must be an RFC 3339 timestamp such as 2026-12-01T17:00:00Z (got '{raw}')"),
+fn parse_status_change(body: &Map<String, Value>) -> Result<TaskCommand, Problem> {
+    let mut fields = Fields::new(body, &["status", "at"]);
+    let status = fields.parse("status", None, str::parse::<TaskStatus>);
+    let at = fields.optional("at", timestamp);
+    let command = match (status, at) {
+        (Some(status), Some(at)) => Some(TaskCommand::ChangeStatus { status, at }),
+        _ => None,
+    };
+    fields.finish(command)
+}
+
+fn parse_priority_change(body: &Map<String, Value>) -> Result<TaskCommand, Problem> {
+    let mut fields = Fields::new(body, &["priority"]);
+    let priority = fields.parse("priority", None, str::parse::<Priority>);
+    fields.finish(priority.map(|priority| TaskCommand::ChangePriority { priority }))
+}
+
+fn parse_planned_date_change(body: &Map<String, Value>) -> Result<TaskCommand, Problem> {
+    let mut fields = Fields::new(body, &["plannedAccomplishDate"]);
+    let planned = fields.parse("plannedAccomplishDate", None, timestamp);
+    fields.finish(
+        planned.map(|planned_accomplish_date| TaskCommand::ChangePlannedDate {
+            planned_accomplish_date,
+        }),
+    )
+}
+
+/// The cursor is opaque to clients: the position after the last task of the page.
+fn encode_cursor(cursor: &ListCursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        cursor
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        cursor.task_id
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Option<ListCursor> {
+    let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (at, id) = decoded.split_once('|')?;
+    Some(ListCursor {
+        created_at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        task_id: id.parse().ok()?,
+    })
+}
+
+fn list_query(request: &Request) -> Result<ListQuery, Problem> {
+    let parameters = request.query_string_parameters();
+    let mut errors: Vec<FieldError> = parameters
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| !["status", "limit", "cursor"].contains(name))
+        .map(|name| FieldError::new(name, "unknown query parameter"))
+        .collect();
+    let status = match parameters.first("status") {
+        None => None,
+        Some(raw) => raw
+            .parse::<TaskStatus>()
+            .map_err(|e| errors.push(FieldError::new("status", e.to_string())))
+            .ok(),
+    };
+    let limit = match parameters.first("limit") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => limit,
+            _ => {
+                errors.push(FieldError::new(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_PAGE_SIZE}"),
                 ));
-                    None
-                }
+                DEFAULT_PAGE_SIZE
             }
+        },
+    };
+    let after = match parameters.first("cursor") {
+        None => None,
+        Some(raw) => {
+            let cursor = decode_cursor(raw);
+            if cursor.is_none() {
+                errors.push(FieldError::new(
+                    "cursor",
+                    "is not a cursor this API returned",
+                ));
+            }
+            cursor
         }
-        Some(_) => {
-            errors.push(FieldError::new(
-                field,
-                "must be an RFC 3339 timestamp string",
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new(field, "is required"));
-            None
-        }
+    };
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
     }
+    Ok(ListQuery {
+        status,
+        limit,
+        after,
+    })
 }
 
-fn task_response(task: &Task, status: StatusCode) -> Response<Body> {
-    let json = serde_json::to_string(&TaskView::from(task)).unwrap_or_default();
+fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let json = serde_json::to_string(body).unwrap_or_default();
     let mut response = Response::new(Body::from(json));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    response
+}
+
+fn task_response(task: &Task, status: StatusCode) -> Response<Body> {
+    let mut response = json_response(status, &TaskView::from(task));
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", task.version)) {
-        headers.insert(header::ETAG, etag);
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// 201 with `Location` for a created task, 200 otherwise; replays are marked as such.
+fn outcome_response(outcome: &CommandOutcome) -> Response<Body> {
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = task_response(&outcome.task, status);
+    let headers = response.headers_mut();
+    if outcome.created
+        && let Ok(location) = HeaderValue::from_str(&format!("/tasks/{}", outcome.task.id))
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    if outcome.replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
 }
 
 fn command_problem(error: CommandError) -> Problem {
     match error {
-        CommandError::Domain(DomainError::NotFound) => {
-            Problem::new(StatusCode::NOT_FOUND, "no such task")
-        }
+        CommandError::NotFound => Problem::new(StatusCode::NOT_FOUND, "no such task"),
         CommandError::Domain(
             e @ (DomainError::AtInFuture { .. } | DomainError::AtBeforeCurrentStatus { .. }),
         ) => Problem::validation(vec![FieldError::new("at", e.to_string())]),
-        CommandError::Domain(e) => Problem::new(StatusCode::CONFLICT, e.to_string()),
+        CommandError::Domain(e @ (DomainError::Terminal(_) | DomainError::AlreadyExists(_))) => {
+            Problem::new(StatusCode::CONFLICT, e.to_string())
+        }
+        CommandError::Domain(e) => {
+            // Events that do not follow the stored state: a defect, not the caller's doing.
+            tracing::error!(error = %e, "stored task and its events disagree");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+        CommandError::PreconditionFailed { .. } => Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "the task changed since the version in If-Match; read it again",
+        ),
+        CommandError::IdempotencyKeyReused => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "this Idempotency-Key was already used with a different request",
+        ),
         CommandError::Conflict => Problem::new(
             StatusCode::CONFLICT,
-            "the task changed concurrently; read it again and retry",
+            "the task kept changing concurrently; retry",
         ),
         CommandError::Unavailable(reason) => {
             tracing::error!(%reason, "dependency unavailable");
@@ -337,7 +658,9 @@ mod tests {
     use serde_json::json;
     use taskpulse_app::memory::{MemoryEventQueue, MemoryTaskStore};
 
-    fn api() -> Api<MemoryTaskStore, MemoryEventQueue> {
+    type MemoryApi = Api<MemoryTaskStore, MemoryEventQueue>;
+
+    fn api() -> MemoryApi {
         Api::new(TaskCommands::new(
             MemoryTaskStore::default(),
             MemoryEventQueue::default(),
@@ -359,106 +682,119 @@ mod tests {
         .to_request()
     }
 
-    async fn call(
-        api: &Api<MemoryTaskStore, MemoryEventQueue>,
-        req: Request,
-    ) -> (StatusCode, Value, http::HeaderMap) {
-        let response = api.handle(req).await;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-        (status, body, headers)
+    struct Reply {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Value,
+    }
+
+    async fn send(api: &MemoryApi, event: HttpApiEvent) -> Reply {
+        reply(api.handle(event.to_request()).await)
+    }
+
+    async fn call(api: &MemoryApi, req: Request) -> Reply {
+        reply(api.handle(req).await)
+    }
+
+    fn reply(response: Response<Body>) -> Reply {
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: serde_json::from_slice(response.body().as_ref()).unwrap(),
+        }
     }
 
     const VALID: &str = r#"{"title":"  Write report ","priority":"high","plannedAccomplishDate":"2030-01-01T12:00:00+02:00"}"#;
 
+    async fn create(api: &MemoryApi, user: &str) -> String {
+        let r = call(
+            api,
+            request("POST", "/tasks", Some(user), "application/json", VALID),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    fn post(path: &str, user: &str, body: Value) -> HttpApiEvent {
+        HttpApiEvent::new("POST", path).caller(user).json(&body)
+    }
+
+    fn fields(problem: &Value) -> Vec<String> {
+        problem["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     #[tokio::test]
     async fn create_answers_201_with_the_task_location_and_etag() {
         let api = api();
-        let (status, body, headers) = call(
+        let r = call(
             &api,
             request("POST", "/tasks", Some("user-1"), "application/json", VALID),
         )
         .await;
-        assert_eq!(status, StatusCode::CREATED);
-        assert_eq!(body["title"], "Write report");
-        assert_eq!(body["userId"], "user-1");
-        assert_eq!(body["priority"], "high");
-        assert_eq!(body["status"], "new");
-        assert_eq!(body["version"], 1);
-        assert_eq!(body["plannedAccomplishDate"], "2030-01-01T10:00:00Z");
-        assert_eq!(body["statusHistory"][0]["status"], "new");
-        assert!(body["actualAccomplishDate"].is_null());
-        let id = body["id"].as_str().unwrap();
-        assert_eq!(headers[header::LOCATION], format!("/tasks/{id}").as_str());
-        assert_eq!(headers[header::ETAG], "\"1\"");
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.body["title"], "Write report");
+        assert_eq!(r.body["userId"], "user-1");
+        assert_eq!(r.body["priority"], "high");
+        assert_eq!(r.body["status"], "new");
+        assert_eq!(r.body["version"], 1);
+        assert_eq!(r.body["plannedAccomplishDate"], "2030-01-01T10:00:00Z");
+        assert_eq!(r.body["statusHistory"][0]["status"], "new");
+        assert!(r.body["actualAccomplishDate"].is_null());
+        assert!(r.body["description"].is_null());
+        let id = r.body["id"].as_str().unwrap();
+        assert_eq!(r.headers[header::LOCATION], format!("/tasks/{id}").as_str());
+        assert_eq!(r.headers[header::ETAG], "\"1\"");
         assert_eq!(api.commands().store().len(), 1);
     }
 
     #[tokio::test]
     async fn the_owner_comes_from_the_token_never_the_body() {
         let api = api();
-        let body =
-            r#"{"title":"x","plannedAccomplishDate":"2030-01-01T00:00:00Z","userId":"mallory"}"#;
-        let (status, problem, _) = call(
-            &api,
-            request("POST", "/tasks", Some("user-1"), "application/json", body),
-        )
-        .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(problem["errors"][0]["field"], "userId");
+        let body = json!({"title": "x", "plannedAccomplishDate": "2030-01-01T00:00:00Z", "userId": "mallory"});
+        let r = send(&api, post("/tasks", "user-1", body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&r.body), ["userId"]);
     }
 
     #[tokio::test]
-    async fn priority_defaults_to_medium() {
+    async fn priority_defaults_to_medium_and_description_is_kept() {
         let api = api();
-        let body = r#"{"title":"x","plannedAccomplishDate":"2030-01-01T00:00:00Z"}"#;
-        let (status, task, _) = call(
-            &api,
-            request("POST", "/tasks", Some("u"), "application/json", body),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED);
-        assert_eq!(task["priority"], "medium");
+        let body = json!({"title": "x", "description": "why", "plannedAccomplishDate": "2030-01-01T00:00:00Z"});
+        let r = send(&api, post("/tasks", "u", body)).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.body["priority"], "medium");
+        assert_eq!(r.body["description"], "why");
     }
 
     #[tokio::test]
     async fn invalid_fields_are_all_named() {
         let api = api();
-        let body = r#"{"title":"   ","priority":"urgent","plannedAccomplishDate":"tomorrow"}"#;
-        let (status, problem, headers) = call(
-            &api,
-            request("POST", "/tasks", Some("u"), "application/json", body),
-        )
-        .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-        let fields: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert_eq!(fields, ["title", "priority", "plannedAccomplishDate"]);
-        assert_eq!(problem["status"], 400);
+        let body = json!({"title": "   ", "priority": "urgent", "plannedAccomplishDate": "tomorrow", "description": "d".repeat(2001)});
+        let r = send(&api, post("/tasks", "u", body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            fields(&r.body),
+            ["title", "description", "priority", "plannedAccomplishDate"]
+        );
+        assert_eq!(r.body["status"], 400);
         assert!(api.commands().store().is_empty());
     }
 
     #[tokio::test]
     async fn missing_and_mistyped_fields_are_named() {
         let api = api();
-        let (_, problem, _) = call(
-            &api,
-            request(
-                "POST",
-                "/tasks",
-                Some("u"),
-                "application/json",
-                r#"{"title": 5}"#,
-            ),
-        )
-        .await;
-        let errors = problem["errors"].as_array().unwrap();
+        let r = send(&api, post("/tasks", "u", json!({"title": 5}))).await;
+        let errors = r.body["errors"].as_array().unwrap();
         assert_eq!(
             errors[0],
             json!({"field": "title", "detail": "must be a string"})
@@ -473,65 +809,82 @@ mod tests {
     async fn malformed_json_is_400() {
         let api = api();
         for body in [r#"{"title":"#, "[1,2]", ""] {
-            let (status, problem, _) = call(
+            let r = call(
                 &api,
                 request("POST", "/tasks", Some("u"), "application/json", body),
             )
             .await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
             assert!(
-                problem["detail"].as_str().unwrap().contains("JSON"),
-                "{problem}"
+                r.body["detail"].as_str().unwrap().contains("JSON"),
+                "{}",
+                r.body
             );
         }
     }
 
     #[tokio::test]
-    async fn no_identity_is_401() {
+    async fn no_identity_is_401_on_every_route() {
         let api = api();
-        let (status, problem, _) = call(
-            &api,
-            request("POST", "/tasks", None, "application/json", VALID),
-        )
-        .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(problem["title"], "Unauthorized");
-        assert!(api.commands().store().is_empty());
+        let id = create(&api, "u").await;
+        for (method, path) in [
+            ("POST", "/tasks".to_owned()),
+            ("GET", "/tasks".to_owned()),
+            ("GET", format!("/tasks/{id}")),
+            ("POST", format!("/tasks/{id}/status")),
+            ("POST", format!("/tasks/{id}/priority")),
+            ("POST", format!("/tasks/{id}/planned-date")),
+        ] {
+            let r = call(
+                &api,
+                request(method, &path, None, "application/json", VALID),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            assert_eq!(r.body["title"], "Unauthorized");
+        }
+        assert_eq!(api.commands().store().len(), 1);
     }
 
     #[tokio::test]
     async fn wrong_media_type_size_route_and_method() {
         let api = api();
-        let (status, ..) = call(
+        let r = call(
             &api,
             request("POST", "/tasks", Some("u"), "text/plain", VALID),
         )
         .await;
-        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         let big = format!(
             r#"{{"title":"x","description":"{}"}}"#,
             "a".repeat(MAX_BODY_BYTES)
         );
-        let (status, ..) = call(
+        let r = call(
             &api,
             request("POST", "/tasks", Some("u"), "application/json", &big),
         )
         .await;
-        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-        let (status, ..) = call(
-            &api,
-            request("POST", "/nope", Some("u"), "application/json", VALID),
-        )
-        .await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, _, headers) = call(
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+        for path in [
+            "/nope",
+            "/tasks/x/y/z",
+            "/tasks/00000000-0000-0000-0000-000000000001/archive",
+        ] {
+            let r = call(
+                &api,
+                request("POST", path, Some("u"), "application/json", VALID),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        }
+        let r = call(
             &api,
             request("DELETE", "/tasks", Some("u"), "application/json", ""),
         )
         .await;
-        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(headers[header::ALLOW], "POST");
-        let (status, ..) = call(
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers[header::ALLOW], "GET, POST");
+        let r = call(
             &api,
             request(
                 "POST",
@@ -542,6 +895,275 @@ mod tests {
             ),
         )
         .await;
-        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+
+    #[tokio::test]
+    async fn get_shows_own_tasks_only() {
+        let api = api();
+        let id = create(&api, "owner").await;
+        let r = send(
+            &api,
+            HttpApiEvent::new("GET", &format!("/tasks/{id}")).caller("owner"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["id"], id.as_str());
+        assert_eq!(r.headers[header::ETAG], "\"1\"");
+        let r = send(
+            &api,
+            HttpApiEvent::new("GET", &format!("/tasks/{id}")).caller("stranger"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = send(
+            &api,
+            HttpApiEvent::new("GET", "/tasks/not-a-uuid").caller("owner"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn status_priority_and_planned_date_commands() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let r = send(
+            &api,
+            post(
+                &format!("/tasks/{id}/status"),
+                "u",
+                json!({"status": "in_progress"}),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["status"], "in_progress");
+        assert_eq!(r.headers[header::ETAG], "\"2\"");
+        let r = send(
+            &api,
+            post(
+                &format!("/tasks/{id}/priority"),
+                "u",
+                json!({"priority": "low"}),
+            ),
+        )
+        .await;
+        assert_eq!(
+            (
+                r.status,
+                r.body["priority"].clone(),
+                r.body["version"].clone()
+            ),
+            (StatusCode::OK, json!("low"), json!(3))
+        );
+        let r = send(
+            &api,
+            post(
+                &format!("/tasks/{id}/planned-date"),
+                "u",
+                json!({"plannedAccomplishDate": "2031-01-01T00:00:00Z"}),
+            ),
+        )
+        .await;
+        assert_eq!(r.body["plannedAccomplishDate"], "2031-01-01T00:00:00Z");
+        assert_eq!(r.body["version"], 4);
+        let r = send(
+            &api,
+            post(
+                &format!("/tasks/{id}/status"),
+                "u",
+                json!({"status": "completed"}),
+            ),
+        )
+        .await;
+        assert_eq!(r.body["version"], 6, "StatusChanged and Completed");
+        assert!(r.body["actualAccomplishDate"].is_string());
+        let r = send(
+            &api,
+            post(
+                &format!("/tasks/{id}/priority"),
+                "u",
+                json!({"priority": "high"}),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body["detail"].as_str().unwrap().contains("completed"));
+    }
+
+    #[tokio::test]
+    async fn command_bodies_are_validated() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let cases = [
+            ("status", json!({"status": "done"}), vec!["status"]),
+            (
+                "status",
+                json!({"status": "in_progress", "at": "2999-01-01T00:00:00Z"}),
+                vec!["at"],
+            ),
+            ("status", json!({"at": "yesterday"}), vec!["status", "at"]),
+            ("priority", json!({"priority": 3}), vec!["priority"]),
+            (
+                "planned-date",
+                json!({"plannedAccomplishDate": "soon", "extra": 1}),
+                vec!["extra", "plannedAccomplishDate"],
+            ),
+        ];
+        for (action, body, expected) in cases {
+            let r = send(
+                &api,
+                post(&format!("/tasks/{id}/{action}"), "u", body.clone()),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{action} {body}");
+            assert_eq!(fields(&r.body), expected, "{action} {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn if_match_guards_against_lost_updates() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let path = format!("/tasks/{id}/priority");
+        let stale = post(&path, "u", json!({"priority": "low"})).header("if-match", "\"7\"");
+        assert_eq!(
+            send(&api, stale).await.status,
+            StatusCode::PRECONDITION_FAILED
+        );
+        let garbage = post(&path, "u", json!({"priority": "low"})).header("if-match", "\"abc\"");
+        assert_eq!(
+            send(&api, garbage).await.status,
+            StatusCode::PRECONDITION_FAILED
+        );
+        let current = post(&path, "u", json!({"priority": "low"})).header("if-match", "\"1\"");
+        assert_eq!(send(&api, current).await.status, StatusCode::OK);
+        let any = post(&path, "u", json!({"priority": "high"})).header("if-match", "*");
+        assert_eq!(send(&api, any).await.status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn idempotency_key_replays_and_refuses_reuse() {
+        let api = api();
+        let body = json!({"title": "once", "plannedAccomplishDate": "2030-01-01T00:00:00Z"});
+        let first = send(
+            &api,
+            post("/tasks", "u", body.clone()).header("idempotency-key", "abc-1"),
+        )
+        .await;
+        let again = send(
+            &api,
+            post("/tasks", "u", body.clone()).header("idempotency-key", "abc-1"),
+        )
+        .await;
+        assert_eq!(first.status, StatusCode::CREATED);
+        assert_eq!(again.status, StatusCode::CREATED);
+        assert_eq!(again.body, first.body);
+        assert_eq!(
+            again.headers[header::LOCATION],
+            first.headers[header::LOCATION]
+        );
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(api.commands().store().len(), 1);
+        assert_eq!(
+            api.commands().publisher().drain().len(),
+            1,
+            "the replay emitted nothing"
+        );
+        let other = json!({"title": "twice", "plannedAccomplishDate": "2030-01-01T00:00:00Z"});
+        let reused = send(
+            &api,
+            post("/tasks", "u", other).header("idempotency-key", "abc-1"),
+        )
+        .await;
+        assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let invalid = send(
+            &api,
+            post("/tasks", "u", body).header("idempotency-key", "has space"),
+        )
+        .await;
+        assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&invalid.body), ["Idempotency-Key"]);
+    }
+
+    #[tokio::test]
+    async fn listing_pages_with_an_opaque_cursor_and_filters_by_status() {
+        let api = api();
+        let mut ids = vec![];
+        for _ in 0..3 {
+            ids.push(create(&api, "u").await);
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        create(&api, "someone-else").await;
+        send(
+            &api,
+            post(
+                &format!("/tasks/{}/status", ids[0]),
+                "u",
+                json!({"status": "on_hold"}),
+            ),
+        )
+        .await;
+
+        let mut event = HttpApiEvent::new("GET", "/tasks").caller("u");
+        event.raw_query = "limit=2".into();
+        let page = send(&api, event).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let got: Vec<&str> = page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+        let cursor = page.body["nextCursor"].as_str().unwrap();
+
+        let mut event = HttpApiEvent::new("GET", "/tasks").caller("u");
+        event.raw_query = format!("limit=2&cursor={cursor}");
+        let page = send(&api, event).await;
+        let got: Vec<&str> = page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, [ids[0].as_str()]);
+        assert!(page.body["nextCursor"].is_null());
+
+        let mut event = HttpApiEvent::new("GET", "/tasks").caller("u");
+        event.raw_query = "status=on_hold".into();
+        let page = send(&api, event).await;
+        assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+
+        for query in [
+            "limit=0",
+            "limit=101",
+            "status=done",
+            "cursor=zzz",
+            "color=red",
+        ] {
+            let mut event = HttpApiEvent::new("GET", "/tasks").caller("u");
+            event.raw_query = query.into();
+            assert_eq!(
+                send(&api, event).await.status,
+                StatusCode::BAD_REQUEST,
+                "{query}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_store_is_503_without_internal_detail() {
+        let api = api();
+        api.commands().store().set_unavailable(true);
+        let r = call(
+            &api,
+            request("POST", "/tasks", Some("u"), "application/json", VALID),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers[header::RETRY_AFTER], "1");
+        assert!(!r.body["detail"].as_str().unwrap().contains("task store"));
     }
 }

@@ -110,7 +110,7 @@ async fn apply_record(store: &impl ApplyEventOnce, record: &SqsMessage) -> Recor
 mod tests {
     use super::*;
     use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore};
-    use taskpulse_app::{NewTask, TaskCommands};
+    use taskpulse_app::{CommandContext, NewTask, TaskCommands};
     use taskpulse_domain::{Priority, Title, UserId};
 
     fn record(id: Option<&str>, body: Option<String>) -> SqsMessage {
@@ -130,7 +130,7 @@ mod tests {
         let commands = TaskCommands::new(MemoryTaskStore::default(), MemoryEventQueue::default());
         commands
             .create_task(
-                UserId::parse("u1").unwrap(),
+                &CommandContext::caller(UserId::parse("u1").unwrap()),
                 NewTask {
                     title: Title::parse("t").unwrap(),
                     description: None,
@@ -141,7 +141,7 @@ mod tests {
             .await
             .unwrap();
         let event = commands.publisher().drain().remove(0);
-        (event.to_json(), event.event_id)
+        (event.body, event.event_id)
     }
 
     #[tokio::test]

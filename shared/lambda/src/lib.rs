@@ -10,5 +10,6 @@ pub mod api;
 pub mod apigw;
 pub mod consumer;
 mod problem;
+pub mod relay;
 
 pub use problem::{FieldError, Problem};

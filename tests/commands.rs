@@ -1,0 +1,473 @@
+//! The task command API against moto: every route through the DynamoDB and SQS adapters,
+//! concurrent commands on one task, and the outbox when SQS is unreachable.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use aws_sdk_sqs::config::retry::RetryConfig;
+use http::StatusCode;
+use serde_json::{Value, json};
+use taskpulse::AwsApi;
+use taskpulse_app::{LoadTask, TaskCommands};
+use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher};
+use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
+use taskpulse_lambda::api::Api;
+use taskpulse_lambda::apigw::HttpApiEvent;
+use taskpulse_lambda::relay::relay_outbox;
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+async fn send(api: &AwsApi, event: HttpApiEvent) -> Reply {
+    let response = api.handle(event.to_request()).await;
+    Reply {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: serde_json::from_slice(response.body().as_ref()).unwrap(),
+    }
+}
+
+fn post(path: &str, user: &str, body: Value) -> HttpApiEvent {
+    HttpApiEvent::new("POST", path).caller(user).json(&body)
+}
+
+fn get(path: &str, query: &str, user: &str) -> HttpApiEvent {
+    let mut event = HttpApiEvent::new("GET", path).caller(user);
+    event.raw_query = query.to_owned();
+    event
+}
+
+fn new_task(title: &str) -> Value {
+    json!({"title": title, "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"})
+}
+
+async fn create(api: &AwsApi, user: &str, title: &str) -> String {
+    let reply = send(api, post("/tasks", user, new_task(title))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Every message on the events queue, parsed, until it is empty.
+async fn drain_queue(pipeline: &taskpulse::AwsPipeline) -> Vec<EventEnvelope> {
+    let mut events = vec![];
+    loop {
+        let messages = pipeline.receive(1).await.unwrap();
+        if messages.is_empty() {
+            return events;
+        }
+        for message in &messages {
+            events.push(EventEnvelope::from_json(message.body().unwrap()).unwrap());
+        }
+        pipeline.delete(&messages).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_route_works_through_dynamodb_and_sqs() {
+    let (_stack, pipeline) = support::stack().await;
+    let api = &pipeline.api;
+    let id = create(api, "ada", "Write the spec").await;
+    let path = format!("/tasks/{id}");
+
+    let reply = send(api, get(&path, "", "ada")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["title"], "Write the spec");
+    assert_eq!(reply.headers["etag"], "\"1\"");
+    assert_eq!(
+        send(api, get(&path, "", "bob")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let reply = send(
+        api,
+        post(
+            &format!("{path}/status"),
+            "ada",
+            json!({"status": "in_progress"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.body["version"].clone()),
+        (StatusCode::OK, json!(2))
+    );
+    let reply = send(
+        api,
+        post(
+            &format!("{path}/priority"),
+            "ada",
+            json!({"priority": "critical"}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.body["priority"], "critical");
+    let reply = send(
+        api,
+        post(
+            &format!("{path}/planned-date"),
+            "ada",
+            json!({"plannedAccomplishDate": "2030-04-01T12:00:00Z"}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.body["version"], 4);
+    let reply = send(
+        api,
+        post(
+            &format!("{path}/planned-date"),
+            "ada",
+            json!({"plannedAccomplishDate": "2030-02-01T12:00:00Z"}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.body["version"], 5);
+
+    // Changing another user's task: 404, and nothing written.
+    let reply = send(
+        api,
+        post(
+            &format!("{path}/priority"),
+            "bob",
+            json!({"priority": "low"}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+    // If-Match: a stale version is refused, the current one accepted.
+    let stale = post(
+        &format!("{path}/status"),
+        "ada",
+        json!({"status": "on_hold"}),
+    )
+    .header("if-match", "\"2\"");
+    assert_eq!(
+        send(api, stale).await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    let current = post(
+        &format!("{path}/status"),
+        "ada",
+        json!({"status": "completed"}),
+    )
+    .header("if-match", "\"5\"");
+    let reply = send(api, current).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["version"], 7);
+    assert!(reply.body["actualAccomplishDate"].is_string());
+
+    // Completed is terminal.
+    let reply = send(
+        api,
+        post(
+            &format!("{path}/priority"),
+            "ada",
+            json!({"priority": "low"}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+
+    // The queue holds exactly the seven events, in sequence, with their documented data.
+    let mut events = drain_queue(&pipeline).await;
+    events.sort_by_key(|e| e.sequence);
+    let types: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
+    assert_eq!(
+        types,
+        [
+            "TaskCreated",
+            "TaskStatusChanged",
+            "TaskPriorityChanged",
+            "TaskDelayed",
+            "TaskRescheduled",
+            "TaskStatusChanged",
+            "TaskCompleted"
+        ]
+    );
+    assert_eq!(
+        events.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
+    let TaskEvent::Completed(done) = &events[6].event else {
+        panic!("the last event is TaskCompleted");
+    };
+    assert!(done.on_time, "completed before the planned date");
+    let TaskEvent::Delayed(delay) = &events[3].event else {
+        panic!("the fourth event is TaskDelayed");
+    };
+    assert_eq!(delay.delay_seconds, 31 * 86_400);
+}
+
+#[tokio::test]
+async fn listing_reads_the_user_index_newest_first_with_a_cursor() {
+    let (_stack, pipeline) = support::stack().await;
+    let api = &pipeline.api;
+    let mut ids = vec![];
+    for n in 0..5 {
+        ids.push(create(api, "lin", &format!("task {n}")).await);
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    create(api, "other", "not lin's").await;
+    send(
+        api,
+        post(
+            &format!("/tasks/{}/status", ids[3]),
+            "lin",
+            json!({"status": "on_hold"}),
+        ),
+    )
+    .await;
+    send(
+        api,
+        post(
+            &format!("/tasks/{}/status", ids[0]),
+            "lin",
+            json!({"status": "on_hold"}),
+        ),
+    )
+    .await;
+
+    let mut seen = vec![];
+    let mut query = "limit=2".to_owned();
+    for _ in 0..5 {
+        let reply = send(api, get("/tasks", &query, "lin")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        seen.extend(
+            reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_owned()),
+        );
+        match reply.body["nextCursor"].as_str() {
+            Some(cursor) => query = format!("limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+
+    let reply = send(api, get("/tasks", "status=on_hold&limit=1", "lin")).await;
+    assert_eq!(reply.body["items"][0]["id"], ids[3].as_str());
+    let cursor = reply.body["nextCursor"].as_str().unwrap().to_owned();
+    let reply = send(
+        api,
+        get(
+            "/tasks",
+            &format!("status=on_hold&limit=1&cursor={cursor}"),
+            "lin",
+        ),
+    )
+    .await;
+    assert_eq!(reply.body["items"][0]["id"], ids[0].as_str());
+    assert!(reply.body["nextCursor"].is_null());
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_through_the_transaction() {
+    let (_stack, pipeline) = support::stack().await;
+    let api = &pipeline.api;
+    let first = send(
+        api,
+        post("/tasks", "ida", new_task("once")).header("idempotency-key", "create-1"),
+    )
+    .await;
+    let again = send(
+        api,
+        post("/tasks", "ida", new_task("once")).header("idempotency-key", "create-1"),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let reused = send(
+        api,
+        post("/tasks", "ida", new_task("other")).header("idempotency-key", "create-1"),
+    )
+    .await;
+    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let id = first.body["id"].as_str().unwrap();
+    let change = || {
+        post(
+            &format!("/tasks/{id}/priority"),
+            "ida",
+            json!({"priority": "high"}),
+        )
+        .header("idempotency-key", "prio-1")
+    };
+    let changed = send(api, change()).await;
+    let replayed = send(api, change()).await;
+    assert_eq!(
+        (changed.status, replayed.status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    assert_eq!(replayed.body, changed.body);
+    assert_eq!(changed.body["version"], 2);
+
+    let events = drain_queue(&pipeline).await;
+    assert_eq!(
+        events.len(),
+        2,
+        "one TaskCreated and one TaskPriorityChanged, no repeats"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_status_changes_lose_no_update_and_emit_no_stale_event() {
+    let (_stack, pipeline) = support::stack().await;
+    let api = &pipeline.api;
+    let id = create(api, "con", "contended").await;
+    const N: usize = 8;
+    let statuses = ["in_progress", "on_hold"];
+    let requests = (0..N).map(|n| {
+        let event = post(
+            &format!("/tasks/{id}/status"),
+            "con",
+            json!({"status": statuses[n % 2]}),
+        );
+        async move { send(api, event).await }
+    });
+    let replies = futures_util::future::join_all(requests).await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    let stored = api
+        .commands()
+        .store()
+        .load_task(id.parse::<TaskId>().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    // An outbox entry may be re-sent by the next writer before it is cleared; that is allowed
+    // (the consumer deduplicates on eventId) and is the same event, so count distinct events.
+    let mut by_id = std::collections::BTreeMap::new();
+    for event in drain_queue(&pipeline).await {
+        by_id.insert(event.event_id, event);
+    }
+    let mut events: Vec<EventEnvelope> = by_id.into_values().collect();
+    events.sort_by_key(|e| e.sequence);
+    // Exactly one event per version: no gaps, no two different events for one version.
+    let sequences: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, (1..=stored.task.version).collect::<Vec<_>>());
+    // Every change starts from the state the previous one left: none was decided on stale state.
+    let changes: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            TaskEvent::StatusChanged(change) => Some((change.from, change.to)),
+            _ => None,
+        })
+        .collect();
+    for pair in changes.windows(2) {
+        assert_eq!(pair[0].1, pair[1].0, "status chain broken: {changes:?}");
+    }
+    assert_eq!(
+        changes.first().map(|c| c.0),
+        Some(taskpulse_domain::TaskStatus::New)
+    );
+    assert_eq!(changes.last().map(|c| c.1), Some(stored.task.status()));
+    // Each reply saw a distinct version or a no-op on an existing one; none is above the final.
+    let versions: Vec<u64> = replies
+        .iter()
+        .map(|r| r.body["version"].as_u64().unwrap())
+        .collect();
+    assert!(
+        versions.iter().all(|v| *v <= stored.task.version),
+        "{versions:?}"
+    );
+    assert_eq!(stored.task.status_history.len(), changes.len() + 1);
+}
+
+#[tokio::test]
+async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_event_as_committed() {
+    let (stack, pipeline) = support::stack().await;
+    let store = DynamoTaskStore::new(
+        aws_sdk_dynamodb::Client::new(&stack.config),
+        stack.resources.table(taskpulse::TASKS_TABLE).unwrap(),
+    );
+    // Nothing listens on port 9 of 127.0.0.1: every SendMessageBatch fails to connect. Retries
+    // are off so the test does not wait out the SDK's backoff 50 times.
+    let unreachable = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&stack.config)
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let offline: AwsApi = Api::new(TaskCommands::new(
+        store.clone(),
+        SqsEventPublisher::new(unreachable, &pipeline.queue.url),
+    ));
+
+    // 50 commands: 25 creates, each followed by a status change.
+    let mut ids = vec![];
+    for n in 0..25 {
+        let id = create(&offline, "off", &format!("offline {n}")).await;
+        let reply = send(
+            &offline,
+            post(
+                &format!("/tasks/{id}/status"),
+                "off",
+                json!({"status": "in_progress"}),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        ids.push(id.parse::<TaskId>().unwrap());
+    }
+    assert!(
+        drain_queue(&pipeline).await.is_empty(),
+        "nothing reached the queue"
+    );
+
+    // What was committed: two pending events per task.
+    let mut committed = BTreeSet::new();
+    for id in &ids {
+        let stored = store.load_task(*id).await.unwrap().unwrap();
+        assert_eq!(stored.pending_events.len(), 2);
+        committed.extend(stored.pending_events.into_iter().map(|p| p.body));
+    }
+    assert_eq!(committed.len(), 50);
+
+    // SQS is back: one relay run publishes every pending event, byte for byte.
+    let publisher =
+        SqsEventPublisher::new(aws_sdk_sqs::Client::new(&stack.config), &pipeline.queue.url);
+    let report = relay_outbox(&store, &publisher, chrono::TimeDelta::zero())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.tasks, report.events_published, report.tasks_failed),
+        (25, 50, 0)
+    );
+    let mut on_queue = BTreeSet::new();
+    loop {
+        let messages = pipeline.receive(1).await.unwrap();
+        if messages.is_empty() {
+            break;
+        }
+        on_queue.extend(messages.iter().map(|m| m.body().unwrap().to_owned()));
+        pipeline.delete(&messages).await.unwrap();
+    }
+    assert_eq!(on_queue, committed);
+    for id in &ids {
+        assert!(
+            store
+                .load_task(*id)
+                .await
+                .unwrap()
+                .unwrap()
+                .pending_events
+                .is_empty()
+        );
+    }
+    // Nothing is left for a second run.
+    let again = relay_outbox(&store, &publisher, chrono::TimeDelta::zero())
+        .await
+        .unwrap();
+    assert_eq!(again.events_published, 0);
+}
