@@ -1,91 +1,89 @@
 //! Every file in `events/` is a real Lambda event that gives the result `events/README.md`
-//! documents, run through the handlers against moto.
+//! documents, run through the handlers in process against moto. (`tests/lambda_runtime.rs`
+//! runs the same files through the Lambda runtime emulator.)
 
 mod support;
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::NaiveDate;
-use http::StatusCode;
 use serde_json::Value;
+use support::{API_EVENT_STATUSES, FIXTURE_TASK_ID, event_file};
 use taskpulse_app::ReadCounters;
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
 use taskpulse_lambda::consumer::handle_batch;
 
-fn event_file(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+const CONSUMER_EVENTS: [&str; 2] = [
+    "consumer-task-created.json",
+    "consumer-batch-with-poison.json",
+];
+const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
 
-/// Every file in `events/` must be covered by a test below.
 #[test]
 fn every_event_file_is_checked() {
-    let covered = [
-        "api-create-task.json",
-        "api-create-task-invalid.json",
-        "api-create-task-unauthenticated.json",
-        "consumer-task-created.json",
-        "consumer-batch-with-poison.json",
-    ];
-    let mut found: Vec<String> =
-        std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events"))
+    let found: BTreeSet<String> =
+        std::fs::read_dir(taskpulse_devstack::workspace_root().join("events"))
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|name| name.ends_with(".json"))
             .collect();
-    found.sort();
-    let mut expected: Vec<String> = covered.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    assert_eq!(found, expected);
-}
-
-async fn invoke_api(name: &str) -> (StatusCode, http::HeaderMap, Value) {
-    let (_stack, pipeline) = support::stack().await;
-    let request = lambda_http::request::from_str(&event_file(name))
-        .unwrap_or_else(|e| panic!("{name} is not an API Gateway HTTP API event: {e}"));
-    let response = pipeline.api.handle(request).await;
-    let body = serde_json::from_slice(response.body().as_ref()).unwrap();
-    (response.status(), response.headers().clone(), body)
+    let covered: BTreeSet<String> = API_EVENT_STATUSES
+        .iter()
+        .map(|(file, _)| *file)
+        .chain(CONSUMER_EVENTS)
+        .chain(RELAY_EVENTS)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(found, covered);
 }
 
 #[tokio::test]
-async fn api_create_task_answers_201() {
-    let (status, headers, body) = invoke_api("api-create-task.json").await;
-    assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(body["userId"], "user-1");
-    assert_eq!(body["title"], "Prepare the quarterly report");
-    assert_eq!(headers["etag"], "\"1\"");
-    assert!(headers["location"].to_str().unwrap().starts_with("/tasks/"));
-}
-
-#[tokio::test]
-async fn api_create_task_invalid_answers_400_naming_the_fields() {
-    let (status, headers, body) = invoke_api("api-create-task-invalid.json").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(headers["content-type"], "application/problem+json");
-    let fields: Vec<&str> = body["errors"]
+async fn api_events_answer_their_documented_status_in_order() {
+    let (stack, pipeline) = support::stack().await;
+    support::seed_fixture_task(&stack).await;
+    let mut bodies = vec![];
+    for (file, status) in API_EVENT_STATUSES {
+        let request = lambda_http::request::from_str(&event_file(file))
+            .unwrap_or_else(|e| panic!("{file} is not an API Gateway HTTP API event: {e}"));
+        let response = pipeline.api.handle(request).await;
+        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(response.status().as_u16(), *status, "{file}: {body}");
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        let expected_type = if *status < 400 {
+            "application/json"
+        } else {
+            "application/problem+json"
+        };
+        assert_eq!(content_type, expected_type, "{file}");
+        bodies.push((*file, body));
+    }
+    let body = |name: &str| &bodies.iter().find(|(file, _)| *file == name).unwrap().1;
+    assert_eq!(body("api-create-task.json")["userId"], "user-1");
+    let fields: Vec<&str> = body("api-create-task-invalid.json")["errors"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["title", "priority", "plannedAccomplishDate"]);
+    assert_eq!(
+        body("api-list-tasks.json")["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(body("api-get-task.json")["id"], FIXTURE_TASK_ID);
+    assert_eq!(body("api-change-status.json")["version"], 2);
+    assert_eq!(body("api-change-priority.json")["priority"], "critical");
+    assert_eq!(body("api-change-planned-date.json")["version"], 4);
+    assert_eq!(body("api-complete-task.json")["status"], "completed");
+    assert_eq!(body("api-complete-task.json")["version"], 6);
 }
 
-#[tokio::test]
-async fn api_create_task_unauthenticated_answers_401() {
-    let (status, headers, body) = invoke_api("api-create-task-unauthenticated.json").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(headers["content-type"], "application/problem+json");
-    assert_eq!(body["status"], 401);
-}
-
-/// Runs a consumer event file; returns the failed message ids and the pipeline (whose moto
-/// server lives as long as the returned stack) to read the counters from.
+/// Runs a consumer event file; returns the failed message ids and the stack to read from.
 async fn invoke_consumer(
     name: &str,
 ) -> (

@@ -1,11 +1,13 @@
 //! Local stand-ins for AWS, for tests and the local run: a moto server from a pinned,
 //! project-local virtualenv, and the resources of `template.yaml` created on it.
 
+mod lambda;
 mod moto;
 mod template;
 
 use std::path::Path;
 
+pub use lambda::LambdaEmulator;
 pub use moto::{MotoServer, PythonTools, sdk_config_for, workspace_root};
 pub use template::{Provisioned, QueueInfo, Template, provision};
 
