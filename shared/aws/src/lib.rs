@@ -7,6 +7,7 @@
 //! The item layout is described in [`keys`] and in `docs/data-model.md`.
 
 mod analytics_store;
+pub mod capacity;
 pub mod env;
 mod error;
 pub mod keys;
