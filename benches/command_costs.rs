@@ -200,10 +200,13 @@ async fn main() {
                 .retry_config(RetryConfig::disabled())
                 .build(),
         );
-        let offline: AwsApi = Api::new(TaskCommands::new(
-            store.clone(),
-            SqsEventPublisher::new(offline_sqs, &pipeline.queue.url),
-        ));
+        let offline: AwsApi = Api::new(
+            TaskCommands::new(
+                store.clone(),
+                SqsEventPublisher::new(offline_sqs, &pipeline.queue.url),
+            ),
+            pipeline.analytics.clone(),
+        );
         let user = "bench-user";
         let key = |n: usize| with_key.then(|| format!("bench-key-{n}"));
         let (status, task) = send(&offline, command("/tasks", new_task(), key(0).as_deref())).await;

@@ -6,12 +6,13 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
-use chrono::TimeDelta;
 use taskpulse_app::TaskCommands;
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
 use taskpulse_devstack::{Provisioned, QueueInfo};
+use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::consumer::{BatchSummary, handle_batch};
+use tokio::time::Instant;
 
 /// Logical ids of the resources in `template.yaml`.
 pub const TASKS_TABLE: &str = "TasksTable";
@@ -19,7 +20,10 @@ pub const ANALYTICS_TABLE: &str = "AnalyticsTable";
 pub const EVENTS_QUEUE: &str = "EventsQueue";
 pub const EVENTS_DLQ: &str = "EventsDeadLetterQueue";
 
-pub type AwsApi = Api<DynamoTaskStore, SqsEventPublisher>;
+/// How long the local consumer may retry a batch, as the consumer function's timeout would.
+pub const CONSUMER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
+
+pub type AwsApi = Api<DynamoTaskStore, SqsEventPublisher, DynamoAnalyticsStore>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -62,6 +66,7 @@ pub fn lambda_record(message: &Message, queue_arn: &str) -> SqsMessage {
 pub struct AwsPipeline {
     pub api: AwsApi,
     pub analytics: DynamoAnalyticsStore,
+    pub limits: PlanLimits,
     pub sqs: aws_sdk_sqs::Client,
     pub queue: QueueInfo,
 }
@@ -71,16 +76,22 @@ impl AwsPipeline {
         let dynamodb = aws_sdk_dynamodb::Client::new(config);
         let sqs = aws_sdk_sqs::Client::new(config);
         let queue = resources.queue(EVENTS_QUEUE)?.clone();
+        let limits = PlanLimits::default();
+        let analytics = DynamoAnalyticsStore::new(
+            dynamodb.clone(),
+            resources.table(ANALYTICS_TABLE)?,
+            limits.global_shards,
+        );
         Ok(Self {
-            api: Api::new(TaskCommands::new(
-                DynamoTaskStore::new(dynamodb.clone(), resources.table(TASKS_TABLE)?),
-                SqsEventPublisher::new(sqs.clone(), &queue.url),
-            )),
-            analytics: DynamoAnalyticsStore::new(
-                dynamodb,
-                resources.table(ANALYTICS_TABLE)?,
-                TimeDelta::days(taskpulse_aws::env::DEFAULT_DEDUPE_MARKER_TTL_DAYS),
+            api: Api::new(
+                TaskCommands::new(
+                    DynamoTaskStore::new(dynamodb, resources.table(TASKS_TABLE)?),
+                    SqsEventPublisher::new(sqs.clone(), &queue.url),
+                ),
+                analytics.clone(),
             ),
+            analytics,
+            limits,
             sqs,
             queue,
         })
@@ -122,9 +133,11 @@ impl AwsPipeline {
         let mut total = BatchSummary::default();
         let mut failed_ids = vec![];
         for _ in 0..deliveries.max(1) {
-            let (response, summary) = handle_batch(&self.analytics, event.clone())
-                .await
-                .map_err(|e| PipelineError::Consumer(e.to_string()))?;
+            let deadline = Instant::now() + CONSUMER_TIMEOUT;
+            let (response, summary) =
+                handle_batch(&self.analytics, event.clone(), &self.limits, deadline)
+                    .await
+                    .map_err(|e| PipelineError::Consumer(e.to_string()))?;
             total.applied += summary.applied;
             total.duplicates += summary.duplicates;
             total.poison += summary.poison;

@@ -399,10 +399,13 @@ async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_eve
             .retry_config(RetryConfig::disabled())
             .build(),
     );
-    let offline: AwsApi = Api::new(TaskCommands::new(
-        store.clone(),
-        SqsEventPublisher::new(unreachable, &pipeline.queue.url),
-    ));
+    let offline: AwsApi = Api::new(
+        TaskCommands::new(
+            store.clone(),
+            SqsEventPublisher::new(unreachable, &pipeline.queue.url),
+        ),
+        pipeline.analytics.clone(),
+    );
 
     // 50 commands: 25 creates, each followed by a status change.
     let mut ids = vec![];

@@ -94,7 +94,14 @@ async fn invoke_consumer(
     let (stack, pipeline) = support::stack().await;
     let batch: SqsEvent = serde_json::from_str(&event_file(name))
         .unwrap_or_else(|e| panic!("{name} is not an SQS event: {e}"));
-    let (response, _) = handle_batch(&pipeline.analytics, batch).await.unwrap();
+    let (response, _) = handle_batch(
+        &pipeline.analytics,
+        batch,
+        &pipeline.limits,
+        support::deadline(),
+    )
+    .await
+    .unwrap();
     let failed = response
         .batch_item_failures
         .into_iter()

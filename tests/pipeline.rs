@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde_json::{Value, json};
 use taskpulse::lambda_record;
-use taskpulse_app::{ApplyOutcome, LoadTask, ReadCounters};
+use taskpulse_app::{LoadTask, ReadCounters, apply_events};
 use taskpulse_aws::DynamoAnalyticsStore;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
 use taskpulse_domain::{EventEnvelope, TaskId, UserId};
 use taskpulse_lambda::apigw::HttpApiEvent;
-use taskpulse_lambda::consumer::{BatchSummary, handle_batch};
+use taskpulse_lambda::consumer::handle_batch;
 
 fn create_request(user: &str, title: &str) -> lambda_http::Request {
     HttpApiEvent::new("POST", "/tasks")
@@ -91,9 +91,14 @@ async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times
     batch.records = vec![lambda_record(message, &pipeline.queue.arn)];
     let mut summaries = vec![];
     for _ in 0..3 {
-        let (response, summary) = handle_batch(&pipeline.analytics, batch.clone())
-            .await
-            .unwrap();
+        let (response, summary) = handle_batch(
+            &pipeline.analytics,
+            batch.clone(),
+            &pipeline.limits,
+            support::deadline(),
+        )
+        .await
+        .unwrap();
         assert!(response.batch_item_failures.is_empty());
         summaries.push(summary);
     }
@@ -120,17 +125,9 @@ async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times
         assert_eq!(counter(&counters, Counter::OpenNew), 1, "{scope:?}");
     }
 
-    // The marker exists and expires after the configured retention, not before.
-    let marker = support::marker(&stack, envelope.event_id)
-        .await
-        .expect("the dedupe marker was written with the counters");
-    let expires_at: i64 = marker["expiresAt"].as_n().unwrap().parse().unwrap();
-    let days_left = (expires_at - Utc::now().timestamp()) / 86_400;
-    assert!(
-        (34..=35).contains(&days_left),
-        "marker expires in {days_left} days"
-    );
-    assert_eq!(marker["eventType"].as_s().unwrap(), "TaskCreated");
+    // The dedupe marker (the event id in the owner's day item) was written with the counters.
+    let applied = support::applied_events(&stack, "user-42", day).await;
+    assert_eq!(applied, [envelope.event_id]);
 }
 
 #[tokio::test]
@@ -168,7 +165,14 @@ async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
         lambda_record(&messages[1], &pipeline.queue.arn),
         too_new,
     ];
-    let (response, summary) = handle_batch(&pipeline.analytics, batch).await.unwrap();
+    let (response, summary) = handle_batch(
+        &pipeline.analytics,
+        batch,
+        &pipeline.limits,
+        support::deadline(),
+    )
+    .await
+    .unwrap();
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -176,13 +180,13 @@ async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
         .collect();
     assert_eq!(failed, ["poison-not-json", "poison-schema-v9"]);
     assert_eq!(
-        summary,
-        BatchSummary {
-            applied: 2,
-            duplicates: 0,
-            poison: 2,
-            failed_writes: 0
-        }
+        (
+            summary.applied,
+            summary.duplicates,
+            summary.poison,
+            summary.failed_writes
+        ),
+        (2, 0, 2, 0)
     );
     let global = pipeline
         .analytics
@@ -209,35 +213,53 @@ async fn a_failed_counter_write_is_reported_for_retry_and_nothing_is_recorded() 
     let broken = DynamoAnalyticsStore::new(
         aws_sdk_dynamodb::Client::new(&stack.config),
         "no-such-table",
-        chrono::TimeDelta::days(35),
+        pipeline.limits.global_shards,
     );
-    let (response, summary) = handle_batch(&broken, batch.clone()).await.unwrap();
+    let (response, summary) = handle_batch(
+        &broken,
+        batch.clone(),
+        &pipeline.limits,
+        support::deadline(),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.failed_writes, 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier,
         message.message_id().unwrap()
     );
-    assert!(support::marker(&stack, envelope.event_id).await.is_none());
+    let day = envelope.occurred_at.date_naive();
+    assert!(support::applied_events(&stack, "cat", day).await.is_empty());
 
     // The retry against the real table applies it.
-    let (response, summary) = handle_batch(&pipeline.analytics, batch).await.unwrap();
+    let (response, summary) = handle_batch(
+        &pipeline.analytics,
+        batch,
+        &pipeline.limits,
+        support::deadline(),
+    )
+    .await
+    .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.applied, 1);
 }
 
 #[tokio::test]
 async fn when_sqs_refuses_the_command_succeeds_and_the_event_stays_pending() {
-    let (stack, _pipeline) = support::stack().await;
+    let (stack, pipeline) = support::stack().await;
     let config = &stack.config;
     let store = taskpulse_aws::DynamoTaskStore::new(
         aws_sdk_dynamodb::Client::new(config),
         stack.resources.table(taskpulse::TASKS_TABLE).unwrap(),
     );
     let missing_queue = format!("{}/000000000000/no-such-queue", stack.moto.endpoint_url());
-    let api = taskpulse_lambda::api::Api::new(taskpulse_app::TaskCommands::new(
-        store,
-        taskpulse_aws::SqsEventPublisher::new(aws_sdk_sqs::Client::new(config), missing_queue),
-    ));
+    let api = taskpulse_lambda::api::Api::new(
+        taskpulse_app::TaskCommands::new(
+            store,
+            taskpulse_aws::SqsEventPublisher::new(aws_sdk_sqs::Client::new(config), missing_queue),
+        ),
+        pipeline.analytics.clone(),
+    );
     let response = api.handle(create_request("dee", "outbox")).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let task: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
@@ -266,14 +288,22 @@ async fn applying_the_same_event_directly_is_idempotent_at_the_store() {
     assert_eq!(response.status(), StatusCode::CREATED);
     let message = pipeline.receive(2).await.unwrap().remove(0);
     let envelope = EventEnvelope::from_json(message.body().unwrap()).unwrap();
-    let first = taskpulse_app::apply_event(&pipeline.analytics, &envelope)
-        .await
-        .unwrap();
-    let second = taskpulse_app::apply_event(&pipeline.analytics, &envelope)
-        .await
-        .unwrap();
-    assert_eq!(
-        (first, second),
-        (ApplyOutcome::Applied, ApplyOutcome::Duplicate)
-    );
+    let events = [envelope];
+    let first = apply_events(
+        &pipeline.analytics,
+        &events,
+        &pipeline.limits,
+        support::deadline(),
+    )
+    .await;
+    let second = apply_events(
+        &pipeline.analytics,
+        &events,
+        &pipeline.limits,
+        support::deadline(),
+    )
+    .await;
+    assert_eq!((first.applied.len(), first.duplicates.len()), (1, 0));
+    assert_eq!((second.applied.len(), second.duplicates.len()), (0, 1));
+    assert_eq!((first.transactions, second.transactions), (1, 0));
 }

@@ -19,13 +19,12 @@ pub async fn stack() -> (Stack, AwsPipeline) {
     (stack, pipeline)
 }
 
-/// The dedupe marker item of an event, read straight from the analytics table.
-pub async fn marker(
-    stack: &Stack,
-    event_id: EventId,
-) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    let (pk, sk) = taskpulse_aws::keys::marker_key(event_id);
-    aws_sdk_dynamodb::Client::new(&stack.config)
+/// The events recorded as applied on a user's day item, read straight from the analytics
+/// table (independently of the adapter under test).
+pub async fn applied_events(stack: &Stack, user: &str, day: chrono::NaiveDate) -> Vec<EventId> {
+    let (pk, sk) =
+        taskpulse_aws::keys::user_day_key(&taskpulse_domain::UserId::parse(user).unwrap(), day);
+    let item = aws_sdk_dynamodb::Client::new(&stack.config)
         .get_item()
         .table_name(stack.resources.table(taskpulse::ANALYTICS_TABLE).unwrap())
         .key("pk", AttributeValue::S(pk))
@@ -35,6 +34,20 @@ pub async fn marker(
         .await
         .expect("GetItem on the analytics table")
         .item
+        .unwrap_or_default();
+    item.get(taskpulse_aws::keys::APPLIED_EVENTS)
+        .and_then(|v| v.as_bs().ok())
+        .map(|set| {
+            set.iter()
+                .map(|b| EventId::from_uuid(uuid::Uuid::from_slice(b.as_ref()).unwrap()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A deadline for handing a batch to the consumer in tests.
+pub fn deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + taskpulse::CONSUMER_TIMEOUT
 }
 
 /// The task the sample events in `events/` refer to.

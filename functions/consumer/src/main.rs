@@ -2,26 +2,47 @@
 //! reporting failed records individually (`ReportBatchItemFailures`).
 //! Wiring only: configuration, SDK client, adapter; the behaviour lives in `taskpulse-lambda`.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_aws::{DynamoAnalyticsStore, env};
+use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::consumer::handle_batch;
+use tokio::time::Instant;
+
+/// Retries stop this long before the invocation's deadline, leaving time to answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
+
+/// The instant to stop retrying: the invocation deadline (epoch milliseconds) less the margin.
+fn retry_deadline(deadline_epoch_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let remaining = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms));
+    Instant::now() + remaining.saturating_sub(ANSWER_MARGIN)
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
-    let marker_ttl = env::dedupe_marker_ttl()?;
+    let limits = PlanLimits {
+        global_shards: env::global_counter_shards()?,
+        ..PlanLimits::default()
+    };
     let config = aws_config::load_from_env().await;
     let store = DynamoAnalyticsStore::new(
         aws_sdk_dynamodb::Client::new(&config),
         analytics_table,
-        marker_ttl,
+        limits.global_shards,
     );
-    let store = &store;
+    let (store, limits) = (&store, &limits);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let deadline = retry_deadline(event.context.deadline);
         let (response, _summary): (SqsBatchResponse, _) =
-            handle_batch(store, event.payload).await?;
+            handle_batch(store, event.payload, limits, deadline).await?;
         Ok::<_, Error>(response)
     }))
     .await

@@ -1,22 +1,167 @@
-//! Use case: apply one event to the analytics counters, exactly once.
+//! Use cases of the analytics: apply a batch of events exactly once, and read the counters.
 
-use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::project;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
 
-use crate::ports::{ApplyEventOnce, StoreError};
+use chrono::{Days, NaiveDate};
+use taskpulse_domain::analytics::{
+    Counter, EventEffect, PlanLimits, Scope, effect, plan_transactions,
+};
+use taskpulse_domain::{EventEnvelope, EventId};
+use tokio::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApplyOutcome {
-    /// The counters moved and the event's marker was written.
-    Applied,
-    /// The marker already existed: this event was applied before; nothing changed.
-    Duplicate,
+use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
+
+/// What became of each event of a batch.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub applied: Vec<EventId>,
+    /// Applied before (a redelivery): acknowledged without counting.
+    pub duplicates: Vec<EventId>,
+    /// Not applied, with the reason; the message must be retried.
+    pub failed: Vec<(EventId, String)>,
+    /// Transactions committed.
+    pub transactions: usize,
+    /// Transactions that had to be sent again (conflicts, throttling, duplicates found).
+    pub retries: usize,
 }
 
-pub async fn apply_event(
-    store: &impl ApplyEventOnce,
-    event: &EventEnvelope,
-) -> Result<ApplyOutcome, StoreError> {
-    let updates = project(event);
-    store.apply_event_once(event, &updates).await
+/// First and longest pause between attempts of a transaction that failed transiently.
+const BACKOFF_BASE: Duration = Duration::from_millis(25);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+fn jittered_backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_MAX);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(1).max(1);
+    Duration::from_millis(RandomState::new().hash_one(attempt) % millis + 1)
+}
+
+/// Applies distinct events exactly once: plans them into merged, packed transactions, commits
+/// each, drops the events a cancelled transaction reports as applied before and commits the
+/// rest again, and retries transient failures with jittered backoff until `deadline`. What
+/// still fails is reported per event, never lost.
+pub async fn apply_events(
+    store: &impl ApplyTransaction,
+    events: &[EventEnvelope],
+    limits: &PlanLimits,
+    deadline: Instant,
+) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    let mut pending: Vec<EventEffect> = events.iter().map(effect).collect();
+    let random = RandomState::new();
+    let mut shard_seed = 0u64;
+    while !pending.is_empty() {
+        let plans = plan_transactions(&pending, limits, || {
+            shard_seed += 1;
+            // Random shards spread concurrent consumers over the global day's shards.
+            (random.hash_one(shard_seed) % u64::from(u32::MAX)) as u32
+        });
+        let mut replan: Vec<EventId> = vec![];
+        for plan in &plans {
+            let mut attempt = 0;
+            loop {
+                match store.apply_transaction(plan).await {
+                    Ok(TransactionResult::Committed) => {
+                        outcome.transactions += 1;
+                        outcome.applied.extend(plan.events());
+                        break;
+                    }
+                    Ok(TransactionResult::AlreadyApplied(duplicates)) => {
+                        outcome.retries += 1;
+                        let duplicates: HashSet<EventId> = duplicates.into_iter().collect();
+                        outcome
+                            .duplicates
+                            .extend(plan.events().filter(|e| duplicates.contains(e)));
+                        replan.extend(plan.events().filter(|e| !duplicates.contains(e)));
+                        break;
+                    }
+                    Err(error @ (StoreError::Unavailable(_) | StoreError::Conflict))
+                        if Instant::now() + jittered_backoff(attempt) < deadline =>
+                    {
+                        tracing::info!(%error, attempt, "transaction retried");
+                        outcome.retries += 1;
+                        tokio::time::sleep(jittered_backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    Err(error) => {
+                        let reason = error.to_string();
+                        outcome
+                            .failed
+                            .extend(plan.events().map(|e| (e, reason.clone())));
+                        break;
+                    }
+                }
+            }
+        }
+        let replan: HashSet<EventId> = replan.into_iter().collect();
+        pending.retain(|e| replan.contains(&e.event_id));
+    }
+    outcome
+}
+
+/// The analytics of one scope over a range of days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyticsReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Flow counters summed over the range.
+    pub totals: BTreeMap<Counter, i64>,
+    /// Open tasks per status at the end of `to` (all days up to it).
+    pub open: BTreeMap<Counter, i64>,
+    /// One entry per day of the range, zeros included.
+    pub days: Vec<(NaiveDate, BTreeMap<Counter, i64>)>,
+}
+
+const GAUGES: [Counter; 3] = [
+    Counter::OpenNew,
+    Counter::OpenInProgress,
+    Counter::OpenOnHold,
+];
+
+pub async fn analytics_report(
+    store: &impl ReadCounters,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<AnalyticsReport, StoreError> {
+    // One read from the first day ever: the gauges need every day, the series only the range.
+    let stored = store.read_days(scope, None, to).await?;
+    let mut open: BTreeMap<Counter, i64> = GAUGES.iter().map(|g| (*g, 0)).collect();
+    for counters in stored.values() {
+        for gauge in GAUGES {
+            *open.entry(gauge).or_default() += counters.get(&gauge).copied().unwrap_or(0);
+        }
+    }
+    let flows: Vec<Counter> = Counter::ALL
+        .into_iter()
+        .filter(|c| !GAUGES.contains(c))
+        .collect();
+    let mut totals: BTreeMap<Counter, i64> = flows.iter().map(|c| (*c, 0)).collect();
+    let mut days = vec![];
+    let mut day = from;
+    while day <= to {
+        let counters = stored.get(&day);
+        let row: BTreeMap<Counter, i64> = flows
+            .iter()
+            .map(|c| (*c, counters.and_then(|m| m.get(c)).copied().unwrap_or(0)))
+            .collect();
+        for (counter, value) in &row {
+            *totals.entry(*counter).or_default() += value;
+        }
+        days.push((day, row));
+        match day.checked_add_days(Days::new(1)) {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    Ok(AnalyticsReport {
+        from,
+        to,
+        totals,
+        open,
+        days,
+    })
 }

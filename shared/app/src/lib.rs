@@ -10,11 +10,12 @@ pub mod ports;
 pub mod relay;
 pub mod tasks;
 
-pub use analytics::{ApplyOutcome, apply_event};
+pub use analytics::{AnalyticsReport, BatchOutcome, analytics_report, apply_events};
 pub use ports::{
-    ApplyEventOnce, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
+    ApplyTransaction, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
     LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent, PublishError, PublishEvents,
     ReadCounters, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
+    TransactionResult,
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{

@@ -2,19 +2,19 @@
 //! They keep the same guarantees as the DynamoDB and SQS adapters (conditional inserts, atomic
 //! apply with a marker), so code tested against them behaves the same against AWS.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::{DateTime, Utc};
-use taskpulse_domain::analytics::{Counter, CounterKey, CounterUpdate};
-use taskpulse_domain::{EventEnvelope, EventId, Task, TaskId, UserId};
+use chrono::{DateTime, NaiveDate, Utc};
+use taskpulse_domain::analytics::{Counter, CounterTable, Scope, TransactionPlan};
+use taskpulse_domain::{EventEnvelope, Task, TaskId, UserId};
 
-use crate::analytics::ApplyOutcome;
 use crate::ports::{
-    ApplyEventOnce, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
+    ApplyTransaction, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
     LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent, PublishError, PublishEvents,
     ReadCounters, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
+    TransactionResult,
 };
 
 /// A poisoned lock only means another test thread panicked; the data is still consistent
@@ -230,50 +230,43 @@ impl PublishEvents for MemoryEventQueue {
     }
 }
 
-#[derive(Debug, Default)]
-struct AnalyticsState {
-    markers: HashSet<EventId>,
-    counters: HashMap<CounterKey, BTreeMap<Counter, i64>>,
-}
-
+/// Counter items in memory, with the same all-or-nothing, applied-once semantics as DynamoDB.
 #[derive(Debug, Default)]
 pub struct MemoryAnalyticsStore {
-    state: Mutex<AnalyticsState>,
+    table: Mutex<CounterTable>,
 }
 
 impl MemoryAnalyticsStore {
-    pub fn has_marker(&self, event_id: EventId) -> bool {
-        lock(&self.state).markers.contains(&event_id)
+    /// Whether `event` is recorded as applied on its owner's day item.
+    pub fn is_applied(&self, event: &EventEnvelope) -> bool {
+        lock(&self.table).is_applied(
+            &event.user_id,
+            event.occurred_at.date_naive(),
+            event.event_id,
+        )
     }
 }
 
-impl ApplyEventOnce for MemoryAnalyticsStore {
-    async fn apply_event_once(
+impl ApplyTransaction for MemoryAnalyticsStore {
+    async fn apply_transaction(
         &self,
-        event: &EventEnvelope,
-        updates: &[CounterUpdate],
-    ) -> Result<ApplyOutcome, StoreError> {
-        let mut state = lock(&self.state);
-        if !state.markers.insert(event.event_id) {
-            return Ok(ApplyOutcome::Duplicate);
-        }
-        for update in updates {
-            let item = state.counters.entry(update.key.clone()).or_default();
-            for (counter, delta) in &update.deltas {
-                *item.entry(*counter).or_default() += delta;
-            }
-        }
-        Ok(ApplyOutcome::Applied)
+        plan: &TransactionPlan,
+    ) -> Result<TransactionResult, StoreError> {
+        Ok(match lock(&self.table).commit(plan) {
+            Ok(()) => TransactionResult::Committed,
+            Err(duplicates) => TransactionResult::AlreadyApplied(duplicates),
+        })
     }
 }
 
 impl ReadCounters for MemoryAnalyticsStore {
-    async fn read_counters(&self, key: &CounterKey) -> Result<BTreeMap<Counter, i64>, StoreError> {
-        Ok(lock(&self.state)
-            .counters
-            .get(key)
-            .cloned()
-            .unwrap_or_default())
+    async fn read_days(
+        &self,
+        scope: &Scope,
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
+        Ok(lock(&self.table).days(scope, from, to))
     }
 }
 
@@ -281,8 +274,10 @@ impl ReadCounters for MemoryAnalyticsStore {
 mod tests {
     use super::*;
     use crate::relay::relay_pending;
-    use crate::{CommandContext, CommandError, IdempotencyKey, NewTask, TaskCommands, apply_event};
-    use taskpulse_domain::analytics::Scope;
+    use crate::{
+        CommandContext, CommandError, IdempotencyKey, NewTask, TaskCommands, apply_events,
+    };
+    use taskpulse_domain::analytics::{CounterKey, PlanLimits};
     use taskpulse_domain::{Priority, TaskCommand, TaskStatus, Title};
 
     type Commands = TaskCommands<MemoryTaskStore, MemoryEventQueue>;
@@ -595,11 +590,12 @@ mod tests {
             .task;
         let events = commands.publisher().drain_envelopes();
         let store = MemoryAnalyticsStore::default();
-        let outcomes = [
-            apply_event(&store, &events[0]).await.unwrap(),
-            apply_event(&store, &events[0]).await.unwrap(),
-        ];
-        assert_eq!(outcomes, [ApplyOutcome::Applied, ApplyOutcome::Duplicate]);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let first = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
+        let second = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
+        assert_eq!((first.applied.len(), first.duplicates.len()), (1, 0));
+        assert_eq!((second.applied.len(), second.duplicates.len()), (0, 1));
+        assert!(store.is_applied(&events[0]));
         let key = CounterKey {
             scope: Scope::User(owner),
             day: task.created_at.date_naive(),

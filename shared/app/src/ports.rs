@@ -3,11 +3,9 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
-use taskpulse_domain::analytics::{Counter, CounterKey, CounterUpdate};
+use chrono::{DateTime, NaiveDate, Utc};
+use taskpulse_domain::analytics::{Counter, CounterKey, Scope, TransactionPlan};
 use taskpulse_domain::{EventEnvelope, EventId, Task, TaskId, TaskStatus, UserId};
-
-use crate::analytics::ApplyOutcome;
 
 /// A storage call that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -182,20 +180,42 @@ pub trait PublishEvents: Send + Sync {
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
-/// Applies one event's counter updates together with its dedupe marker, atomically: either the
-/// counters move and the marker is written, or neither happens.
-pub trait ApplyEventOnce: Send + Sync {
-    fn apply_event_once(
-        &self,
-        event: &EventEnvelope,
-        updates: &[CounterUpdate],
-    ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
+/// What a transaction of counter writes came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionResult {
+    /// Every write of the plan is committed.
+    Committed,
+    /// Nothing was written, because these events of the plan were applied before.
+    AlreadyApplied(Vec<EventId>),
 }
 
-/// Reads one counter item; counters never written read as absent.
+/// Commits one planned transaction of counter writes, all or nothing, conditional on none of
+/// its events having been applied to their owner's day item before.
+pub trait ApplyTransaction: Send + Sync {
+    fn apply_transaction(
+        &self,
+        plan: &TransactionPlan,
+    ) -> impl Future<Output = Result<TransactionResult, StoreError>> + Send;
+}
+
+/// Reads per-day counters of one scope, summing the shards of global days.
 pub trait ReadCounters: Send + Sync {
+    /// Every day from `from` (or the first day ever, if `None`) through `to` that has counters.
+    fn read_days(
+        &self,
+        scope: &Scope,
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError>> + Send;
+
+    /// One day's counters; counters never written read as absent.
     fn read_counters(
         &self,
         key: &CounterKey,
-    ) -> impl Future<Output = Result<BTreeMap<Counter, i64>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<Counter, i64>, StoreError>> + Send {
+        async move {
+            let mut days = self.read_days(&key.scope, Some(key.day), key.day).await?;
+            Ok(days.remove(&key.day).unwrap_or_default())
+        }
+    }
 }

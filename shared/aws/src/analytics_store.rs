@@ -1,36 +1,83 @@
 //! Analytics counters in DynamoDB, moved exactly once per event.
 //!
-//! One `TransactWriteItems` per event: first a `Put` of the event's dedupe marker, conditional
-//! on its absence, then one `Update ... ADD` per counter item. DynamoDB commits all or nothing,
-//! so a counter never moves without its marker and never moves twice: a redelivered event is
-//! cancelled by its own marker's condition, which the cancellation reasons report at index 0.
+//! A planned transaction (see `taskpulse_domain::analytics::plan`) becomes one
+//! `TransactWriteItems`: per (user, day) item an `Update` that adds the merged deltas and the
+//! transaction's event ids to the item's `appliedEvents` binary set, conditional on none of
+//! those ids being in it; then per global day one `Update` of one shard. All or nothing: a
+//! redelivered event cancels its transaction, whose cancellation reasons name the user items
+//! whose condition failed and (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) carry their
+//! `appliedEvents`, which tells exactly which events were applied before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{TimeDelta, Utc};
-use taskpulse_app::{ApplyEventOnce, ApplyOutcome, ReadCounters, StoreError};
-use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{Counter, CounterKey, CounterUpdate};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+use chrono::NaiveDate;
+use taskpulse_app::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
+use taskpulse_domain::EventId;
+use taskpulse_domain::analytics::{Counter, Scope, TransactionPlan, UserDayWrite};
 
 use crate::error::store_error;
-use crate::keys::{self, EXPIRES_AT, PK, SK};
+use crate::keys::{self, APPLIED_EVENTS, PK, SK};
 
-/// Cancellation reasons that mean "try again", as opposed to a request that can never succeed.
+/// Cancellation reasons after which the same transaction may succeed.
 const TRANSIENT_CANCELLATION_CODES: &[&str] = &[
     "TransactionConflict",
     "ProvisionedThroughputExceeded",
     "ThrottlingError",
 ];
 
+/// What one `TransactWriteItems` call came to.
 #[derive(Debug, Clone)]
-pub struct DynamoAnalyticsStore {
-    client: Client,
+pub enum TransactOutcome {
+    Committed,
+    /// Nothing written; one reason per item, in request order.
+    Cancelled(Vec<CancellationReason>),
+}
+
+/// Sends `TransactWriteItems`. Implemented by the SDK client; tests wrap it to inject the
+/// failures moto does not produce (conflicts, throttling, a lost response).
+pub trait TransactWrites: Send + Sync {
+    fn transact_write(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> impl Future<Output = Result<TransactOutcome, StoreError>> + Send;
+}
+
+impl TransactWrites for Client {
+    async fn transact_write(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<TransactOutcome, StoreError> {
+        match self
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(TransactOutcome::Committed),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Ok(
+                    TransactOutcome::Cancelled(cancelled.cancellation_reasons().to_vec()),
+                ),
+                _ => Err(store_error(error)),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoAnalyticsStore<W = Client> {
+    writer: W,
+    reader: Client,
     table: String,
-    marker_ttl: TimeDelta,
+    global_shards: u32,
 }
 
 fn key_attributes((pk, sk): (String, String)) -> HashMap<String, AttributeValue> {
@@ -40,138 +87,262 @@ fn key_attributes((pk, sk): (String, String)) -> HashMap<String, AttributeValue>
     ])
 }
 
-impl DynamoAnalyticsStore {
-    pub fn new(client: Client, table: impl Into<String>, marker_ttl: TimeDelta) -> Self {
+fn event_blob(id: EventId) -> Blob {
+    Blob::new(id.as_uuid().as_bytes().to_vec())
+}
+
+fn rejected(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Rejected(error.to_string())
+}
+
+/// `ADD` clauses for counter deltas; placeholders keep counter names clear of reserved words.
+fn add_deltas(
+    deltas: &BTreeMap<Counter, i64>,
+    names: &mut HashMap<String, String>,
+    values: &mut HashMap<String, AttributeValue>,
+) -> Vec<String> {
+    deltas
+        .iter()
+        .enumerate()
+        .map(|(i, (counter, delta))| {
+            names.insert(format!("#c{i}"), counter.name().to_owned());
+            values.insert(format!(":d{i}"), AttributeValue::N(delta.to_string()));
+            format!("#c{i} :d{i}")
+        })
+        .collect()
+}
+
+impl DynamoAnalyticsStore<Client> {
+    pub fn new(client: Client, table: impl Into<String>, global_shards: u32) -> Self {
+        Self::with_writer(client.clone(), client, table, global_shards)
+    }
+}
+
+impl<W: TransactWrites> DynamoAnalyticsStore<W> {
+    /// A store whose transactions go through `writer` (reads always use `reader`).
+    pub fn with_writer(
+        writer: W,
+        reader: Client,
+        table: impl Into<String>,
+        global_shards: u32,
+    ) -> Self {
         Self {
-            client,
+            writer,
+            reader,
             table: table.into(),
-            marker_ttl,
+            global_shards: global_shards.max(1),
         }
     }
 
-    fn marker_put(&self, event: &EventEnvelope) -> Result<TransactWriteItem, StoreError> {
-        let expires_at = (Utc::now() + self.marker_ttl).timestamp();
-        let mut item = key_attributes(keys::marker_key(event.event_id));
-        item.insert(
-            "eventType".into(),
-            AttributeValue::S(event.event_type().into()),
-        );
-        item.insert(
-            "taskId".into(),
-            AttributeValue::S(event.task_id.to_string()),
-        );
-        item.insert(
-            "sequence".into(),
-            AttributeValue::N(event.sequence.to_string()),
-        );
-        item.insert(
-            "appliedAt".into(),
-            AttributeValue::S(Utc::now().to_rfc3339()),
-        );
-        item.insert(EXPIRES_AT.into(), AttributeValue::N(expires_at.to_string()));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    fn counter_update(&self, update: &CounterUpdate) -> Result<TransactWriteItem, StoreError> {
-        // Placeholders keep counter names clear of DynamoDB's reserved words.
-        let mut names = HashMap::new();
+    fn user_update(&self, write: &UserDayWrite) -> Result<TransactWriteItem, StoreError> {
+        let mut names = HashMap::from([("#applied".to_owned(), APPLIED_EVENTS.to_owned())]);
         let mut values = HashMap::new();
-        let mut clauses = Vec::with_capacity(update.deltas.len());
-        for (i, (counter, delta)) in update.deltas.iter().enumerate() {
-            names.insert(format!("#c{i}"), counter.name().to_owned());
-            values.insert(format!(":d{i}"), AttributeValue::N(delta.to_string()));
-            clauses.push(format!("#c{i} :d{i}"));
+        let mut clauses = add_deltas(&write.deltas, &mut names, &mut values);
+        clauses.push("#applied :events".to_owned());
+        values.insert(
+            ":events".to_owned(),
+            AttributeValue::Bs(write.events.iter().map(|e| event_blob(*e)).collect()),
+        );
+        let mut conditions = Vec::with_capacity(write.events.len());
+        for (i, event) in write.events.iter().enumerate() {
+            values.insert(format!(":e{i}"), AttributeValue::B(event_blob(*event)));
+            conditions.push(format!("NOT contains(#applied, :e{i})"));
         }
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key_attributes(keys::counter_key(&update.key))))
+            .set_key(Some(key_attributes(keys::user_day_key(
+                &write.user,
+                write.day,
+            ))))
+            .update_expression(format!("ADD {}", clauses.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(rejected)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn global_update(
+        &self,
+        day: NaiveDate,
+        shard: u32,
+        deltas: &BTreeMap<Counter, i64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let clauses = add_deltas(deltas, &mut names, &mut values);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(keys::global_day_key(
+                day,
+                shard % self.global_shards,
+            ))))
             .update_expression(format!("ADD {}", clauses.join(", ")))
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+            .map_err(rejected)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
+
+    /// The events of `write` already in its item's applied set, from the item a failed
+    /// condition returned (or, if it returned none, from a consistent read).
+    async fn already_applied(
+        &self,
+        write: &UserDayWrite,
+        returned: Option<&HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let applied_of = |item: &HashMap<String, AttributeValue>| -> HashSet<Vec<u8>> {
+            item.get(APPLIED_EVENTS)
+                .and_then(|v| v.as_bs().ok())
+                .map(|set| set.iter().map(|b| b.as_ref().to_vec()).collect())
+                .unwrap_or_default()
+        };
+        let applied = match returned {
+            Some(item) => applied_of(item),
+            None => {
+                let output = self
+                    .reader
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(keys::user_day_key(
+                        &write.user,
+                        write.day,
+                    ))))
+                    .projection_expression("#applied")
+                    .expression_attribute_names("#applied", APPLIED_EVENTS)
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                output.item.as_ref().map(applied_of).unwrap_or_default()
+            }
+        };
+        Ok(write
+            .events
+            .iter()
+            .filter(|e| applied.contains(e.as_uuid().as_bytes().as_slice()))
+            .copied()
+            .collect())
+    }
 }
 
-impl ApplyEventOnce for DynamoAnalyticsStore {
-    async fn apply_event_once(
+impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
+    async fn apply_transaction(
         &self,
-        event: &EventEnvelope,
-        updates: &[CounterUpdate],
-    ) -> Result<ApplyOutcome, StoreError> {
-        // The marker goes first: its cancellation reason is at index 0.
-        let mut items = vec![self.marker_put(event)?];
-        for update in updates.iter().filter(|u| !u.deltas.is_empty()) {
-            items.push(self.counter_update(update)?);
+        plan: &TransactionPlan,
+    ) -> Result<TransactionResult, StoreError> {
+        let mut items = Vec::with_capacity(plan.item_count());
+        for write in &plan.users {
+            items.push(self.user_update(write)?);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(ApplyOutcome::Applied),
-            Err(error) => error,
+        for write in &plan.globals {
+            items.push(self.global_update(write.day, write.shard, &write.deltas)?);
+        }
+        let reasons = match self.writer.transact_write(items).await? {
+            TransactOutcome::Committed => return Ok(TransactionResult::Committed),
+            TransactOutcome::Cancelled(reasons) => reasons,
         };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            error.as_service_error()
-        else {
-            return Err(store_error(error));
-        };
-        let codes: Vec<&str> = cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|reason| reason.code().unwrap_or("None"))
-            .collect();
-        match codes.first() {
-            Some(&"ConditionalCheckFailed") => Ok(ApplyOutcome::Duplicate),
-            _ if codes
-                .iter()
-                .any(|c| TRANSIENT_CANCELLATION_CODES.contains(c)) =>
-            {
-                Err(StoreError::Unavailable(format!(
-                    "transaction cancelled: {codes:?}"
-                )))
+        let code = |reason: &CancellationReason| reason.code().unwrap_or("None").to_owned();
+        let mut duplicates = vec![];
+        for (write, reason) in plan.users.iter().zip(&reasons) {
+            if reason.code() == Some("ConditionalCheckFailed") {
+                duplicates.extend(self.already_applied(write, reason.item()).await?);
             }
-            _ => Err(StoreError::Rejected(format!(
-                "transaction cancelled: {codes:?}: {}",
-                DisplayErrorContext(&error)
-            ))),
+        }
+        if !duplicates.is_empty() {
+            return Ok(TransactionResult::AlreadyApplied(duplicates));
+        }
+        let codes: Vec<String> = reasons.iter().map(code).collect();
+        if codes
+            .iter()
+            .any(|c| TRANSIENT_CANCELLATION_CODES.contains(&c.as_str()))
+        {
+            Err(StoreError::Unavailable(format!(
+                "transaction cancelled: {codes:?}"
+            )))
+        } else if codes.iter().any(|c| c == "ConditionalCheckFailed") {
+            // A condition failed but the item no longer shows why (it changed in between):
+            // try again, which will either commit or name the duplicates.
+            Err(StoreError::Conflict)
+        } else {
+            Err(StoreError::Rejected(format!(
+                "transaction cancelled: {codes:?}"
+            )))
         }
     }
 }
 
-impl ReadCounters for DynamoAnalyticsStore {
-    async fn read_counters(&self, key: &CounterKey) -> Result<BTreeMap<Counter, i64>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(keys::counter_key(key))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let mut counters = BTreeMap::new();
-        for (name, value) in output.item.unwrap_or_default() {
-            let Some(counter) = Counter::from_name(&name) else {
-                continue; // key attributes
-            };
-            let number = value
-                .as_n()
-                .ok()
-                .and_then(|n| n.parse::<i64>().ok())
-                .ok_or_else(|| StoreError::Rejected(format!("counter {name} is not an integer")))?;
-            counters.insert(counter, number);
+impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
+    async fn read_days(
+        &self,
+        scope: &Scope,
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
+        let partitions: Vec<String> = match scope {
+            Scope::User(user) => vec![keys::user_day_key(user, to).0],
+            Scope::Global => (0..self.global_shards)
+                .map(|shard| keys::global_day_key(to, shard).0)
+                .collect(),
+        };
+        let lower = from.map_or_else(|| keys::DAY_PREFIX.to_owned(), keys::day_sort_key);
+        let upper = keys::day_sort_key(to);
+        // Only the counters: the applied-event sets are for the writers.
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut projection = vec!["sk".to_owned()];
+        for (i, counter) in Counter::ALL.iter().enumerate() {
+            names.insert(format!("#c{i}"), counter.name().to_owned());
+            projection.push(format!("#c{i}"));
         }
-        Ok(counters)
+        let mut days: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
+        for partition in partitions {
+            let mut start = None;
+            loop {
+                let output = self
+                    .reader
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :lower AND :upper")
+                    .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                    .expression_attribute_values(":lower", AttributeValue::S(lower.clone()))
+                    .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))
+                    .projection_expression(projection.join(", "))
+                    .set_expression_attribute_names(Some(names.clone()))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                for item in output.items.unwrap_or_default() {
+                    let Some(day) = item
+                        .get(SK)
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|sk| keys::parse_day_sort_key(sk))
+                    else {
+                        continue;
+                    };
+                    let counters = days.entry(day).or_default();
+                    for (name, value) in &item {
+                        if let Some(counter) = Counter::from_name(name) {
+                            let number = value
+                                .as_n()
+                                .ok()
+                                .and_then(|n| n.parse::<i64>().ok())
+                                .ok_or_else(|| {
+                                    rejected(format!("counter {name} is not an integer"))
+                                })?;
+                            *counters.entry(counter).or_default() += number;
+                        }
+                    }
+                }
+                start = output.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(days)
     }
 }

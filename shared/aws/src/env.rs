@@ -20,7 +20,7 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 pub const TASKS_TABLE: &str = "TASKS_TABLE";
 pub const ANALYTICS_TABLE: &str = "ANALYTICS_TABLE";
 pub const EVENTS_QUEUE_URL: &str = "EVENTS_QUEUE_URL";
-pub const DEDUPE_MARKER_TTL_DAYS: &str = "DEDUPE_MARKER_TTL_DAYS";
+pub const GLOBAL_COUNTER_SHARDS: &str = "GLOBAL_COUNTER_SHARDS";
 pub const OUTBOX_GRACE_SECONDS: &str = "OUTBOX_GRACE_SECONDS";
 
 /// The relay leaves events younger than this to the API call that committed them.
@@ -64,24 +64,24 @@ fn bounded_integer(
     Ok(value)
 }
 
-/// How long a dedupe marker must outlive its event: SQS keeps a message at most 14 days,
-/// the DLQ another 14, and operators get a week to redrive. A marker that expired before
-/// its last possible delivery would let that delivery count twice.
-pub const DEFAULT_DEDUPE_MARKER_TTL_DAYS: i64 = 35;
+/// Every event moves its day's global counter; spreading it over shards lifts the
+/// one-partition write limit (1,000 WCU/s) off the whole system. Reads sum the shards, so the
+/// count may grow but must never shrink below a value already used.
+pub const DEFAULT_GLOBAL_COUNTER_SHARDS: i64 = 10;
 
-/// The dedupe marker lifetime from `DEDUPE_MARKER_TTL_DAYS` (default 35 days).
-pub fn dedupe_marker_ttl() -> Result<TimeDelta, ConfigError> {
-    parse_dedupe_marker_ttl(std::env::var(DEDUPE_MARKER_TTL_DAYS).ok().as_deref())
+/// The shard count of global day counters from `GLOBAL_COUNTER_SHARDS` (default 10).
+pub fn global_counter_shards() -> Result<u32, ConfigError> {
+    parse_global_counter_shards(std::env::var(GLOBAL_COUNTER_SHARDS).ok().as_deref())
 }
 
-fn parse_dedupe_marker_ttl(raw: Option<&str>) -> Result<TimeDelta, ConfigError> {
-    let days = bounded_integer(
-        DEDUPE_MARKER_TTL_DAYS,
+fn parse_global_counter_shards(raw: Option<&str>) -> Result<u32, ConfigError> {
+    let shards = bounded_integer(
+        GLOBAL_COUNTER_SHARDS,
         raw,
-        DEFAULT_DEDUPE_MARKER_TTL_DAYS,
-        1..=3650,
+        DEFAULT_GLOBAL_COUNTER_SHARDS,
+        1..=1000,
     )?;
-    Ok(TimeDelta::days(days))
+    Ok(u32::try_from(shards).unwrap_or(1))
 }
 
 #[cfg(test)]
@@ -89,15 +89,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn marker_ttl_defaults_parses_and_refuses_nonsense() {
-        assert_eq!(parse_dedupe_marker_ttl(None).unwrap(), TimeDelta::days(35));
-        assert_eq!(
-            parse_dedupe_marker_ttl(Some(" 60 ")).unwrap(),
-            TimeDelta::days(60)
-        );
-        for bad in ["0", "-1", "3651", "soon", ""] {
-            let error = parse_dedupe_marker_ttl(Some(bad)).unwrap_err().to_string();
-            assert!(error.contains(DEDUPE_MARKER_TTL_DAYS), "{bad}: {error}");
+    fn shard_count_defaults_parses_and_refuses_nonsense() {
+        assert_eq!(parse_global_counter_shards(None).unwrap(), 10);
+        assert_eq!(parse_global_counter_shards(Some(" 32 ")).unwrap(), 32);
+        for bad in ["0", "-1", "1001", "many", ""] {
+            let error = parse_global_counter_shards(Some(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(GLOBAL_COUNTER_SHARDS), "{bad}: {error}");
         }
     }
 }

@@ -5,19 +5,21 @@
 //! |---|---|---|---|
 //! | tasks | a task | `TASK#<taskId>` | `TASK` |
 //! | tasks | an idempotency record | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
-//! | analytics | one user's counters for a UTC day | `USER#<userId>` | `DAY#<yyyy-mm-dd>` |
-//! | analytics | everyone's counters for a UTC day | `GLOBAL` | `DAY#<yyyy-mm-dd>` |
-//! | analytics | dedupe marker of an applied event | `EVENT#<eventId>` | `EVENT` |
+//! | analytics | one user's counters for a UTC day, and the events applied to them | `USER#<userId>` | `DAY#<yyyy-mm-dd>` |
+//! | analytics | one shard of everyone's counters for a UTC day | `GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use taskpulse_domain::analytics::{CounterKey, Scope};
-use taskpulse_domain::{EventId, TaskId, UserId};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use taskpulse_domain::{TaskId, UserId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-/// The TTL attribute of both tables (declared in `template.yaml`): set on dedupe markers and
-/// idempotency records only.
+/// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
+/// records only.
 pub const EXPIRES_AT: &str = "expiresAt";
+/// The binary set of event ids (16 bytes each) applied to a user's day item.
+pub const APPLIED_EVENTS: &str = "appliedEvents";
+/// Sort keys of day items start with this.
+pub const DAY_PREFIX: &str = "DAY#";
 /// The index listing a user's tasks (`gsi1pk` = `USER#<userId>`, `gsi1sk` = creation time and id).
 pub const TASKS_BY_USER_INDEX: &str = "byUser";
 /// The sparse index of tasks with pending events (`outboxPk` = `OUTBOX#<shard>`,
@@ -78,16 +80,20 @@ pub fn task_id_of(pk: &str) -> Option<TaskId> {
     pk.strip_prefix("TASK#")?.parse().ok()
 }
 
-pub fn marker_key(id: EventId) -> (String, String) {
-    (format!("EVENT#{id}"), "EVENT".to_owned())
+pub fn day_sort_key(day: NaiveDate) -> String {
+    format!("{DAY_PREFIX}{}", day.format("%Y-%m-%d"))
 }
 
-pub fn counter_key(key: &CounterKey) -> (String, String) {
-    let pk = match &key.scope {
-        Scope::User(user) => format!("USER#{user}"),
-        Scope::Global => "GLOBAL".to_owned(),
-    };
-    (pk, format!("DAY#{}", key.day.format("%Y-%m-%d")))
+pub fn parse_day_sort_key(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(raw.strip_prefix(DAY_PREFIX)?, "%Y-%m-%d").ok()
+}
+
+pub fn user_day_key(user: &UserId, day: NaiveDate) -> (String, String) {
+    (format!("USER#{user}"), day_sort_key(day))
+}
+
+pub fn global_day_key(day: NaiveDate, shard: u32) -> (String, String) {
+    (format!("GLOBAL#{shard}"), day_sort_key(day))
 }
 
 #[cfg(test)]
@@ -116,27 +122,18 @@ mod tests {
     #[test]
     fn keys_follow_the_documented_layout() {
         let day = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
-        let user = CounterKey {
-            scope: Scope::User(UserId::parse("u-1").unwrap()),
-            day,
-        };
+        let user = UserId::parse("u-1").unwrap();
         assert_eq!(
-            counter_key(&user),
+            user_day_key(&user, day),
             ("USER#u-1".into(), "DAY#2026-01-02".into())
         );
-        let global = CounterKey {
-            scope: Scope::Global,
-            day,
-        };
         assert_eq!(
-            counter_key(&global),
-            ("GLOBAL".into(), "DAY#2026-01-02".into())
+            global_day_key(day, 3),
+            ("GLOBAL#3".into(), "DAY#2026-01-02".into())
         );
+        assert_eq!(parse_day_sort_key("DAY#2026-01-02"), Some(day));
+        assert_eq!(parse_day_sort_key("EVENT#x"), None);
         let id = Uuid::from_u128(1);
-        assert_eq!(
-            marker_key(EventId::from_uuid(id)),
-            (format!("EVENT#{id}"), "EVENT".into())
-        );
         assert_eq!(
             task_key(TaskId::from_uuid(id)),
             (format!("TASK#{id}"), "TASK".into())

@@ -137,12 +137,13 @@ pub struct EventEffect {
 }
 
 pub fn effect(envelope: &EventEnvelope) -> EventEffect {
-    let deltas = deltas(&envelope.event)
-        .into_iter()
-        .fold(BTreeMap::new(), |mut merged, (counter, delta)| {
+    let deltas = deltas(&envelope.event).into_iter().fold(
+        BTreeMap::new(),
+        |mut merged, (counter, delta)| {
             *merged.entry(counter).or_default() += delta;
             merged
-        });
+        },
+    );
     EventEffect {
         event_id: envelope.event_id,
         user: envelope.user_id.clone(),
@@ -347,7 +348,7 @@ pub mod table {
 
     use chrono::NaiveDate;
 
-    use super::{Counter, TransactionPlan, add_into};
+    use super::{Counter, Scope, TransactionPlan, add_into};
     use crate::{EventId, UserId};
 
     #[derive(Debug, Default, Clone)]
@@ -382,12 +383,18 @@ pub mod table {
                 return Err(duplicates);
             }
             for write in &plan.users {
-                let item = self.users.entry((write.user.clone(), write.day)).or_default();
+                let item = self
+                    .users
+                    .entry((write.user.clone(), write.day))
+                    .or_default();
                 add_into(&mut item.counters, &write.deltas);
                 item.applied.extend(write.events.iter().copied());
             }
             for write in &plan.globals {
-                add_into(self.globals.entry((write.day, write.shard)).or_default(), &write.deltas);
+                add_into(
+                    self.globals.entry((write.day, write.shard)).or_default(),
+                    &write.deltas,
+                );
             }
             Ok(())
         }
@@ -408,6 +415,34 @@ pub mod table {
                 }
             }
             total
+        }
+
+        /// Every day of `scope` from `from` (or the first) through `to` that has counters.
+        pub fn days(
+            &self,
+            scope: &Scope,
+            from: Option<NaiveDate>,
+            to: NaiveDate,
+        ) -> BTreeMap<NaiveDate, BTreeMap<Counter, i64>> {
+            let in_range = |day: &NaiveDate| from.is_none_or(|from| *day >= from) && *day <= to;
+            let mut days: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
+            match scope {
+                Scope::User(user) => {
+                    for ((owner, day), item) in &self.users {
+                        if owner == user && in_range(day) {
+                            add_into(days.entry(*day).or_default(), &item.counters);
+                        }
+                    }
+                }
+                Scope::Global => {
+                    for ((day, _), counters) in &self.globals {
+                        if in_range(day) {
+                            add_into(days.entry(*day).or_default(), counters);
+                        }
+                    }
+                }
+            }
+            days
         }
 
         pub fn is_applied(&self, user: &UserId, day: NaiveDate, event: EventId) -> bool {
@@ -490,16 +525,32 @@ mod tests {
                 }
             }
         }
-        let limits = PlanLimits { max_items: 100, max_events_per_item: 50, global_shards: 4 };
+        let limits = PlanLimits {
+            max_items: 100,
+            max_events_per_item: 50,
+            global_shards: 4,
+        };
         let plans = plan_transactions(&effects, &limits, || 7);
         assert_eq!(plans.len(), 1);
         let plan = &plans[0];
         assert_eq!(plan.users.len(), 6, "one update per (user, day)");
         assert_eq!(plan.globals.len(), 2, "one update per day");
-        assert!(plan.users.iter().all(|u| u.deltas[&Counter::Created] == 4 && u.events.len() == 4));
-        assert!(plan.globals.iter().all(|g| g.deltas[&Counter::Created] == 12 && g.shard == 3));
+        assert!(
+            plan.users
+                .iter()
+                .all(|u| u.deltas[&Counter::Created] == 4 && u.events.len() == 4)
+        );
+        assert!(
+            plan.globals
+                .iter()
+                .all(|g| g.deltas[&Counter::Created] == 12 && g.shard == 3)
+        );
 
-        let tight = PlanLimits { max_items: 4, max_events_per_item: 3, global_shards: 4 };
+        let tight = PlanLimits {
+            max_items: 4,
+            max_events_per_item: 3,
+            global_shards: 4,
+        };
         let plans = plan_transactions(&effects, &tight, || 0);
         let mut events: Vec<EventId> = plans.iter().flat_map(|p| p.events()).collect();
         events.sort();
@@ -510,11 +561,22 @@ mod tests {
             let mut keys: Vec<_> = plan.users.iter().map(|u| (u.user.clone(), u.day)).collect();
             keys.sort();
             keys.dedup();
-            assert_eq!(keys.len(), plan.users.len(), "no item twice in one transaction");
+            assert_eq!(
+                keys.len(),
+                plan.users.len(),
+                "no item twice in one transaction"
+            );
             assert!(plan.users.iter().all(|u| u.events.len() <= 3));
             let created: i64 = plan.users.iter().map(|u| u.deltas[&Counter::Created]).sum();
-            let global: i64 = plan.globals.iter().map(|g| g.deltas[&Counter::Created]).sum();
-            assert_eq!(created, global, "globals carry exactly the transaction's user deltas");
+            let global: i64 = plan
+                .globals
+                .iter()
+                .map(|g| g.deltas[&Counter::Created])
+                .sum();
+            assert_eq!(
+                created, global,
+                "globals carry exactly the transaction's user deltas"
+            );
         }
     }
 
@@ -523,10 +585,21 @@ mod tests {
         let first = plan_transactions(&[fake_effect(1, "a", 26)], &PlanLimits::default(), || 0);
         let mut table = CounterTable::default();
         table.commit(&first[0]).unwrap();
-        let both = plan_transactions(&[fake_effect(1, "a", 26), fake_effect(2, "a", 26)], &PlanLimits::default(), || 1);
-        assert_eq!(table.commit(&both[0]), Err(vec![EventId::from_uuid(Uuid::from_u128(1))]));
+        let both = plan_transactions(
+            &[fake_effect(1, "a", 26), fake_effect(2, "a", 26)],
+            &PlanLimits::default(),
+            || 1,
+        );
+        assert_eq!(
+            table.commit(&both[0]),
+            Err(vec![EventId::from_uuid(Uuid::from_u128(1))])
+        );
         let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        assert_eq!(table.global_day(day)[&Counter::Created], 1, "nothing of the refused plan was written");
+        assert_eq!(
+            table.global_day(day)[&Counter::Created],
+            1,
+            "nothing of the refused plan was written"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -14,9 +14,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use taskpulse_app::{
-    CommandContext, CommandError, CommandOutcome, IdempotencyKey, ListCursor, ListQuery, ListTasks,
-    LoadIdempotency, LoadTask, MarkEventsPublished, NewTask, PublishEvents, SaveTask, TaskCommands,
+    AnalyticsReport, CommandContext, CommandError, CommandOutcome, IdempotencyKey, ListCursor,
+    ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, NewTask, PublishEvents,
+    ReadCounters, SaveTask, TaskCommands, analytics_report,
 };
+use taskpulse_domain::analytics::{Counter, Scope};
 use taskpulse_domain::task::StatusChange;
 use taskpulse_domain::{
     Description, DomainError, Priority, Task, TaskCommand, TaskId, TaskStatus, Title, UserId,
@@ -29,12 +31,19 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Page size of `GET /tasks` when the caller gives none, and the largest it may ask for.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
+/// The OAuth scope that lets a caller read everyone's analytics.
+pub const ANALYTICS_READ_SCOPE: &str = "analytics:read";
+/// The analytics range when the caller names none, and the longest one they may ask for.
+pub const DEFAULT_ANALYTICS_DAYS: u64 = 30;
+pub const MAX_ANALYTICS_DAYS: i64 = 366;
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
 /// The routes this handler serves, as `(method, path template)`; `docs/openapi.yaml` must
 /// describe exactly these (checked by a test).
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/analytics/me"),
+    ("GET", "/analytics/global"),
     ("GET", "/tasks"),
     ("POST", "/tasks"),
     ("GET", "/tasks/{id}"),
@@ -44,8 +53,9 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The HTTP API over the task commands.
-pub struct Api<S, P> {
+pub struct Api<S, P, R> {
     commands: TaskCommands<S, P>,
+    analytics: R,
 }
 
 /// The authenticated caller, as the JWT authorizer described them.
@@ -106,13 +116,21 @@ enum ChangeRoute {
     PlannedDate,
 }
 
-impl<S, P> Api<S, P>
+impl<S, P, R> Api<S, P, R>
 where
     S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
     P: PublishEvents,
+    R: ReadCounters,
 {
-    pub fn new(commands: TaskCommands<S, P>) -> Self {
-        Self { commands }
+    pub fn new(commands: TaskCommands<S, P>, analytics: R) -> Self {
+        Self {
+            commands,
+            analytics,
+        }
+    }
+
+    pub fn analytics(&self) -> &R {
+        &self.analytics
     }
 
     pub fn commands(&self) -> &TaskCommands<S, P> {
@@ -153,8 +171,39 @@ where
                     _ => Err(method_not_allowed("POST")),
                 }
             }
+            ["analytics", which @ ("me" | "global")] => match *method {
+                Method::GET => self.analytics_report(request, which).await,
+                _ => Err(method_not_allowed("GET")),
+            },
             _ => Err(not_found_route(path)),
         }
+    }
+
+    async fn analytics_report(
+        &self,
+        request: &Request,
+        which: &str,
+    ) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let scope = if which == "global" {
+            if !caller.scopes.iter().any(|s| s == ANALYTICS_READ_SCOPE) {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    format!("everyone's analytics need the '{ANALYTICS_READ_SCOPE}' scope"),
+                ));
+            }
+            Scope::Global
+        } else {
+            Scope::User(caller.user_id)
+        };
+        let (from, to) = analytics_range(request, Utc::now().date_naive())?;
+        let report = analytics_report(&self.analytics, &scope, from, to)
+            .await
+            .map_err(|e| command_problem(e.into()))?;
+        Ok(json_response(
+            StatusCode::OK,
+            &AnalyticsView::new(&scope, &report),
+        ))
     }
 
     async fn create_task(&self, request: &Request) -> Result<Response<Body>, Problem> {
@@ -575,6 +624,122 @@ fn list_query(request: &Request) -> Result<ListQuery, Problem> {
     })
 }
 
+/// `from` and `to` (inclusive, `YYYY-MM-DD`, UTC days): by default the 30 days ending today.
+fn analytics_range(request: &Request, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Problem> {
+    let parameters = request.query_string_parameters();
+    let mut errors: Vec<FieldError> = parameters
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| !["from", "to"].contains(name))
+        .map(|name| FieldError::new(name, "unknown query parameter"))
+        .collect();
+    let mut date = |name: &str| match parameters.first(name) {
+        None => None,
+        Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Ok(day) => Some(day),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    name,
+                    format!("must be a date YYYY-MM-DD (got '{raw}')"),
+                ));
+                None
+            }
+        },
+    };
+    let (from, to) = (date("from"), date("to"));
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or_else(|| {
+        to.checked_sub_days(Days::new(DEFAULT_ANALYTICS_DAYS - 1))
+            .unwrap_or(to)
+    });
+    if errors.is_empty() {
+        let days = (to - from).num_days() + 1;
+        if days < 1 {
+            errors.push(FieldError::new("from", "must not be after 'to'"));
+        } else if days > MAX_ANALYTICS_DAYS {
+            errors.push(FieldError::new(
+                "from",
+                format!("the range is {days} days; at most {MAX_ANALYTICS_DAYS} are allowed"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    Ok((from, to))
+}
+
+/// The analytics as the API shows them: camelCase counters, derived rates, one row per day.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnalyticsView {
+    scope: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    from: NaiveDate,
+    to: NaiveDate,
+    totals: Map<String, Value>,
+    open_tasks: Map<String, Value>,
+    days: Vec<Map<String, Value>>,
+}
+
+fn counters_json(counters: &std::collections::BTreeMap<Counter, i64>) -> Map<String, Value> {
+    counters
+        .iter()
+        .map(|(c, v)| (c.name().to_owned(), Value::from(*v)))
+        .collect()
+}
+
+impl AnalyticsView {
+    fn new(scope: &Scope, report: &AnalyticsReport) -> Self {
+        let get = |c: Counter| report.totals.get(&c).copied().unwrap_or(0);
+        let mut totals = counters_json(&report.totals);
+        let completed = get(Counter::Completed);
+        let ratio = |part: i64| {
+            if completed == 0 {
+                Value::Null
+            } else {
+                Value::from(part as f64 / completed as f64)
+            }
+        };
+        totals.insert("onTimeRate".into(), ratio(get(Counter::CompletedOnTime)));
+        totals.insert(
+            "avgLeadTimeSeconds".into(),
+            ratio(get(Counter::LeadTimeSecondsSum)),
+        );
+        let open = |c: Counter| Value::from(report.open.get(&c).copied().unwrap_or(0));
+        let open_tasks = Map::from_iter([
+            ("new".to_owned(), open(Counter::OpenNew)),
+            ("in_progress".to_owned(), open(Counter::OpenInProgress)),
+            ("on_hold".to_owned(), open(Counter::OpenOnHold)),
+        ]);
+        let days = report
+            .days
+            .iter()
+            .map(|(day, counters)| {
+                let mut row = Map::from_iter([("date".to_owned(), Value::from(day.to_string()))]);
+                row.extend(counters_json(counters));
+                row
+            })
+            .collect();
+        Self {
+            scope: match scope {
+                Scope::User(_) => "user",
+                Scope::Global => "global",
+            },
+            user_id: match scope {
+                Scope::User(user) => Some(user.to_string()),
+                Scope::Global => None,
+            },
+            from: report.from,
+            to: report.to,
+            totals,
+            open_tasks,
+            days,
+        }
+    }
+}
+
 fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     let json = serde_json::to_string(body).unwrap_or_default();
     let mut response = Response::new(Body::from(json));
@@ -656,15 +821,15 @@ mod tests {
     use super::*;
     use crate::apigw::HttpApiEvent;
     use serde_json::json;
-    use taskpulse_app::memory::{MemoryEventQueue, MemoryTaskStore};
+    use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore};
 
-    type MemoryApi = Api<MemoryTaskStore, MemoryEventQueue>;
+    type MemoryApi = Api<MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore>;
 
     fn api() -> MemoryApi {
-        Api::new(TaskCommands::new(
-            MemoryTaskStore::default(),
-            MemoryEventQueue::default(),
-        ))
+        Api::new(
+            TaskCommands::new(MemoryTaskStore::default(), MemoryEventQueue::default()),
+            MemoryAnalyticsStore::default(),
+        )
     }
 
     fn request(
@@ -1165,5 +1330,83 @@ mod tests {
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers[header::RETRY_AFTER], "1");
         assert!(!r.body["detail"].as_str().unwrap().contains("task store"));
+    }
+
+    #[tokio::test]
+    async fn analytics_report_the_callers_counters_and_guard_the_global_view() {
+        let api = api();
+        let id = create(&api, "ana").await;
+        create(&api, "ana").await;
+        create(&api, "ben").await;
+        send(
+            &api,
+            post(
+                &format!("/tasks/{id}/status"),
+                "ana",
+                json!({"status": "completed"}),
+            ),
+        )
+        .await;
+        let events = api.commands().publisher().drain_envelopes();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let outcome =
+            taskpulse_app::apply_events(api.analytics(), &events, &Default::default(), deadline)
+                .await;
+        assert_eq!(outcome.applied.len(), events.len());
+
+        let me = send(
+            &api,
+            HttpApiEvent::new("GET", "/analytics/me").caller("ana"),
+        )
+        .await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        assert_eq!(me.body["scope"], "user");
+        assert_eq!(me.body["days"].as_array().unwrap().len(), 30);
+        assert_eq!(me.body["totals"]["created"], 2);
+        assert_eq!(me.body["totals"]["completed"], 1);
+        assert_eq!(me.body["totals"]["onTimeRate"], 1.0);
+        assert!(me.body["totals"]["avgLeadTimeSeconds"].is_number());
+        assert_eq!(
+            me.body["openTasks"],
+            json!({"new": 1, "in_progress": 0, "on_hold": 0})
+        );
+        let today = me.body["days"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(today["created"], 2);
+
+        let forbidden = send(
+            &api,
+            HttpApiEvent::new("GET", "/analytics/global").caller("ana"),
+        )
+        .await;
+        assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+        let mut reader = HttpApiEvent::new("GET", "/analytics/global").caller("ops");
+        reader.scopes = vec!["analytics:read".into()];
+        let global = send(&api, reader).await;
+        assert_eq!(global.status, StatusCode::OK);
+        assert_eq!(global.body["totals"]["created"], 3);
+        assert_eq!(global.body["openTasks"]["new"], 2);
+
+        for query in [
+            "from=2026-02-01&to=2026-01-01",
+            "from=2024-01-01&to=2026-01-01",
+            "from=yesterday",
+            "days=3",
+        ] {
+            let mut event = HttpApiEvent::new("GET", "/analytics/me").caller("ana");
+            event.raw_query = query.into();
+            assert_eq!(
+                send(&api, event).await.status,
+                StatusCode::BAD_REQUEST,
+                "{query}"
+            );
+        }
+        let mut one_day = HttpApiEvent::new("GET", "/analytics/me").caller("ana");
+        one_day.raw_query = "from=2026-01-01&to=2026-01-01".into();
+        let reply = send(&api, one_day).await;
+        assert_eq!(
+            reply.body["days"],
+            json!([{"date": "2026-01-01", "created": 0, "completed": 0, "completedOnTime": 0, "completedLate": 0, "leadTimeSecondsSum": 0, "delayed": 0, "delaySecondsSum": 0, "rescheduled": 0, "priorityChanges": 0}])
+        );
+        assert!(reply.body["totals"]["onTimeRate"].is_null());
     }
 }

@@ -1,20 +1,32 @@
-//! The SQS batch handler: every record is parsed and applied on its own, and only the records
-//! that failed are reported back (`ReportBatchItemFailures`), so SQS retries just those and
-//! finally moves them to the dead-letter queue.
+//! The SQS batch handler: every record is parsed on its own, the valid events of the batch
+//! are applied exactly once in merged, packed transactions, and only the records that failed
+//! are reported back (`ReportBatchItemFailures`), so SQS retries just those and finally moves
+//! them to the dead-letter queue.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use taskpulse_app::{ApplyEventOnce, ApplyOutcome, apply_event};
-use taskpulse_domain::EventEnvelope;
+use std::collections::{HashMap, HashSet};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use chrono::Utc;
+use taskpulse_app::{ApplyTransaction, apply_events};
+use taskpulse_domain::analytics::PlanLimits;
+use taskpulse_domain::{EventEnvelope, EventId};
+use tokio::time::Instant;
 
 /// What happened to one batch, for logs and metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSummary {
+    pub records: usize,
     pub applied: usize,
+    /// Records whose event was applied before, or that repeat an event of the same batch.
     pub duplicates: usize,
     /// Records that can never succeed as they are (bad body, unknown type, newer schema).
     pub poison: usize,
     /// Records whose write failed; a retry may succeed.
     pub failed_writes: usize,
+    pub transactions: usize,
+    pub retries: usize,
+    /// Age of the oldest applied event (`occurredAt` to now), in milliseconds.
+    pub max_event_age_ms: u64,
 }
 
 /// A record failed and has no message id to report it by. Failing the invocation makes SQS
@@ -24,34 +36,100 @@ pub struct BatchSummary {
 #[error("a failed SQS record has no messageId, so the batch cannot be partially failed")]
 pub struct UnreportableFailure;
 
-/// Applies a batch and tells SQS which records to retry.
+enum Parsed {
+    Event(EventEnvelope),
+    Poison,
+}
+
+fn parse(message_id: &str, body: Option<&str>) -> Parsed {
+    match body.map(EventEnvelope::from_json) {
+        Some(Ok(envelope)) => Parsed::Event(envelope),
+        Some(Err(error)) => {
+            tracing::warn!(message_id, kind = error.kind(), %error, "poison message");
+            Parsed::Poison
+        }
+        None => {
+            tracing::warn!(
+                message_id,
+                kind = "no_body",
+                "poison message: the record has no body"
+            );
+            Parsed::Poison
+        }
+    }
+}
+
+/// Applies a batch and tells SQS which records to retry. Transient write failures are retried
+/// until `deadline`; what still fails is reported per record.
 pub async fn handle_batch(
-    store: &impl ApplyEventOnce,
+    store: &impl ApplyTransaction,
     batch: SqsEvent,
+    limits: &PlanLimits,
+    deadline: Instant,
 ) -> Result<(SqsBatchResponse, BatchSummary), UnreportableFailure> {
-    let mut summary = BatchSummary::default();
+    let records = batch.records;
+    let mut summary = BatchSummary {
+        records: records.len(),
+        ..BatchSummary::default()
+    };
+    let parsed: Vec<Parsed> = records
+        .iter()
+        .map(|r| {
+            parse(
+                r.message_id.as_deref().unwrap_or("<none>"),
+                r.body.as_deref(),
+            )
+        })
+        .collect();
+
+    // One copy of each event goes to the store; the others share its fate.
+    let mut seen = HashSet::new();
+    let unique: Vec<EventEnvelope> = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Parsed::Event(e) if seen.insert(e.event_id) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    let outcome = apply_events(store, &unique, limits, deadline).await;
+    summary.transactions = outcome.transactions;
+    summary.retries = outcome.retries;
+    let now = Utc::now();
+    let applied: HashSet<EventId> = outcome.applied.iter().copied().collect();
+    let failed: HashMap<EventId, &str> = outcome
+        .failed
+        .iter()
+        .map(|(id, reason)| (*id, reason.as_str()))
+        .collect();
+
     let mut response = SqsBatchResponse::default();
-    for record in batch.records {
-        let failed = match apply_record(store, &record).await {
-            RecordOutcome::Applied => {
-                summary.applied += 1;
-                false
-            }
-            RecordOutcome::Duplicate => {
-                summary.duplicates += 1;
-                false
-            }
-            RecordOutcome::Poison => {
+    let mut counted = HashSet::new();
+    for (record, parsed) in records.iter().zip(&parsed) {
+        let message_id = record.message_id.as_deref().unwrap_or("<none>");
+        let failed_here = match parsed {
+            Parsed::Poison => {
                 summary.poison += 1;
                 true
             }
-            RecordOutcome::WriteFailed => {
-                summary.failed_writes += 1;
-                true
+            Parsed::Event(event) => {
+                if let Some(reason) = failed.get(&event.event_id) {
+                    tracing::warn!(message_id, event_id = %event.event_id, %reason, "event not applied; SQS will retry it");
+                    summary.failed_writes += 1;
+                    true
+                } else if applied.contains(&event.event_id) && counted.insert(event.event_id) {
+                    summary.applied += 1;
+                    let age = (now - event.occurred_at).num_milliseconds().max(0);
+                    summary.max_event_age_ms = summary.max_event_age_ms.max(age as u64);
+                    false
+                } else {
+                    tracing::info!(message_id, event_id = %event.event_id, "duplicate delivery skipped");
+                    summary.duplicates += 1;
+                    false
+                }
             }
         };
-        if failed {
-            let Some(message_id) = record.message_id else {
+        if failed_here {
+            let Some(message_id) = record.message_id.clone() else {
                 return Err(UnreportableFailure);
             };
             let mut failure = BatchItemFailure::default();
@@ -60,55 +138,23 @@ pub async fn handle_batch(
         }
     }
     tracing::info!(
+        records = summary.records,
         applied = summary.applied,
         duplicates = summary.duplicates,
         poison = summary.poison,
         failed_writes = summary.failed_writes,
+        transactions = summary.transactions,
+        retries = summary.retries,
+        max_event_age_ms = summary.max_event_age_ms,
         "batch processed"
     );
     Ok((response, summary))
 }
 
-enum RecordOutcome {
-    Applied,
-    Duplicate,
-    Poison,
-    WriteFailed,
-}
-
-async fn apply_record(store: &impl ApplyEventOnce, record: &SqsMessage) -> RecordOutcome {
-    let message_id = record.message_id.as_deref().unwrap_or("<none>");
-    let envelope = match record.body.as_deref().map(EventEnvelope::from_json) {
-        Some(Ok(envelope)) => envelope,
-        Some(Err(error)) => {
-            tracing::warn!(message_id, kind = error.kind(), %error, "poison message");
-            return RecordOutcome::Poison;
-        }
-        None => {
-            tracing::warn!(
-                message_id,
-                kind = "no_body",
-                "poison message: the record has no body"
-            );
-            return RecordOutcome::Poison;
-        }
-    };
-    match apply_event(store, &envelope).await {
-        Ok(ApplyOutcome::Applied) => RecordOutcome::Applied,
-        Ok(ApplyOutcome::Duplicate) => {
-            tracing::info!(message_id, event_id = %envelope.event_id, "duplicate delivery skipped");
-            RecordOutcome::Duplicate
-        }
-        Err(error) => {
-            tracing::warn!(message_id, event_id = %envelope.event_id, %error, "event not applied; SQS will retry it");
-            RecordOutcome::WriteFailed
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
     use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore};
     use taskpulse_app::{CommandContext, NewTask, TaskCommands};
     use taskpulse_domain::{Priority, Title, UserId};
@@ -124,6 +170,10 @@ mod tests {
         let mut event = SqsEvent::default();
         event.records = records;
         event
+    }
+
+    fn deadline() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(5)
     }
 
     async fn created_event_body() -> (String, taskpulse_domain::EventId) {
@@ -153,9 +203,11 @@ mod tests {
             batch(vec![
                 record(Some("m1"), Some(body.clone())),
                 record(Some("m2"), Some("{oops".into())),
-                record(Some("m3"), Some(body)),
+                record(Some("m3"), Some(body.clone())),
                 record(Some("m4"), None),
             ]),
+            &PlanLimits::default(),
+            deadline(),
         )
         .await
         .unwrap();
@@ -166,21 +218,31 @@ mod tests {
             .collect();
         assert_eq!(failed, ["m2", "m4"]);
         assert_eq!(
-            summary,
-            BatchSummary {
-                applied: 1,
-                duplicates: 1,
-                poison: 2,
-                failed_writes: 0
-            }
+            (
+                summary.records,
+                summary.applied,
+                summary.duplicates,
+                summary.poison,
+                summary.failed_writes
+            ),
+            (4, 1, 1, 2, 0)
         );
-        assert!(store.has_marker(event_id));
+        assert_eq!(summary.transactions, 1);
+        let event = EventEnvelope::from_json(&body).unwrap();
+        assert_eq!(event.event_id, event_id);
+        assert!(store.is_applied(&event));
     }
 
     #[tokio::test]
     async fn a_failure_without_message_id_fails_the_invocation() {
         let store = MemoryAnalyticsStore::default();
-        let result = handle_batch(&store, batch(vec![record(None, Some("{}".into()))])).await;
+        let result = handle_batch(
+            &store,
+            batch(vec![record(None, Some("{}".into()))]),
+            &PlanLimits::default(),
+            deadline(),
+        )
+        .await;
         assert!(result.is_err());
     }
 }
