@@ -5,7 +5,10 @@
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    MessageSystemAttributeName,
+};
 use taskpulse_app::TaskCommands;
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
 use taskpulse_devstack::{Provisioned, QueueInfo};
@@ -158,6 +161,34 @@ impl AwsPipeline {
             .collect();
         self.delete(&done).await?;
         Ok(Some(total))
+    }
+
+    /// Makes received messages visible again at once, as if their visibility timeout had
+    /// passed (SQS then counts another receive towards the redrive policy).
+    pub async fn make_visible_now(&self, messages: &[Message]) -> Result<(), PipelineError> {
+        let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = messages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .visibility_timeout(0)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.sqs
+            .change_message_visibility_batch()
+            .queue_url(&self.queue.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
+        Ok(())
     }
 
     /// Deletes received messages (at most ten, as one receive returns).

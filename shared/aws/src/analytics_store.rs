@@ -134,6 +134,11 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
         }
     }
 
+    /// The writer transactions go through.
+    pub fn writer(&self) -> &W {
+        &self.writer
+    }
+
     fn user_update(&self, write: &UserDayWrite) -> Result<TransactWriteItem, StoreError> {
         let mut names = HashMap::from([("#applied".to_owned(), APPLIED_EVENTS.to_owned())]);
         let mut values = HashMap::new();

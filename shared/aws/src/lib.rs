@@ -14,7 +14,7 @@ pub mod keys;
 mod publisher;
 mod task_store;
 
-pub use analytics_store::DynamoAnalyticsStore;
+pub use analytics_store::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
 pub use env::ConfigError;
 pub use publisher::SqsEventPublisher;
 pub use task_store::DynamoTaskStore;
