@@ -428,7 +428,7 @@ impl TransactWrites for FaultyWriter {
             )),
             Some(Fault::LostResponse) => {
                 let committed = self.inner.transact_write(items).await?;
-                assert!(matches!(committed, TransactOutcome::Committed));
+                assert!(matches!(committed, TransactOutcome::Committed { .. }));
                 Err(StoreError::Unavailable(
                     "connection reset before the response".into(),
                 ))

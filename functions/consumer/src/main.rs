@@ -38,11 +38,19 @@ async fn main() -> Result<(), Error> {
         analytics_table,
         limits.global_shards,
     );
+    let metrics = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace("taskpulse")
+        .with_dimension("Function", "consumer")
+        .init()?;
     let (store, limits) = (&store, &limits);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = retry_deadline(event.context.deadline);
-        let (response, _summary): (SqsBatchResponse, _) =
-            handle_batch(store, event.payload, limits, deadline).await?;
+        let result = handle_batch(store, event.payload, limits, deadline).await;
+        // One metric document per invocation, on stdout, where Lambda sends it to CloudWatch.
+        metrics
+            .set_property("RequestId", event.context.request_id.clone())
+            .flush(std::io::stdout())?;
+        let (response, _summary): (SqsBatchResponse, _) = result?;
         Ok::<_, Error>(response)
     }))
     .await

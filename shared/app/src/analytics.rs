@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
 
 /// What became of each event of a batch.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct BatchOutcome {
     pub applied: Vec<EventId>,
     /// Applied before (a redelivery): acknowledged without counting.
@@ -25,6 +25,8 @@ pub struct BatchOutcome {
     pub transactions: usize,
     /// Transactions that had to be sent again (conflicts, throttling, duplicates found).
     pub retries: usize,
+    /// Write capacity the committed transactions consumed, as the store reported it.
+    pub write_units: f64,
 }
 
 /// First and longest pause between attempts of a transaction that failed transiently.
@@ -64,8 +66,9 @@ pub async fn apply_events(
             let mut attempt = 0;
             loop {
                 match store.apply_transaction(plan).await {
-                    Ok(TransactionResult::Committed) => {
+                    Ok(TransactionResult::Committed { write_units }) => {
                         outcome.transactions += 1;
+                        outcome.write_units += write_units;
                         outcome.applied.extend(plan.events());
                         break;
                     }

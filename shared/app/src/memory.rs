@@ -253,7 +253,7 @@ impl ApplyTransaction for MemoryAnalyticsStore {
         plan: &TransactionPlan,
     ) -> Result<TransactionResult, StoreError> {
         Ok(match lock(&self.table).commit(plan) {
-            Ok(()) => TransactionResult::Committed,
+            Ok(()) => TransactionResult::Committed { write_units: 0.0 },
             Err(duplicates) => TransactionResult::AlreadyApplied(duplicates),
         })
     }

@@ -181,10 +181,11 @@ pub trait PublishEvents: Send + Sync {
 }
 
 /// What a transaction of counter writes came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TransactionResult {
-    /// Every write of the plan is committed.
-    Committed,
+    /// Every write of the plan is committed, for this many write capacity units (as DynamoDB
+    /// reports them; zero where the store does not report capacity).
+    Committed { write_units: f64 },
     /// Nothing was written, because these events of the plan were applied before.
     AlreadyApplied(Vec<EventId>),
 }

@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, CancellationReason, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::NaiveDate;
 use taskpulse_app::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
@@ -36,7 +36,8 @@ const TRANSIENT_CANCELLATION_CODES: &[&str] = &[
 /// What one `TransactWriteItems` call came to.
 #[derive(Debug, Clone)]
 pub enum TransactOutcome {
-    Committed,
+    /// Committed, for the write capacity units DynamoDB reported (0 where it reports none).
+    Committed { write_units: f64 },
     /// Nothing written; one reason per item, in request order.
     Cancelled(Vec<CancellationReason>),
 }
@@ -58,10 +59,17 @@ impl TransactWrites for Client {
         match self
             .transact_write_items()
             .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
         {
-            Ok(_) => Ok(TransactOutcome::Committed),
+            Ok(output) => Ok(TransactOutcome::Committed {
+                write_units: output
+                    .consumed_capacity()
+                    .iter()
+                    .filter_map(|c| c.capacity_units())
+                    .sum(),
+            }),
             Err(error) => match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Ok(
                     TransactOutcome::Cancelled(cancelled.cancellation_reasons().to_vec()),
@@ -247,7 +255,9 @@ impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
             items.push(self.global_update(write.day, write.shard, &write.deltas)?);
         }
         let reasons = match self.writer.transact_write(items).await? {
-            TransactOutcome::Committed => return Ok(TransactionResult::Committed),
+            TransactOutcome::Committed { write_units } => {
+                return Ok(TransactionResult::Committed { write_units });
+            }
             TransactOutcome::Cancelled(reasons) => reasons,
         };
         let code = |reason: &CancellationReason| reason.code().unwrap_or("None").to_owned();

@@ -13,7 +13,7 @@ use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
 /// What happened to one batch, for logs and metrics.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct BatchSummary {
     pub records: usize,
     pub applied: usize,
@@ -27,6 +27,21 @@ pub struct BatchSummary {
     pub retries: usize,
     /// Age of the oldest applied event (`occurredAt` to now), in milliseconds.
     pub max_event_age_ms: u64,
+    /// Write capacity units the batch consumed, as DynamoDB reported them.
+    pub write_units: f64,
+}
+
+/// The names of the consumer's metrics (CloudWatch Embedded Metric Format, namespace
+/// `taskpulse`); the dashboard in `template.yaml` shows each of them.
+pub mod metric {
+    pub const EVENTS_APPLIED: &str = "EventsApplied";
+    pub const DUPLICATES_SKIPPED: &str = "DuplicatesSkipped";
+    pub const POISON_MESSAGES: &str = "PoisonMessages";
+    pub const FAILED_WRITES: &str = "FailedWrites";
+    pub const TRANSACTIONS: &str = "CounterTransactions";
+    pub const TRANSACTION_RETRIES: &str = "CounterTransactionRetries";
+    pub const EVENT_AGE: &str = "EventAgeAtApplyMs";
+    pub const WRITE_UNITS: &str = "CounterWriteUnits";
 }
 
 /// A record failed and has no message id to report it by. Failing the invocation makes SQS
@@ -94,6 +109,7 @@ pub async fn handle_batch(
     let outcome = apply_events(store, &unique, limits, deadline).await;
     summary.transactions = outcome.transactions;
     summary.retries = outcome.retries;
+    summary.write_units = outcome.write_units;
     let now = Utc::now();
     let applied: HashSet<EventId> = outcome.applied.iter().copied().collect();
     let failed: HashMap<EventId, &str> = outcome
@@ -120,6 +136,7 @@ pub async fn handle_batch(
                     summary.applied += 1;
                     let age = (now - event.occurred_at).num_milliseconds().max(0);
                     summary.max_event_age_ms = summary.max_event_age_ms.max(age as u64);
+                    metrics::histogram!(metric::EVENT_AGE).record(age as f64);
                     false
                 } else {
                     tracing::info!(message_id, event_id = %event.event_id, "duplicate delivery skipped");
@@ -137,6 +154,13 @@ pub async fn handle_batch(
             response.batch_item_failures.push(failure);
         }
     }
+    metrics::counter!(metric::EVENTS_APPLIED).increment(summary.applied as u64);
+    metrics::counter!(metric::DUPLICATES_SKIPPED).increment(summary.duplicates as u64);
+    metrics::counter!(metric::POISON_MESSAGES).increment(summary.poison as u64);
+    metrics::counter!(metric::FAILED_WRITES).increment(summary.failed_writes as u64);
+    metrics::counter!(metric::TRANSACTIONS).increment(summary.transactions as u64);
+    metrics::counter!(metric::TRANSACTION_RETRIES).increment(summary.retries as u64);
+    metrics::counter!(metric::WRITE_UNITS).increment(summary.write_units.ceil() as u64);
     tracing::info!(
         records = summary.records,
         applied = summary.applied,
@@ -146,6 +170,7 @@ pub async fn handle_batch(
         transactions = summary.transactions,
         retries = summary.retries,
         max_event_age_ms = summary.max_event_age_ms,
+        write_units = summary.write_units,
         "batch processed"
     );
     Ok((response, summary))
