@@ -1,0 +1,229 @@
+//! DynamoDB write units per event: this consumer (merged, packed, exactly-once transactions)
+//! against a naive consumer (one `UpdateItem ADD` per counter per event, no deduplication), on
+//! the same event mix (many users, a few days), against moto.
+//!
+//! moto reports no consumed capacity for transactions, so units are counted with DynamoDB's
+//! pricing rules from the item sizes actually written: a transactional write costs 2 units per
+//! started KB of the item (after the write; counters only grow), a standard write 1.
+//!
+//! Run: `cargo bench --bench consumer_costs`. Results are recorded in `docs/benchmarks.md`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use taskpulse_app::StoreError;
+use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
+use taskpulse_aws::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
+use taskpulse_devstack::Stack;
+use taskpulse_domain::EventEnvelope;
+use taskpulse_domain::analytics::{Counter, PlanLimits, Scope, project};
+use taskpulse_lambda::consumer::handle_batch;
+
+/// Counts the units of every committed transaction from the items it wrote.
+struct MeasuringWriter {
+    client: aws_sdk_dynamodb::Client,
+    units: Mutex<(usize, usize)>,
+}
+
+impl TransactWrites for MeasuringWriter {
+    async fn transact_write(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<TransactOutcome, StoreError> {
+        let keys: Vec<(String, HashMap<String, AttributeValue>)> = items
+            .iter()
+            .filter_map(|i| i.update.as_ref())
+            .map(|u| (u.table_name.clone(), u.key.clone()))
+            .collect();
+        let outcome = self.client.transact_write(items).await?;
+        if let TransactOutcome::Committed { .. } = outcome {
+            let mut units = 0;
+            for (table, key) in &keys {
+                let item = self
+                    .client
+                    .get_item()
+                    .table_name(table)
+                    .set_key(Some(key.clone()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                    .item
+                    .unwrap_or_default();
+                units += transactional_write_units(item_size(&item));
+            }
+            let mut total = self.units.lock().unwrap();
+            total.0 += units;
+            total.1 += 1;
+        }
+        Ok(outcome)
+    }
+}
+
+fn batches(events: &[EventEnvelope], size: usize) -> Vec<SqsEvent> {
+    events
+        .chunks(size)
+        .enumerate()
+        .map(|(b, chunk)| {
+            let mut batch = SqsEvent::default();
+            batch.records = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut m = SqsMessage::default();
+                    m.message_id = Some(format!("{b}-{i}"));
+                    m.body = Some(e.to_json());
+                    m
+                })
+                .collect();
+            batch
+        })
+        .collect()
+}
+
+/// Ours: returns (units, transactions, global `created` over all days).
+async fn ours(
+    events: &[EventEnvelope],
+    batch_size: usize,
+    redeliver: &[EventEnvelope],
+) -> (usize, usize, i64) {
+    let stack = Stack::start().await.expect("moto");
+    let client = aws_sdk_dynamodb::Client::new(&stack.config);
+    let table = stack
+        .resources
+        .table(taskpulse::ANALYTICS_TABLE)
+        .unwrap()
+        .to_owned();
+    let limits = PlanLimits::default();
+    let store = DynamoAnalyticsStore::with_writer(
+        MeasuringWriter {
+            client: client.clone(),
+            units: Mutex::new((0, 0)),
+        },
+        client,
+        table,
+        limits.global_shards,
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+    for batch in batches(events, batch_size) {
+        let (response, _) = handle_batch(&store, batch, &limits, deadline)
+            .await
+            .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let (units, transactions) = *store.writer().units.lock().unwrap();
+    for batch in batches(redeliver, batch_size) {
+        handle_batch(&store, batch, &limits, deadline)
+            .await
+            .unwrap();
+    }
+    let created = global_created(&store, events).await;
+    (units, transactions, created)
+}
+
+async fn global_created(store: &impl taskpulse_app::ReadCounters, events: &[EventEnvelope]) -> i64 {
+    let last = events
+        .iter()
+        .map(|e| e.occurred_at.date_naive())
+        .max()
+        .unwrap();
+    let days = store.read_days(&Scope::Global, None, last).await.unwrap();
+    days.values()
+        .map(|c| c.get(&Counter::Created).copied().unwrap_or(0))
+        .sum()
+}
+
+/// Naive: one `UpdateItem ADD` per counter per scope per event; no marker, no merging.
+/// Returns the units and the number of updates of one event.
+async fn naive_apply(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    event: &EventEnvelope,
+) -> (usize, usize) {
+    let (mut units, mut updates) = (0, 0);
+    for update in project(event) {
+        let pk = match &update.key.scope {
+            Scope::User(user) => format!("USER#{user}"),
+            Scope::Global => "GLOBAL#0".to_owned(),
+        };
+        for (counter, delta) in &update.deltas {
+            let output = client
+                .update_item()
+                .table_name(table)
+                .key("pk", AttributeValue::S(pk.clone()))
+                .key("sk", AttributeValue::S(format!("DAY#{}", update.key.day)))
+                .update_expression("ADD #c :d")
+                .expression_attribute_names("#c", counter.name())
+                .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await
+                .unwrap();
+            units += write_units(item_size(&output.attributes.unwrap_or_default()));
+            updates += 1;
+        }
+    }
+    (units, updates)
+}
+
+/// Naive consumer: returns (units and updates of the first delivery, global `created`).
+async fn naive(events: &[EventEnvelope], redeliver: &[EventEnvelope]) -> (usize, usize, i64) {
+    let stack = Stack::start().await.expect("moto");
+    let client = aws_sdk_dynamodb::Client::new(&stack.config);
+    let table = stack
+        .resources
+        .table(taskpulse::ANALYTICS_TABLE)
+        .unwrap()
+        .to_owned();
+    let (mut units, mut updates) = (0, 0);
+    for event in events {
+        let (u, n) = naive_apply(&client, &table, event).await;
+        units += u;
+        updates += n;
+    }
+    for event in redeliver {
+        naive_apply(&client, &table, event).await;
+    }
+    let reader = DynamoAnalyticsStore::new(aws_sdk_dynamodb::Client::new(&stack.config), table, 1);
+    let created = global_created(&reader, events).await;
+    (units, updates, created)
+}
+
+#[tokio::main]
+async fn main() {
+    let events = common::shuffled(common::event_mix(400, 400, 3), 11);
+    let created = events
+        .iter()
+        .filter(|e| e.event_type() == "TaskCreated")
+        .count() as i64;
+    let users: std::collections::HashSet<_> = events.iter().map(|e| e.user_id.clone()).collect();
+    // One event in ten delivered a second time, as SQS may.
+    let redeliver: Vec<EventEnvelope> = events.iter().step_by(10).cloned().collect();
+    println!(
+        "event mix: {} events, {} users, 3 days, {} tasks created; {} redelivered\n",
+        events.len(),
+        users.len(),
+        created,
+        redeliver.len()
+    );
+    println!(
+        "| consumer | batch size | write units (first delivery) | WCU per event | writes | global `created` after redelivery (exact: {created}) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for batch_size in [10, 100] {
+        let (units, transactions, counted) = ours(&events, batch_size, &redeliver).await;
+        println!(
+            "| taskpulse (exactly once) | {batch_size} | {units} | {:.2} | {transactions} transactions | {counted} |",
+            units as f64 / events.len() as f64
+        );
+    }
+    let (units, updates, counted) = naive(&events, &redeliver).await;
+    println!(
+        "| naive (`UpdateItem ADD` per counter) | — | {units} | {:.2} | {updates} updates | {counted} |",
+        units as f64 / events.len() as f64
+    );
+}

@@ -1,0 +1,64 @@
+//! CPU per event of the consumer's own work, without I/O: decode the SQS body, project the
+//! event onto counter deltas, and plan the batch into merged, packed transactions.
+//!
+//! Run: `cargo bench --bench consumer_cpu`. Results are recorded in `docs/benchmarks.md`.
+
+mod common;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use taskpulse_domain::EventEnvelope;
+use taskpulse_domain::analytics::{PlanLimits, effect, plan_transactions};
+
+/// The largest batch SQS hands a Lambda function (standard queue).
+const BATCH: usize = 10_000;
+
+fn bodies() -> Vec<String> {
+    let events = common::event_mix(2_000, 4_000, 3);
+    let mut bodies: Vec<String> = events.iter().map(EventEnvelope::to_json).collect();
+    bodies.truncate(BATCH);
+    assert_eq!(bodies.len(), BATCH, "the mix must fill a batch");
+    common::shuffled(bodies, 7)
+}
+
+fn consumer_cpu(c: &mut Criterion) {
+    let bodies = bodies();
+    let limits = PlanLimits::default();
+    let mut group = c.benchmark_group("consumer");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(20);
+    group.bench_function("decode 10k", |b| {
+        b.iter(|| {
+            for body in &bodies {
+                black_box(EventEnvelope::from_json(body).unwrap());
+            }
+        })
+    });
+    let events: Vec<EventEnvelope> = bodies
+        .iter()
+        .map(|b| EventEnvelope::from_json(b).unwrap())
+        .collect();
+    group.bench_function("project + plan 10k", |b| {
+        b.iter(|| {
+            let effects: Vec<_> = events.iter().map(effect).collect();
+            black_box(plan_transactions(&effects, &limits, || 3))
+        })
+    });
+    group.bench_function("decode + project + plan 10k", |b| {
+        b.iter_batched(
+            || bodies.clone(),
+            |bodies| {
+                let effects: Vec<_> = bodies
+                    .iter()
+                    .map(|body| effect(&EventEnvelope::from_json(body).unwrap()))
+                    .collect();
+                black_box(plan_transactions(&effects, &limits, || 3))
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, consumer_cpu);
+criterion_main!(benches);
