@@ -1,10 +1,13 @@
-//! Peak memory of the consumer handling the largest SQS batch: 10,000 messages, parsed from
-//! the JSON the Lambda runtime receives, applied through the batch handler (to a store that
-//! commits without keeping anything, so only the consumer's own memory is measured).
+//! Peak memory of the consumer handling the largest SQS batch: 10,000 messages. A child
+//! process does only what the function does with one invocation — read the event JSON,
+//! deserialize the `SqsEvent`, run the batch handler (against a store that commits without
+//! keeping anything, so only the consumer's own memory counts) — and reports its peak RSS.
 //!
-//! Run: `cargo bench --bench consumer_memory` (prints the peak RSS from /proc/self/status).
+//! Run: `cargo bench --bench consumer_memory`. Results are recorded in `docs/benchmarks.md`.
 
 mod common;
+
+use std::process::Command;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::json;
@@ -16,15 +19,12 @@ use taskpulse_lambda::consumer::handle_batch;
 struct CommitEverything;
 
 impl ApplyTransaction for CommitEverything {
-    async fn apply_transaction(
-        &self,
-        _: &TransactionPlan,
-    ) -> Result<TransactionResult, StoreError> {
+    async fn apply_transaction(&self, _: &TransactionPlan) -> Result<TransactionResult, StoreError> {
         Ok(TransactionResult::Committed { write_units: 0.0 })
     }
 }
 
-fn rss_kib(field: &str) -> u64 {
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
@@ -34,13 +34,10 @@ fn rss_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let before = rss_kib("VmRSS:");
-    let events: Vec<EventEnvelope> = common::event_mix(2_000, 4_000, 3)
-        .into_iter()
-        .take(10_000)
-        .collect();
+/// The 10,000-record SQS event, as the Lambda runtime receives it.
+fn write_payload(path: &std::path::Path) -> usize {
+    let events: Vec<EventEnvelope> = common::event_mix(2_000, 4_000, 3).into_iter().take(10_000).collect();
+    assert_eq!(events.len(), 10_000);
     let records: Vec<_> = events
         .iter()
         .enumerate()
@@ -60,34 +57,42 @@ async fn main() {
         })
         .collect();
     let payload = json!({ "Records": records }).to_string();
-    drop(records);
-    drop(events);
-    let payload_bytes = payload.len();
-    let baseline = rss_kib("VmRSS:");
+    std::fs::write(path, &payload).unwrap();
+    payload.len()
+}
 
-    // What the function does with one invocation.
-    let batch: SqsEvent = serde_json::from_str(&payload).unwrap();
+async fn measure(path: &str) {
+    let at_start = status_kib("VmRSS:");
+    let payload = std::fs::read(path).unwrap();
+    let batch: SqsEvent = serde_json::from_slice(&payload).unwrap();
     drop(payload);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    let (response, summary) =
-        handle_batch(&CommitEverything, batch, &PlanLimits::default(), deadline)
-            .await
-            .unwrap();
+    let (response, summary) = handle_batch(&CommitEverything, batch, &PlanLimits::default(), deadline)
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.applied, 10_000);
+    println!("transactions planned: {}", summary.transactions);
+    println!("RSS at start of the invocation: {:.1} MiB", at_start as f64 / 1024.0);
+    println!("peak RSS (VmHWM): {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
+}
 
-    println!(
-        "records: {}, transactions planned: {}",
-        summary.records, summary.transactions
-    );
-    println!("payload: {:.1} MiB", payload_bytes as f64 / 1_048_576.0);
-    println!("RSS at start: {:.1} MiB", before as f64 / 1024.0);
-    println!(
-        "RSS with the payload in memory: {:.1} MiB",
-        baseline as f64 / 1024.0
-    );
-    println!(
-        "peak RSS (VmHWM): {:.1} MiB",
-        rss_kib("VmHWM:") as f64 / 1024.0
-    );
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == "--measure") {
+        measure(&args[position + 1]).await;
+        return;
+    }
+    let path = std::env::temp_dir().join("taskpulse-consumer-10k-batch.json");
+    let bytes = write_payload(&path);
+    println!("10,000 records, {:.1} MiB of event JSON", bytes as f64 / 1_048_576.0);
+    let output = Command::new(std::env::current_exe().unwrap())
+        .arg("--measure")
+        .arg(&path)
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let _ = std::fs::remove_file(&path);
 }

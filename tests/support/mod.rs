@@ -107,6 +107,9 @@ pub const API_EVENT_STATUSES: &[(&str, u16)] = &[
     ("api-change-status-stale-if-match.json", 412),
     ("api-complete-task.json", 200),
     ("api-change-priority-of-completed-task.json", 409),
+    ("api-analytics-me.json", 200),
+    ("api-analytics-global-forbidden.json", 403),
+    ("api-analytics-global.json", 200),
 ];
 
 pub fn event_file(name: &str) -> String {

@@ -45,14 +45,14 @@ fn jittered_backoff(attempt: u32) -> Duration {
 /// each, drops the events a cancelled transaction reports as applied before and commits the
 /// rest again, and retries transient failures with jittered backoff until `deadline`. What
 /// still fails is reported per event, never lost.
-pub async fn apply_events(
+pub async fn apply_events<'a>(
     store: &impl ApplyTransaction,
-    events: &[EventEnvelope],
+    events: impl IntoIterator<Item = &'a EventEnvelope>,
     limits: &PlanLimits,
     deadline: Instant,
 ) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
-    let mut pending: Vec<EventEffect> = events.iter().map(effect).collect();
+    let mut pending: Vec<EventEffect> = events.into_iter().map(effect).collect();
     let random = RandomState::new();
     let mut shard_seed = 0u64;
     while !pending.is_empty() {

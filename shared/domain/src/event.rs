@@ -140,12 +140,9 @@ impl TaskEvent {
         data.unwrap_or(serde_json::Value::Null)
     }
 
-    fn from_data(event_type: &str, data: serde_json::Value) -> Result<Self, EnvelopeError> {
-        fn decode<T: DeserializeOwned>(
-            event_type: &str,
-            data: serde_json::Value,
-        ) -> Result<T, EnvelopeError> {
-            serde_json::from_value(data).map_err(|e| EnvelopeError::InvalidData {
+    fn from_data(event_type: &str, data: &str) -> Result<Self, EnvelopeError> {
+        fn decode<T: DeserializeOwned>(event_type: &str, data: &str) -> Result<T, EnvelopeError> {
+            serde_json::from_str(data).map_err(|e| EnvelopeError::InvalidData {
                 event_type: event_type.to_owned(),
                 reason: e.to_string(),
             })
@@ -203,7 +200,7 @@ impl EnvelopeError {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct WireEnvelope {
     event_id: EventId,
@@ -241,34 +238,24 @@ impl EventEnvelope {
 
     /// Parses one message body, telling apart the ways it can be unusable.
     pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
-        let value: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-        // Check the version before the shape: a newer version may have another shape, and
+        // One pass into borrowed parts; `data` stays raw until its type is known. The slower
+        // diagnosis below runs only for bodies that do not parse.
+        let wire: WireEnvelopeIn<'_> = match serde_json::from_str(body) {
+            Ok(wire) => wire,
+            Err(error) => return Err(Self::diagnose(body, error)),
+        };
+        // Check the version before the data: a newer version may have another shape, and
         // "too new" tells the operator to deploy a newer consumer rather than fix the producer.
-        if let Some(found) = value.get("schemaVersion").and_then(|v| v.as_u64())
-            && found > u64::from(Self::SCHEMA_VERSION)
-        {
-            return Err(EnvelopeError::UnsupportedSchemaVersion {
-                found,
-                supported: Self::SCHEMA_VERSION,
-            });
-        }
-        let wire: WireEnvelope = serde_json::from_value(value)
-            .map_err(|e| EnvelopeError::InvalidEnvelope(e.to_string()))?;
-        if wire.schema_version == 0 {
-            return Err(EnvelopeError::InvalidEnvelope(
-                "schemaVersion must be at least 1".into(),
-            ));
-        }
+        let schema_version = Self::supported_version(wire.schema_version)?;
         if wire.sequence == 0 {
             return Err(EnvelopeError::InvalidEnvelope(
                 "sequence must be at least 1".into(),
             ));
         }
-        let event = TaskEvent::from_data(&wire.event_type, wire.data)?;
+        let event = TaskEvent::from_data(&wire.event_type, wire.data.get())?;
         Ok(Self {
             event_id: wire.event_id,
-            schema_version: wire.schema_version,
+            schema_version,
             occurred_at: wire.occurred_at,
             task_id: wire.task_id,
             user_id: wire.user_id,
@@ -276,6 +263,58 @@ impl EventEnvelope {
             event,
         })
     }
+
+    fn supported_version(found: u64) -> Result<u32, EnvelopeError> {
+        if found > u64::from(Self::SCHEMA_VERSION) {
+            return Err(EnvelopeError::UnsupportedSchemaVersion {
+                found,
+                supported: Self::SCHEMA_VERSION,
+            });
+        }
+        if found == 0 {
+            return Err(EnvelopeError::InvalidEnvelope(
+                "schemaVersion must be at least 1".into(),
+            ));
+        }
+        Ok(found as u32)
+    }
+
+    /// Why a body did not parse as an envelope: not JSON at all, a newer schema version (whose
+    /// shape may differ), or a missing or mistyped field.
+    fn diagnose(body: &str, error: serde_json::Error) -> EnvelopeError {
+        if let Err(not_json) = serde_json::from_str::<serde::de::IgnoredAny>(body) {
+            return EnvelopeError::NotJson(not_json.to_string());
+        }
+        #[derive(Deserialize)]
+        struct VersionProbe {
+            #[serde(rename = "schemaVersion", default)]
+            schema_version: Option<u64>,
+        }
+        match serde_json::from_str::<VersionProbe>(body) {
+            Ok(VersionProbe {
+                schema_version: Some(found),
+            }) if found > u64::from(Self::SCHEMA_VERSION) => Self::supported_version(found)
+                .err()
+                .unwrap_or_else(|| EnvelopeError::InvalidEnvelope(error.to_string())),
+            _ => EnvelopeError::InvalidEnvelope(error.to_string()),
+        }
+    }
+}
+
+/// The envelope as read: borrowed where it can be, `data` left raw.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEnvelopeIn<'a> {
+    event_id: EventId,
+    #[serde(borrow)]
+    event_type: std::borrow::Cow<'a, str>,
+    schema_version: u64,
+    occurred_at: DateTime<Utc>,
+    task_id: TaskId,
+    user_id: UserId,
+    sequence: u64,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
 }
 
 #[cfg(test)]
@@ -384,7 +423,7 @@ mod tests {
     #[test]
     fn every_listed_type_is_decodable_name() {
         for t in TaskEvent::TYPES {
-            let err = TaskEvent::from_data(t, json!({})).unwrap_err();
+            let err = TaskEvent::from_data(t, "{}").unwrap_err();
             assert_eq!(err.kind(), "invalid_data", "{t} should be a known type");
         }
     }

@@ -99,14 +99,11 @@ pub async fn handle_batch(
 
     // One copy of each event goes to the store; the others share its fate.
     let mut seen = HashSet::new();
-    let unique: Vec<EventEnvelope> = parsed
-        .iter()
-        .filter_map(|p| match p {
-            Parsed::Event(e) if seen.insert(e.event_id) => Some(e.clone()),
-            _ => None,
-        })
-        .collect();
-    let outcome = apply_events(store, &unique, limits, deadline).await;
+    let unique = parsed.iter().filter_map(|p| match p {
+        Parsed::Event(e) if seen.insert(e.event_id) => Some(e),
+        _ => None,
+    });
+    let outcome = apply_events(store, unique, limits, deadline).await;
     summary.transactions = outcome.transactions;
     summary.retries = outcome.retries;
     summary.write_units = outcome.write_units;
