@@ -19,7 +19,10 @@ use taskpulse_lambda::consumer::handle_batch;
 struct CommitEverything;
 
 impl ApplyTransaction for CommitEverything {
-    async fn apply_transaction(&self, _: &TransactionPlan) -> Result<TransactionResult, StoreError> {
+    async fn apply_transaction(
+        &self,
+        _: &TransactionPlan,
+    ) -> Result<TransactionResult, StoreError> {
         Ok(TransactionResult::Committed { write_units: 0.0 })
     }
 }
@@ -36,7 +39,10 @@ fn status_kib(field: &str) -> u64 {
 
 /// The 10,000-record SQS event, as the Lambda runtime receives it.
 fn write_payload(path: &std::path::Path) -> usize {
-    let events: Vec<EventEnvelope> = common::event_mix(2_000, 4_000, 3).into_iter().take(10_000).collect();
+    let events: Vec<EventEnvelope> = common::event_mix(2_000, 4_000, 3)
+        .into_iter()
+        .take(10_000)
+        .collect();
     assert_eq!(events.len(), 10_000);
     let records: Vec<_> = events
         .iter()
@@ -67,14 +73,21 @@ async fn measure(path: &str) {
     let batch: SqsEvent = serde_json::from_slice(&payload).unwrap();
     drop(payload);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    let (response, summary) = handle_batch(&CommitEverything, batch, &PlanLimits::default(), deadline)
-        .await
-        .unwrap();
+    let (response, summary) =
+        handle_batch(&CommitEverything, batch, &PlanLimits::default(), deadline)
+            .await
+            .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.applied, 10_000);
     println!("transactions planned: {}", summary.transactions);
-    println!("RSS at start of the invocation: {:.1} MiB", at_start as f64 / 1024.0);
-    println!("peak RSS (VmHWM): {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
+    println!(
+        "RSS at start of the invocation: {:.1} MiB",
+        at_start as f64 / 1024.0
+    );
+    println!(
+        "peak RSS (VmHWM): {:.1} MiB",
+        status_kib("VmHWM:") as f64 / 1024.0
+    );
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -86,13 +99,20 @@ async fn main() {
     }
     let path = std::env::temp_dir().join("taskpulse-consumer-10k-batch.json");
     let bytes = write_payload(&path);
-    println!("10,000 records, {:.1} MiB of event JSON", bytes as f64 / 1_048_576.0);
+    println!(
+        "10,000 records, {:.1} MiB of event JSON",
+        bytes as f64 / 1_048_576.0
+    );
     let output = Command::new(std::env::current_exe().unwrap())
         .arg("--measure")
         .arg(&path)
         .output()
         .unwrap();
     print!("{}", String::from_utf8_lossy(&output.stdout));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let _ = std::fs::remove_file(&path);
 }

@@ -81,7 +81,13 @@ async fn api_events_answer_their_documented_status_in_order() {
     assert_eq!(body("api-change-planned-date.json")["version"], 4);
     assert_eq!(body("api-complete-task.json")["status"], "completed");
     assert_eq!(body("api-complete-task.json")["version"], 6);
-    assert_eq!(body("api-analytics-me.json")["days"].as_array().unwrap().len(), 26);
+    assert_eq!(
+        body("api-analytics-me.json")["days"]
+            .as_array()
+            .unwrap()
+            .len(),
+        26
+    );
     assert_eq!(body("api-analytics-global.json")["scope"], "global");
 }
 
