@@ -5,7 +5,7 @@
 
 mod common;
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use taskpulse_domain::EventEnvelope;
 use taskpulse_domain::analytics::{PlanLimits, effect, plan_transactions};
@@ -45,17 +45,13 @@ fn consumer_cpu(c: &mut Criterion) {
         })
     });
     group.bench_function("decode + project + plan 10k", |b| {
-        b.iter_batched(
-            || bodies.clone(),
-            |bodies| {
-                let effects: Vec<_> = bodies
-                    .iter()
-                    .map(|body| effect(&EventEnvelope::from_json(body).unwrap()))
-                    .collect();
-                black_box(plan_transactions(&effects, &limits, || 3))
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter(|| {
+            let effects: Vec<_> = bodies
+                .iter()
+                .map(|body| effect(&EventEnvelope::from_json(body).unwrap()))
+                .collect();
+            black_box(plan_transactions(&effects, &limits, || 3))
+        })
     });
     group.finish();
 }

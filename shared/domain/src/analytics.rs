@@ -137,18 +137,16 @@ pub struct EventEffect {
 }
 
 pub fn effect(envelope: &EventEnvelope) -> EventEffect {
-    let deltas = deltas(&envelope.event).into_iter().fold(
-        BTreeMap::new(),
-        |mut merged, (counter, delta)| {
-            *merged.entry(counter).or_default() += delta;
-            merged
-        },
-    );
+    let mut deltas = BTreeMap::new();
+    for (counter, delta) in self::deltas(&envelope.event) {
+        *deltas.entry(counter).or_default() += delta;
+    }
+    deltas.retain(|_, delta| *delta != 0);
     EventEffect {
         event_id: envelope.event_id,
         user: envelope.user_id.clone(),
         day: envelope.occurred_at.date_naive(),
-        deltas: non_zero(deltas),
+        deltas,
     }
 }
 
@@ -257,33 +255,27 @@ pub mod plan {
         limits: &PlanLimits,
         mut pick_shard: impl FnMut() -> u32,
     ) -> Vec<TransactionPlan> {
-        // Group by owner's day, in first-seen order, then cut groups into bounded chunks.
-        let mut order: Vec<(UserId, NaiveDate)> = vec![];
-        let mut groups: HashMap<(UserId, NaiveDate), Vec<&EventEffect>> = HashMap::new();
+        // Group by owner's day, in first-seen order (keys borrowed: no copies of user ids).
+        let mut groups: Vec<Vec<&EventEffect>> = vec![];
+        let mut group_of: HashMap<(&UserId, NaiveDate), usize> = HashMap::new();
         for effect in effects {
-            let key = (effect.user.clone(), effect.day);
-            groups
-                .entry(key.clone())
+            let index = *group_of
+                .entry((&effect.user, effect.day))
                 .or_insert_with(|| {
-                    order.push(key);
-                    vec![]
-                })
-                .push(effect);
+                    groups.push(vec![]);
+                    groups.len() - 1
+                });
+            groups[index].push(effect);
         }
         let per_item = limits.max_events_per_item.max(1);
         let max_items = limits.max_items.max(2);
-        let mut chunks: Vec<Vec<&EventEffect>> = vec![];
-        for key in &order {
-            for chunk in groups[key].chunks(per_item) {
-                chunks.push(chunk.to_vec());
-            }
-        }
+        let chunks = groups.iter().flat_map(|group| group.chunks(per_item));
 
         // Next fit: fill the current transaction until the item limit, or until a chunk names
         // an item it already writes (two actions on one item are refused by DynamoDB).
-        struct Open {
+        struct Open<'e> {
             users: Vec<UserDayWrite>,
-            keys: HashSet<(UserId, NaiveDate)>,
+            keys: HashSet<(&'e UserId, NaiveDate)>,
             globals: BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
         }
         let new_open = || Open {
@@ -293,18 +285,18 @@ pub mod plan {
         };
         let mut open: Vec<Open> = vec![new_open()];
         for chunk in chunks {
-            let (user, day) = (chunk[0].user.clone(), chunk[0].day);
+            let (user, day) = (&chunk[0].user, chunk[0].day);
             let mut deltas = BTreeMap::new();
-            for effect in &chunk {
+            for effect in chunk {
                 add_into(&mut deltas, &effect.deltas);
             }
             let write = UserDayWrite {
-                user,
+                user: user.clone(),
                 day,
                 deltas: non_zero(deltas),
                 events: chunk.iter().map(|e| e.event_id).collect(),
             };
-            let key = (write.user.clone(), write.day);
+            let key = (user, day);
             let current = open.last().expect("one is always open");
             let new_day = usize::from(!current.globals.contains_key(&write.day));
             let full = current.users.len() + current.globals.len() + 1 + new_day > max_items;

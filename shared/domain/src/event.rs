@@ -20,6 +20,38 @@ use uuid::Uuid;
 
 use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
+/// RFC 3339 timestamps, parsed strictly and fast: this runs several times per consumed event.
+mod rfc3339 {
+    use std::fmt;
+
+    use chrono::{DateTime, Utc};
+    use serde::Deserializer;
+    use serde::de::{Error, Visitor};
+
+    struct Rfc3339;
+
+    impl Visitor<'_> for Rfc3339 {
+        type Value = DateTime<Utc>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an RFC 3339 timestamp")
+        }
+
+        // Borrowed or not (escapes force a copy), the text is parsed in place.
+        fn visit_str<E: Error>(self, raw: &str) -> Result<Self::Value, E> {
+            DateTime::parse_from_rfc3339(raw)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|e| E::custom(format!("'{raw}' is not an RFC 3339 timestamp: {e}")))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        deserializer.deserialize_str(Rfc3339)
+    }
+}
+
 /// The deduplication key of an event (UUID v7, chosen by the producer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -48,6 +80,7 @@ pub struct TaskCreated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Description>,
     pub priority: Priority,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub planned_accomplish_date: DateTime<Utc>,
 }
 
@@ -56,13 +89,16 @@ pub struct TaskCreated {
 pub struct TaskStatusChanged {
     pub from: TaskStatus,
     pub to: TaskStatus,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskCompleted {
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub completed_at: DateTime<Utc>,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub planned_accomplish_date: DateTime<Utc>,
     /// Completed at or before the planned date.
     pub on_time: bool,
@@ -80,7 +116,9 @@ pub struct TaskPriorityChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDelayed {
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub from: DateTime<Utc>,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub to: DateTime<Utc>,
     pub delay_seconds: u64,
 }
@@ -88,7 +126,9 @@ pub struct TaskDelayed {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskRescheduled {
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub from: DateTime<Utc>,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub to: DateTime<Utc>,
 }
 
@@ -309,6 +349,7 @@ struct WireEnvelopeIn<'a> {
     #[serde(borrow)]
     event_type: std::borrow::Cow<'a, str>,
     schema_version: u64,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     occurred_at: DateTime<Utc>,
     task_id: TaskId,
     user_id: UserId,
