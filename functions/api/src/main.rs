@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use lambda_http::{Error, service_fn};
+use lambda_http::{Error, Request, RequestExt, service_fn};
 use taskpulse_app::TaskCommands;
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, env};
 use taskpulse_lambda::api::Api;
+use taskpulse_lambda::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    let metrics = telemetry::init("api")?;
     let tasks_table = env::required(env::TASKS_TABLE)?;
     let queue_url = env::required(env::EVENTS_QUEUE_URL)?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
@@ -24,9 +25,14 @@ async fn main() -> Result<(), Error> {
         ),
         DynamoAnalyticsStore::new(dynamodb, analytics_table, shards),
     ));
-    lambda_http::run(service_fn(move |request| {
+    lambda_http::run(service_fn(move |request: Request| {
         let api = Arc::clone(&api);
-        async move { Ok::<_, Error>(api.handle(request).await) }
+        async move {
+            let request_id = request.lambda_context_ref().map(|c| c.request_id.clone());
+            let response = api.handle(request).await;
+            telemetry::flush(metrics, request_id.as_deref().unwrap_or_default());
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

@@ -9,6 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_aws::{DynamoAnalyticsStore, env};
 use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_lambda::telemetry;
 use tokio::time::Instant;
 
 /// Retries stop this long before the invocation's deadline, leaving time to answer.
@@ -26,7 +27,7 @@ fn retry_deadline(deadline_epoch_ms: u64) -> Instant {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    let metrics = telemetry::init("consumer")?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
     let limits = PlanLimits {
         global_shards: env::global_counter_shards()?,
@@ -38,18 +39,11 @@ async fn main() -> Result<(), Error> {
         analytics_table,
         limits.global_shards,
     );
-    let metrics = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace("taskpulse")
-        .with_dimension("Function", "consumer")
-        .init()?;
     let (store, limits) = (&store, &limits);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = retry_deadline(event.context.deadline);
         let result = handle_batch(store, event.payload, limits, deadline).await;
-        // One metric document per invocation, on stdout, where Lambda sends it to CloudWatch.
-        metrics
-            .set_property("RequestId", event.context.request_id.clone())
-            .flush(std::io::stdout())?;
+        telemetry::flush(metrics, &event.context.request_id);
         let (response, _summary): (SqsBatchResponse, _) = result?;
         Ok::<_, Error>(response)
     }))

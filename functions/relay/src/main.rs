@@ -5,10 +5,11 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher, env};
 use taskpulse_lambda::relay::relay_outbox;
+use taskpulse_lambda::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    let metrics = telemetry::init("relay")?;
     let tasks_table = env::required(env::TASKS_TABLE)?;
     let queue_url = env::required(env::EVENTS_QUEUE_URL)?;
     let grace = env::outbox_grace()?;
@@ -18,9 +19,10 @@ async fn main() -> Result<(), Error> {
     let (store, publisher) = (&store, &publisher);
     // The scheduled event's content does not matter: every run relays whatever is pending.
     lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move {
-            let summary = relay_outbox(store, publisher, grace).await?;
-            Ok::<_, Error>(summary)
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let report = relay_outbox(store, publisher, grace).await;
+            telemetry::flush(metrics, &event.context.request_id);
+            Ok::<_, Error>(report?)
         },
     ))
     .await

@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod memory;
+pub mod metric;
 pub mod ports;
 pub mod relay;
 pub mod tasks;

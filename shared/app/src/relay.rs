@@ -14,6 +14,8 @@ pub struct RelaySummary {
     pub events_published: usize,
     /// Tasks whose events could not be sent this time; they stay pending.
     pub tasks_failed: usize,
+    /// When the oldest pending event found was committed.
+    pub oldest_pending: Option<DateTime<Utc>>,
 }
 
 /// Publishes the outbox of every task with events committed before `before`, at most
@@ -26,6 +28,7 @@ pub async fn relay_pending(
     max_tasks: usize,
 ) -> Result<RelaySummary, StoreError> {
     let mut summary = RelaySummary::default();
+    let mut oldest: Option<DateTime<Utc>> = None;
     for task_id in store.list_pending_outbox(before, max_tasks).await? {
         // The index is eventually consistent: read the task itself for its current outbox.
         let Some(stored) = store.load_task(task_id).await? else {
@@ -36,11 +39,15 @@ pub async fn relay_pending(
         }
         summary.tasks += 1;
         let pending = &stored.pending_events;
+        if let Some(first) = pending.iter().map(|p| p.committed_at).min() {
+            oldest = Some(oldest.map_or(first, |o| o.min(first)));
+        }
         if publish_and_clear(store, publisher, task_id, stored.task.version, pending).await {
             summary.events_published += pending.len();
         } else {
             summary.tasks_failed += 1;
         }
     }
+    summary.oldest_pending = oldest;
     Ok(summary)
 }

@@ -18,6 +18,7 @@ use taskpulse_domain::{
 };
 use uuid::Uuid;
 
+use crate::metric;
 use crate::ports::{
     IdempotencyRecord, ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
     PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
@@ -206,6 +207,7 @@ where
             Err(SaveError::Store(error)) => return Err(error.into()),
         }
         self.publish(&task, &pending).await;
+        count_accepted(&command);
         Ok(CommandOutcome {
             task,
             created: true,
@@ -272,6 +274,7 @@ where
             match self.store.save_task(write).await {
                 Ok(()) => {
                     self.publish(&task, &pending).await;
+                    count_accepted(&command);
                     return Ok(CommandOutcome {
                         task,
                         created: false,
@@ -353,6 +356,16 @@ where
     }
 }
 
+fn count_accepted(command: &TaskCommand) {
+    let name = match command {
+        TaskCommand::Create(_) => "create",
+        TaskCommand::ChangeStatus { .. } => "status",
+        TaskCommand::ChangePriority { .. } => "priority",
+        TaskCommand::ChangePlannedDate { .. } => "planned-date",
+    };
+    metrics::counter!(metric::COMMANDS_ACCEPTED, metric::COMMAND => name).increment(1);
+}
+
 /// Publishes a task's outbox and, if every event is on the queue, clears it. Returns whether
 /// the events were published.
 pub(crate) async fn publish_and_clear(
@@ -367,8 +380,10 @@ pub(crate) async fn publish_and_clear(
     }
     if let Err(error) = publisher.publish_events(pending).await {
         tracing::warn!(%task_id, %error, "events left pending for the outbox relay");
+        metrics::counter!(metric::OUTBOX_EVENTS_LEFT_PENDING).increment(error.failed.len() as u64);
         return false;
     }
+    metrics::counter!(metric::EVENTS_PUBLISHED).increment(pending.len() as u64);
     match store.mark_events_published(task_id, version).await {
         Ok(()) => {}
         // A later command committed more events; it (or the relay) publishes the whole outbox.

@@ -81,6 +81,11 @@ impl Template {
         }
     }
 
+    /// A top-level section (`Globals`, `Parameters`, `Outputs`, …).
+    pub fn section(&self, name: &str) -> Option<&Value> {
+        self.root.get(name)
+    }
+
     /// The resources section: logical id → resource mapping.
     pub fn resources(&self) -> impl Iterator<Item = (&str, &Mapping)> {
         self.root

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::Utc;
-use taskpulse_app::{ApplyTransaction, apply_events};
+use taskpulse_app::{ApplyTransaction, apply_events, metric};
 use taskpulse_domain::analytics::PlanLimits;
-use taskpulse_domain::{EventEnvelope, EventId};
+use taskpulse_domain::{EventEnvelope, EventId, TaskEvent};
 use tokio::time::Instant;
 
 /// What happened to one batch, for logs and metrics.
@@ -29,19 +29,10 @@ pub struct BatchSummary {
     pub max_event_age_ms: u64,
     /// Write capacity units the batch consumed, as DynamoDB reported them.
     pub write_units: f64,
-}
-
-/// The names of the consumer's metrics (CloudWatch Embedded Metric Format, namespace
-/// `taskpulse`); the dashboard in `template.yaml` shows each of them.
-pub mod metric {
-    pub const EVENTS_APPLIED: &str = "EventsApplied";
-    pub const DUPLICATES_SKIPPED: &str = "DuplicatesSkipped";
-    pub const POISON_MESSAGES: &str = "PoisonMessages";
-    pub const FAILED_WRITES: &str = "FailedWrites";
-    pub const TRANSACTIONS: &str = "CounterTransactions";
-    pub const TRANSACTION_RETRIES: &str = "CounterTransactionRetries";
-    pub const EVENT_AGE: &str = "EventAgeAtApplyMs";
-    pub const WRITE_UNITS: &str = "CounterWriteUnits";
+    /// Applied `TaskCreated` and `TaskCompleted` events (and how many of those were on time).
+    pub tasks_created: usize,
+    pub tasks_completed: usize,
+    pub tasks_completed_on_time: usize,
 }
 
 /// A record failed and has no message id to report it by. Failing the invocation makes SQS
@@ -131,6 +122,14 @@ pub async fn handle_batch(
                     true
                 } else if applied.contains(&event.event_id) && counted.insert(event.event_id) {
                     summary.applied += 1;
+                    match &event.event {
+                        TaskEvent::Created(_) => summary.tasks_created += 1,
+                        TaskEvent::Completed(done) => {
+                            summary.tasks_completed += 1;
+                            summary.tasks_completed_on_time += usize::from(done.on_time);
+                        }
+                        _ => {}
+                    }
                     let age = (now - event.occurred_at).num_milliseconds().max(0);
                     summary.max_event_age_ms = summary.max_event_age_ms.max(age as u64);
                     metrics::histogram!(metric::EVENT_AGE).record(age as f64);
@@ -158,6 +157,10 @@ pub async fn handle_batch(
     metrics::counter!(metric::TRANSACTIONS).increment(summary.transactions as u64);
     metrics::counter!(metric::TRANSACTION_RETRIES).increment(summary.retries as u64);
     metrics::counter!(metric::WRITE_UNITS).increment(summary.write_units.ceil() as u64);
+    metrics::counter!(metric::TASKS_CREATED).increment(summary.tasks_created as u64);
+    metrics::counter!(metric::TASKS_COMPLETED).increment(summary.tasks_completed as u64);
+    metrics::counter!(metric::TASKS_COMPLETED_ON_TIME)
+        .increment(summary.tasks_completed_on_time as u64);
     tracing::info!(
         records = summary.records,
         applied = summary.applied,

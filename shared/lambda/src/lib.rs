@@ -11,5 +11,6 @@ pub mod apigw;
 pub mod consumer;
 mod problem;
 pub mod relay;
+pub mod telemetry;
 
 pub use problem::{FieldError, Problem};

@@ -1,0 +1,51 @@
+//! The names of the application's metrics. They are recorded through the `metrics` facade (a
+//! no-op until a recorder is installed) and published by the functions in CloudWatch Embedded
+//! Metric Format, namespace [`NAMESPACE`], with the dimension [`FUNCTION`]. The dashboard in
+//! `template.yaml` shows every one of them (checked by a test).
+
+pub const NAMESPACE: &str = "taskpulse";
+/// Dimension on every metric: `api`, `consumer` or `relay`.
+pub const FUNCTION: &str = "Function";
+/// Label of [`COMMANDS_ACCEPTED`]: `create`, `status`, `priority`, `planned-date`.
+pub const COMMAND: &str = "Command";
+
+/// Commands that changed or created a task (no-ops and replays excluded), per command.
+pub const COMMANDS_ACCEPTED: &str = "CommandsAccepted";
+/// Events confirmed on the queue (by the API right after its commit, or by the relay).
+pub const EVENTS_PUBLISHED: &str = "EventsPublished";
+/// Events committed but left pending because the queue refused them.
+pub const OUTBOX_EVENTS_LEFT_PENDING: &str = "OutboxEventsLeftPending";
+/// At each relay run: the age of the oldest pending event found (0 when none).
+pub const OUTBOX_OLDEST_PENDING_AGE: &str = "OutboxOldestPendingAgeSeconds";
+
+pub const EVENTS_APPLIED: &str = "EventsApplied";
+pub const DUPLICATES_SKIPPED: &str = "DuplicatesSkipped";
+pub const POISON_MESSAGES: &str = "PoisonMessages";
+pub const FAILED_WRITES: &str = "FailedWrites";
+pub const TRANSACTIONS: &str = "CounterTransactions";
+pub const TRANSACTION_RETRIES: &str = "CounterTransactionRetries";
+pub const EVENT_AGE: &str = "EventAgeAtApplyMs";
+pub const WRITE_UNITS: &str = "CounterWriteUnits";
+/// Business view: tasks created, completed, and completed on time, as applied to the counters.
+pub const TASKS_CREATED: &str = "TasksCreated";
+pub const TASKS_COMPLETED: &str = "TasksCompleted";
+pub const TASKS_COMPLETED_ON_TIME: &str = "TasksCompletedOnTime";
+
+/// Every metric the code records.
+pub const ALL: &[&str] = &[
+    COMMANDS_ACCEPTED,
+    EVENTS_PUBLISHED,
+    OUTBOX_EVENTS_LEFT_PENDING,
+    OUTBOX_OLDEST_PENDING_AGE,
+    EVENTS_APPLIED,
+    DUPLICATES_SKIPPED,
+    POISON_MESSAGES,
+    FAILED_WRITES,
+    TRANSACTIONS,
+    TRANSACTION_RETRIES,
+    EVENT_AGE,
+    WRITE_UNITS,
+    TASKS_CREATED,
+    TASKS_COMPLETED,
+    TASKS_COMPLETED_ON_TIME,
+];

@@ -1,0 +1,281 @@
+//! What the linters do not check in `template.yaml`: the dashboard shows every metric the code
+//! records and no other; each function's policy grants exactly the actions it uses; the queue
+//! rules (redrive, visibility, encryption) hold.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_yaml_ng::Value;
+use taskpulse_devstack::Template;
+
+fn template() -> Template {
+    Template::load_project().expect("template.yaml parses")
+}
+
+fn resource<'a>(template: &'a Template, id: &str) -> &'a serde_yaml_ng::Mapping {
+    template
+        .resource(id)
+        .unwrap_or_else(|| panic!("{id} is declared"))
+}
+
+/// The text under a `!Sub` tag (or a plain string).
+fn sub_text(value: &Value) -> &str {
+    match value {
+        Value::Tagged(tagged) => tagged.value.as_str().expect("!Sub of a string"),
+        other => other.as_str().expect("a string"),
+    }
+}
+
+fn number(value: &Value) -> i64 {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("{value:?} is a number"))
+}
+
+/// Every custom metric (namespace taskpulse) the dashboard plots, by name.
+fn dashboard_metrics(template: &Template) -> BTreeSet<String> {
+    let body = sub_text(&resource(template, "Dashboard")["Properties"]["DashboardBody"]);
+    // Substitutions become plain strings so the body parses as the JSON CloudWatch receives.
+    let mut json = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("${") {
+        json.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closed substitution") + start;
+        json.push_str("SUB");
+        rest = &rest[end + 1..];
+    }
+    json.push_str(rest);
+    let body: serde_json::Value = serde_json::from_str(&json).expect("the dashboard body is JSON");
+    let mut names = BTreeSet::new();
+    for widget in body["widgets"].as_array().unwrap() {
+        let mut namespace = String::new();
+        let mut name = String::new();
+        for metric in widget["properties"]["metrics"].as_array().unwrap() {
+            let parts = metric.as_array().unwrap();
+            // "." repeats the previous row's value, "..." the whole previous row.
+            match parts.first().and_then(|v| v.as_str()) {
+                Some("...") => {}
+                Some(".") => name = parts[1].as_str().unwrap_or(&name).to_owned(),
+                Some(ns) => {
+                    namespace = ns.to_owned();
+                    name = parts[1].as_str().unwrap().to_owned();
+                }
+                None => continue, // a math expression
+            }
+            if namespace == taskpulse_app::metric::NAMESPACE {
+                names.insert(name.clone());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_shows_every_recorded_metric_and_no_other() {
+    let recorded: BTreeSet<String> = taskpulse_app::metric::ALL
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(dashboard_metrics(&template()), recorded);
+}
+
+#[test]
+fn every_metric_name_the_code_records_is_in_the_registry() {
+    // The registry is what the dashboard is checked against; a name recorded elsewhere would
+    // escape that check. Scan the sources for metric macro calls naming a registry constant.
+    let root = taskpulse_devstack::workspace_root();
+    let mut unregistered = vec![];
+    for dir in ["shared", "functions", "src"] {
+        for path in walk(&root.join(dir)) {
+            let source = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in source.lines().enumerate() {
+                for mac in ["counter!(", "gauge!(", "histogram!("] {
+                    if let Some(at) = line.find(mac) {
+                        let argument = line[at + mac.len()..].trim_start();
+                        if !argument.starts_with("metric::") && !argument.is_empty() {
+                            unregistered.push(format!(
+                                "{}:{}: {}",
+                                path.display(),
+                                n + 1,
+                                line.trim()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unregistered.is_empty(),
+        "metrics named outside taskpulse_app::metric: {unregistered:#?}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// (actions, resource reference) of every statement of a function's inline policies.
+fn granted(template: &Template, function: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let policies = resource(template, function)["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap();
+    for policy in policies {
+        for statement in policy["Statement"]
+            .as_sequence()
+            .expect("inline statements only")
+        {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            let target = match &statement["Resource"] {
+                Value::Tagged(tagged) => {
+                    format!("{} {}", tagged.tag, tagged.value.as_str().unwrap_or(""))
+                }
+                other => {
+                    panic!("{function}: resource {other:?} must reference a resource of the stack")
+                }
+            };
+            let actions = grants.entry(target).or_default();
+            for action in statement["Action"].as_sequence().unwrap() {
+                actions.insert(action.as_str().unwrap().to_owned());
+            }
+        }
+    }
+    grants
+}
+
+fn expect(grants: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
+    grants
+        .iter()
+        .map(|(target, actions)| {
+            (
+                target.to_string(),
+                actions.iter().map(|a| a.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_function_is_granted_exactly_the_actions_it_uses() {
+    let template = template();
+    assert_eq!(
+        granted(&template, "ApiFunction"),
+        expect(&[
+            (
+                "!GetAtt TasksTable.Arn",
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:ConditionCheckItem"
+                ]
+            ),
+            ("!Sub ${TasksTable.Arn}/index/byUser", &["dynamodb:Query"]),
+            ("!GetAtt AnalyticsTable.Arn", &["dynamodb:Query"]),
+            ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
+        ])
+    );
+    assert_eq!(
+        granted(&template, "ConsumerFunction"),
+        expect(&[(
+            "!GetAtt AnalyticsTable.Arn",
+            &["dynamodb:UpdateItem", "dynamodb:GetItem"]
+        )])
+    );
+    assert_eq!(
+        granted(&template, "RelayFunction"),
+        expect(&[
+            ("!Sub ${TasksTable.Arn}/index/outbox", &["dynamodb:Query"]),
+            (
+                "!GetAtt TasksTable.Arn",
+                &["dynamodb:GetItem", "dynamodb:UpdateItem"]
+            ),
+            ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
+        ])
+    );
+}
+
+#[test]
+fn queue_rules_hold() {
+    let template = template();
+    let queue = &resource(&template, "EventsQueue")["Properties"];
+    let dlq = &resource(&template, "EventsDeadLetterQueue")["Properties"];
+    let consumer = &resource(&template, "ConsumerFunction")["Properties"];
+    let consumer_timeout = number(&consumer["Timeout"]);
+    assert!(
+        number(&queue["VisibilityTimeout"]) >= 6 * consumer_timeout,
+        "visibility timeout must be at least 6 x the consumer timeout ({consumer_timeout} s)"
+    );
+    let redrive = &queue["RedrivePolicy"];
+    assert!(number(&redrive["maxReceiveCount"]) >= 5);
+    match &redrive["deadLetterTargetArn"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.value.as_str(), Some("EventsDeadLetterQueue.Arn"))
+        }
+        other => panic!("the DLQ must be the stack's own, not {other:?}"),
+    }
+    assert!(number(&dlq["MessageRetentionPeriod"]) >= number(&queue["MessageRetentionPeriod"]));
+    assert_eq!(queue["SqsManagedSseEnabled"].as_bool(), Some(true));
+    assert_eq!(dlq["SqsManagedSseEnabled"].as_bool(), Some(true));
+
+    let source = &consumer["Events"]["TaskEvents"]["Properties"];
+    let types: Vec<&str> = source["FunctionResponseTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["ReportBatchItemFailures"],
+        "partial batch failures must be on"
+    );
+    for parameter in ["BatchSize", "MaximumBatchingWindowInSeconds"] {
+        assert!(
+            matches!(source[parameter], Value::Tagged(_)),
+            "{parameter} comes from a parameter"
+        );
+    }
+    assert!(matches!(
+        source["ScalingConfig"]["MaximumConcurrency"],
+        Value::Tagged(_)
+    ));
+}
+
+#[test]
+fn every_function_is_an_arm64_rust_function_with_json_logs_and_a_log_group() {
+    let template = template();
+    let globals = &template.section("Globals").expect("Globals")["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+    assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
+    for (function, binary) in [
+        ("ApiFunction", "taskpulse-api"),
+        ("ConsumerFunction", "taskpulse-consumer"),
+        ("RelayFunction", "taskpulse-relay"),
+    ] {
+        let declared = resource(&template, function);
+        assert_eq!(
+            declared["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda")
+        );
+        assert_eq!(
+            declared["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(binary)
+        );
+        let group = resource(&template, &format!("{function}LogGroup"));
+        assert!(
+            sub_text(&group["Properties"]["LogGroupName"]).ends_with(&format!("${{{function}}}"))
+        );
+    }
+}
