@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Deployability checks, run by CI after the tests: the SAM template validates and lints, and
+# `sam build` (driving cargo-lambda) produces an arm64 `bootstrap` for every function.
+# Needs only python3 and the Rust toolchain: SAM CLI and cfn-lint are installed, pinned, into
+# .venv-sam; cargo-lambda comes from the tests' .venv (installed by the test harness, or here).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+# SAM CLI wants credentials even offline; these reach no account.
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-offline} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-offline}
+
+stamp=.venv-sam/.taskpulse-requirements
+if ! cmp -s tests/requirements-sam.txt "$stamp" 2>/dev/null; then
+  echo "installing tests/requirements-sam.txt into .venv-sam"
+  python3 -m venv .venv-sam
+  .venv-sam/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-sam.txt
+  cp tests/requirements-sam.txt "$stamp"
+fi
+stamp=.venv/.taskpulse-requirements
+if ! cmp -s tests/requirements.txt "$stamp" 2>/dev/null; then
+  echo "installing tests/requirements.txt into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt "$stamp"
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "==> sam validate --lint"
+.venv-sam/bin/sam validate --lint --template-file template.yaml
+echo "==> cfn-lint"
+.venv-sam/bin/cfn-lint template.yaml
+
+echo "==> sam build (arm64, cargo-lambda)"
+started=$(date +%s)
+.venv-sam/bin/sam build --build-in-source --template-file template.yaml
+echo "sam build took $(( $(date +%s) - started )) s"
+
+status=0
+for function in ApiFunction ConsumerFunction RelayFunction; do
+  bootstrap=.aws-sam/build/$function/bootstrap
+  if [ ! -f "$bootstrap" ]; then
+    echo "FAIL: $bootstrap is missing"; status=1; continue
+  fi
+  # ELF header: e_machine (bytes 18-19, little endian) is 0xB7 for AArch64.
+  machine=$(od -An -tx1 -j18 -N2 "$bootstrap" | tr -d ' \n')
+  size=$(stat -c %s "$bootstrap")
+  if [ "$machine" != "b700" ]; then
+    echo "FAIL: $bootstrap is not an arm64 executable (e_machine $machine)"; status=1
+  else
+    echo "ok: $function bootstrap is arm64, $size bytes"
+  fi
+done
+exit "$status"
