@@ -2,16 +2,14 @@
 //! 127.0.0.1 port, and `cargo lambda invoke` against it: the function binaries run under the
 //! real `lambda_runtime` loop, exactly as on AWS, fed the files in `events/`.
 
-use std::fs::{self, File};
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::DevstackError;
 use crate::moto::{PythonTools, workspace_root};
+use crate::process::{Service, free_port};
 
 /// `cargo lambda watch` compiles nothing before the first invoke; it listens within seconds.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -20,17 +18,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// dropped.
 #[derive(Debug)]
 pub struct LambdaEmulator {
-    child: Child,
-    port: u16,
+    service: Service,
     bin_dir: PathBuf,
-    log_path: PathBuf,
-}
-
-fn free_port() -> Result<u16, DevstackError> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| DevstackError::Tool(format!("no free port on 127.0.0.1: {e}")))
 }
 
 fn path_with(bin_dir: &Path) -> std::ffi::OsString {
@@ -47,14 +36,6 @@ impl LambdaEmulator {
         let tools = PythonTools::ensure()?;
         let bin_dir = tools.bin_dir();
         let port = free_port()?;
-        // Outside every crate folder, or the emulator would rebuild on each log line.
-        let log_dir = workspace_root().join("target/devstack");
-        fs::create_dir_all(&log_dir).map_err(|e| DevstackError::io(&log_dir, e))?;
-        let log_path = log_dir.join(format!("cargo-lambda-{port}.log"));
-        let log = File::create(&log_path).map_err(|e| DevstackError::io(&log_path, e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| DevstackError::io(&log_path, e))?;
         let mut command = Command::new("cargo");
         command
             .current_dir(workspace_root())
@@ -66,58 +47,22 @@ impl LambdaEmulator {
                 "127.0.0.1",
                 "-P",
                 &port.to_string(),
-            ]);
+            ])
+            // Its own process group, so that stopping it stops the functions it spawned.
+            .process_group(0);
         for (name, value) in env {
             command.arg("--env-var").arg(format!("{name}={value}"));
         }
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            // Its own process group, so that stopping it stops the functions it spawned.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| DevstackError::Tool(format!("cannot start cargo lambda watch: {e}")))?;
-        let mut emulator = Self {
-            child,
-            port,
-            bin_dir,
-            log_path,
-        };
-        emulator.wait_ready()?;
+        let mut service = Service::spawn("cargo-lambda", port, &mut command)?;
+        let emulator_ready = service.wait_listening(READY_TIMEOUT);
+        let emulator = Self { service, bin_dir };
+        emulator_ready?;
         Ok(emulator)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), DevstackError> {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(DevstackError::Tool(format!(
-                    "cargo lambda watch exited ({status}):\n{}",
-                    self.log()
-                )));
-            }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(DevstackError::Tool(format!(
-                    "cargo lambda watch did not listen on {address} within {READY_TIMEOUT:?}:\n{}",
-                    self.log()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 
     /// What the emulator and the functions printed so far.
     pub fn log(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = File::open(&self.log_path) {
-            let _ = file.read_to_string(&mut text);
-        }
-        text
+        self.service.log()
     }
 
     /// Invokes `function` with the event in `data_file` through `cargo lambda invoke` and
@@ -137,7 +82,7 @@ impl LambdaEmulator {
                 "-A",
                 "127.0.0.1",
                 "-P",
-                &self.port.to_string(),
+                &self.service.port.to_string(),
             ])
             .arg("--data-file")
             .arg(data_file)
@@ -166,20 +111,18 @@ impl LambdaEmulator {
 impl Drop for LambdaEmulator {
     fn drop(&mut self) {
         // SIGTERM to the whole group: the emulator and every function process it started.
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.child.id())])
-            .status();
+        let child = &mut self.service.child;
+        let group = format!("-{}", child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = fs::remove_file(&self.log_path);
+            if let Ok(Some(_)) = child.try_wait() {
+                self.service.remove_log();
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.wait();
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = child.wait();
     }
 }

@@ -3,6 +3,7 @@
 
 mod lambda;
 mod moto;
+mod process;
 mod template;
 
 use std::path::Path;

@@ -1,17 +1,16 @@
 //! A moto server on a free 127.0.0.1 port, from a project-local virtualenv that is created and
 //! filled from the pinned `tests/requirements.txt` on first use.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
 use crate::DevstackError;
+use crate::process::{Service, free_port};
 
 /// How long moto may take to accept connections (it is usually ready in half a second).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -111,18 +110,7 @@ fn install(venv: &Path, requirements: &Path) -> Result<(), DevstackError> {
 /// A running moto server, stopped (and all its state gone) when dropped.
 #[derive(Debug)]
 pub struct MotoServer {
-    child: Child,
-    port: u16,
-    log_path: PathBuf,
-}
-
-fn free_port() -> Result<u16, DevstackError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| DevstackError::Tool(format!("no free port on 127.0.0.1: {e}")))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| DevstackError::Tool(e.to_string()))
+    service: Service,
 }
 
 impl MotoServer {
@@ -132,75 +120,28 @@ impl MotoServer {
         // The port is free when chosen but could be taken before moto binds it: try again then.
         let mut last_error = None;
         for _ in 0..3 {
-            match Self::start_on(&tools, free_port()?) {
-                Ok(server) => return Ok(server),
-                Err(e) => last_error = Some(e),
+            let port = free_port()?;
+            let mut command = Command::new(tools.bin_dir().join("moto_server"));
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            let mut service = Service::spawn("moto", port, &mut command)?;
+            match service.wait_listening(READY_TIMEOUT) {
+                Ok(()) => return Ok(Self { service }),
+                Err(e) => {
+                    let _ = service.child.kill();
+                    let _ = service.child.wait();
+                    last_error = Some(e);
+                }
             }
         }
         Err(last_error.unwrap_or_else(|| DevstackError::Tool("moto did not start".into())))
     }
 
-    fn start_on(tools: &PythonTools, port: u16) -> Result<Self, DevstackError> {
-        let log_dir = workspace_root().join("target/devstack");
-        fs::create_dir_all(&log_dir).map_err(|e| DevstackError::io(&log_dir, e))?;
-        let log_path = log_dir.join(format!("moto-{port}.log"));
-        let log = File::create(&log_path).map_err(|e| DevstackError::io(&log_path, e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| DevstackError::io(&log_path, e))?;
-        let child = Command::new(tools.bin_dir().join("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| DevstackError::Tool(format!("cannot start moto_server: {e}")))?;
-        let mut server = Self {
-            child,
-            port,
-            log_path,
-        };
-        server.wait_ready()?;
-        Ok(server)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), DevstackError> {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(DevstackError::Tool(format!(
-                    "moto_server exited ({status}) before it was ready:\n{}",
-                    self.log()
-                )));
-            }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(DevstackError::Tool(format!(
-                    "moto_server was not ready on {address} within {READY_TIMEOUT:?}:\n{}",
-                    self.log()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = File::open(&self.log_path) {
-            let _ = file.read_to_string(&mut text);
-        }
-        text
-    }
-
     pub fn port(&self) -> u16 {
-        self.port
+        self.service.port
     }
 
     pub fn endpoint_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.service.port)
     }
 
     /// SDK configuration pointing every client at this server, with moto's dummy credentials.
@@ -222,8 +163,8 @@ pub async fn sdk_config_for(endpoint_url: &str) -> SdkConfig {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_file(&self.log_path);
+        let _ = self.service.child.kill();
+        let _ = self.service.child.wait();
+        self.service.remove_log();
     }
 }
