@@ -6,8 +6,8 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageSystemAttributeName,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
 };
 use taskpulse_app::TaskCommands;
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
@@ -112,7 +112,7 @@ impl AwsPipeline {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
+            .map_err(sqs_error)?;
         Ok(output.messages.unwrap_or_default())
     }
 
@@ -166,56 +166,81 @@ impl AwsPipeline {
     /// Makes received messages visible again at once, as if their visibility timeout had
     /// passed (SQS then counts another receive towards the redrive policy).
     pub async fn make_visible_now(&self, messages: &[Message]) -> Result<(), PipelineError> {
-        let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = messages
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
+        let entries = receipts(messages)
+            .filter_map(|(id, receipt)| {
                 ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .id(id)
+                    .receipt_handle(receipt)
                     .visibility_timeout(0)
                     .build()
                     .ok()
             })
-            .collect();
+            .collect::<Vec<_>>();
         if entries.is_empty() {
             return Ok(());
         }
-        self.sqs
+        let output = self
+            .sqs
             .change_message_visibility_batch()
             .queue_url(&self.queue.url)
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
-        Ok(())
+            .map_err(sqs_error)?;
+        all_succeeded("ChangeMessageVisibilityBatch", output.failed())
     }
 
     /// Deletes received messages (at most ten, as one receive returns).
     pub async fn delete(&self, messages: &[Message]) -> Result<(), PipelineError> {
-        let entries: Vec<DeleteMessageBatchRequestEntry> = messages
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
+        let entries = receipts(messages)
+            .filter_map(|(id, receipt)| {
                 DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .id(id)
+                    .receipt_handle(receipt)
                     .build()
                     .ok()
             })
-            .collect();
+            .collect::<Vec<_>>();
         if entries.is_empty() {
             return Ok(());
         }
-        self.sqs
+        let output = self
+            .sqs
             .delete_message_batch()
             .queue_url(&self.queue.url)
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| PipelineError::Sqs(DisplayErrorContext(&e).to_string()))?;
-        Ok(())
+            .map_err(sqs_error)?;
+        all_succeeded("DeleteMessageBatch", output.failed())
     }
+}
+
+/// (batch entry id, receipt handle) of each received message.
+fn receipts(messages: &[Message]) -> impl Iterator<Item = (String, String)> + '_ {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (i.to_string(), m.receipt_handle.clone().unwrap_or_default()))
+}
+
+fn sqs_error(error: impl std::error::Error) -> PipelineError {
+    PipelineError::Sqs(DisplayErrorContext(&error).to_string())
+}
+
+/// A batch call can answer 200 and still fail some entries.
+fn all_succeeded(call: &str, failed: &[BatchResultErrorEntry]) -> Result<(), PipelineError> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = failed
+        .iter()
+        .map(|f| format!("{}: {}", f.id(), f.message().unwrap_or(f.code())))
+        .collect();
+    Err(PipelineError::Sqs(format!(
+        "{call} failed for {}",
+        reasons.join("; ")
+    )))
 }
 
 #[cfg(test)]
