@@ -121,8 +121,11 @@ impl MotoServer {
         let mut last_error = None;
         for _ in 0..3 {
             let port = free_port()?;
-            let mut command = Command::new(tools.bin_dir().join("moto_server"));
-            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            // One request at a time, as DynamoDB applies each request atomically (see the script).
+            let mut command = Command::new(tools.bin_dir().join("python"));
+            command
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_one_request_at_a_time.py"))
+                .args(["127.0.0.1", &port.to_string()]);
             let mut service = Service::spawn("moto", port, &mut command)?;
             match service.wait_listening(READY_TIMEOUT) {
                 Ok(()) => return Ok(Self { service }),
