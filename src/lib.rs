@@ -2,6 +2,9 @@
 //! wired to AWS-protocol endpoints exactly as the Lambda functions are, plus the piece Lambda
 //! provides on AWS: an event source mapping that polls SQS and invokes the consumer.
 
+pub mod mapping;
+pub mod queue;
+
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::error::DisplayErrorContext;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use taskpulse_domain::analytics::{Counter, CounterTable, Scope, TransactionPlan};
@@ -32,11 +32,11 @@ struct TaskState {
 }
 
 /// Tasks, outboxes and idempotency records in memory, with the same conditional writes as the
-/// DynamoDB store.
-#[derive(Debug, Default)]
+/// DynamoDB store. Clones share the same tables, as clones of an SDK client share one service.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryTaskStore {
-    state: Mutex<TaskState>,
-    unavailable: AtomicBool,
+    state: Arc<Mutex<TaskState>>,
+    unavailable: Arc<AtomicBool>,
 }
 
 impl MemoryTaskStore {
@@ -231,9 +231,10 @@ impl PublishEvents for MemoryEventQueue {
 }
 
 /// Counter items in memory, with the same all-or-nothing, applied-once semantics as DynamoDB.
-#[derive(Debug, Default)]
+/// Clones share the same table.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryAnalyticsStore {
-    table: Mutex<CounterTable>,
+    table: Arc<Mutex<CounterTable>>,
 }
 
 impl MemoryAnalyticsStore {

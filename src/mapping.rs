@@ -1,0 +1,493 @@
+//! The local event source mapping: what Lambda does between the events queue and the consumer
+//! function. Pollers receive messages, gather a batch until it is full or the batching window
+//! closes, invoke the consumer's batch handler, delete the records it did not report as failed
+//! and leave the failed ones to come back after the visibility timeout; the queue moves a
+//! message to its dead-letter queue after `maxReceiveCount` receives.
+//!
+//! Optional delivery chaos shows what the consumer must survive: records shuffled within a
+//! batch, and processed messages delivered again instead of deleted (at-least-once delivery).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use taskpulse_app::memory::MemoryAnalyticsStore;
+use taskpulse_aws::DynamoAnalyticsStore;
+use taskpulse_domain::analytics::PlanLimits;
+use taskpulse_lambda::consumer::{BatchSummary, UnreportableFailure, handle_batch};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::queue::{EventQueue, ReceivedMessage};
+
+/// The consumer's retries stop this long before its timeout, as in the deployed function.
+const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
+
+/// How the mapping polls and invokes; the defaults come from `template.yaml`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingSettings {
+    pub batch_size: usize,
+    #[serde(serialize_with = "as_millis")]
+    pub batching_window: Duration,
+    /// Concurrent pollers, each invoking the consumer with its own batches.
+    pub concurrency: usize,
+    #[serde(serialize_with = "as_millis")]
+    pub visibility_timeout: Duration,
+    #[serde(serialize_with = "as_millis")]
+    pub function_timeout: Duration,
+    /// Long-poll wait of one receive. Zero for emulators that serve one request at a time,
+    /// which a waiting receive would block.
+    #[serde(serialize_with = "as_millis")]
+    pub receive_wait: Duration,
+}
+
+fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(duration.as_millis() as u64)
+}
+
+/// What the mapping does to deliveries on purpose, to prove the counters stay exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeliveryChaos {
+    /// Share (0 to 1) of processed messages released instead of deleted: delivered again.
+    #[serde(default)]
+    pub duplicate_rate: f64,
+    /// Shuffles the records of every batch before the consumer sees them.
+    #[serde(default)]
+    pub reorder: bool,
+}
+
+impl DeliveryChaos {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=0.9).contains(&self.duplicate_rate) {
+            return Err("duplicateRate must be between 0 and 0.9".into());
+        }
+        Ok(())
+    }
+}
+
+/// Running totals of the mapping, for the stats endpoint and the shutdown summary.
+#[derive(Debug, Default)]
+pub struct MappingStats {
+    pub invocations: AtomicU64,
+    pub records: AtomicU64,
+    pub applied: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub poison: AtomicU64,
+    pub failed_writes: AtomicU64,
+    /// Records reported as failed, left to come back after the visibility timeout.
+    pub batch_item_failures: AtomicU64,
+    /// Invocations that failed as a whole (every record comes back).
+    pub failed_invocations: AtomicU64,
+    /// Processed messages released on purpose (delivery chaos).
+    pub redelivered: AtomicU64,
+    pub queue_errors: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsSnapshot {
+    pub invocations: u64,
+    pub records: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub poison: u64,
+    pub failed_writes: u64,
+    pub batch_item_failures: u64,
+    pub failed_invocations: u64,
+    pub redelivered: u64,
+    pub queue_errors: u64,
+}
+
+impl MappingStats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        StatsSnapshot {
+            invocations: get(&self.invocations),
+            records: get(&self.records),
+            applied: get(&self.applied),
+            duplicates: get(&self.duplicates),
+            poison: get(&self.poison),
+            failed_writes: get(&self.failed_writes),
+            batch_item_failures: get(&self.batch_item_failures),
+            failed_invocations: get(&self.failed_invocations),
+            redelivered: get(&self.redelivered),
+            queue_errors: get(&self.queue_errors),
+        }
+    }
+
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn record(&self, summary: &BatchSummary, failures: usize) {
+        Self::add(&self.invocations, 1);
+        Self::add(&self.records, summary.records);
+        Self::add(&self.applied, summary.applied);
+        Self::add(&self.duplicates, summary.duplicates);
+        Self::add(&self.poison, summary.poison);
+        Self::add(&self.failed_writes, summary.failed_writes);
+        Self::add(&self.batch_item_failures, failures);
+    }
+}
+
+/// The table the consumer writes counters to.
+#[derive(Debug, Clone)]
+pub enum CounterStore {
+    Memory(MemoryAnalyticsStore),
+    Dynamo(DynamoAnalyticsStore),
+}
+
+impl CounterStore {
+    async fn handle_batch(
+        &self,
+        batch: SqsEvent,
+        limits: &PlanLimits,
+        deadline: Instant,
+    ) -> Result<
+        (
+            aws_lambda_events::event::sqs::SqsBatchResponse,
+            BatchSummary,
+        ),
+        UnreportableFailure,
+    > {
+        match self {
+            Self::Memory(store) => handle_batch(store, batch, limits, deadline).await,
+            Self::Dynamo(store) => handle_batch(store, batch, limits, deadline).await,
+        }
+    }
+}
+
+/// The queue, the consumer and how one drives the other.
+#[derive(Debug)]
+pub struct EventSourceMapping {
+    pub queue: EventQueue,
+    pub counters: CounterStore,
+    pub limits: PlanLimits,
+    pub settings: MappingSettings,
+    pub chaos: Mutex<DeliveryChaos>,
+    pub stats: MappingStats,
+}
+
+impl EventSourceMapping {
+    pub fn new(
+        queue: EventQueue,
+        counters: CounterStore,
+        limits: PlanLimits,
+        settings: MappingSettings,
+    ) -> Self {
+        Self {
+            queue,
+            counters,
+            limits,
+            settings,
+            chaos: Mutex::new(DeliveryChaos::default()),
+            stats: MappingStats::default(),
+        }
+    }
+
+    pub fn chaos(&self) -> DeliveryChaos {
+        *self.chaos.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_chaos(&self, chaos: DeliveryChaos) {
+        *self.chaos.lock().unwrap_or_else(|p| p.into_inner()) = chaos;
+    }
+
+    /// Starts the pollers. They stop when `stop` turns true, after finishing the batch they
+    /// are gathering or processing.
+    pub fn start(self: &Arc<Self>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        (0..self.settings.concurrency.max(1))
+            .map(|poller| {
+                let mapping = Arc::clone(self);
+                let stop = stop.clone();
+                tokio::spawn(async move { mapping.poll(poller, stop).await })
+            })
+            .collect()
+    }
+
+    async fn poll(&self, poller: usize, mut stop: watch::Receiver<bool>) {
+        let mut idle = Duration::ZERO;
+        while !*stop.borrow() {
+            let batch = self.gather_batch(&mut stop).await;
+            if batch.is_empty() {
+                // An emulator without long polls is asked again after a growing pause.
+                if self.settings.receive_wait.is_zero() {
+                    idle = (idle * 2).clamp(Duration::from_millis(20), Duration::from_millis(200));
+                    tokio::select! {
+                        _ = tokio::time::sleep(idle) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                continue;
+            }
+            idle = Duration::ZERO;
+            self.invoke(poller, batch).await;
+        }
+    }
+
+    /// Receives until the batch is full, the batching window (opened by the first message)
+    /// closes, or the mapping is stopping.
+    async fn gather_batch(&self, stop: &mut watch::Receiver<bool>) -> Vec<ReceivedMessage> {
+        let settings = &self.settings;
+        let mut batch: Vec<ReceivedMessage> = vec![];
+        let mut window_closes: Option<Instant> = None;
+        loop {
+            let wanted = settings.batch_size - batch.len();
+            let wait = match window_closes {
+                None => settings.receive_wait,
+                Some(closes) => closes.saturating_duration_since(Instant::now()),
+            };
+            let wait = wait.min(Duration::from_secs(1));
+            let received = tokio::select! {
+                received = self.queue.receive(wanted.min(10), settings.visibility_timeout, wait) => received,
+                // Only the in-process queue waits here; it takes messages only when it returns.
+                _ = stop.changed() => return batch,
+            };
+            match received {
+                Ok(messages) => batch.extend(messages),
+                Err(error) => {
+                    MappingStats::add(&self.stats.queue_errors, 1);
+                    tracing::warn!(%error, "receiving from the events queue failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                    return batch;
+                }
+            }
+            if batch.is_empty() {
+                return batch;
+            }
+            let closes = *window_closes.get_or_insert(Instant::now() + settings.batching_window);
+            if batch.len() >= settings.batch_size || Instant::now() >= closes || *stop.borrow() {
+                return batch;
+            }
+        }
+    }
+
+    /// One invocation of the consumer, and what the mapping does with its answer.
+    async fn invoke(&self, poller: usize, batch: Vec<ReceivedMessage>) {
+        let chaos = self.chaos();
+        let mut records: Vec<_> = batch
+            .iter()
+            .map(|m| m.to_record(self.queue.arn()))
+            .collect();
+        if chaos.reorder {
+            fastrand::shuffle(&mut records);
+        }
+        let mut event = SqsEvent::default();
+        event.records = records;
+        let deadline =
+            Instant::now() + self.settings.function_timeout.saturating_sub(ANSWER_MARGIN);
+        let (response, summary) = match self
+            .counters
+            .handle_batch(event, &self.limits, deadline)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(error) => {
+                // Lambda treats a failed invocation as a failure of every record.
+                MappingStats::add(&self.stats.failed_invocations, 1);
+                tracing::warn!(poller, %error, records = batch.len(), "consumer invocation failed");
+                return;
+            }
+        };
+        let failed: std::collections::HashSet<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        self.stats.record(&summary, failed.len());
+        let (mut redeliver, mut delete) = (vec![], vec![]);
+        for message in batch
+            .iter()
+            .filter(|m| !failed.contains(m.message_id.as_str()))
+        {
+            if chaos.duplicate_rate > 0.0 && fastrand::f64() < chaos.duplicate_rate {
+                redeliver.push(message);
+            } else {
+                delete.push(message);
+            }
+        }
+        if let Err(error) = self.queue.delete(&delete).await {
+            // The messages come back after the visibility timeout and are recognised then.
+            MappingStats::add(&self.stats.queue_errors, 1);
+            tracing::warn!(%error, "deleting processed messages failed");
+        }
+        if !redeliver.is_empty() {
+            MappingStats::add(&self.stats.redelivered, redeliver.len());
+            if let Err(error) = self.queue.release(&redeliver).await {
+                MappingStats::add(&self.stats.queue_errors, 1);
+                tracing::warn!(%error, "releasing messages for redelivery failed");
+            }
+        }
+        tracing::debug!(
+            poller,
+            records = summary.records,
+            applied = summary.applied,
+            duplicates = summary.duplicates,
+            failed = failed.len(),
+            "batch processed"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::MemoryQueue;
+    use chrono::Utc;
+    use taskpulse_app::{PendingEvent, PublishEvents, ReadCounters};
+    use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
+    use taskpulse_domain::task::CreateTask;
+    use taskpulse_domain::{EventId, Priority, Task, TaskCommand, TaskId, Title, UserId};
+
+    fn settings(batch_size: usize, window_ms: u64, visibility_ms: u64) -> MappingSettings {
+        MappingSettings {
+            batch_size,
+            batching_window: Duration::from_millis(window_ms),
+            concurrency: 2,
+            visibility_timeout: Duration::from_millis(visibility_ms),
+            function_timeout: Duration::from_secs(5),
+            receive_wait: Duration::from_millis(200),
+        }
+    }
+
+    fn created_events(user: &str, n: usize) -> Vec<PendingEvent> {
+        (0..n)
+            .flat_map(|i| {
+                let command = TaskCommand::Create(CreateTask {
+                    task_id: TaskId::from_uuid(uuid::Uuid::now_v7()),
+                    owner: UserId::parse(user).unwrap(),
+                    title: Title::parse(&format!("task {i}")).unwrap(),
+                    description: None,
+                    priority: Priority::Medium,
+                    planned_accomplish_date: Utc::now(),
+                });
+                let (_, envelopes) = Task::execute(None, &command, Utc::now(), || {
+                    EventId::from_uuid(uuid::Uuid::now_v7())
+                })
+                .unwrap();
+                envelopes
+                    .iter()
+                    .map(PendingEvent::from_envelope)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    async fn created_today(store: &MemoryAnalyticsStore, scope: Scope) -> i64 {
+        let key = CounterKey {
+            scope,
+            day: Utc::now().date_naive(),
+        };
+        let counters = store.read_counters(&key).await.unwrap();
+        counters.get(&Counter::Created).copied().unwrap_or(0)
+    }
+
+    async fn run_until(
+        mapping: &Arc<EventSourceMapping>,
+        done: impl Fn(&EventSourceMapping) -> bool,
+    ) {
+        let (stop_tx, stop) = watch::channel(false);
+        let pollers = mapping.start(stop);
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while !done(mapping) && Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop_tx.send(true).unwrap();
+        for poller in pollers {
+            poller.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn events_are_applied_once_although_delivered_again_and_reordered() {
+        // Released five times in a row, a message would reach the dead letters: allow plenty.
+        let queue = MemoryQueue::new(100);
+        let store = MemoryAnalyticsStore::default();
+        let mapping = Arc::new(EventSourceMapping::new(
+            EventQueue::Memory(queue.clone()),
+            CounterStore::Memory(store.clone()),
+            PlanLimits::default(),
+            settings(10, 20, 10_000),
+        ));
+        mapping.set_chaos(DeliveryChaos {
+            duplicate_rate: 0.5,
+            reorder: true,
+        });
+        queue
+            .publish_events(&created_events("ana", 40))
+            .await
+            .unwrap();
+        run_until(&mapping, |_| {
+            let depth = queue.depth();
+            depth.visible + depth.in_flight == 0
+        })
+        .await;
+        let stats = mapping.stats.snapshot();
+        assert_eq!(stats.applied, 40, "{stats:?}");
+        assert!(stats.redelivered > 0, "{stats:?}");
+        assert_eq!(stats.duplicates, stats.redelivered, "{stats:?}");
+        assert!(stats.invocations >= 4, "batches of at most 10: {stats:?}");
+        let user = Scope::User(UserId::parse("ana").unwrap());
+        assert_eq!(created_today(&store, user).await, 40);
+        assert_eq!(created_today(&store, Scope::Global).await, 40);
+    }
+
+    #[tokio::test]
+    async fn a_poison_message_fails_alone_and_ends_in_the_dead_letters() {
+        let queue = MemoryQueue::new(3);
+        let store = MemoryAnalyticsStore::default();
+        let mapping = Arc::new(EventSourceMapping::new(
+            EventQueue::Memory(queue.clone()),
+            CounterStore::Memory(store.clone()),
+            PlanLimits::default(),
+            settings(10, 50, 100),
+        ));
+        queue.send("not an event".into(), None);
+        queue
+            .publish_events(&created_events("bo", 5))
+            .await
+            .unwrap();
+        run_until(&mapping, |_| queue.depth().dead_letters == Some(1)).await;
+        let stats = mapping.stats.snapshot();
+        assert_eq!(queue.dead_letters(), [("not an event".to_owned(), 3)]);
+        assert_eq!(stats.applied, 5, "{stats:?}");
+        assert_eq!(stats.poison, 3, "one failure per receive: {stats:?}");
+        assert_eq!(stats.batch_item_failures, 3, "{stats:?}");
+        let user = Scope::User(UserId::parse("bo").unwrap());
+        assert_eq!(created_today(&store, user).await, 5);
+    }
+
+    #[tokio::test]
+    async fn a_batch_waits_for_the_window_and_stops_when_full() {
+        let queue = MemoryQueue::new(5);
+        let mapping = EventSourceMapping::new(
+            EventQueue::Memory(queue.clone()),
+            CounterStore::Memory(MemoryAnalyticsStore::default()),
+            PlanLimits::default(),
+            settings(25, 300, 10_000),
+        );
+        let (_stop_tx, mut stop) = watch::channel(false);
+        queue
+            .publish_events(&created_events("cy", 30))
+            .await
+            .unwrap();
+        let full = mapping.gather_batch(&mut stop).await;
+        assert_eq!(full.len(), 25, "a batch stops at the batch size");
+
+        let started = Instant::now();
+        let rest = mapping.gather_batch(&mut stop).await;
+        assert_eq!(rest.len(), 5);
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "a partial batch waits for the window: {:?}",
+            started.elapsed()
+        );
+    }
+}
