@@ -2,8 +2,12 @@
 //! wired to AWS-protocol endpoints exactly as the Lambda functions are, plus the piece Lambda
 //! provides on AWS: an event source mapping that polls SQS and invokes the consumer.
 
+pub mod capacity_model;
 pub mod mapping;
 pub mod queue;
+pub mod server;
+pub mod simulator;
+pub mod stack;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};

@@ -1,27 +1,69 @@
-//! Runs the taskpulse pipeline once, locally, against a fresh moto server:
-//! tasks are created through the API handler, their events travel through the real SQS queue,
-//! every batch is delivered to the consumer twice (as SQS may do), and the DynamoDB counters
-//! are printed: each task counts once.
+//! `taskpulse`: the whole system on one machine.
 //!
-//! Needs only the Rust toolchain and python3: moto is installed into `.venv` on first run.
+//! - `taskpulse` / `taskpulse serve`: the local stack on 127.0.0.1 (see `stack`), embedded by
+//!   default, on moto or AWS on request;
+//! - `taskpulse simulate`: realistic traffic through the HTTP API, checked against its own
+//!   recount of what it sent.
 
 use std::process::ExitCode;
 
-use chrono::Utc;
-use serde_json::json;
-use taskpulse::{AwsPipeline, PipelineError};
-use taskpulse_app::ReadCounters;
-use taskpulse_devstack::Stack;
-use taskpulse_domain::UserId;
-use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
-use taskpulse_lambda::apigw::HttpApiEvent;
+use clap::{Parser, Subcommand};
+use taskpulse::simulator::{self, SimulateOptions};
+use taskpulse::stack::{self, ServeOptions};
 
-const USERS: [&str; 3] = ["alice", "bob", "carol"];
-const TASKS_PER_USER: [usize; 3] = [3, 2, 1];
+#[derive(Parser)]
+#[command(
+    name = "taskpulse",
+    version,
+    about = "taskpulse on one machine: the local stack and a traffic simulator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Options of `serve`, which runs when no command is given.
+    #[command(flatten)]
+    serve: ServeOptions,
+}
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the local stack (the default).
+    Serve(ServeOptions),
+    /// Drives traffic through a running stack and checks the counters it ends with.
+    Simulate(SimulateOptions),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("taskpulse: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Simulate(options)) => match simulator::run(options).await {
+                Ok(report) if report.passed() => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::from(1),
+                Err(error) => {
+                    eprintln!("taskpulse simulate: {error}");
+                    ExitCode::from(2)
+                }
+            },
+            Some(Command::Serve(options)) => serve(options).await,
+            None => serve(cli.serve).await,
+        }
+    })
+}
+
+async fn serve(options: ServeOptions) -> ExitCode {
+    match stack::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("taskpulse: {error}");
@@ -30,73 +72,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), PipelineError> {
-    println!("Starting moto (DynamoDB + SQS) and creating the resources of template.yaml...");
-    let stack = Stack::start().await?;
-    println!("  endpoint {}", stack.moto.endpoint_url());
-    for (logical, name) in &stack.resources.tables {
-        println!("  table {logical}: {name}");
-    }
-    for (logical, queue) in &stack.resources.queues {
-        println!("  queue {logical}: {}", queue.url);
-    }
-    let pipeline = AwsPipeline::new(&stack.config, &stack.resources)?;
-
-    println!("\nPOST /tasks through the API handler:");
-    for (user, count) in USERS.iter().zip(TASKS_PER_USER) {
-        for n in 1..=count {
-            let request = HttpApiEvent::new("POST", "/tasks")
-                .caller(user)
-                .json(&json!({
-                    "title": format!("{user}'s task {n}"),
-                    "priority": "high",
-                    "plannedAccomplishDate": "2030-01-01T17:00:00Z"
-                }))
-                .to_request();
-            let response = pipeline.api.handle(request).await;
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_owned();
-            println!("  {user:<6} -> {} {location}", response.status());
-        }
-    }
-
-    println!("\nPolling the queue; every batch is delivered to the consumer twice:");
-    while let Some(summary) = pipeline.poll_once(2).await? {
-        println!(
-            "  batch: {} applied, {} duplicates skipped, {} failed",
-            summary.applied,
-            summary.duplicates,
-            summary.poison + summary.failed_writes
-        );
-    }
-
-    let today = Utc::now().date_naive();
-    println!("\nCounters for {today} (read from DynamoDB):");
-    let scopes = USERS
-        .iter()
-        .map(|u| Scope::User(UserId::parse(u).expect("valid user id")))
-        .chain([Scope::Global]);
-    for scope in scopes {
-        let label = match &scope {
-            Scope::User(user) => format!("user {user}"),
-            Scope::Global => "everyone".to_owned(),
-        };
-        let counters = pipeline
-            .analytics
-            .read_counters(&CounterKey { scope, day: today })
-            .await
-            .map_err(|e| PipelineError::Sqs(e.to_string()))?;
-        let get = |c: Counter| counters.get(&c).copied().unwrap_or(0);
-        println!(
-            "  {label:<12} created={} openNew={}",
-            get(Counter::Created),
-            get(Counter::OpenNew)
-        );
-    }
-    println!("\nDone; moto is stopped and its state discarded.");
-    Ok(())
+/// Warnings and errors on stderr; `RUST_LOG` for more (e.g. `RUST_LOG=debug`).
+fn init_logs() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

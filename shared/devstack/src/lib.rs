@@ -10,7 +10,7 @@ use std::path::Path;
 
 pub use lambda::LambdaEmulator;
 pub use moto::{MotoServer, PythonTools, sdk_config_for, workspace_root};
-pub use template::{Provisioned, QueueInfo, Template, provision};
+pub use template::{ConsumerMapping, Provisioned, QueueInfo, Template, provision};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevstackError {
