@@ -1,0 +1,342 @@
+//! The local stack as a user runs it: the `taskpulse` binary started as a process on a free
+//! port, driven over HTTP by the traffic simulator, stopped with Ctrl-C (SIGINT); on the
+//! embedded backend and on the SDK adapters against moto. Also its start-up failures.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use taskpulse::simulator::{SimulateOptions, run};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_taskpulse");
+
+/// A running `taskpulse serve` process; killed if the test ends without stopping it.
+struct LocalStack {
+    child: Child,
+    url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl LocalStack {
+    fn start(args: &[&str], envs: &[(&str, String)]) -> Self {
+        let mut command = Command::new(BINARY);
+        command
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("TASKS_TABLE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the taskpulse binary starts");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let collected = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("listening on ") {
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = url_tx.send(url);
+                }
+                let mut all = collected.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let stderr = child.stderr.take().expect("piped stderr");
+        let collected = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            collected.lock().unwrap().push_str(&text);
+        });
+        let url = url_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "the stack did not print its address within 60 s:\n{}",
+                    output.lock().unwrap()
+                )
+            });
+        Self { child, url, output }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Ctrl-C, then the exit status (the stack must stop within 30 s).
+    fn interrupt(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        wait_for_exit(&mut self.child, Duration::from_secs(30))
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let give_up = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > give_up {
+            let _ = child.kill();
+            panic!("the process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs the binary to completion, for start-up failures: (status, stdout + stderr).
+fn run_to_exit(args: &[&str], envs: &[(&str, String)]) -> (ExitStatus, String) {
+    let mut command = Command::new(BINARY);
+    command
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("TASKS_TABLE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the taskpulse binary starts");
+    let status = wait_for_exit(&mut child, Duration::from_secs(60));
+    let mut text = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    (status, text)
+}
+
+/// The status code of a plain HTTP/1.1 request to the stack.
+fn status_of(url: &str, method: &str, path: &str, headers: &[&str]) -> u16 {
+    use std::io::Write;
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("the stack accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"))
+}
+
+fn small_run(url: &str) -> SimulateOptions {
+    SimulateOptions {
+        url: url.to_owned(),
+        users: 4,
+        tasks: 40,
+        concurrency: 6,
+        seed: Some(26),
+        duplicate_rate: 0.0,
+        reorder: false,
+        poison: 0,
+        chaos: true,
+        settle_timeout_secs: 90,
+        quiet: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_stack_passes_the_simulator_with_duplicates_reordering_and_poison() {
+    // A short window keeps the test quick; the batching itself is covered by unit tests.
+    let mut stack = LocalStack::start(&["--batching-window-ms", "100"], &[]);
+    assert!(
+        stack.output().contains("backend    embedded"),
+        "{}",
+        stack.output()
+    );
+
+    let url = stack.url.clone();
+    assert_eq!(status_of(&url, "GET", "/health", &[]), 200);
+    assert_eq!(status_of(&url, "GET", "/tasks", &[]), 401, "no identity");
+    assert_eq!(
+        status_of(&url, "GET", "/tasks", &["X-Local-User: ana"]),
+        200
+    );
+    let global = "/analytics/global";
+    assert_eq!(status_of(&url, "GET", global, &["X-Local-User: ana"]), 403);
+    let reader = ["X-Local-User: ana", "X-Local-Scopes: analytics:read"];
+    assert_eq!(status_of(&url, "GET", global, &reader), 200);
+    assert_eq!(status_of(&url, "GET", "/_local/nothing", &[]), 404);
+
+    let report = run(small_run(&url)).await.expect("the simulator runs");
+    assert!(report.passed(), "{report:#?}\n{}", stack.output());
+    assert_eq!(report.dead_letters_found, Some(5), "{report:#?}");
+    assert!(
+        report.commands >= 40 && report.freshness_samples > 0,
+        "{report:#?}"
+    );
+
+    let status = stack.interrupt();
+    let output = stack.output();
+    assert!(status.success(), "{status:?}\n{output}");
+    assert!(output.contains("Stopping: no new requests"), "{output}");
+    assert!(output.contains("Stopped."), "{output}");
+    assert!(
+        output.contains("0 waiting, 0 in flight, 5 dead letters"),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
+    let (moto, _pipeline) = support::stack().await;
+    let resources = &moto.resources;
+    let envs = [
+        ("AWS_ENDPOINT_URL", moto.moto.endpoint_url()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        (
+            "TASKS_TABLE",
+            resources.table(taskpulse::TASKS_TABLE).unwrap().to_owned(),
+        ),
+        (
+            "ANALYTICS_TABLE",
+            resources
+                .table(taskpulse::ANALYTICS_TABLE)
+                .unwrap()
+                .to_owned(),
+        ),
+        (
+            "EVENTS_QUEUE_URL",
+            resources
+                .queue(taskpulse::EVENTS_QUEUE)
+                .unwrap()
+                .url
+                .clone(),
+        ),
+    ];
+    let mut stack = LocalStack::start(
+        &[
+            "--batching-window-ms",
+            "100",
+            "--visibility-timeout-secs",
+            "1",
+        ],
+        &envs,
+    );
+    let output = stack.output();
+    assert!(
+        output.contains("backend    aws: the SDK adapters at http://127.0.0.1:"),
+        "{output}"
+    );
+
+    let mut options = small_run(&stack.url);
+    options.tasks = 24;
+    let report = run(options).await.expect("the simulator runs");
+    assert!(report.passed(), "{report:#?}\n{}", stack.output());
+    // moto's redrive policy (maxReceiveCount 5 from the template) moved the poison.
+    assert_eq!(report.dead_letters_found, Some(5), "{report:#?}");
+
+    let status = stack.interrupt();
+    assert!(status.success(), "{status:?}\n{}", stack.output());
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (status, output) = run_to_exit(&["--port", &port], &[]);
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains(&format!(
+            "cannot listen on 127.0.0.1:{port}: the port is already in use"
+        )),
+        "{output}"
+    );
+    assert!(!output.contains("panicked"), "{output}");
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_clear_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("TASKS_TABLE", "tasks".to_owned()),
+        ("ANALYTICS_TABLE", "analytics".to_owned()),
+        (
+            "EVENTS_QUEUE_URL",
+            format!("{endpoint}/000000000000/events"),
+        ),
+    ];
+    let (status, output) = run_to_exit(&["--port", "0"], &envs);
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains(&format!(
+            "DynamoDB table tasks is unreachable or missing at {endpoint}"
+        )),
+        "{output}"
+    );
+    assert!(!output.contains("panicked"), "{output}");
+}
+
+#[test]
+fn the_aws_backend_names_the_missing_configuration() {
+    let (status, output) = run_to_exit(
+        &["--port", "0", "--backend", "aws"],
+        &[("AWS_REGION", "us-east-1".to_owned())],
+    );
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("environment variable TASKS_TABLE is not set"),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulator_explains_when_no_stack_answers() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let error = run(small_run(&url)).await.unwrap_err().to_string();
+    assert!(error.contains("no local stack answers at"), "{error}");
+    assert!(error.contains("cargo run"), "{error}");
+}
