@@ -216,7 +216,7 @@ impl EventSourceMapping {
             if batch.is_empty() {
                 // An emulator without long polls is asked again after a growing pause.
                 if self.settings.receive_wait.is_zero() {
-                    idle = (idle * 2).clamp(Duration::from_millis(20), Duration::from_millis(200));
+                    idle = (idle * 2).clamp(Duration::from_millis(20), Duration::from_millis(500));
                     tokio::select! {
                         _ = tokio::time::sleep(idle) => {}
                         _ = stop.changed() => {}

@@ -933,6 +933,17 @@ fn print_report(
                 .dead_letters_found
                 .map_or_else(|| "?".to_owned(), |n| n.to_string())
         );
+        if let Some(extra) = report
+            .dead_letters_found
+            .and_then(|n| n.checked_sub(report.dead_letters_expected as u64))
+            .filter(|extra| *extra > 0)
+        {
+            println!(
+                "  note       {extra} more dead letters than poison: applied events whose batch outlived the visibility timeout \
+                 {} times (raise --visibility-timeout-secs of the stack)",
+                "maxReceiveCount"
+            );
+        }
     }
     for error in report.errors.iter().take(10) {
         println!("  error      {error}");

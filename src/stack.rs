@@ -58,11 +58,13 @@ pub struct MappingOverrides {
     /// Longest wait for a batch to fill, in milliseconds [template: 1000].
     #[arg(long)]
     pub batching_window_ms: Option<u64>,
-    /// Concurrent consumer invocations [template: ConsumerMaximumConcurrency].
+    /// Concurrent consumer invocations [template: ConsumerMaximumConcurrency; 2 on the moto
+    /// backend, whose server answers one request at a time].
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// How long a received message stays hidden; a failed record is retried after it
-    /// [default: 2 s locally; the template's 180 s would make each retry take 3 minutes].
+    /// [default: 2 s embedded, 10 s on SQS; the template's 180 s would make each retry take
+    /// 3 minutes].
     #[arg(long)]
     pub visibility_timeout_secs: Option<u64>,
     /// Receives after which the in-process queue moves a message to its dead letters
@@ -72,8 +74,14 @@ pub struct MappingOverrides {
     pub max_receive_count: Option<u32>,
 }
 
-/// The local visibility timeout: short, so that retries and dead letters show within seconds.
-pub const LOCAL_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(2);
+/// The local visibility timeouts: short, so that retries and dead letters show within seconds.
+/// On SQS (moto above all) a batch takes longer; a message whose batch outlives its
+/// visibility timeout is delivered again, and its receipt handle no longer deletes it.
+pub const EMBEDDED_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(2);
+pub const SQS_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pollers on the moto backend: its server answers one request at a time.
+pub const MOTO_CONCURRENCY: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -139,22 +147,32 @@ pub struct Backend {
 }
 
 fn mapping_settings(
+    kind: BackendKind,
     template: &ConsumerMapping,
     overrides: &MappingOverrides,
     receive_wait: Duration,
 ) -> Result<MappingSettings, StackError> {
+    let (visibility, concurrency) = match kind {
+        BackendKind::Embedded => (
+            EMBEDDED_VISIBILITY_TIMEOUT,
+            template.maximum_concurrency as usize,
+        ),
+        BackendKind::Aws => (
+            SQS_VISIBILITY_TIMEOUT,
+            template.maximum_concurrency as usize,
+        ),
+        BackendKind::Moto => (SQS_VISIBILITY_TIMEOUT, MOTO_CONCURRENCY),
+    };
     let settings = MappingSettings {
         batch_size: overrides.batch_size.unwrap_or(template.batch_size as usize),
         batching_window: overrides.batching_window_ms.map_or(
             Duration::from_secs(template.batching_window_seconds.into()),
             Duration::from_millis,
         ),
-        concurrency: overrides
-            .concurrency
-            .unwrap_or(template.maximum_concurrency as usize),
+        concurrency: overrides.concurrency.unwrap_or(concurrency),
         visibility_timeout: overrides
             .visibility_timeout_secs
-            .map_or(LOCAL_VISIBILITY_TIMEOUT, Duration::from_secs),
+            .map_or(visibility, Duration::from_secs),
         function_timeout: Duration::from_secs(template.function_timeout_seconds.into()),
         receive_wait,
     };
@@ -264,7 +282,12 @@ impl Backend {
         template: &ConsumerMapping,
         overrides: &MappingOverrides,
     ) -> Result<Self, StackError> {
-        let settings = mapping_settings(template, overrides, Duration::from_secs(1))?;
+        let settings = mapping_settings(
+            BackendKind::Embedded,
+            template,
+            overrides,
+            Duration::from_secs(1),
+        )?;
         let queue = EventQueue::Memory(MemoryQueue::new(
             overrides
                 .max_receive_count
@@ -337,7 +360,7 @@ impl Backend {
         } else {
             Duration::from_secs(1)
         };
-        let settings = mapping_settings(template, overrides, receive_wait)?;
+        let settings = mapping_settings(kind, template, overrides, receive_wait)?;
         let queue = EventQueue::Sqs(queue);
         let tasks = DynamoTaskStore::new(dynamodb.clone(), &tasks_table);
         let counters = DynamoAnalyticsStore::new(dynamodb, &analytics_table, shards);
