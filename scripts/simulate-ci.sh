@@ -15,9 +15,8 @@ run_backend() {
   local backend=$1 port log
   port=$(free_port)
   log="target/ci-stack-$backend.log"
-  # The binary itself (built by `cargo run` below): signals must reach it, not cargo.
-  cargo build --quiet --bin taskpulse
-  ./target/debug/taskpulse --backend "$backend" --port "$port" --batching-window-ms 200 --visibility-timeout-secs 4 >"$log" 2>&1 &
+  # `cargo run` replaces itself with the binary (exec on Unix), so the signal reaches it.
+  cargo run --quiet -- --backend "$backend" --port "$port" --batching-window-ms 200 --visibility-timeout-secs 4 >"$log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 240); do
     if grep -q '^listening on ' "$log"; then break; fi
