@@ -131,8 +131,31 @@ async fn respond(backend: &Backend, request: hyper::Request<Incoming>) -> HttpRe
     }
 }
 
+/// Why a request does not reach the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// No identity: what API Gateway's JWT authorizer answers without a valid token.
+    Unauthorized,
+    BodyNotUtf8,
+}
+
+impl Refusal {
+    fn response(self) -> HttpResponse {
+        match self {
+            Self::Unauthorized => json_response(
+                StatusCode::UNAUTHORIZED,
+                &json!({ "message": "Unauthorized" }),
+            ),
+            Self::BodyNotUtf8 => problem(
+                StatusCode::BAD_REQUEST,
+                "the request body is not UTF-8 text",
+            ),
+        }
+    }
+}
+
 /// The request as API Gateway would hand it to the API function.
-fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<HttpApiEvent, HttpResponse> {
+fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<HttpApiEvent, Refusal> {
     let header_text = |name: &str| {
         parts
             .headers
@@ -160,20 +183,11 @@ fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<HttpApiEvent,
             .or_insert_with(|| value.to_owned());
     }
     if !body.is_empty() {
-        let text = String::from_utf8(body.to_vec()).map_err(|_| {
-            problem(
-                StatusCode::BAD_REQUEST,
-                "the request body is not UTF-8 text",
-            )
-        })?;
+        let text = String::from_utf8(body.to_vec()).map_err(|_| Refusal::BodyNotUtf8)?;
         event.body = Some(text);
     }
     let Some(user) = header_text(USER_HEADER) else {
-        // What API Gateway's JWT authorizer answers without a valid token.
-        return Err(json_response(
-            StatusCode::UNAUTHORIZED,
-            &json!({ "message": "Unauthorized" }),
-        ));
+        return Err(Refusal::Unauthorized);
     };
     event = event.caller(user);
     if let Some(scopes) = header_text(SCOPES_HEADER) {
@@ -185,7 +199,7 @@ fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<HttpApiEvent,
 async fn api_request(backend: &Backend, parts: &http::request::Parts, body: Bytes) -> HttpResponse {
     let event = match api_event(parts, &body) {
         Ok(event) => event,
-        Err(response) => return response,
+        Err(refusal) => return refusal.response(),
     };
     let response = backend.api.handle(event.to_request()).await;
     let (parts, body) = response.into_parts();
@@ -302,14 +316,15 @@ mod tests {
     #[test]
     fn a_request_without_the_user_header_is_refused_as_the_authorizer_would() {
         let parts = parts("GET", "/tasks", &[("authorization", "Bearer x")]);
-        let response = api_event(&parts, &Bytes::new()).unwrap_err();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let refusal = api_event(&parts, &Bytes::new()).unwrap_err();
+        assert_eq!(refusal, Refusal::Unauthorized);
+        assert_eq!(refusal.response().status(), StatusCode::UNAUTHORIZED);
     }
 
     #[test]
     fn a_body_that_is_not_utf8_is_a_bad_request() {
         let parts = parts("POST", "/tasks", &[("x-local-user", "ana")]);
-        let response = api_event(&parts, &Bytes::from_static(&[0xff, 0xfe])).unwrap_err();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let refusal = api_event(&parts, &Bytes::from_static(&[0xff, 0xfe])).unwrap_err();
+        assert_eq!(refusal.response().status(), StatusCode::BAD_REQUEST);
     }
 }

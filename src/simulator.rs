@@ -939,9 +939,9 @@ fn print_report(
             .filter(|extra| *extra > 0)
         {
             println!(
-                "  note       {extra} more dead letters than poison: applied events whose batch outlived the visibility timeout \
-                 {} times (raise --visibility-timeout-secs of the stack)",
-                "maxReceiveCount"
+                "  note       {extra} more dead letters than poison: applied events whose batches \
+                 outlived the visibility timeout maxReceiveCount times (raise the stack's \
+                 --visibility-timeout-secs)"
             );
         }
     }
