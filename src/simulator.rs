@@ -64,6 +64,9 @@ pub struct SimulateOptions {
     /// Tasks in progress at once (each sends its commands in order).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Commands per second at most (unlimited when absent), spread evenly over time.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Seed of the workload (random when absent; printed for reruns).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -415,6 +418,9 @@ struct Shared {
     events: std::sync::atomic::AtomicU64,
     errors: Mutex<Vec<String>>,
     progress: ProgressBar,
+    /// The earliest instant of the next command when the rate is limited.
+    next_slot: Option<Mutex<tokio::time::Instant>>,
+    slot_interval: Duration,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -453,6 +459,7 @@ impl Shared {
                 ),
                 Step::Status(s) => (format!("{task_path}/status"), json!({ "status": s })),
             };
+            self.pace().await;
             let answer = self.call(Method::POST, &path, &headers, Some(body)).await?;
             let accepted = Instant::now();
             let mut recount = lock(&self.recounts[user]);
@@ -564,6 +571,20 @@ impl Shared {
         }
     }
 
+    /// Waits for this command's slot when the rate is limited.
+    async fn pace(&self) {
+        let Some(next_slot) = &self.next_slot else {
+            return;
+        };
+        let slot = {
+            let mut next = lock(next_slot);
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.slot_interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
     /// Notes the levels of the monotone counters that `answer` (read just now) shows.
     fn note_seen(&self, user: usize, answer: &Value) {
         let now = Instant::now();
@@ -574,9 +595,13 @@ impl Shared {
         }
     }
 
-    /// Polls the users with levels not yet seen until `done` turns true.
-    async fn observe(&self, from: NaiveDate, done: tokio::sync::watch::Receiver<bool>) {
+    /// Polls the users with levels not yet seen until `done` turns true; returns the mean
+    /// time of a polling round, the resolution of the freshness samples.
+    async fn observe(&self, from: NaiveDate, done: tokio::sync::watch::Receiver<bool>) -> Duration {
+        let started = Instant::now();
+        let mut rounds = 0u32;
         while !*done.borrow() {
+            rounds += 1;
             for user in 0..self.users.len() {
                 let behind = {
                     let f = lock(&self.freshness[user]);
@@ -588,6 +613,7 @@ impl Shared {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        started.elapsed() / rounds.max(1)
     }
 }
 
@@ -609,6 +635,8 @@ pub struct SimulationReport {
     pub freshness_p50: Duration,
     pub freshness_p99: Duration,
     pub freshness_samples: usize,
+    /// Mean time of one round of the observer's polls: the samples' resolution.
+    pub freshness_resolution: Duration,
     pub mismatches: Vec<String>,
     pub errors: Vec<String>,
     pub dead_letters_expected: usize,
@@ -655,6 +683,14 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     if options.users == 0 || options.tasks == 0 || options.concurrency == 0 {
         return Err(SimulateError::Setup(
             "--users, --tasks and --concurrency must be at least 1".into(),
+        ));
+    }
+    if options
+        .rate
+        .is_some_and(|rate| !(rate >= 0.1 && rate.is_finite()))
+    {
+        return Err(SimulateError::Setup(
+            "--rate must be at least 0.1 commands/s".into(),
         ));
     }
     let delivery = options.delivery();
@@ -706,6 +742,12 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         events: Default::default(),
         errors: Mutex::default(),
         progress,
+        next_slot: options
+            .rate
+            .map(|_| Mutex::new(tokio::time::Instant::now())),
+        slot_interval: options
+            .rate
+            .map_or(Duration::ZERO, |rate| Duration::from_secs_f64(1.0 / rate)),
     });
 
     let global_before = observed(&shared.analytics(None, start_day).await?);
@@ -812,7 +854,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = done_tx.send(true);
-    let _ = observer.await;
+    let observer_round = observer.await.unwrap_or_default();
 
     let mut dead_letters_found = None;
     if poison > 0 {
@@ -868,6 +910,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         freshness_p50: percentile(&samples, 50.0),
         freshness_p99: percentile(&samples, 99.0),
         freshness_samples: samples.len(),
+        freshness_resolution: observer_round,
         mismatches,
         errors,
         dead_letters_expected: poison,
@@ -906,10 +949,11 @@ fn print_report(
         report.events_per_second
     );
     println!(
-        "  freshness  command accepted -> counter visible: p50 {:.0} ms, p99 {:.0} ms ({} samples)",
+        "  freshness  command accepted -> counter visible: p50 {:.0} ms, p99 {:.0} ms ({} samples, polled every {:.0} ms)",
         report.freshness_p50.as_secs_f64() * 1000.0,
         report.freshness_p99.as_secs_f64() * 1000.0,
-        report.freshness_samples
+        report.freshness_samples,
+        report.freshness_resolution.as_secs_f64() * 1000.0,
     );
     if let (Some(before), Some(after)) = (
         before.and_then(mapping_stats),
@@ -972,6 +1016,7 @@ mod tests {
             users: 7,
             tasks,
             concurrency: 1,
+            rate: None,
             seed: None,
             duplicate_rate: 0.0,
             reorder: false,

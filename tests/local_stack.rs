@@ -168,6 +168,7 @@ fn small_run(url: &str) -> SimulateOptions {
         users: 4,
         tasks: 40,
         concurrency: 6,
+        rate: None,
         seed: Some(26),
         duplicate_rate: 0.0,
         reorder: false,
