@@ -255,7 +255,10 @@ async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
             "--batching-window-ms",
             "100",
             "--visibility-timeout-secs",
-            "1",
+            "4",
+            // moto answers one request at a time; ten pollers would only queue on it.
+            "--concurrency",
+            "2",
         ],
         &envs,
     );
