@@ -438,7 +438,11 @@ mod tests {
         assert_eq!(stats.applied, 40, "{stats:?}");
         assert!(stats.redelivered > 0, "{stats:?}");
         assert_eq!(stats.duplicates, stats.redelivered, "{stats:?}");
-        assert_eq!(queue.depth().dead_letters, Some(0), "redelivered once at most");
+        assert_eq!(
+            queue.depth().dead_letters,
+            Some(0),
+            "redelivered once at most"
+        );
         assert!(stats.invocations >= 4, "batches of at most 10: {stats:?}");
         let user = Scope::User(UserId::parse("ana").unwrap());
         assert_eq!(created_today(&store, user).await, 40);
