@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use chrono::TimeDelta;
 use taskpulse_app::TaskCommands;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore};
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, env};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, env, sdk};
 use taskpulse_devstack::{ConsumerMapping, Template};
 use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::api::Api;
@@ -205,7 +205,7 @@ impl Backend {
         match kind {
             BackendKind::Embedded => Self::embedded(&template, overrides),
             BackendKind::Aws => {
-                let config = aws_config::defaults(BehaviorVersion::latest())
+                let config = sdk::config_loader()
                     .timeout_config(
                         aws_config::timeout::TimeoutConfig::builder()
                             .connect_timeout(Duration::from_secs(3))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use taskpulse_app::TaskCommands;
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, env};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, env, sdk};
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::telemetry;
 
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let queue_url = env::required(env::EVENTS_QUEUE_URL)?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
     let shards = env::global_counter_shards()?;
-    let config = aws_config::load_from_env().await;
+    let config = sdk::load_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let api = Arc::new(Api::new(
         TaskCommands::new(

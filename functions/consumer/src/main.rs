@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use taskpulse_aws::{DynamoAnalyticsStore, env};
+use taskpulse_aws::{DynamoAnalyticsStore, env, sdk};
 use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::consumer::handle_batch;
 use taskpulse_lambda::telemetry;
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Error> {
         global_shards: env::global_counter_shards()?,
         ..PlanLimits::default()
     };
-    let config = aws_config::load_from_env().await;
+    let config = sdk::load_from_env().await;
     let store = DynamoAnalyticsStore::new(
         aws_sdk_dynamodb::Client::new(&config),
         analytics_table,

@@ -3,7 +3,7 @@
 //! Wiring only: configuration, SDK clients, adapters; the behaviour lives in `taskpulse-lambda`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher, env};
+use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher, env, sdk};
 use taskpulse_lambda::relay::relay_outbox;
 use taskpulse_lambda::telemetry;
 
@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let tasks_table = env::required(env::TASKS_TABLE)?;
     let queue_url = env::required(env::EVENTS_QUEUE_URL)?;
     let grace = env::outbox_grace()?;
-    let config = aws_config::load_from_env().await;
+    let config = sdk::load_from_env().await;
     let store = DynamoTaskStore::new(aws_sdk_dynamodb::Client::new(&config), tasks_table);
     let publisher = SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), queue_url);
     let (store, publisher) = (&store, &publisher);

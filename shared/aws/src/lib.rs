@@ -12,6 +12,7 @@ pub mod env;
 mod error;
 pub mod keys;
 mod publisher;
+pub mod sdk;
 mod task_store;
 
 pub use analytics_store::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
 use crate::DevstackError;
@@ -156,7 +156,7 @@ impl MotoServer {
 
 /// SDK configuration for an AWS-protocol endpoint that accepts any credentials (moto, LocalStack).
 pub async fn sdk_config_for(endpoint_url: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    taskpulse_aws::sdk::config_loader()
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint_url)
         .credentials_provider(Credentials::new("test", "test", None, None, "devstack"))

@@ -1,0 +1,475 @@
+//! Cold start of the three function binaries, each started as Lambda starts it (the same
+//! environment variables) against a minimal Lambda Runtime API served here on 127.0.0.1:
+//!
+//! - **ready**: process start → the first `GET /2018-06-01/runtime/invocation/next`. By then
+//!   `main` has set up telemetry, read its configuration, loaded the SDK configuration and
+//!   constructed its SDK clients; the runtime polls only after that.
+//! - **first answer**: process start → the first invocation's result posted (`…/response` or
+//!   `…/error`).
+//!
+//! The events need no network: the API gets an authenticated `POST /tasks` that fails
+//! validation (400), the consumer an empty SQS batch. The relay queries DynamoDB as soon as it
+//! is invoked, so it is pointed at a closed 127.0.0.1 port with a single attempt: its first
+//! answer is the resulting error.
+//!
+//! Run: `bash scripts/bench-cold-start.sh` (builds the release binaries, then runs this), or
+//! `cargo bench --bench cold_start` once they are built. `TASKPULSE_RELEASE_DIR` says where the
+//! binaries are (default `target/release`), `COLD_START_RUNS` how many starts per function
+//! (default 30). Results are recorded in `docs/benchmarks.md`.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+const DEFAULT_RUNS: usize = 30;
+/// A start that has not answered by then is broken, not slow.
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+const RUNTIME_PREFIX: &str = "/2018-06-01/runtime";
+const REQUEST_ID: &str = "0b5e8a5c-3f2d-4c1e-9a7b-c01d57a27000";
+
+/// One function binary and the invocation it gets.
+struct Function {
+    binary: &'static str,
+    function_name: &'static str,
+    event: &'static str,
+    own_environment: Vec<(&'static str, String)>,
+    expected: Expected,
+}
+
+/// The answer each function must give, which also shows that it made no network call.
+#[derive(Clone, Copy)]
+enum Expected {
+    /// An API Gateway response with this status code.
+    HttpStatus(u16),
+    /// Exactly this response body.
+    Body(&'static str),
+    /// An invocation error (`…/invocation/{id}/error`).
+    InvocationError,
+}
+
+#[derive(Debug)]
+enum Answer {
+    Response(Bytes),
+    InvocationError(Bytes),
+    InitError(Bytes),
+}
+
+/// What the Runtime API saw of one start.
+enum Observed {
+    Ready(Instant),
+    Answered(Instant, Answer),
+}
+
+struct Timing {
+    ready: Duration,
+    answered: Duration,
+}
+
+fn functions() -> Vec<Function> {
+    let closed_port = closed_local_port();
+    vec![
+        Function {
+            binary: "taskpulse-api",
+            function_name: "taskpulse-ApiFunction",
+            event: include_str!("../events/api-create-task-invalid.json"),
+            own_environment: vec![
+                ("TASKS_TABLE", "taskpulse-TasksTable".into()),
+                ("ANALYTICS_TABLE", "taskpulse-AnalyticsTable".into()),
+                ("EVENTS_QUEUE_URL", queue_url()),
+                ("GLOBAL_COUNTER_SHARDS", "10".into()),
+            ],
+            expected: Expected::HttpStatus(400),
+        },
+        Function {
+            binary: "taskpulse-consumer",
+            function_name: "taskpulse-ConsumerFunction",
+            event: r#"{"Records":[]}"#,
+            own_environment: vec![
+                ("ANALYTICS_TABLE", "taskpulse-AnalyticsTable".into()),
+                ("GLOBAL_COUNTER_SHARDS", "10".into()),
+            ],
+            expected: Expected::Body(r#"{"batchItemFailures":[]}"#),
+        },
+        Function {
+            binary: "taskpulse-relay",
+            function_name: "taskpulse-RelayFunction",
+            event: include_str!("../events/relay-scheduled.json"),
+            own_environment: vec![
+                ("TASKS_TABLE", "taskpulse-TasksTable".into()),
+                ("EVENTS_QUEUE_URL", queue_url()),
+                ("OUTBOX_GRACE_SECONDS", "30".into()),
+                // The relay's first call is a DynamoDB query: refused at once, not retried.
+                (
+                    "AWS_ENDPOINT_URL",
+                    format!("http://127.0.0.1:{closed_port}"),
+                ),
+                ("AWS_MAX_ATTEMPTS", "1".into()),
+            ],
+            expected: Expected::InvocationError,
+        },
+    ]
+}
+
+fn queue_url() -> String {
+    "https://sqs.us-east-1.amazonaws.com/123456789012/taskpulse-EventsQueue".into()
+}
+
+/// A 127.0.0.1 port nothing listens on: bound by the OS, then released.
+fn closed_local_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    listener.local_addr().expect("local address").port()
+}
+
+/// The variables Lambda sets for a `provided.al2023` function (`template.yaml`: 256 MB, JSON
+/// logs at INFO), with dummy credentials; nothing is inherited from this process.
+fn lambda_environment(runtime_api: &str, function_name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_owned()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLECOLDSTART".into()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "cold/start/example/secret/key/0000000000".into(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            "IQoJb3JpZ2luX2VjEXAMPLEcoldstartsessiontoken".into(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_NAME", function_name.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{function_name}"),
+        ),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef".into(),
+        ),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+        ("AWS_LAMBDA_LOG_LEVEL", "INFO".into()),
+        ("_HANDLER", "bootstrap".into()),
+        ("LAMBDA_TASK_ROOT", "/var/task".into()),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime".into()),
+        ("LANG", "en_US.UTF-8".into()),
+        ("TZ", ":UTC".into()),
+        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".into()),
+    ]
+}
+
+/// The Runtime API of one start: the first `next` gets the event, later ones wait until the
+/// run is over (the function is killed then).
+struct RuntimeApi {
+    event: Bytes,
+    deadline_epoch_ms: u128,
+    invoked_function_arn: String,
+    observed: mpsc::UnboundedSender<Observed>,
+    event_served: AtomicBool,
+    run_over: watch::Receiver<bool>,
+}
+
+impl RuntimeApi {
+    async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        let at = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let Some(route) = path.strip_prefix(RUNTIME_PREFIX) else {
+            return Ok(status(StatusCode::NOT_FOUND));
+        };
+        if method == Method::GET && route == "/invocation/next" {
+            return Ok(self.next_invocation(at).await);
+        }
+        if method != Method::POST {
+            return Ok(status(StatusCode::METHOD_NOT_ALLOWED));
+        }
+        let body = request
+            .into_body()
+            .collect()
+            .await
+            .map(|collected| collected.to_bytes())
+            .unwrap_or_default();
+        let answer = if route == "/init/error" {
+            Answer::InitError(body)
+        } else if route == format!("/invocation/{REQUEST_ID}/response") {
+            Answer::Response(body)
+        } else if route == format!("/invocation/{REQUEST_ID}/error") {
+            Answer::InvocationError(body)
+        } else {
+            return Ok(status(StatusCode::NOT_FOUND));
+        };
+        let _ = self.observed.send(Observed::Answered(at, answer));
+        Ok(status(StatusCode::ACCEPTED))
+    }
+
+    async fn next_invocation(&self, at: Instant) -> Response<Full<Bytes>> {
+        if self.event_served.swap(true, Ordering::SeqCst) {
+            let mut run_over = self.run_over.clone();
+            let _ = run_over.wait_for(|over| *over).await;
+            return status(StatusCode::GONE);
+        }
+        let _ = self.observed.send(Observed::Ready(at));
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .header("lambda-runtime-aws-request-id", REQUEST_ID)
+            .header(
+                "lambda-runtime-deadline-ms",
+                self.deadline_epoch_ms.to_string(),
+            )
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                &self.invoked_function_arn,
+            )
+            .header(
+                "lambda-runtime-trace-id",
+                "Root=1-67654321-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0",
+            )
+            .body(Full::new(self.event.clone()))
+            .expect("valid response")
+    }
+}
+
+fn status(code: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = code;
+    response
+}
+
+/// Serves the Runtime API until the returned task is aborted (which drops every connection).
+async fn serve(listener: TcpListener, api: Arc<RuntimeApi>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let api = Arc::clone(&api);
+        connections.spawn(async move {
+            let service = service_fn(move |request| Arc::clone(&api).handle(request));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Starts `function` once and times it; kills it after its first answer.
+async fn start_once(function: &Function, binary: &Path) -> Result<Timing, String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("bind 127.0.0.1: {e}"))?;
+    let runtime_api = listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .to_string();
+    let (observed_tx, mut observed) = mpsc::unbounded_channel();
+    let (run_over_tx, run_over) = watch::channel(false);
+    let api = Arc::new(RuntimeApi {
+        event: Bytes::from_static(function.event.as_bytes()),
+        deadline_epoch_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            + 30_000,
+        invoked_function_arn: format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{}",
+            function.function_name
+        ),
+        observed: observed_tx,
+        event_served: AtomicBool::new(false),
+        run_over,
+    });
+    let server = tokio::spawn(serve(listener, api));
+
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .envs(lambda_environment(&runtime_api, function.function_name))
+        .envs(function.own_environment.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+
+    let outcome = observe(&mut observed, &mut child, started).await;
+    let _ = run_over_tx.send(true);
+    let _ = child.kill();
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    server.abort();
+    let (timing, answer) = outcome.map_err(|reason| with_output(reason, &output))?;
+    check(function.expected, &answer).map_err(|reason| with_output(reason, &output))?;
+    Ok(timing)
+}
+
+/// Waits for the first `next` and the first answer, watching for the process dying first.
+async fn observe(
+    observed: &mut mpsc::UnboundedReceiver<Observed>,
+    child: &mut Child,
+    started: Instant,
+) -> Result<(Timing, Answer), String> {
+    let mut ready = None;
+    let mut exit_check = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tokio::select! {
+            seen = observed.recv() => match seen {
+                Some(Observed::Ready(at)) => ready = Some(at - started),
+                Some(Observed::Answered(_, Answer::InitError(body))) => {
+                    return Err(format!("init error: {}", String::from_utf8_lossy(&body)));
+                }
+                Some(Observed::Answered(at, answer)) => {
+                    let ready = ready.ok_or("answered before asking for an event")?;
+                    return Ok((Timing { ready, answered: at - started }, answer));
+                }
+                None => return Err("runtime API stopped".into()),
+            },
+            _ = exit_check.tick() => {
+                if let Ok(Some(exit)) = child.try_wait() {
+                    return Err(format!("the process exited early ({exit})"));
+                }
+                if started.elapsed() > RUN_TIMEOUT {
+                    return Err(format!("no answer within {RUN_TIMEOUT:?}"));
+                }
+            }
+        }
+    }
+}
+
+fn check(expected: Expected, answer: &Answer) -> Result<(), String> {
+    let matches = match (expected, answer) {
+        (Expected::HttpStatus(code), Answer::Response(body)) => {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|response| response["statusCode"].as_u64())
+                == Some(u64::from(code))
+        }
+        (Expected::Body(expected), Answer::Response(body)) => body == expected.as_bytes(),
+        (Expected::InvocationError, Answer::InvocationError(body)) => {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .is_ok_and(|error| error["errorType"].is_string())
+        }
+        _ => false,
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(format!("unexpected answer: {answer:?}"))
+    }
+}
+
+fn with_output(reason: String, output: &std::process::Output) -> String {
+    format!(
+        "{reason}\n--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Nearest-rank percentile of sorted samples, in milliseconds.
+fn percentile_ms(sorted: &[Duration], percent: usize) -> f64 {
+    let rank = (sorted.len() * percent).div_ceil(100).max(1);
+    sorted[rank - 1].as_secs_f64() * 1000.0
+}
+
+fn summary(samples: &mut [Duration]) -> String {
+    samples.sort();
+    format!(
+        "{:.2} | {:.2} | {:.2}",
+        percentile_ms(samples, 50),
+        percentile_ms(samples, 90),
+        percentile_ms(samples, 100)
+    )
+}
+
+fn release_dir() -> PathBuf {
+    std::env::var_os("TASKPULSE_RELEASE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release"))
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; there are no other arguments to honour.
+    let runs = std::env::var("COLD_START_RUNS")
+        .ok()
+        .and_then(|raw| raw.parse::<usize>().ok())
+        .filter(|runs| *runs > 0)
+        .unwrap_or(DEFAULT_RUNS);
+    let directory = release_dir();
+    let functions = functions();
+    let missing: Vec<_> = functions
+        .iter()
+        .map(|f| directory.join(f.binary))
+        .filter(|path| !path.is_file())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "cold_start: release binaries missing: {}\nBuild them first:\n  \
+             cargo build --release -p taskpulse-api -p taskpulse-consumer -p taskpulse-relay\n\
+             or point TASKPULSE_RELEASE_DIR at the directory holding them.",
+            missing
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        std::process::exit(2);
+    }
+    println!(
+        "cold_start: {runs} starts per function (after one unmeasured start each), binaries from {}",
+        directory.display()
+    );
+
+    let mut timings: Vec<Vec<Timing>> = functions.iter().map(|_| Vec::new()).collect();
+    // Interleaved, so a slow patch of the shared machine hits every function alike.
+    for run in 0..=runs {
+        for (function, measured) in functions.iter().zip(&mut timings) {
+            let timing = start_once(function, &directory.join(function.binary))
+                .await
+                .unwrap_or_else(|reason| panic!("{}: {reason}", function.binary));
+            if run > 0 {
+                measured.push(timing);
+            }
+        }
+    }
+
+    println!();
+    println!(
+        "| function | ready p50 ms | ready p90 ms | ready max ms | first answer p50 ms | first answer p90 ms | first answer max ms | first answer |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (function, measured) in functions.iter().zip(timings) {
+        let mut ready: Vec<_> = measured.iter().map(|t| t.ready).collect();
+        let mut answered: Vec<_> = measured.iter().map(|t| t.answered).collect();
+        let answer = match function.expected {
+            Expected::HttpStatus(code) => format!("HTTP {code}"),
+            Expected::Body(body) => format!("`{body}`"),
+            Expected::InvocationError => "invocation error (DynamoDB unreachable)".into(),
+        };
+        println!(
+            "| {} | {} | {} | {answer} |",
+            function.binary,
+            summary(&mut ready),
+            summary(&mut answered),
+        );
+    }
+}
