@@ -12,10 +12,7 @@ pub mod stack;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{
-    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
-    DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
-};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use taskpulse_app::TaskCommands;
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
 use taskpulse_devstack::{Provisioned, QueueInfo};
@@ -79,6 +76,8 @@ pub struct AwsPipeline {
     pub limits: PlanLimits,
     pub sqs: aws_sdk_sqs::Client,
     pub queue: QueueInfo,
+    /// The same queue through the local stack's adapter, for batch deletes and releases.
+    events: queue::SqsQueue,
 }
 
 impl AwsPipeline {
@@ -93,6 +92,7 @@ impl AwsPipeline {
             limits.global_shards,
         );
         Ok(Self {
+            events: queue::SqsQueue::known(sqs.clone(), &queue.url, &queue.arn),
             api: Api::new(
                 TaskCommands::new(
                     DynamoTaskStore::new(dynamodb, resources.table(TASKS_TABLE)?),
@@ -173,81 +173,23 @@ impl AwsPipeline {
     /// Makes received messages visible again at once, as if their visibility timeout had
     /// passed (SQS then counts another receive towards the redrive policy).
     pub async fn make_visible_now(&self, messages: &[Message]) -> Result<(), PipelineError> {
-        let entries = receipts(messages)
-            .filter_map(|(id, receipt)| {
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(id)
-                    .receipt_handle(receipt)
-                    .visibility_timeout(0)
-                    .build()
-                    .ok()
-            })
-            .collect::<Vec<_>>();
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let output = self
-            .sqs
-            .change_message_visibility_batch()
-            .queue_url(&self.queue.url)
-            .set_entries(Some(entries))
-            .send()
+        self.events
+            .release_receipts(messages.iter().filter_map(|m| m.receipt_handle()))
             .await
-            .map_err(sqs_error)?;
-        all_succeeded("ChangeMessageVisibilityBatch", output.failed())
+            .map_err(|e| PipelineError::Sqs(e.to_string()))
     }
 
-    /// Deletes received messages (at most ten, as one receive returns).
+    /// Deletes received messages.
     pub async fn delete(&self, messages: &[Message]) -> Result<(), PipelineError> {
-        let entries = receipts(messages)
-            .filter_map(|(id, receipt)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(id)
-                    .receipt_handle(receipt)
-                    .build()
-                    .ok()
-            })
-            .collect::<Vec<_>>();
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let output = self
-            .sqs
-            .delete_message_batch()
-            .queue_url(&self.queue.url)
-            .set_entries(Some(entries))
-            .send()
+        self.events
+            .delete_receipts(messages.iter().filter_map(|m| m.receipt_handle()))
             .await
-            .map_err(sqs_error)?;
-        all_succeeded("DeleteMessageBatch", output.failed())
+            .map_err(|e| PipelineError::Sqs(e.to_string()))
     }
-}
-
-/// (batch entry id, receipt handle) of each received message.
-fn receipts(messages: &[Message]) -> impl Iterator<Item = (String, String)> + '_ {
-    messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (i.to_string(), m.receipt_handle.clone().unwrap_or_default()))
 }
 
 fn sqs_error(error: impl std::error::Error) -> PipelineError {
     PipelineError::Sqs(DisplayErrorContext(&error).to_string())
-}
-
-/// A batch call can answer 200 and still fail some entries.
-fn all_succeeded(call: &str, failed: &[BatchResultErrorEntry]) -> Result<(), PipelineError> {
-    if failed.is_empty() {
-        return Ok(());
-    }
-    let reasons: Vec<String> = failed
-        .iter()
-        .map(|f| format!("{}: {}", f.id(), f.message().unwrap_or(f.code())))
-        .collect();
-    Err(PipelineError::Sqs(format!(
-        "{call} failed for {}",
-        reasons.join("; ")
-    )))
 }
 
 #[cfg(test)]

@@ -416,6 +416,17 @@ fn sqs_error(call: &'static str, error: impl std::error::Error) -> QueueError {
 }
 
 impl SqsQueue {
+    /// A queue whose ARN is known already; no dead-letter queue is looked up.
+    pub fn known(client: aws_sdk_sqs::Client, url: &str, arn: &str) -> Self {
+        Self {
+            publisher: taskpulse_aws::SqsEventPublisher::new(client.clone(), url),
+            client,
+            url: url.to_owned(),
+            arn: arn.to_owned(),
+            dead_letter_url: None,
+        }
+    }
+
     /// Looks the queue up: its ARN, and the dead-letter queue of its redrive policy. Fails when
     /// the endpoint is unreachable or the queue does not exist.
     pub async fn connect(client: aws_sdk_sqs::Client, url: &str) -> Result<Self, QueueError> {
@@ -506,14 +517,29 @@ impl SqsQueue {
     }
 
     async fn delete(&self, messages: &[&ReceivedMessage]) -> Result<(), QueueError> {
-        for chunk in messages.chunks(10) {
+        self.delete_receipts(messages.iter().map(|m| m.receipt_handle.as_str()))
+            .await
+    }
+
+    async fn release(&self, messages: &[&ReceivedMessage]) -> Result<(), QueueError> {
+        self.release_receipts(messages.iter().map(|m| m.receipt_handle.as_str()))
+            .await
+    }
+
+    /// Deletes messages by receipt handle, ten per DeleteMessageBatch call.
+    pub async fn delete_receipts(
+        &self,
+        receipts: impl IntoIterator<Item = &str>,
+    ) -> Result<(), QueueError> {
+        let receipts: Vec<&str> = receipts.into_iter().collect();
+        for chunk in receipts.chunks(10) {
             let entries = chunk
                 .iter()
                 .enumerate()
-                .filter_map(|(i, m)| {
+                .filter_map(|(i, receipt)| {
                     DeleteMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .receipt_handle(&m.receipt_handle)
+                        .receipt_handle(*receipt)
                         .build()
                         .ok()
                 })
@@ -531,15 +557,20 @@ impl SqsQueue {
         Ok(())
     }
 
-    async fn release(&self, messages: &[&ReceivedMessage]) -> Result<(), QueueError> {
-        for chunk in messages.chunks(10) {
+    /// Makes messages visible again at once, by receipt handle, ten per call.
+    pub async fn release_receipts(
+        &self,
+        receipts: impl IntoIterator<Item = &str>,
+    ) -> Result<(), QueueError> {
+        let receipts: Vec<&str> = receipts.into_iter().collect();
+        for chunk in receipts.chunks(10) {
             let entries = chunk
                 .iter()
                 .enumerate()
-                .filter_map(|(i, m)| {
+                .filter_map(|(i, receipt)| {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .receipt_handle(&m.receipt_handle)
+                        .receipt_handle(*receipt)
                         .visibility_timeout(0)
                         .build()
                         .ok()
