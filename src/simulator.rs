@@ -460,7 +460,10 @@ impl Shared {
                 Step::Status(s) => (format!("{task_path}/status"), json!({ "status": s })),
             };
             self.pace().await;
-            let answer = self.call(Method::POST, &path, &headers, Some(body)).await?;
+            let answer = self
+                .http
+                .call(Method::POST, &path, &headers, Some(body))
+                .await?;
             let accepted = Instant::now();
             let mut recount = lock(&self.recounts[user]);
             let before = recount.monotone();
@@ -529,16 +532,6 @@ impl Shared {
         Ok(())
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Result<Value, SimulateError> {
-        self.http.call(method, path, headers, body).await
-    }
-
     async fn analytics(
         &self,
         user: Option<usize>,
@@ -548,25 +541,27 @@ impl Shared {
         let range = format!("from={from}&to={to}");
         match user {
             Some(user) => {
-                self.call(
-                    Method::GET,
-                    &format!("/analytics/me?{range}"),
-                    &self.user_headers(user),
-                    None,
-                )
-                .await
+                self.http
+                    .call(
+                        Method::GET,
+                        &format!("/analytics/me?{range}"),
+                        &self.user_headers(user),
+                        None,
+                    )
+                    .await
             }
             None => {
-                self.call(
-                    Method::GET,
-                    &format!("/analytics/global?{range}"),
-                    &[
-                        ("x-local-user", "simulator"),
-                        ("x-local-scopes", "analytics:read"),
-                    ],
-                    None,
-                )
-                .await
+                self.http
+                    .call(
+                        Method::GET,
+                        &format!("/analytics/global?{range}"),
+                        &[
+                            ("x-local-user", "simulator"),
+                            ("x-local-scopes", "analytics:read"),
+                        ],
+                        None,
+                    )
+                    .await
             }
         }
     }
@@ -762,6 +757,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     }
     if delivery != DeliveryChaos::default() {
         shared
+            .http
             .call(Method::PUT, "/_local/delivery", &[], Some(json!(delivery)))
             .await?;
         println!(
@@ -879,6 +875,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     };
     if delivery != DeliveryChaos::default() {
         let _ = shared
+            .http
             .call(
                 Method::PUT,
                 "/_local/delivery",
