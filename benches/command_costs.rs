@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::config::retry::RetryConfig;
 use serde_json::{Value, json};
-use taskpulse::AwsApi;
 use taskpulse_app::TaskCommands;
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
 use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher, keys};
@@ -22,6 +21,7 @@ use taskpulse_devstack::Stack;
 use taskpulse_domain::TaskId;
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::apigw::HttpApiEvent;
+use taskpulse_testkit::AwsApi;
 
 /// Attributes the `byUser` index projects besides the keys (template.yaml).
 const BY_USER_PROJECTION: &[&str] = &[
@@ -88,7 +88,12 @@ fn new_task() -> Value {
 async fn raw_item(stack: &Stack, pk: String, sk: String) -> HashMap<String, AttributeValue> {
     aws_sdk_dynamodb::Client::new(&stack.config)
         .get_item()
-        .table_name(stack.resources.table(taskpulse::TASKS_TABLE).unwrap())
+        .table_name(
+            stack
+                .resources
+                .table(taskpulse_devstack::TASKS_TABLE)
+                .unwrap(),
+        )
         .key("pk", AttributeValue::S(pk))
         .key("sk", AttributeValue::S(sk))
         .consistent_read(true)
@@ -179,12 +184,15 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() {
     let stack = Stack::start().await.expect("moto stack");
-    let pipeline = taskpulse::AwsPipeline::new(&stack.config, &stack.resources).unwrap();
+    let pipeline = taskpulse_testkit::AwsPipeline::new(&stack.config, &stack.resources).unwrap();
 
     // --- Write units: an API whose queue is unreachable keeps every outbox on its item.
     let store = DynamoTaskStore::new(
         aws_sdk_dynamodb::Client::new(&stack.config),
-        stack.resources.table(taskpulse::TASKS_TABLE).unwrap(),
+        stack
+            .resources
+            .table(taskpulse_devstack::TASKS_TABLE)
+            .unwrap(),
     );
     println!(
         "## Write units per command (DynamoDB pricing rules, counted from the written items)\n"

@@ -95,7 +95,7 @@ async fn ours(
     let client = aws_sdk_dynamodb::Client::new(&stack.config);
     let table = stack
         .resources
-        .table(taskpulse::ANALYTICS_TABLE)
+        .table(taskpulse_devstack::ANALYTICS_TABLE)
         .unwrap()
         .to_owned();
     let limits = PlanLimits::default();
@@ -176,7 +176,7 @@ async fn naive(events: &[EventEnvelope], redeliver: &[EventEnvelope]) -> (usize,
     let client = aws_sdk_dynamodb::Client::new(&stack.config);
     let table = stack
         .resources
-        .table(taskpulse::ANALYTICS_TABLE)
+        .table(taskpulse_devstack::ANALYTICS_TABLE)
         .unwrap()
         .to_owned();
     let (mut units, mut updates) = (0, 0);

@@ -8,8 +8,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use taskpulse::simulator::{self, SimulateOptions};
-use taskpulse::stack::{self, ServeOptions};
+use taskpulse_local::stack::{self, ServeOptions};
+use taskpulse_simulator::{self as simulator, SimulateOptions};
 
 #[derive(Parser)]
 #[command(

@@ -8,13 +8,13 @@ use std::collections::BTreeSet;
 use aws_sdk_sqs::config::retry::RetryConfig;
 use http::StatusCode;
 use serde_json::{Value, json};
-use taskpulse::AwsApi;
 use taskpulse_app::{LoadTask, TaskCommands};
 use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher};
 use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::apigw::HttpApiEvent;
 use taskpulse_lambda::relay::relay_outbox;
+use taskpulse_testkit::AwsApi;
 
 struct Reply {
     status: StatusCode,
@@ -52,7 +52,7 @@ async fn create(api: &AwsApi, user: &str, title: &str) -> String {
 }
 
 /// Every message on the events queue, parsed, until it is empty.
-async fn drain_queue(pipeline: &taskpulse::AwsPipeline) -> Vec<EventEnvelope> {
+async fn drain_queue(pipeline: &taskpulse_testkit::AwsPipeline) -> Vec<EventEnvelope> {
     let mut events = vec![];
     loop {
         let messages = pipeline.receive(1).await.unwrap();
@@ -389,7 +389,10 @@ async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_eve
     let (stack, pipeline) = support::stack().await;
     let store = DynamoTaskStore::new(
         aws_sdk_dynamodb::Client::new(&stack.config),
-        stack.resources.table(taskpulse::TASKS_TABLE).unwrap(),
+        stack
+            .resources
+            .table(taskpulse_devstack::TASKS_TABLE)
+            .unwrap(),
     );
     // Nothing listens on port 9 of 127.0.0.1: every SendMessageBatch fails to connect. Retries
     // are off so the test does not wait out the SDK's backoff 50 times.

@@ -13,7 +13,6 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
-use taskpulse::lambda_record;
 use taskpulse_app::{PendingEvent, PublishEvents, StoreError};
 use taskpulse_aws::{DynamoAnalyticsStore, SqsEventPublisher, TransactOutcome, TransactWrites};
 use taskpulse_domain::task::CreateTask;
@@ -22,6 +21,7 @@ use taskpulse_domain::{
 };
 use taskpulse_lambda::apigw::HttpApiEvent;
 use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_testkit::lambda_record;
 
 const USERS: usize = 12;
 const TASKS: usize = 100;
@@ -153,7 +153,7 @@ fn shuffle<T>(items: &mut [T], mut state: u64) {
 }
 
 async fn analytics(
-    pipeline: &taskpulse::AwsPipeline,
+    pipeline: &taskpulse_testkit::AwsPipeline,
     path: &str,
     user: &str,
     scopes: &[&str],
@@ -348,7 +348,10 @@ async fn poison_messages_fail_alone_and_reach_the_dlq_through_the_redrive_policy
     // maxReceiveCount (5, from the template): each poison message failed five times, then moved.
     assert_eq!(failures_seen.len(), poison.len());
     assert!(failures_seen.values().all(|n| *n == 5), "{failures_seen:?}");
-    let dlq = stack.resources.queue(taskpulse::EVENTS_DLQ).unwrap();
+    let dlq = stack
+        .resources
+        .queue(taskpulse_devstack::EVENTS_DLQ)
+        .unwrap();
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
     let mut in_dlq = vec![];
     for _ in 0..5 {
@@ -449,7 +452,10 @@ async fn conflicts_throttling_and_lost_responses_cause_no_drift() {
     let store = DynamoAnalyticsStore::with_writer(
         writer,
         aws_sdk_dynamodb::Client::new(&stack.config),
-        stack.resources.table(taskpulse::ANALYTICS_TABLE).unwrap(),
+        stack
+            .resources
+            .table(taskpulse_devstack::ANALYTICS_TABLE)
+            .unwrap(),
         pipeline.limits.global_shards,
     );
     let mut messages: Vec<SqsMessage> = events

@@ -97,7 +97,7 @@ async fn invoke_consumer(
 ) -> (
     Vec<String>,
     taskpulse_devstack::Stack,
-    taskpulse::AwsPipeline,
+    taskpulse_testkit::AwsPipeline,
 ) {
     let (stack, pipeline) = support::stack().await;
     let batch: SqsEvent = serde_json::from_str(&event_file(name))
@@ -119,7 +119,7 @@ async fn invoke_consumer(
 }
 
 /// `created` on 2026-11-26, the day of the sample events.
-async fn created(pipeline: &taskpulse::AwsPipeline, scope: Scope) -> i64 {
+async fn created(pipeline: &taskpulse_testkit::AwsPipeline, scope: Scope) -> i64 {
     let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
     let counters = pipeline
         .analytics

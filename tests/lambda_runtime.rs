@@ -20,12 +20,15 @@ async fn every_sample_event_gives_its_documented_result_through_the_runtime() {
         ("AWS_REGION", "us-east-1".to_owned()),
         (
             "TASKS_TABLE",
-            resources.table(taskpulse::TASKS_TABLE).unwrap().to_owned(),
+            resources
+                .table(taskpulse_devstack::TASKS_TABLE)
+                .unwrap()
+                .to_owned(),
         ),
         (
             "ANALYTICS_TABLE",
             resources
-                .table(taskpulse::ANALYTICS_TABLE)
+                .table(taskpulse_devstack::ANALYTICS_TABLE)
                 .unwrap()
                 .to_owned(),
         ),

@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use taskpulse::simulator::{SimulateOptions, run};
+use taskpulse_simulator::{SimulateOptions, run};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_taskpulse");
 
@@ -232,19 +232,22 @@ async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         (
             "TASKS_TABLE",
-            resources.table(taskpulse::TASKS_TABLE).unwrap().to_owned(),
+            resources
+                .table(taskpulse_devstack::TASKS_TABLE)
+                .unwrap()
+                .to_owned(),
         ),
         (
             "ANALYTICS_TABLE",
             resources
-                .table(taskpulse::ANALYTICS_TABLE)
+                .table(taskpulse_devstack::ANALYTICS_TABLE)
                 .unwrap()
                 .to_owned(),
         ),
         (
             "EVENTS_QUEUE_URL",
             resources
-                .queue(taskpulse::EVENTS_QUEUE)
+                .queue(taskpulse_devstack::EVENTS_QUEUE)
                 .unwrap()
                 .url
                 .clone(),

@@ -7,13 +7,13 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde_json::{Value, json};
-use taskpulse::lambda_record;
 use taskpulse_app::{LoadTask, ReadCounters, apply_events};
 use taskpulse_aws::DynamoAnalyticsStore;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
 use taskpulse_domain::{EventEnvelope, TaskId, UserId};
 use taskpulse_lambda::apigw::HttpApiEvent;
 use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_testkit::lambda_record;
 
 fn create_request(user: &str, title: &str) -> lambda_http::Request {
     HttpApiEvent::new("POST", "/tasks")
@@ -250,7 +250,10 @@ async fn when_sqs_refuses_the_command_succeeds_and_the_event_stays_pending() {
     let config = &stack.config;
     let store = taskpulse_aws::DynamoTaskStore::new(
         aws_sdk_dynamodb::Client::new(config),
-        stack.resources.table(taskpulse::TASKS_TABLE).unwrap(),
+        stack
+            .resources
+            .table(taskpulse_devstack::TASKS_TABLE)
+            .unwrap(),
     );
     let missing_queue = format!("{}/000000000000/no-such-queue", stack.moto.endpoint_url());
     let api = taskpulse_lambda::api::Api::new(

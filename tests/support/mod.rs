@@ -4,9 +4,9 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use taskpulse::AwsPipeline;
 use taskpulse_devstack::Stack;
 use taskpulse_domain::EventId;
+use taskpulse_testkit::AwsPipeline;
 
 /// A fresh moto server with the resources of `template.yaml`, and the pipeline wired to it.
 /// Any failure to get there fails the test: these tests never skip.
@@ -26,7 +26,12 @@ pub async fn applied_events(stack: &Stack, user: &str, day: chrono::NaiveDate) -
         taskpulse_aws::keys::user_day_key(&taskpulse_domain::UserId::parse(user).unwrap(), day);
     let item = aws_sdk_dynamodb::Client::new(&stack.config)
         .get_item()
-        .table_name(stack.resources.table(taskpulse::ANALYTICS_TABLE).unwrap())
+        .table_name(
+            stack
+                .resources
+                .table(taskpulse_devstack::ANALYTICS_TABLE)
+                .unwrap(),
+        )
         .key("pk", AttributeValue::S(pk))
         .key("sk", AttributeValue::S(sk))
         .consistent_read(true)
@@ -47,7 +52,7 @@ pub async fn applied_events(stack: &Stack, user: &str, day: chrono::NaiveDate) -
 
 /// A deadline for handing a batch to the consumer in tests.
 pub fn deadline() -> tokio::time::Instant {
-    tokio::time::Instant::now() + taskpulse::CONSUMER_TIMEOUT
+    tokio::time::Instant::now() + taskpulse_testkit::CONSUMER_TIMEOUT
 }
 
 /// The task the sample events in `events/` refer to.
@@ -74,7 +79,10 @@ pub async fn seed_fixture_task(stack: &Stack) {
     .unwrap();
     let store = taskpulse_aws::DynamoTaskStore::new(
         aws_sdk_dynamodb::Client::new(&stack.config),
-        stack.resources.table(taskpulse::TASKS_TABLE).unwrap(),
+        stack
+            .resources
+            .table(taskpulse_devstack::TASKS_TABLE)
+            .unwrap(),
     );
     store
         .save_task(TaskWrite {

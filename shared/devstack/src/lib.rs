@@ -12,6 +12,12 @@ pub use lambda::LambdaEmulator;
 pub use moto::{MotoServer, PythonTools, sdk_config_for, workspace_root};
 pub use template::{ConsumerMapping, Provisioned, QueueInfo, Template, provision};
 
+/// Logical ids of the resources in `template.yaml` that the local stack and the tests use.
+pub const TASKS_TABLE: &str = "TasksTable";
+pub const ANALYTICS_TABLE: &str = "AnalyticsTable";
+pub const EVENTS_QUEUE: &str = "EventsQueue";
+pub const EVENTS_DLQ: &str = "EventsDeadLetterQueue";
+
 #[derive(Debug, thiserror::Error)]
 pub enum DevstackError {
     #[error("{path}: {source}")]

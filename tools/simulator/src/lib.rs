@@ -26,7 +26,7 @@ use hyper_util::rt::TokioExecutor;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::mapping::{DeliveryChaos, StatsSnapshot};
+use taskpulse_local::event_source_mapping::{DeliveryChaos, StatsSnapshot};
 
 /// Counters the recount predicts exactly (lead time depends on the server's clock).
 pub const COMPARED: [&str; 8] = [

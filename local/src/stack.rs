@@ -22,7 +22,7 @@ use taskpulse_lambda::relay::relay_outbox;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::mapping::{CounterStore, EventSourceMapping, MappingSettings};
+use crate::event_source_mapping::{CounterStore, EventSourceMapping, MappingSettings};
 use crate::queue::{EventQueue, MemoryQueue, SqsQueue};
 
 /// Where the tables and the queue live.
@@ -251,10 +251,15 @@ impl Backend {
                 let stack = taskpulse_devstack::Stack::start().await?;
                 let resources = &stack.resources;
                 let tables = (
-                    resources.table(crate::TASKS_TABLE)?.to_owned(),
-                    resources.table(crate::ANALYTICS_TABLE)?.to_owned(),
+                    resources.table(taskpulse_devstack::TASKS_TABLE)?.to_owned(),
+                    resources
+                        .table(taskpulse_devstack::ANALYTICS_TABLE)?
+                        .to_owned(),
                 );
-                let queue_url = resources.queue(crate::EVENTS_QUEUE)?.url.clone();
+                let queue_url = resources
+                    .queue(taskpulse_devstack::EVENTS_QUEUE)?
+                    .url
+                    .clone();
                 let endpoint = stack.moto.endpoint_url();
                 let description = format!(
                     "moto: a moto server at {endpoint} with the tables and queues of template.yaml (state gone on exit)"

@@ -1,4 +1,4 @@
-//! The capacity model of the analytics write path (`taskpulse::capacity_model`): the event rate
+//! The capacity model of the analytics write path (`taskpulse_capacity_model`): the event rate
 //! the hot counter items sustain within DynamoDB's 1,000 WCU/s partition limit, per global
 //! shard count and batch size, and what else binds. Prints markdown tables.
 //!
@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use taskpulse::capacity_model::{
+use taskpulse_capacity_model::{
     DEFAULT_TABLE_WCU_PER_SECOND, HotUser, ItemSizes, MaxRate, PARTITION_WCU_PER_SECOND, RunReport,
     Scenario, arithmetic_bound, max_sustained_rate, run,
 };

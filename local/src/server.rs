@@ -29,7 +29,7 @@ use taskpulse_lambda::apigw::HttpApiEvent;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::mapping::DeliveryChaos;
+use crate::event_source_mapping::DeliveryChaos;
 use crate::queue::EventQueue;
 use crate::stack::Backend;
 

@@ -1,13 +1,6 @@
-//! The taskpulse pipeline on one machine: the API handler, the events queue and the consumer,
-//! wired to AWS-protocol endpoints exactly as the Lambda functions are, plus the piece Lambda
-//! provides on AWS: an event source mapping that polls SQS and invokes the consumer.
-
-pub mod capacity_model;
-pub mod mapping;
-pub mod queue;
-pub mod server;
-pub mod simulator;
-pub mod stack;
+//! What the integration tests and the benchmarks share: the pipeline wired to AWS-protocol
+//! endpoints (moto) exactly as the Lambda functions are, with the piece Lambda provides on AWS
+//! (receiving from SQS and handing records to the consumer) driven by the test itself.
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -15,17 +8,12 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use taskpulse_app::TaskCommands;
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
-use taskpulse_devstack::{Provisioned, QueueInfo};
+use taskpulse_devstack::{ANALYTICS_TABLE, EVENTS_QUEUE, Provisioned, QueueInfo, TASKS_TABLE};
 use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::consumer::{BatchSummary, handle_batch};
+use taskpulse_local::queue;
 use tokio::time::Instant;
-
-/// Logical ids of the resources in `template.yaml`.
-pub const TASKS_TABLE: &str = "TasksTable";
-pub const ANALYTICS_TABLE: &str = "AnalyticsTable";
-pub const EVENTS_QUEUE: &str = "EventsQueue";
-pub const EVENTS_DLQ: &str = "EventsDeadLetterQueue";
 
 /// How long the local consumer may retry a batch, as the consumer function's timeout would.
 pub const CONSUMER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
