@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use taskpulse_local::stack::{self, ServeOptions};
+use taskpulse_local::ServeOptions;
 use taskpulse_simulator::{self as simulator, SimulateOptions};
 
 #[derive(Parser)]
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(options: ServeOptions) -> ExitCode {
-    match stack::serve(options).await {
+    match taskpulse_local::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("taskpulse: {error}");

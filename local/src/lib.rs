@@ -1,6 +1,19 @@
 //! The local stack: the whole system on one machine, as `cargo run` starts it.
+//!
+//! - [`run`]: `taskpulse serve`, from binding the port to the summary printed on Ctrl-C;
+//! - [`backend`]: the adapters behind the server, generic over tables and queue, chosen once;
+//! - [`server`]: the HTTP server that hands requests to the API Lambda's handler;
+//! - [`queue`]: the events queue, in process or on SQS;
+//! - [`event_source_mapping`]: what Lambda does between the queue and the consumer.
 
+pub mod backend;
+pub mod error;
 pub mod event_source_mapping;
+pub mod options;
 pub mod queue;
+pub mod run;
 pub mod server;
-pub mod stack;
+
+pub use error::StackError;
+pub use options::{BackendKind, ServeOptions};
+pub use run::serve;

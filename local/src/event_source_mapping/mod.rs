@@ -7,179 +7,42 @@
 //! Optional delivery chaos shows what the consumer must survive: records shuffled within a
 //! batch, and processed messages delivered again instead of deleted (at-least-once delivery).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+mod settings;
+mod stats;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use taskpulse_app::memory::MemoryAnalyticsStore;
-use taskpulse_aws::DynamoAnalyticsStore;
+use taskpulse_app::ApplyTransaction;
 use taskpulse_domain::analytics::PlanLimits;
-use taskpulse_lambda::consumer::{BatchSummary, UnreportableFailure, handle_batch};
+use taskpulse_lambda::consumer::handle_batch;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::queue::{EventQueue, ReceivedMessage};
 
+pub use settings::{DeliveryChaos, MappingSettings};
+pub use stats::{MappingStats, StatsSnapshot};
+
 /// The consumer's retries stop this long before its timeout, as in the deployed function.
 const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
-/// How the mapping polls and invokes; the defaults come from `template.yaml`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MappingSettings {
-    pub batch_size: usize,
-    #[serde(serialize_with = "as_millis")]
-    pub batching_window: Duration,
-    /// Concurrent pollers, each invoking the consumer with its own batches.
-    pub concurrency: usize,
-    #[serde(serialize_with = "as_millis")]
-    pub visibility_timeout: Duration,
-    #[serde(serialize_with = "as_millis")]
-    pub function_timeout: Duration,
-    /// Long-poll wait of one receive. Zero for emulators that serve one request at a time,
-    /// which a waiting receive would block.
-    #[serde(serialize_with = "as_millis")]
-    pub receive_wait: Duration,
-}
-
-fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(duration.as_millis() as u64)
-}
-
-/// What the mapping does to deliveries on purpose, to prove the counters stay exact.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeliveryChaos {
-    /// Share (0 to 0.9) of processed messages released instead of deleted after their first
-    /// receive: delivered again.
-    #[serde(default)]
-    pub duplicate_rate: f64,
-    /// Shuffles the records of every batch before the consumer sees them.
-    #[serde(default)]
-    pub reorder: bool,
-}
-
-impl DeliveryChaos {
-    pub fn validate(&self) -> Result<(), String> {
-        if !(0.0..=0.9).contains(&self.duplicate_rate) {
-            return Err("duplicateRate must be between 0 and 0.9".into());
-        }
-        Ok(())
-    }
-}
-
-/// Running totals of the mapping, for the stats endpoint and the shutdown summary.
-#[derive(Debug, Default)]
-pub struct MappingStats {
-    pub invocations: AtomicU64,
-    pub records: AtomicU64,
-    pub applied: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub poison: AtomicU64,
-    pub failed_writes: AtomicU64,
-    /// Records reported as failed, left to come back after the visibility timeout.
-    pub batch_item_failures: AtomicU64,
-    /// Invocations that failed as a whole (every record comes back).
-    pub failed_invocations: AtomicU64,
-    /// Processed messages released on purpose (delivery chaos).
-    pub redelivered: AtomicU64,
-    pub queue_errors: AtomicU64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatsSnapshot {
-    pub invocations: u64,
-    pub records: u64,
-    pub applied: u64,
-    pub duplicates: u64,
-    pub poison: u64,
-    pub failed_writes: u64,
-    pub batch_item_failures: u64,
-    pub failed_invocations: u64,
-    pub redelivered: u64,
-    pub queue_errors: u64,
-}
-
-impl MappingStats {
-    pub fn snapshot(&self) -> StatsSnapshot {
-        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        StatsSnapshot {
-            invocations: get(&self.invocations),
-            records: get(&self.records),
-            applied: get(&self.applied),
-            duplicates: get(&self.duplicates),
-            poison: get(&self.poison),
-            failed_writes: get(&self.failed_writes),
-            batch_item_failures: get(&self.batch_item_failures),
-            failed_invocations: get(&self.failed_invocations),
-            redelivered: get(&self.redelivered),
-            queue_errors: get(&self.queue_errors),
-        }
-    }
-
-    fn add(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-    }
-
-    fn record(&self, summary: &BatchSummary, failures: usize) {
-        Self::add(&self.invocations, 1);
-        Self::add(&self.records, summary.records);
-        Self::add(&self.applied, summary.applied);
-        Self::add(&self.duplicates, summary.duplicates);
-        Self::add(&self.poison, summary.poison);
-        Self::add(&self.failed_writes, summary.failed_writes);
-        Self::add(&self.batch_item_failures, failures);
-    }
-}
-
-/// The table the consumer writes counters to.
-#[derive(Debug, Clone)]
-pub enum CounterStore {
-    Memory(MemoryAnalyticsStore),
-    Dynamo(DynamoAnalyticsStore),
-}
-
-impl CounterStore {
-    async fn handle_batch(
-        &self,
-        batch: SqsEvent,
-        limits: &PlanLimits,
-        deadline: Instant,
-    ) -> Result<
-        (
-            aws_lambda_events::event::sqs::SqsBatchResponse,
-            BatchSummary,
-        ),
-        UnreportableFailure,
-    > {
-        match self {
-            Self::Memory(store) => handle_batch(store, batch, limits, deadline).await,
-            Self::Dynamo(store) => handle_batch(store, batch, limits, deadline).await,
-        }
-    }
-}
-
-/// The queue, the consumer and how one drives the other.
+/// The queue, the consumer and how one drives the other: `Q` is the events queue, `C` the
+/// table the consumer writes counters to.
 #[derive(Debug)]
-pub struct EventSourceMapping {
-    pub queue: EventQueue,
-    pub counters: CounterStore,
+pub struct EventSourceMapping<Q, C> {
+    pub queue: Q,
+    pub counters: C,
     pub limits: PlanLimits,
     pub settings: MappingSettings,
     pub chaos: Mutex<DeliveryChaos>,
     pub stats: MappingStats,
 }
 
-impl EventSourceMapping {
-    pub fn new(
-        queue: EventQueue,
-        counters: CounterStore,
-        limits: PlanLimits,
-        settings: MappingSettings,
-    ) -> Self {
+impl<Q: EventQueue, C: ApplyTransaction + 'static> EventSourceMapping<Q, C> {
+    pub fn new(queue: Q, counters: C, limits: PlanLimits, settings: MappingSettings) -> Self {
         Self {
             queue,
             counters,
@@ -284,9 +147,7 @@ impl EventSourceMapping {
         event.records = records;
         let deadline =
             Instant::now() + self.settings.function_timeout.saturating_sub(ANSWER_MARGIN);
-        let (response, summary) = match self
-            .counters
-            .handle_batch(event, &self.limits, deadline)
+        let (response, summary) = match handle_batch(&self.counters, event, &self.limits, deadline)
             .await
         {
             Ok(answer) => answer,
@@ -347,6 +208,7 @@ mod tests {
     use super::*;
     use crate::queue::MemoryQueue;
     use chrono::Utc;
+    use taskpulse_app::memory::MemoryAnalyticsStore;
     use taskpulse_app::{PendingEvent, PublishEvents, ReadCounters};
     use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
     use taskpulse_domain::task::CreateTask;
@@ -395,10 +257,9 @@ mod tests {
         counters.get(&Counter::Created).copied().unwrap_or(0)
     }
 
-    async fn run_until(
-        mapping: &Arc<EventSourceMapping>,
-        done: impl Fn(&EventSourceMapping) -> bool,
-    ) {
+    type MemoryMapping = EventSourceMapping<MemoryQueue, MemoryAnalyticsStore>;
+
+    async fn run_until(mapping: &Arc<MemoryMapping>, done: impl Fn(&MemoryMapping) -> bool) {
         let (stop_tx, stop) = watch::channel(false);
         let pollers = mapping.start(stop);
         let give_up = Instant::now() + Duration::from_secs(10);
@@ -416,8 +277,8 @@ mod tests {
         let queue = MemoryQueue::new(2);
         let store = MemoryAnalyticsStore::default();
         let mapping = Arc::new(EventSourceMapping::new(
-            EventQueue::Memory(queue.clone()),
-            CounterStore::Memory(store.clone()),
+            queue.clone(),
+            store.clone(),
             PlanLimits::default(),
             settings(10, 20, 10_000),
         ));
@@ -454,8 +315,8 @@ mod tests {
         let queue = MemoryQueue::new(3);
         let store = MemoryAnalyticsStore::default();
         let mapping = Arc::new(EventSourceMapping::new(
-            EventQueue::Memory(queue.clone()),
-            CounterStore::Memory(store.clone()),
+            queue.clone(),
+            store.clone(),
             PlanLimits::default(),
             settings(10, 50, 100),
         ));
@@ -478,8 +339,8 @@ mod tests {
     async fn a_batch_waits_for_the_window_and_stops_when_full() {
         let queue = MemoryQueue::new(5);
         let mapping = EventSourceMapping::new(
-            EventQueue::Memory(queue.clone()),
-            CounterStore::Memory(MemoryAnalyticsStore::default()),
+            queue.clone(),
+            MemoryAnalyticsStore::default(),
             PlanLimits::default(),
             settings(25, 300, 10_000),
         );

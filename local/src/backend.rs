@@ -1,0 +1,265 @@
+//! Everything behind the local HTTP server, on one backend's adapters: the API handler, the
+//! event source mapping with its queue and counter table, and the task table the relay reads.
+//!
+//! [`Backend`] is generic over the three tables and the queue, so the rest of the local stack
+//! is written once. The constructors here are the only place that names concrete adapters:
+//! [`Backend::embedded`] (in-process) and [`Backend::sdk`] (the SDK adapters, for the `aws` and
+//! `moto` backends); `crate::run` picks one at start-up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use chrono::TimeDelta;
+use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore};
+use taskpulse_app::{
+    ApplyTransaction, ListPendingOutbox, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
+    ReadCounters, SaveTask, TaskCommands,
+};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, env, sdk};
+use taskpulse_devstack::ConsumerMapping;
+use taskpulse_domain::analytics::PlanLimits;
+use taskpulse_lambda::api::Api;
+use taskpulse_lambda::relay::relay_outbox;
+use tokio::sync::watch;
+
+use crate::error::StackError;
+use crate::event_source_mapping::EventSourceMapping;
+use crate::options::{BackendKind, MappingOverrides};
+use crate::queue::{EventQueue, MemoryQueue, SqsQueue};
+
+/// A task table the local stack serves the API and runs the relay on.
+pub trait TaskTable:
+    LoadTask
+    + SaveTask
+    + LoadIdempotency
+    + MarkEventsPublished
+    + ListTasks
+    + ListPendingOutbox
+    + 'static
+{
+}
+impl<T> TaskTable for T where
+    T: LoadTask
+        + SaveTask
+        + LoadIdempotency
+        + MarkEventsPublished
+        + ListTasks
+        + ListPendingOutbox
+        + 'static
+{
+}
+
+/// A counter table the consumer writes and the analytics routes read.
+pub trait CounterTable: ApplyTransaction + ReadCounters + 'static {}
+impl<C> CounterTable for C where C: ApplyTransaction + ReadCounters + 'static {}
+
+/// The embedded backend: everything in the process.
+pub type EmbeddedBackend = Backend<MemoryTaskStore, MemoryQueue, MemoryAnalyticsStore>;
+/// The `aws` and `moto` backends: the SDK adapters the functions use.
+pub type SdkBackend = Backend<DynamoTaskStore, SqsQueue, DynamoAnalyticsStore>;
+
+/// Everything behind the HTTP server: `T` is the task table, `Q` the events queue, `C` the
+/// counter table.
+pub struct Backend<T, Q, C> {
+    pub kind: BackendKind,
+    /// One line saying where the data lives.
+    pub description: String,
+    pub api: Api<T, Q, C>,
+    pub mapping: Arc<EventSourceMapping<Q, C>>,
+    /// The task table as the relay reads it (the API holds its own handle).
+    relay_tasks: T,
+    /// Keeps the moto server of the `moto` backend running.
+    _moto: Option<taskpulse_devstack::Stack>,
+}
+
+impl<T: TaskTable, Q: EventQueue, C: CounterTable> Backend<T, Q, C> {
+    /// One scheduled run of the outbox relay.
+    async fn relay_once(&self, grace: TimeDelta) {
+        if let Err(error) = relay_outbox(&self.relay_tasks, &self.mapping.queue, grace).await {
+            tracing::warn!(%error, "outbox relay run failed");
+        }
+    }
+
+    /// Runs the relay until `stop` turns true.
+    pub async fn run_relay(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let grace =
+            env::outbox_grace().unwrap_or(TimeDelta::seconds(env::DEFAULT_OUTBOX_GRACE_SECONDS));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RELAY_INTERVAL) => self.relay_once(grace).await,
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// How often the local relay looks for events the API could not publish (the deployed one runs
+/// every minute).
+const RELAY_INTERVAL: Duration = Duration::from_secs(10);
+
+impl EmbeddedBackend {
+    pub fn embedded(
+        template: &ConsumerMapping,
+        overrides: &MappingOverrides,
+    ) -> Result<Self, StackError> {
+        let settings =
+            overrides.settings(BackendKind::Embedded, template, Duration::from_secs(1))?;
+        let queue = MemoryQueue::new(
+            overrides
+                .max_receive_count
+                .unwrap_or(template.max_receive_count),
+        );
+        let tasks = MemoryTaskStore::default();
+        let counters = MemoryAnalyticsStore::default();
+        Ok(Self {
+            kind: BackendKind::Embedded,
+            description:
+                "embedded: in-process tables and queue (nothing to install; state gone on exit)"
+                    .into(),
+            api: Api::new(
+                TaskCommands::new(tasks.clone(), queue.clone()),
+                counters.clone(),
+            ),
+            mapping: Arc::new(EventSourceMapping::new(
+                queue,
+                counters,
+                PlanLimits::default(),
+                settings,
+            )),
+            relay_tasks: tasks,
+            _moto: None,
+        })
+    }
+}
+
+/// Where the SDK backend's tables and queue are.
+pub struct SdkResources {
+    pub config: SdkConfig,
+    /// `AWS_ENDPOINT_URL`, for an emulator; `None` for AWS itself.
+    pub endpoint: Option<String>,
+    pub tasks_table: String,
+    pub analytics_table: String,
+    pub queue_url: String,
+    pub global_shards: u32,
+}
+
+impl SdkResources {
+    /// The tables and queue the functions' environment variables name, at `AWS_ENDPOINT_URL`
+    /// or in the AWS account of the usual credentials.
+    pub async fn from_environment() -> Result<Self, StackError> {
+        let config = sdk::config_loader()
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(10))
+                    .build(),
+            )
+            .load()
+            .await;
+        if config.region().is_none() {
+            return Err(StackError::Config(
+                "no AWS region: set AWS_REGION (any region for an emulator)".into(),
+            ));
+        }
+        let named = |name| env::required(name).map_err(|e| StackError::Config(e.to_string()));
+        Ok(Self {
+            tasks_table: named(env::TASKS_TABLE)?,
+            analytics_table: named(env::ANALYTICS_TABLE)?,
+            queue_url: named(env::EVENTS_QUEUE_URL)?,
+            global_shards: env::global_counter_shards()
+                .map_err(|e| StackError::Config(e.to_string()))?,
+            endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+            config,
+        })
+    }
+
+    /// The resources of `template.yaml` on a moto server started for the run.
+    pub fn on_moto(stack: &taskpulse_devstack::Stack) -> Result<Self, StackError> {
+        let resources = &stack.resources;
+        Ok(Self {
+            config: stack.config.clone(),
+            endpoint: Some(stack.moto.endpoint_url()),
+            tasks_table: resources.table(taskpulse_devstack::TASKS_TABLE)?.to_owned(),
+            analytics_table: resources
+                .table(taskpulse_devstack::ANALYTICS_TABLE)?
+                .to_owned(),
+            queue_url: resources
+                .queue(taskpulse_devstack::EVENTS_QUEUE)?
+                .url
+                .clone(),
+            global_shards: PlanLimits::default().global_shards,
+        })
+    }
+}
+
+impl SdkBackend {
+    /// Connects to the tables and the queue, failing clearly when one is unreachable or missing.
+    pub async fn sdk(
+        kind: BackendKind,
+        description: String,
+        resources: SdkResources,
+        template: &ConsumerMapping,
+        overrides: &MappingOverrides,
+        moto: Option<taskpulse_devstack::Stack>,
+    ) -> Result<Self, StackError> {
+        if overrides.max_receive_count.is_some() {
+            return Err(StackError::Config(
+                "--max-receive-count applies to the embedded queue only; an SQS queue uses its redrive policy".into(),
+            ));
+        }
+        let SdkResources {
+            config,
+            endpoint,
+            tasks_table,
+            analytics_table,
+            queue_url,
+            global_shards,
+        } = resources;
+        let where_ = endpoint.clone().unwrap_or_else(|| "AWS".into());
+        let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+        for table in [&tasks_table, &analytics_table] {
+            dynamodb
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| StackError::Unreachable {
+                    what: format!("DynamoDB table {table}"),
+                    endpoint: where_.clone(),
+                    detail: aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+                })?;
+        }
+        let queue = SqsQueue::connect(aws_sdk_sqs::Client::new(&config), &queue_url)
+            .await
+            .map_err(|e| StackError::Unreachable {
+                what: format!("SQS queue {queue_url}"),
+                endpoint: where_.clone(),
+                detail: e.detail,
+            })?;
+        // Emulators may serve one request at a time, which a waiting receive would block.
+        let receive_wait = if endpoint.is_some() {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(1)
+        };
+        let settings = overrides.settings(kind, template, receive_wait)?;
+        let tasks = DynamoTaskStore::new(dynamodb.clone(), &tasks_table);
+        let counters = DynamoAnalyticsStore::new(dynamodb, &analytics_table, global_shards);
+        let limits = PlanLimits {
+            global_shards,
+            ..PlanLimits::default()
+        };
+        Ok(Self {
+            kind,
+            description,
+            api: Api::new(
+                TaskCommands::new(tasks.clone(), queue.clone()),
+                counters.clone(),
+            ),
+            mapping: Arc::new(EventSourceMapping::new(queue, counters, limits, settings)),
+            relay_tasks: tasks,
+            _moto: moto,
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! `taskpulse serve`: binds the port, builds the chosen backend, and runs the HTTP server, the
+//! event source mapping's pollers and the relay until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use taskpulse_devstack::Template;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::backend::{Backend, CounterTable, SdkResources, TaskTable};
+use crate::error::StackError;
+use crate::options::{BackendKind, ServeOptions};
+use crate::queue::EventQueue;
+use crate::server;
+
+/// Binds the HTTP port, telling a port in use apart from other failures.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StackError> {
+    TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StackError::PortInUse { addr }
+        } else {
+            StackError::Listen { addr, source }
+        }
+    })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// Starts the stack, serves until Ctrl-C, then stops taking requests, lets the pollers finish
+/// the batches they hold, and prints what the consumer did.
+pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], options.port));
+    // The port first: a port in use is the most common start-up failure, and cheap to find.
+    let listener = bind(addr).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StackError::Listen { addr, source })?;
+    let kind = options
+        .backend
+        .unwrap_or_else(BackendKind::from_environment);
+    if kind == BackendKind::Moto {
+        println!("Starting moto (first run installs it into .venv, about a minute)...");
+    }
+    let template = Template::load_project()?.consumer_mapping("ConsumerFunction")?;
+    let overrides = &options.mapping;
+    // The one place that picks the adapters; everything after it is written once.
+    match kind {
+        BackendKind::Embedded => {
+            run(Backend::embedded(&template, overrides)?, listener, addr).await;
+        }
+        BackendKind::Aws => {
+            let resources = SdkResources::from_environment().await?;
+            let description = match &resources.endpoint {
+                Some(url) => format!("aws: the SDK adapters at {url}"),
+                None => format!(
+                    "aws: the SDK adapters in region {}",
+                    resources
+                        .config
+                        .region()
+                        .map(|r| r.as_ref())
+                        .unwrap_or_default()
+                ),
+            };
+            let backend =
+                Backend::sdk(kind, description, resources, &template, overrides, None).await?;
+            run(backend, listener, addr).await;
+        }
+        BackendKind::Moto => {
+            let stack = taskpulse_devstack::Stack::start().await?;
+            let resources = SdkResources::on_moto(&stack)?;
+            let description = format!(
+                "moto: a moto server at {} with the tables and queues of template.yaml (state gone on exit)",
+                stack.moto.endpoint_url()
+            );
+            let backend = Backend::sdk(
+                kind,
+                description,
+                resources,
+                &template,
+                overrides,
+                Some(stack),
+            )
+            .await?;
+            run(backend, listener, addr).await;
+        }
+    }
+    Ok(())
+}
+
+/// Serves on `listener` until Ctrl-C, with the pollers and the relay running beside it.
+async fn run<T: TaskTable, Q: EventQueue, C: CounterTable>(
+    backend: Backend<T, Q, C>,
+    listener: TcpListener,
+    addr: SocketAddr,
+) {
+    let backend = Arc::new(backend);
+    let settings = &backend.mapping.settings;
+    let url = format!("http://{addr}");
+    println!("taskpulse local stack");
+    println!("  backend    {}", backend.description);
+    println!("  API        {url}  (the API Lambda's handler, as API Gateway would call it)");
+    println!("  health     {url}/health");
+    println!(
+        "  identity   header X-Local-User: <user id>; add X-Local-Scopes: analytics:read for /analytics/global"
+    );
+    println!(
+        "  consumer   batches of up to {} records, window {} ms, {} pollers, visibility timeout {} s, retries until the dead-letter queue",
+        settings.batch_size,
+        settings.batching_window.as_millis(),
+        settings.concurrency,
+        settings.visibility_timeout.as_secs(),
+    );
+    println!(
+        "  try        curl -s -X POST {url}/tasks -H 'X-Local-User: ana' -H 'Content-Type: application/json' \\"
+    );
+    println!(
+        "               -d '{{\"title\":\"Write report\",\"plannedAccomplishDate\":\"2030-01-01T17:00:00Z\"}}'"
+    );
+    println!("             curl -s {url}/analytics/me -H 'X-Local-User: ana'");
+    println!("  traffic    cargo run -- simulate --url {url}");
+    println!("listening on {url} - press Ctrl-C to stop");
+
+    let (stop_tx, stop) = watch::channel(false);
+    let pollers = backend.mapping.start(stop.clone());
+    let relay = tokio::spawn(Arc::clone(&backend).run_relay(stop.clone()));
+    let server = tokio::spawn(server::serve(listener, Arc::clone(&backend), stop));
+
+    shutdown_signal().await;
+    println!("\nStopping: no new requests; finishing the batches in progress...");
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    for poller in pollers {
+        let _ = poller.await;
+    }
+    let _ = relay.await;
+    let stats = backend.mapping.stats.snapshot();
+    println!(
+        "Consumer: {} invocations, {} records, {} events applied, {} duplicates skipped, {} poison, {} failed writes",
+        stats.invocations,
+        stats.records,
+        stats.applied,
+        stats.duplicates,
+        stats.poison,
+        stats.failed_writes
+    );
+    if let Ok(depth) = backend.mapping.queue.depth().await {
+        let dead = depth
+            .dead_letters
+            .map_or_else(|| "?".into(), |n| n.to_string());
+        println!(
+            "Queue: {} waiting, {} in flight, {dead} dead letters{}",
+            depth.visible,
+            depth.in_flight,
+            if backend.kind == BackendKind::Aws {
+                ""
+            } else {
+                " (discarded with the local state)"
+            }
+        );
+    }
+    println!("Stopped.");
+}
