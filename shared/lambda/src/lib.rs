@@ -9,8 +9,7 @@
 pub mod api;
 pub mod apigw;
 pub mod consumer;
-mod problem;
 pub mod relay;
 pub mod telemetry;
 
-pub use problem::{FieldError, Problem};
+pub use api::{FieldError, Problem};

@@ -1,0 +1,197 @@
+//! The analytics routes: the caller's own counters (`/analytics/me`) and everyone's
+//! (`/analytics/global`, for tokens with the analytics scope), over a range of UTC days.
+
+use chrono::{NaiveDate, Utc};
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use taskpulse_app::{AnalyticsReport, ReadCounters, analytics_report};
+use taskpulse_domain::analytics::{Counter, Scope};
+
+use super::Api;
+use super::identity::caller;
+use super::problem::Problem;
+use super::query::analytics_range;
+use super::response::json_response;
+
+/// The OAuth scope that lets a caller read everyone's analytics.
+pub const ANALYTICS_READ_SCOPE: &str = "analytics:read";
+
+/// Which analytics a route shows.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum AnalyticsRoute {
+    /// The caller's own.
+    Me,
+    /// Everyone's together.
+    Global,
+}
+
+impl<S, P, R: ReadCounters> Api<S, P, R> {
+    pub(super) async fn analytics_report(
+        &self,
+        request: &Request,
+        route: AnalyticsRoute,
+    ) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let scope = match route {
+            AnalyticsRoute::Global => {
+                caller.require_scope(ANALYTICS_READ_SCOPE, "everyone's analytics")?;
+                Scope::Global
+            }
+            AnalyticsRoute::Me => Scope::User(caller.user_id),
+        };
+        let (from, to) = analytics_range(request, Utc::now().date_naive())?;
+        let report = analytics_report(&self.analytics, &scope, from, to).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &AnalyticsView::new(&scope, &report),
+        ))
+    }
+}
+
+/// The analytics as the API shows them: camelCase counters, derived rates, one row per day.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnalyticsView {
+    scope: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    from: NaiveDate,
+    to: NaiveDate,
+    totals: Map<String, Value>,
+    open_tasks: Map<String, Value>,
+    days: Vec<Map<String, Value>>,
+}
+
+fn counters_json(counters: &std::collections::BTreeMap<Counter, i64>) -> Map<String, Value> {
+    counters
+        .iter()
+        .map(|(c, v)| (c.name().to_owned(), Value::from(*v)))
+        .collect()
+}
+
+impl AnalyticsView {
+    fn new(scope: &Scope, report: &AnalyticsReport) -> Self {
+        let get = |c: Counter| report.totals.get(&c).copied().unwrap_or(0);
+        let mut totals = counters_json(&report.totals);
+        let completed = get(Counter::Completed);
+        let ratio = |part: i64| {
+            if completed == 0 {
+                Value::Null
+            } else {
+                Value::from(part as f64 / completed as f64)
+            }
+        };
+        totals.insert("onTimeRate".into(), ratio(get(Counter::CompletedOnTime)));
+        totals.insert(
+            "avgLeadTimeSeconds".into(),
+            ratio(get(Counter::LeadTimeSecondsSum)),
+        );
+        let open = |c: Counter| Value::from(report.open.get(&c).copied().unwrap_or(0));
+        let open_tasks = Map::from_iter([
+            ("new".to_owned(), open(Counter::OpenNew)),
+            ("in_progress".to_owned(), open(Counter::OpenInProgress)),
+            ("on_hold".to_owned(), open(Counter::OpenOnHold)),
+        ]);
+        let days = report
+            .days
+            .iter()
+            .map(|(day, counters)| {
+                let mut row = Map::from_iter([("date".to_owned(), Value::from(day.to_string()))]);
+                row.extend(counters_json(counters));
+                row
+            })
+            .collect();
+        Self {
+            scope: match scope {
+                Scope::User(_) => "user",
+                Scope::Global => "global",
+            },
+            user_id: match scope {
+                Scope::User(user) => Some(user.to_string()),
+                Scope::Global => None,
+            },
+            from: report.from,
+            to: report.to,
+            totals,
+            open_tasks,
+            days,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+    use serde_json::json;
+
+    use crate::api::test_support::{api, assert_queries_refused, create, get, post, send};
+
+    #[tokio::test]
+    async fn analytics_report_the_callers_counters_and_guard_the_global_view() {
+        let api = api();
+        let id = create(&api, "ana").await;
+        create(&api, "ana").await;
+        create(&api, "ben").await;
+        send(
+            &api,
+            post(
+                &format!("/tasks/{id}/status"),
+                "ana",
+                json!({"status": "completed"}),
+            ),
+        )
+        .await;
+        let events = api.commands().publisher().drain_envelopes();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let outcome =
+            taskpulse_app::apply_events(api.analytics(), &events, &Default::default(), deadline)
+                .await;
+        assert_eq!(outcome.applied.len(), events.len());
+
+        let me = send(&api, get("/analytics/me", "ana", "")).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        assert_eq!(me.body["scope"], "user");
+        assert_eq!(me.body["days"].as_array().unwrap().len(), 30);
+        assert_eq!(me.body["totals"]["created"], 2);
+        assert_eq!(me.body["totals"]["completed"], 1);
+        assert_eq!(me.body["totals"]["onTimeRate"], 1.0);
+        assert!(me.body["totals"]["avgLeadTimeSeconds"].is_number());
+        assert_eq!(
+            me.body["openTasks"],
+            json!({"new": 1, "in_progress": 0, "on_hold": 0})
+        );
+        let today = me.body["days"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(today["created"], 2);
+
+        let forbidden = send(&api, get("/analytics/global", "ana", "")).await;
+        assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+        let mut reader = get("/analytics/global", "ops", "");
+        reader.scopes = vec!["analytics:read".into()];
+        let global = send(&api, reader).await;
+        assert_eq!(global.status, StatusCode::OK);
+        assert_eq!(global.body["totals"]["created"], 3);
+        assert_eq!(global.body["openTasks"]["new"], 2);
+
+        assert_queries_refused(
+            &api,
+            "/analytics/me",
+            "ana",
+            &[
+                "from=2026-02-01&to=2026-01-01",
+                "from=2024-01-01&to=2026-01-01",
+                "from=yesterday",
+                "days=3",
+            ],
+        )
+        .await;
+        let one_day = get("/analytics/me", "ana", "from=2026-01-01&to=2026-01-01");
+        let reply = send(&api, one_day).await;
+        assert_eq!(
+            reply.body["days"],
+            json!([{"date": "2026-01-01", "created": 0, "completed": 0, "completedOnTime": 0, "completedLate": 0, "leadTimeSecondsSum": 0, "delayed": 0, "delaySecondsSum": 0, "rescheduled": 0, "priorityChanges": 0}])
+        );
+        assert!(reply.body["totals"]["onTimeRate"].is_null());
+    }
+}

@@ -1,0 +1,192 @@
+//! Query parameters: the page of `GET /tasks` (status filter, size, opaque cursor) and the day
+//! range of the analytics. Unknown parameters are refused, and every invalid one is named.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+use lambda_http::{Request, RequestExt};
+use taskpulse_app::{ListCursor, ListQuery};
+use taskpulse_domain::TaskStatus;
+
+use super::problem::{FieldErrors, Problem};
+
+/// Page size of `GET /tasks` when the caller gives none, and the largest it may ask for.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+pub const MAX_PAGE_SIZE: usize = 100;
+/// The analytics range when the caller names none, and the longest one they may ask for.
+pub const DEFAULT_ANALYTICS_DAYS: u64 = 30;
+pub const MAX_ANALYTICS_DAYS: i64 = 366;
+
+/// The query parameters, with an error already recorded for each one not among `known`.
+fn parameters(request: &Request, known: &[&str]) -> (QueryMap, FieldErrors) {
+    let parameters = request.query_string_parameters();
+    let errors = FieldErrors::unknown(
+        parameters.iter().map(|(name, _)| name),
+        known,
+        "unknown query parameter",
+    );
+    (parameters, errors)
+}
+
+/// The cursor is opaque to clients: the position after the last task of the page.
+pub(super) fn encode_cursor(cursor: &ListCursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        cursor
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        cursor.task_id
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Option<ListCursor> {
+    let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (at, id) = decoded.split_once('|')?;
+    Some(ListCursor {
+        created_at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        task_id: id.parse().ok()?,
+    })
+}
+
+pub(super) fn list_query(request: &Request) -> Result<ListQuery, Problem> {
+    let (parameters, mut errors) = parameters(request, &["status", "limit", "cursor"]);
+    let status = match parameters.first("status") {
+        None => None,
+        Some(raw) => raw
+            .parse::<TaskStatus>()
+            .map_err(|e| errors.push("status", e.to_string()))
+            .ok(),
+    };
+    let limit = match parameters.first("limit") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => limit,
+            _ => {
+                errors.push(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_PAGE_SIZE}"),
+                );
+                DEFAULT_PAGE_SIZE
+            }
+        },
+    };
+    let after = match parameters.first("cursor") {
+        None => None,
+        Some(raw) => {
+            let cursor = decode_cursor(raw);
+            if cursor.is_none() {
+                errors.push("cursor", "is not a cursor this API returned");
+            }
+            cursor
+        }
+    };
+    errors.finish(Some(ListQuery {
+        status,
+        limit,
+        after,
+    }))
+}
+
+/// `from` and `to` (inclusive, `YYYY-MM-DD`, UTC days): by default the 30 days ending today.
+pub(super) fn analytics_range(
+    request: &Request,
+    today: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), Problem> {
+    let (parameters, mut errors) = parameters(request, &["from", "to"]);
+    let mut date = |name: &str| match parameters.first(name) {
+        None => None,
+        Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Ok(day) => Some(day),
+            Err(_) => {
+                errors.push(name, format!("must be a date YYYY-MM-DD (got '{raw}')"));
+                None
+            }
+        },
+    };
+    let (from, to) = (date("from"), date("to"));
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or_else(|| {
+        to.checked_sub_days(Days::new(DEFAULT_ANALYTICS_DAYS - 1))
+            .unwrap_or(to)
+    });
+    if errors.is_empty() {
+        let days = (to - from).num_days() + 1;
+        if days < 1 {
+            errors.push("from", "must not be after 'to'");
+        } else if days > MAX_ANALYTICS_DAYS {
+            errors.push(
+                "from",
+                format!("the range is {days} days; at most {MAX_ANALYTICS_DAYS} are allowed"),
+            );
+        }
+    }
+    errors.finish(Some((from, to)))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+    use serde_json::{Value, json};
+
+    use crate::api::test_support::{api, assert_queries_refused, create, get, post, send};
+
+    fn item_ids(page: &Value) -> Vec<&str> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn listing_pages_with_an_opaque_cursor_and_filters_by_status() {
+        let api = api();
+        let mut ids = vec![];
+        for _ in 0..3 {
+            ids.push(create(&api, "u").await);
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        create(&api, "someone-else").await;
+        send(
+            &api,
+            post(
+                &format!("/tasks/{}/status", ids[0]),
+                "u",
+                json!({"status": "on_hold"}),
+            ),
+        )
+        .await;
+
+        let page = send(&api, get("/tasks", "u", "limit=2")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(item_ids(&page.body), [ids[2].as_str(), ids[1].as_str()]);
+        let cursor = page.body["nextCursor"].as_str().unwrap();
+
+        let page = send(
+            &api,
+            get("/tasks", "u", &format!("limit=2&cursor={cursor}")),
+        )
+        .await;
+        assert_eq!(item_ids(&page.body), [ids[0].as_str()]);
+        assert!(page.body["nextCursor"].is_null());
+
+        let page = send(&api, get("/tasks", "u", "status=on_hold")).await;
+        assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+
+        assert_queries_refused(
+            &api,
+            "/tasks",
+            "u",
+            &[
+                "limit=0",
+                "limit=101",
+                "status=done",
+                "cursor=zzz",
+                "color=red",
+            ],
+        )
+        .await;
+    }
+}

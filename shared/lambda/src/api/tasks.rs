@@ -1,0 +1,256 @@
+//! The task routes: create, read and list the caller's tasks, and change a task's status,
+//! priority or planned date. Each reads its body fields here and leaves the rules to the
+//! task commands.
+
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Map, Value};
+use taskpulse_app::{
+    ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, NewTask, PublishEvents, SaveTask,
+};
+use taskpulse_domain::{Description, Priority, TaskCommand, TaskId, TaskStatus, Title};
+
+use super::Api;
+use super::identity::caller;
+use super::problem::Problem;
+use super::query::list_query;
+use super::request::{Fields, command_request, timestamp};
+use super::response::{outcome_response, task_page_response, task_response};
+
+/// Which command a `POST /tasks/{id}/…` route carries.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ChangeRoute {
+    Status,
+    Priority,
+    PlannedDate,
+}
+
+impl<S, P, R> Api<S, P, R>
+where
+    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
+    P: PublishEvents,
+{
+    pub(super) async fn create_task(&self, request: &Request) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let (new_task, context) = command_request(request, caller, parse_new_task)?;
+        let outcome = self.commands.create_task(&context, new_task).await?;
+        Ok(outcome_response(&outcome))
+    }
+
+    pub(super) async fn get_task(
+        &self,
+        request: &Request,
+        id: &str,
+    ) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let id = task_id(id)?;
+        let task = self.commands.get_task(&caller.user_id, id).await?;
+        Ok(task_response(&task, StatusCode::OK))
+    }
+
+    pub(super) async fn list_tasks(&self, request: &Request) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let query = list_query(request)?;
+        let page = self.commands.list_tasks(&caller.user_id, &query).await?;
+        Ok(task_page_response(&page))
+    }
+
+    pub(super) async fn change_task(
+        &self,
+        request: &Request,
+        id: &str,
+        route: ChangeRoute,
+    ) -> Result<Response<Body>, Problem> {
+        let caller = caller(request)?;
+        let id = task_id(id)?;
+        let parse_body = match route {
+            ChangeRoute::Status => parse_status_change,
+            ChangeRoute::Priority => parse_priority_change,
+            ChangeRoute::PlannedDate => parse_planned_date_change,
+        };
+        let (command, context) = command_request(request, caller, parse_body)?;
+        let outcome = self.commands.change_task(&context, id, command).await?;
+        Ok(outcome_response(&outcome))
+    }
+}
+
+/// An id that is not a UUID names no task: 404, like any unknown task.
+fn task_id(raw: &str) -> Result<TaskId, Problem> {
+    raw.parse().map_err(|_| Problem::no_such_task())
+}
+
+fn parse_new_task(body: &Map<String, Value>) -> Result<NewTask, Problem> {
+    let mut fields = Fields::new(
+        body,
+        &["title", "description", "priority", "plannedAccomplishDate"],
+    );
+    let title = fields.parse("title", None, Title::parse);
+    let description = fields.optional("description", Description::parse);
+    let priority = fields.parse(
+        "priority",
+        Some(Priority::default()),
+        str::parse::<Priority>,
+    );
+    let planned = fields.parse("plannedAccomplishDate", None, timestamp);
+    let new_task = match (title, description, priority, planned) {
+        (Some(title), Some(description), Some(priority), Some(planned_accomplish_date)) => {
+            Some(NewTask {
+                title,
+                description,
+                priority,
+                planned_accomplish_date,
+            })
+        }
+        _ => None,
+    };
+    fields.finish(new_task)
+}
+
+fn parse_status_change(body: &Map<String, Value>) -> Result<TaskCommand, Problem> {
+    let mut fields = Fields::new(body, &["status", "at"]);
+    let status = fields.parse("status", None, str::parse::<TaskStatus>);
+    let at = fields.optional("at", timestamp);
+    let command = match (status, at) {
+        (Some(status), Some(at)) => Some(TaskCommand::ChangeStatus { status, at }),
+        _ => None,
+    };
+    fields.finish(command)
+}
+
+fn parse_priority_change(body: &Map<String, Value>) -> Result<TaskCommand, Problem> {
+    let mut fields = Fields::new(body, &["priority"]);
+    let priority = fields.parse("priority", None, str::parse::<Priority>);
+    fields.finish(priority.map(|priority| TaskCommand::ChangePriority { priority }))
+}
+
+fn parse_planned_date_change(body: &Map<String, Value>) -> Result<TaskCommand, Problem> {
+    let mut fields = Fields::new(body, &["plannedAccomplishDate"]);
+    let planned = fields.parse("plannedAccomplishDate", None, timestamp);
+    fields.finish(
+        planned.map(|planned_accomplish_date| TaskCommand::ChangePlannedDate {
+            planned_accomplish_date,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{StatusCode, header};
+    use serde_json::json;
+
+    use crate::api::test_support::{api, create, fields, get, post, send};
+
+    #[tokio::test]
+    async fn the_owner_comes_from_the_token_never_the_body() {
+        let api = api();
+        let body = json!({"title": "x", "plannedAccomplishDate": "2030-01-01T00:00:00Z", "userId": "mallory"});
+        let r = send(&api, post("/tasks", "user-1", body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&r.body), ["userId"]);
+    }
+
+    #[tokio::test]
+    async fn priority_defaults_to_medium_and_description_is_kept() {
+        let api = api();
+        let body = json!({"title": "x", "description": "why", "plannedAccomplishDate": "2030-01-01T00:00:00Z"});
+        let r = send(&api, post("/tasks", "u", body)).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.body["priority"], "medium");
+        assert_eq!(r.body["description"], "why");
+    }
+
+    #[tokio::test]
+    async fn invalid_fields_are_all_named() {
+        let api = api();
+        let body = json!({"title": "   ", "priority": "urgent", "plannedAccomplishDate": "tomorrow", "description": "d".repeat(2001)});
+        let r = send(&api, post("/tasks", "u", body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            fields(&r.body),
+            ["title", "description", "priority", "plannedAccomplishDate"]
+        );
+        assert_eq!(r.body["status"], 400);
+        assert!(api.commands().store().is_empty());
+    }
+
+    #[tokio::test]
+    async fn get_shows_own_tasks_only() {
+        let api = api();
+        let id = create(&api, "owner").await;
+        let r = send(&api, get(&format!("/tasks/{id}"), "owner", "")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["id"], id.as_str());
+        assert_eq!(r.headers[header::ETAG], "\"1\"");
+        let r = send(&api, get(&format!("/tasks/{id}"), "stranger", "")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = send(&api, get("/tasks/not-a-uuid", "owner", "")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn status_priority_and_planned_date_commands() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let change = |action: &str, body| post(&format!("/tasks/{id}/{action}"), "u", body);
+        let r = send(&api, change("status", json!({"status": "in_progress"}))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["status"], "in_progress");
+        assert_eq!(r.headers[header::ETAG], "\"2\"");
+        let r = send(&api, change("priority", json!({"priority": "low"}))).await;
+        assert_eq!(
+            (
+                r.status,
+                r.body["priority"].clone(),
+                r.body["version"].clone()
+            ),
+            (StatusCode::OK, json!("low"), json!(3))
+        );
+        let r = send(
+            &api,
+            change(
+                "planned-date",
+                json!({"plannedAccomplishDate": "2031-01-01T00:00:00Z"}),
+            ),
+        )
+        .await;
+        assert_eq!(r.body["plannedAccomplishDate"], "2031-01-01T00:00:00Z");
+        assert_eq!(r.body["version"], 4);
+        let r = send(&api, change("status", json!({"status": "completed"}))).await;
+        assert_eq!(r.body["version"], 6, "StatusChanged and Completed");
+        assert!(r.body["actualAccomplishDate"].is_string());
+        let r = send(&api, change("priority", json!({"priority": "high"}))).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body["detail"].as_str().unwrap().contains("completed"));
+    }
+
+    #[tokio::test]
+    async fn command_bodies_are_validated() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let cases = [
+            ("status", json!({"status": "done"}), vec!["status"]),
+            (
+                "status",
+                json!({"status": "in_progress", "at": "2999-01-01T00:00:00Z"}),
+                vec!["at"],
+            ),
+            ("status", json!({"at": "yesterday"}), vec!["status", "at"]),
+            ("priority", json!({"priority": 3}), vec!["priority"]),
+            (
+                "planned-date",
+                json!({"plannedAccomplishDate": "soon", "extra": 1}),
+                vec!["extra", "plannedAccomplishDate"],
+            ),
+        ];
+        for (action, body, expected) in cases {
+            let r = send(
+                &api,
+                post(&format!("/tasks/{id}/{action}"), "u", body.clone()),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{action} {body}");
+            assert_eq!(fields(&r.body), expected, "{action} {body}");
+        }
+    }
+}
