@@ -1,0 +1,229 @@
+//! The simulation's engine: runs one task's commands in order and recounts their effects,
+//! paces commands, and observes when the counters show them.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use http::Method;
+use indicatif::ProgressBar;
+use serde_json::{Value, json};
+
+use crate::SimulateError;
+use crate::client::HttpClient;
+use crate::freshness::Freshness;
+use crate::recount::{Recount, observed};
+use crate::workload::{Step, TaskScript};
+
+/// The simulation in progress, shared by the workers running task scripts and the observer
+/// polling the analytics API.
+pub(crate) struct Simulation {
+    pub http: HttpClient,
+    pub users: Vec<String>,
+    pub recounts: Vec<Mutex<Recount>>,
+    pub freshness: Vec<Mutex<Freshness>>,
+    pub commands: std::sync::atomic::AtomicU64,
+    pub events: std::sync::atomic::AtomicU64,
+    pub errors: Mutex<Vec<String>>,
+    pub progress: ProgressBar,
+    /// The earliest instant of the next command when the rate is limited.
+    pub next_slot: Option<Mutex<tokio::time::Instant>>,
+    pub slot_interval: Duration,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Simulation {
+    fn user_headers(&self, user: usize) -> [(&str, &str); 1] {
+        [("x-local-user", self.users[user].as_str())]
+    }
+
+    /// Runs one task's steps in order, recounting each accepted command's effect.
+    pub async fn run_task(
+        &self,
+        script: &TaskScript,
+        key_prefix: &str,
+    ) -> Result<(), SimulateError> {
+        let user = script.user;
+        let mut task_path = String::new();
+        let mut status = "new";
+        let mut planned = Utc::now();
+        for (n, step) in script.steps.iter().enumerate() {
+            let key = format!("{key_prefix}-{n}");
+            let mut headers = vec![("idempotency-key", key.as_str())];
+            headers.extend(self.user_headers(user));
+            let (path, body) = match step {
+                Step::Create { planned, priority } => (
+                    "/tasks".to_owned(),
+                    json!({"title": format!("Simulated task {key_prefix}"), "priority": priority,
+                           "plannedAccomplishDate": rfc3339(*planned)}),
+                ),
+                Step::Priority(p) => (format!("{task_path}/priority"), json!({ "priority": p })),
+                Step::PlannedDate(at) => (
+                    format!("{task_path}/planned-date"),
+                    json!({ "plannedAccomplishDate": rfc3339(*at) }),
+                ),
+                Step::Status(s) => (format!("{task_path}/status"), json!({ "status": s })),
+            };
+            self.pace().await;
+            let answer = self
+                .http
+                .call(Method::POST, &path, &headers, Some(body))
+                .await?;
+            let accepted = Instant::now();
+            let mut recount = lock(&self.recounts[user]);
+            let before = recount.monotone();
+            let events = match step {
+                Step::Create { planned: p, .. } => {
+                    let id = answer["id"].as_str().ok_or_else(|| SimulateError::Http {
+                        method: Method::POST,
+                        path: path.clone(),
+                        detail: format!("the created task has no id: {answer}"),
+                    })?;
+                    task_path = format!("/tasks/{id}");
+                    planned = *p;
+                    recount.add("created", 1);
+                    recount.gauge("new", 1);
+                    1
+                }
+                Step::Priority(_) => {
+                    recount.add("priorityChanges", 1);
+                    1
+                }
+                Step::PlannedDate(to) => {
+                    if *to > planned {
+                        recount.add("delayed", 1);
+                        recount.add("delaySecondsSum", (*to - planned).num_seconds());
+                    } else {
+                        recount.add("rescheduled", 1);
+                    }
+                    planned = *to;
+                    1
+                }
+                Step::Status(to) => {
+                    recount.gauge(status, -1);
+                    recount.gauge(to, 1);
+                    status = to;
+                    if *to == "completed" {
+                        recount.add("completed", 1);
+                        let on_time = Utc::now() <= planned;
+                        recount.add(
+                            if on_time {
+                                "completedOnTime"
+                            } else {
+                                "completedLate"
+                            },
+                            1,
+                        );
+                        2
+                    } else {
+                        1
+                    }
+                }
+            };
+            let raised = recount.monotone() - before;
+            drop(recount);
+            if raised > 0 {
+                let mut freshness = lock(&self.freshness[user]);
+                for _ in 0..raised {
+                    freshness.accepted.push(accepted);
+                }
+            }
+            self.commands
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.events
+                .fetch_add(events, std::sync::atomic::Ordering::Relaxed);
+            self.progress.inc(1);
+        }
+        Ok(())
+    }
+
+    pub async fn analytics(
+        &self,
+        user: Option<usize>,
+        from: NaiveDate,
+    ) -> Result<Value, SimulateError> {
+        let to = Utc::now().date_naive();
+        let range = format!("from={from}&to={to}");
+        match user {
+            Some(user) => {
+                self.http
+                    .call(
+                        Method::GET,
+                        &format!("/analytics/me?{range}"),
+                        &self.user_headers(user),
+                        None,
+                    )
+                    .await
+            }
+            None => {
+                self.http
+                    .call(
+                        Method::GET,
+                        &format!("/analytics/global?{range}"),
+                        &[
+                            ("x-local-user", "simulator"),
+                            ("x-local-scopes", "analytics:read"),
+                        ],
+                        None,
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Waits for this command's slot when the rate is limited.
+    async fn pace(&self) {
+        let Some(next_slot) = &self.next_slot else {
+            return;
+        };
+        let slot = {
+            let mut next = lock(next_slot);
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.slot_interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Notes the levels of the monotone counters that `answer` (read just now) shows.
+    pub fn note_seen(&self, user: usize, answer: &Value) {
+        let now = Instant::now();
+        let level = usize::try_from(observed(answer).monotone()).unwrap_or(0);
+        let mut f = lock(&self.freshness[user]);
+        while f.seen.len() < level {
+            f.seen.push(now);
+        }
+    }
+
+    /// Polls the users with levels not yet seen until `done` turns true; returns the mean
+    /// time of a polling round, the resolution of the freshness samples.
+    pub async fn observe(
+        &self,
+        from: NaiveDate,
+        done: tokio::sync::watch::Receiver<bool>,
+    ) -> Duration {
+        let started = Instant::now();
+        let mut rounds = 0u32;
+        while !*done.borrow() {
+            rounds += 1;
+            for user in 0..self.users.len() {
+                let behind = {
+                    let f = lock(&self.freshness[user]);
+                    f.seen.len() < f.accepted.len()
+                };
+                if behind && let Ok(answer) = self.analytics(Some(user), from).await {
+                    self.note_seen(user, &answer);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        started.elapsed() / rounds.max(1)
+    }
+}
