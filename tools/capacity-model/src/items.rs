@@ -1,0 +1,86 @@
+//! The sizes and write units of the items the consumer writes, from the billing rules.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use taskpulse_aws::capacity::{item_size, transactional_write_units};
+use taskpulse_aws::keys;
+use taskpulse_domain::UserId;
+use taskpulse_domain::analytics::Counter;
+use uuid::Uuid;
+
+use crate::USER_ID_CHARS;
+
+/// Item sizes as DynamoDB bills them, computed with `taskpulse_aws::capacity` from items laid
+/// out as the analytics store writes them, with every counter present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemSizes {
+    /// A user's day item without its applied-event ids.
+    pub user_item_base_bytes: usize,
+    /// Each applied event's id in `appliedEvents`.
+    pub bytes_per_applied_event: usize,
+    pub global_item_bytes: usize,
+}
+
+pub(crate) fn counters(value: &str) -> impl Iterator<Item = (String, AttributeValue)> + '_ {
+    Counter::ALL
+        .into_iter()
+        .map(move |c| (c.name().to_owned(), AttributeValue::N(value.to_owned())))
+}
+
+pub(crate) fn key_attributes((pk, sk): (String, String)) -> [(String, AttributeValue); 2] {
+    [
+        (keys::PK.to_owned(), AttributeValue::S(pk)),
+        (keys::SK.to_owned(), AttributeValue::S(sk)),
+    ]
+}
+
+pub(crate) fn model_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 26).expect("a valid date")
+}
+
+impl ItemSizes {
+    pub fn from_billing_rules() -> Self {
+        let day = model_day();
+        let user = UserId::parse(&"u".repeat(USER_ID_CHARS)).expect("a valid user id");
+        let user_item = |applied: u128| -> HashMap<String, AttributeValue> {
+            let ids = (0..applied)
+                .map(|n| Blob::new(Uuid::from_u128(n).as_bytes().to_vec()))
+                .collect();
+            key_attributes(keys::user_day_key(&user, day))
+                .into_iter()
+                // Seven-digit counters: a busy user's sums of seconds.
+                .chain(counters("1234567"))
+                .chain([(keys::APPLIED_EVENTS.to_owned(), AttributeValue::Bs(ids))])
+                .collect()
+        };
+        let one = item_size(&user_item(1));
+        let two = item_size(&user_item(2));
+        // Twelve-digit counters: everyone's sums of seconds over a day.
+        let global_item: HashMap<String, AttributeValue> =
+            key_attributes(keys::global_day_key(day, 31))
+                .into_iter()
+                .chain(counters("123456789012"))
+                .collect();
+        Self {
+            user_item_base_bytes: one - (two - one),
+            bytes_per_applied_event: two - one,
+            global_item_bytes: item_size(&global_item),
+        }
+    }
+
+    pub fn user_item_bytes(&self, applied_events: u32) -> usize {
+        self.user_item_base_bytes + self.bytes_per_applied_event * applied_events as usize
+    }
+
+    /// Units of a transactional update that leaves the user's item with `applied_events`.
+    pub fn user_write_units(&self, applied_events: u32) -> usize {
+        transactional_write_units(self.user_item_bytes(applied_events))
+    }
+
+    pub fn global_write_units(&self) -> usize {
+        transactional_write_units(self.global_item_bytes)
+    }
+}
