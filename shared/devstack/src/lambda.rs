@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::DevstackError;
-use crate::moto::{PythonTools, workspace_root};
 use crate::process::{Service, free_port};
+use crate::python_tools::{PythonTools, workspace_root};
 
 /// `cargo lambda watch` compiles nothing before the first invoke; it listens within seconds.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);

@@ -4,12 +4,14 @@
 mod lambda;
 mod moto;
 mod process;
+mod python_tools;
 mod template;
 
 use std::path::Path;
 
 pub use lambda::LambdaEmulator;
-pub use moto::{MotoServer, PythonTools, sdk_config_for, workspace_root};
+pub use moto::{MotoServer, sdk_config_for};
+pub use python_tools::{PythonTools, workspace_root};
 pub use template::{ConsumerMapping, Provisioned, QueueInfo, Template, provision};
 
 /// Logical ids of the resources in `template.yaml` that the local stack and the tests use.

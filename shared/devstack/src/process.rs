@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::DevstackError;
-use crate::moto::workspace_root;
+use crate::python_tools::workspace_root;
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub(crate) fn free_port() -> Result<u16, DevstackError> {
