@@ -9,6 +9,7 @@
 //! `response` and `problem`.
 
 mod analytics;
+mod cursor;
 mod identity;
 mod problem;
 mod query;

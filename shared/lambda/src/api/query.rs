@@ -1,14 +1,13 @@
 //! Query parameters: the page of `GET /tasks` (status filter, size, opaque cursor) and the day
 //! range of the analytics. Unknown parameters are refused, and every invalid one is named.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Request, RequestExt};
-use taskpulse_app::{ListCursor, ListQuery};
+use taskpulse_app::ListQuery;
 use taskpulse_domain::TaskStatus;
 
+use super::cursor::decode_cursor;
 use super::problem::{FieldErrors, Problem};
 
 /// Page size of `GET /tasks` when the caller gives none, and the largest it may ask for.
@@ -27,26 +26,6 @@ fn parameters(request: &Request, known: &[&str]) -> (QueryMap, FieldErrors) {
         "unknown query parameter",
     );
     (parameters, errors)
-}
-
-/// The cursor is opaque to clients: the position after the last task of the page.
-pub(super) fn encode_cursor(cursor: &ListCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        cursor
-            .created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        cursor.task_id
-    ))
-}
-
-fn decode_cursor(raw: &str) -> Option<ListCursor> {
-    let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
-    let (at, id) = decoded.split_once('|')?;
-    Some(ListCursor {
-        created_at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-        task_id: id.parse().ok()?,
-    })
 }
 
 pub(super) fn list_query(request: &Request) -> Result<ListQuery, Problem> {

@@ -9,7 +9,7 @@ use taskpulse_app::{CommandOutcome, TaskPage};
 use taskpulse_domain::task::StatusChange;
 use taskpulse_domain::{Description, Priority, Task, TaskStatus};
 
-use super::query::encode_cursor;
+use super::cursor::encode_cursor;
 
 /// A task as the API shows it.
 #[derive(Debug, Serialize)]
