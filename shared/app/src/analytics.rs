@@ -11,6 +11,7 @@ use taskpulse_domain::analytics::{
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
+use crate::backoff::Backoff;
 use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
 
 /// What became of each event of a batch.
@@ -29,17 +30,12 @@ pub struct BatchOutcome {
     pub write_units: f64,
 }
 
-/// First and longest pause between attempts of a transaction that failed transiently.
-const BACKOFF_BASE: Duration = Duration::from_millis(25);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
-
-fn jittered_backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << attempt.min(10))
-        .min(BACKOFF_MAX);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(1).max(1);
-    Duration::from_millis(RandomState::new().hash_one(attempt) % millis + 1)
-}
+/// The pause between attempts of a transaction that failed transiently: 25 ms doubling up to
+/// one second.
+pub(crate) const TRANSACTION_RETRY_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(25),
+    longest: Duration::from_secs(1),
+};
 
 /// Applies distinct events exactly once: plans them into merged, packed transactions, commits
 /// each, drops the events a cancelled transaction reports as applied before and commits the
@@ -82,11 +78,12 @@ pub async fn apply_events<'a>(
                         break;
                     }
                     Err(error @ (StoreError::Unavailable(_) | StoreError::Conflict))
-                        if Instant::now() + jittered_backoff(attempt) < deadline =>
+                        if Instant::now() + TRANSACTION_RETRY_BACKOFF.jittered(attempt)
+                            < deadline =>
                     {
                         tracing::info!(%error, attempt, "transaction retried");
                         outcome.retries += 1;
-                        tokio::time::sleep(jittered_backoff(attempt)).await;
+                        TRANSACTION_RETRY_BACKOFF.sleep(attempt).await;
                         attempt += 1;
                     }
                     Err(error) => {

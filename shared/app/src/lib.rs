@@ -5,6 +5,7 @@
 //! ports, so the Lambda handlers, the local runner and the tests share one code path.
 
 pub mod analytics;
+pub mod backoff;
 pub mod memory;
 pub mod metric;
 pub mod ports;
