@@ -16,14 +16,12 @@ use taskpulse_app::memory::MemoryAnalyticsStore;
 use taskpulse_aws::DynamoAnalyticsStore;
 use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::consumer::{BatchSummary, UnreportableFailure, handle_batch};
+use taskpulse_lambda::deadline::retry_deadline_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::queue::{EventQueue, ReceivedMessage};
-
-/// The consumer's retries stop this long before its timeout, as in the deployed function.
-const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
 /// How the mapping polls and invokes; the defaults come from `template.yaml`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -282,8 +280,8 @@ impl EventSourceMapping {
         }
         let mut event = SqsEvent::default();
         event.records = records;
-        let deadline =
-            Instant::now() + self.settings.function_timeout.saturating_sub(ANSWER_MARGIN);
+        // The consumer's retries stop as in the deployed function.
+        let deadline = retry_deadline_after(self.settings.function_timeout);
         let (response, summary) = match self
             .counters
             .handle_batch(event, &self.limits, deadline)
