@@ -15,12 +15,13 @@ use std::sync::Mutex;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use taskpulse_app::PlanLimits;
 use taskpulse_app::StoreError;
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
 use taskpulse_aws::{DynamoAnalyticsStore, TransactOutcome, TransactWrites, keys};
 use taskpulse_devstack::Stack;
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{Counter, PlanLimits, Scope, project};
+use taskpulse_domain::analytics::{Counter, Scope, project};
 use taskpulse_lambda::consumer::handle_batch;
 
 /// Counts the units of every committed transaction from the items it wrote.

@@ -42,9 +42,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
+use taskpulse_app::analytics::{PlanLimits, plan_transactions};
 use taskpulse_aws::capacity::{item_size, transactional_write_units};
 use taskpulse_aws::keys;
-use taskpulse_domain::analytics::{Counter, EventEffect, PlanLimits, plan_transactions};
+use taskpulse_domain::analytics::{Counter, EventEffect};
 use taskpulse_domain::{EventId, UserId};
 use uuid::Uuid;
 

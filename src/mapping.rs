@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use taskpulse_app::PlanLimits;
 use taskpulse_app::memory::MemoryAnalyticsStore;
 use taskpulse_aws::DynamoAnalyticsStore;
-use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::consumer::{BatchSummary, UnreportableFailure, handle_batch};
 use taskpulse_lambda::deadline::retry_deadline_after;
 use tokio::sync::watch;

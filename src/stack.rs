@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use chrono::TimeDelta;
+use taskpulse_app::PlanLimits;
 use taskpulse_app::TaskCommands;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore};
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, env, sdk};
 use taskpulse_devstack::{ConsumerMapping, Template};
-use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::relay::relay_outbox;
 use tokio::net::TcpListener;

@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use taskpulse_app::PlanLimits;
 use taskpulse_aws::{DynamoAnalyticsStore, env, sdk};
-use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::consumer::handle_batch;
 use taskpulse_lambda::deadline::retry_deadline_at_epoch_ms;
 use taskpulse_lambda::telemetry;

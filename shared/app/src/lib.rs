@@ -12,7 +12,7 @@ pub mod ports;
 pub mod relay;
 pub mod tasks;
 
-pub use analytics::{AnalyticsReport, BatchOutcome, analytics_report, apply_events};
+pub use analytics::{AnalyticsReport, BatchOutcome, PlanLimits, analytics_report, apply_events};
 pub use ports::{
     ApplyTransaction, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
     LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent, PublishError, PublishEvents,

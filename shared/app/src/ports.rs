@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use taskpulse_domain::analytics::{Counter, CounterKey, Scope, TransactionPlan};
+use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
 use taskpulse_domain::{EventEnvelope, EventId, Task, TaskId, TaskStatus, UserId};
+
+use crate::analytics::plan::TransactionPlan;
 
 /// A storage call that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! Analytics counters in DynamoDB, moved exactly once per event.
 //!
-//! A planned transaction (see `taskpulse_domain::analytics::plan`) becomes one
+//! A planned transaction (see `taskpulse_app::analytics::plan`) becomes one
 //! `TransactWriteItems`: per (user, day) item an `Update` that adds the merged deltas and the
 //! transaction's event ids to the item's `appliedEvents` binary set, conditional on none of
 //! those ids being in it; then per global day one `Update` of one shard. All or nothing: a
@@ -19,9 +19,10 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::NaiveDate;
+use taskpulse_app::analytics::plan::{TransactionPlan, UserDayWrite};
 use taskpulse_app::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
 use taskpulse_domain::EventId;
-use taskpulse_domain::analytics::{Counter, Scope, TransactionPlan, UserDayWrite};
+use taskpulse_domain::analytics::{Counter, Scope};
 
 use crate::error::store_error;
 use crate::keys::{self, APPLIED_EVENTS, PK, SK, key_attributes};

@@ -394,3 +394,6 @@ pub(crate) async fn publish_and_clear(
     }
     true
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,16 +1,20 @@
 //! Use cases of the analytics: apply a batch of events exactly once, and read the counters.
+//! [`plan`] packs a batch into the transactions the store commits.
+
+pub mod plan;
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate};
-use taskpulse_domain::analytics::{
-    Counter, EventEffect, PlanLimits, Scope, effect, plan_transactions,
-};
+use taskpulse_domain::analytics::{Counter, EventEffect, Scope, effect};
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
+pub use self::plan::{
+    GlobalDayWrite, PlanLimits, TransactionPlan, UserDayWrite, plan_transactions,
+};
 use crate::backoff::Backoff;
 use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
 
@@ -164,4 +168,39 @@ pub async fn analytics_report(
         open,
         days,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use taskpulse_domain::UserId;
+    use taskpulse_domain::analytics::CounterKey;
+
+    use super::*;
+    use crate::memory::MemoryAnalyticsStore;
+    use crate::tasks::tests::{as_user, commands, new_task};
+
+    #[tokio::test]
+    async fn an_event_applies_once_however_often_it_arrives() {
+        let commands = commands();
+        let owner = UserId::parse("u1").unwrap();
+        let task = commands
+            .create_task(&as_user("u1"), new_task())
+            .await
+            .unwrap()
+            .task;
+        let events = commands.publisher().drain_envelopes();
+        let store = MemoryAnalyticsStore::default();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let first = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
+        let second = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
+        assert_eq!((first.applied.len(), first.duplicates.len()), (1, 0));
+        assert_eq!((second.applied.len(), second.duplicates.len()), (0, 1));
+        assert!(store.is_applied(&events[0]));
+        let key = CounterKey {
+            scope: Scope::User(owner),
+            day: task.created_at.date_naive(),
+        };
+        let counters = store.read_counters(&key).await.unwrap();
+        assert_eq!(counters.get(&Counter::Created), Some(&1));
+    }
 }
