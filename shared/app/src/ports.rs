@@ -138,6 +138,20 @@ pub struct TaskPage {
     pub next: Option<ListCursor>,
 }
 
+impl TaskPage {
+    /// The page of `limit` tasks from tasks read in listing order, one more than the page
+    /// holds if there are more: then the page ends with a cursor after its last task.
+    pub fn from_read(mut tasks: Vec<Task>, limit: usize) -> Self {
+        let more = tasks.len() > limit;
+        tasks.truncate(limit);
+        let next = more.then(|| tasks.last()).flatten().map(|t| ListCursor {
+            created_at: t.created_at,
+            task_id: t.id,
+        });
+        Self { tasks, next }
+    }
+}
+
 pub trait ListTasks: Send + Sync {
     /// The owner's tasks, newest first.
     fn list_tasks(

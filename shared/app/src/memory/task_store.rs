@@ -9,9 +9,8 @@ use taskpulse_domain::{Task, TaskId, UserId};
 
 use super::lock;
 use crate::ports::{
-    IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency,
-    LoadTask, MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask, TaskPage,
-    TaskWrite,
+    IdempotencyRecord, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency, LoadTask,
+    MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
 
 #[derive(Debug, Default)]
@@ -137,13 +136,7 @@ impl ListTasks for MemoryTaskStore {
             .take(query.limit + 1)
             .cloned()
             .collect();
-        let more = matching.len() > query.limit;
-        let tasks: Vec<Task> = matching.into_iter().take(query.limit).collect();
-        let next = more.then(|| tasks.last()).flatten().map(|t| ListCursor {
-            created_at: t.created_at,
-            task_id: t.id,
-        });
-        Ok(TaskPage { tasks, next })
+        Ok(TaskPage::from_read(matching, query.limit))
     }
 }
 

@@ -11,9 +11,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use taskpulse_app::{
-    IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency,
-    LoadTask, MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask, TaskPage,
-    TaskWrite,
+    IdempotencyRecord, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency, LoadTask,
+    MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
 use taskpulse_domain::{Task, TaskId, UserId};
 
@@ -247,13 +246,7 @@ impl ListTasks for DynamoTaskStore {
                 break;
             }
         }
-        let more = tasks.len() > query.limit;
-        tasks.truncate(query.limit);
-        let next = more.then(|| tasks.last()).flatten().map(|t| ListCursor {
-            created_at: t.created_at,
-            task_id: t.id,
-        });
-        Ok(TaskPage { tasks, next })
+        Ok(TaskPage::from_read(tasks, query.limit))
     }
 }
 
