@@ -23,20 +23,6 @@ use taskpulse_lambda::api::Api;
 use taskpulse_lambda::apigw::HttpApiEvent;
 use taskpulse_testkit::AwsApi;
 
-/// Attributes the `byUser` index projects besides the keys (template.yaml).
-const BY_USER_PROJECTION: &[&str] = &[
-    "id",
-    "owner",
-    "title",
-    "description",
-    "priority",
-    "statusHistory",
-    "plannedAccomplishDate",
-    "actualAccomplishDate",
-    "createdAt",
-    "version",
-    "currentStatus",
-];
 const LATENCY_ROUNDS: usize = 100;
 
 async fn send(api: &AwsApi, event: HttpApiEvent) -> (u16, Value) {
@@ -85,7 +71,7 @@ fn new_task() -> Value {
     json!({"title": "Prepare the quarterly report for the board", "description": "Numbers from finance, narrative from product.", "priority": "high", "plannedAccomplishDate": "2030-04-01T09:00:00Z"})
 }
 
-async fn raw_item(stack: &Stack, pk: String, sk: String) -> HashMap<String, AttributeValue> {
+async fn raw_item(stack: &Stack, key: (String, String)) -> HashMap<String, AttributeValue> {
     aws_sdk_dynamodb::Client::new(&stack.config)
         .get_item()
         .table_name(
@@ -94,8 +80,7 @@ async fn raw_item(stack: &Stack, pk: String, sk: String) -> HashMap<String, Attr
                 .table(taskpulse_devstack::TASKS_TABLE)
                 .unwrap(),
         )
-        .key("pk", AttributeValue::S(pk))
-        .key("sk", AttributeValue::S(sk))
+        .set_key(Some(keys::key_attributes(key)))
         .consistent_read(true)
         .send()
         .await
@@ -136,25 +121,33 @@ impl Units {
 
 async fn units_of(stack: &Stack, task_id: &str, with_key: Option<&str>, user: &str) -> Units {
     // The outbox is still on the item: this is exactly what the command's write put there.
-    let item = raw_item(stack, format!("TASK#{task_id}"), "TASK".into()).await;
+    let task_id: TaskId = task_id.parse().expect("a task id");
+    let item = raw_item(stack, keys::task_key(task_id)).await;
     let size = item_size(&item);
-    let index_keys = ["pk", "sk", "gsi1pk", "gsi1sk"];
+    let index_keys = [
+        keys::PK,
+        keys::SK,
+        keys::TASKS_BY_USER_PK,
+        keys::TASKS_BY_USER_SK,
+    ];
     let projection: Vec<&str> = index_keys
         .iter()
-        .chain(BY_USER_PROJECTION)
+        .chain(keys::TASKS_BY_USER_PROJECTION)
         .copied()
         .collect();
     let by_user = write_units(item_size(&projected(&item, &projection)));
     let outbox = write_units(item_size(&projected(
         &item,
-        &["pk", "sk", "outboxPk", "outboxSk"],
+        &[keys::PK, keys::SK, keys::OUTBOX_PK, keys::OUTBOX_SK],
     )));
     let (task_write, idempotency) = match with_key {
         None => (write_units(size), 0),
         Some(key) => {
-            let (pk, sk) =
-                keys::idempotency_key(&taskpulse_domain::UserId::parse(user).unwrap(), key);
-            let record = raw_item(stack, pk, sk).await;
+            let record = raw_item(
+                stack,
+                keys::idempotency_key(&taskpulse_domain::UserId::parse(user).unwrap(), key),
+            )
+            .await;
             (
                 transactional_write_units(size),
                 transactional_write_units(item_size(&record)),

@@ -15,12 +15,13 @@ use std::sync::Mutex;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use taskpulse_app::PlanLimits;
 use taskpulse_app::StoreError;
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
-use taskpulse_aws::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
+use taskpulse_aws::{DynamoAnalyticsStore, TransactOutcome, TransactWrites, keys};
 use taskpulse_devstack::Stack;
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{Counter, PlanLimits, Scope, project};
+use taskpulse_domain::analytics::{Counter, Scope, project};
 use taskpulse_lambda::consumer::handle_batch;
 
 /// Counts the units of every committed transaction from the items it wrote.
@@ -146,16 +147,15 @@ async fn naive_apply(
 ) -> (usize, usize) {
     let (mut units, mut updates) = (0, 0);
     for update in project(event) {
-        let pk = match &update.key.scope {
-            Scope::User(user) => format!("USER#{user}"),
-            Scope::Global => "GLOBAL#0".to_owned(),
+        let key = match &update.key.scope {
+            Scope::User(user) => keys::user_day_key(user, update.key.day),
+            Scope::Global => keys::global_day_key(update.key.day, 0),
         };
         for (counter, delta) in &update.deltas {
             let output = client
                 .update_item()
                 .table_name(table)
-                .key("pk", AttributeValue::S(pk.clone()))
-                .key("sk", AttributeValue::S(format!("DAY#{}", update.key.day)))
+                .set_key(Some(keys::key_attributes(key.clone())))
                 .update_expression("ADD #c :d")
                 .expression_attribute_names("#c", counter.name())
                 .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))

@@ -7,8 +7,9 @@ mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use taskpulse_app::analytics::{PlanLimits, plan_transactions};
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{PlanLimits, effect, plan_transactions};
+use taskpulse_domain::analytics::effect;
 
 /// The largest batch SQS hands a Lambda function (standard queue).
 const BATCH: usize = 10_000;

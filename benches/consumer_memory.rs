@@ -11,9 +11,9 @@ use std::process::Command;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::json;
+use taskpulse_app::analytics::{PlanLimits, TransactionPlan};
 use taskpulse_app::{ApplyTransaction, StoreError, TransactionResult};
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{PlanLimits, TransactionPlan};
 use taskpulse_lambda::consumer::handle_batch;
 
 struct CommitEverything;

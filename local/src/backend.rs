@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use chrono::TimeDelta;
+use taskpulse_app::PlanLimits;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore};
 use taskpulse_app::{
     ApplyTransaction, ListPendingOutbox, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
@@ -18,7 +19,6 @@ use taskpulse_app::{
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
-use taskpulse_domain::analytics::PlanLimits;
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::relay::relay_outbox;
 use tokio::sync::watch;

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use taskpulse_devstack::Stack;
 use taskpulse_domain::EventId;
 use taskpulse_testkit::AwsPipeline;
@@ -32,8 +31,7 @@ pub async fn applied_events(stack: &Stack, user: &str, day: chrono::NaiveDate) -
                 .table(taskpulse_devstack::ANALYTICS_TABLE)
                 .unwrap(),
         )
-        .key("pk", AttributeValue::S(pk))
-        .key("sk", AttributeValue::S(sk))
+        .set_key(Some(taskpulse_aws::keys::key_attributes((pk, sk))))
         .consistent_read(true)
         .send()
         .await

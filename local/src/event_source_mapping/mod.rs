@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use taskpulse_app::ApplyTransaction;
-use taskpulse_domain::analytics::PlanLimits;
+use taskpulse_app::{ApplyTransaction, PlanLimits};
 use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_lambda::deadline::retry_deadline_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -25,9 +25,6 @@ use crate::queue::{EventQueue, ReceivedMessage};
 
 pub use settings::{DeliveryChaos, MappingSettings};
 pub use stats::{MappingStats, StatsSnapshot};
-
-/// The consumer's retries stop this long before its timeout, as in the deployed function.
-const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
 /// The queue, the consumer and how one drives the other: `Q` is the events queue, `C` the
 /// table the consumer writes counters to.
@@ -145,8 +142,7 @@ impl<Q: EventQueue, C: ApplyTransaction + 'static> EventSourceMapping<Q, C> {
         }
         let mut event = SqsEvent::default();
         event.records = records;
-        let deadline =
-            Instant::now() + self.settings.function_timeout.saturating_sub(ANSWER_MARGIN);
+        let deadline = retry_deadline_after(self.settings.function_timeout);
         let (response, summary) = match handle_batch(&self.counters, event, &self.limits, deadline)
             .await
         {

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
+use taskpulse_aws::SQS_BATCH_LIMIT;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -136,7 +137,7 @@ impl MemoryQueue {
         let mut state = lock(&self.shared.state);
         state.return_expired(now);
         let mut received = vec![];
-        while received.len() < max.clamp(1, 10) {
+        while received.len() < max.clamp(1, SQS_BATCH_LIMIT) {
             let Some(id) = state.visible.pop_front() else {
                 break;
             };

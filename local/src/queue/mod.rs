@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use taskpulse_app::PublishEvents;
+use taskpulse_aws::EVENT_TYPE_ATTRIBUTE;
 
 pub use memory::{MEMORY_QUEUE_ARN, MemoryQueue};
 pub use sqs::SqsQueue;
@@ -60,7 +61,7 @@ impl ReceivedMessage {
             attribute.data_type = Some("String".into());
             record
                 .message_attributes
-                .insert("eventType".into(), attribute);
+                .insert(EVENT_TYPE_ATTRIBUTE.into(), attribute);
         }
         record
     }
@@ -140,7 +141,7 @@ mod tests {
         assert_eq!(record.aws_region.as_deref(), Some("eu-west-1"));
         assert_eq!(record.attributes["ApproximateReceiveCount"], "2");
         assert_eq!(
-            record.message_attributes["eventType"]
+            record.message_attributes[EVENT_TYPE_ATTRIBUTE]
                 .string_value
                 .as_deref(),
             Some("TaskCreated")

@@ -8,6 +8,7 @@ use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
 };
 use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
+use taskpulse_aws::{EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT};
 
 use super::{EventQueue, QueueDepth, QueueError, ReceivedMessage};
 
@@ -87,19 +88,18 @@ impl SqsQueue {
         &self,
         receipts: impl IntoIterator<Item = &str>,
     ) -> Result<(), QueueError> {
-        let receipts: Vec<&str> = receipts.into_iter().collect();
-        for chunk in receipts.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .filter_map(|(i, receipt)| {
+        for batch in receipt_batches(receipts) {
+            let entries = batch
+                .into_iter()
+                .filter_map(|(id, receipt)| {
                     DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(*receipt)
+                        .id(id)
+                        .receipt_handle(receipt)
                         .build()
                         .ok()
                 })
                 .collect();
+            let call = "DeleteMessageBatch";
             let output = self
                 .client
                 .delete_message_batch()
@@ -107,8 +107,8 @@ impl SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| sqs_error("DeleteMessageBatch", e))?;
-            entries_succeeded("DeleteMessageBatch", output.failed())?;
+                .map_err(|e| sqs_error(call, e))?;
+            entries_succeeded(call, output.failed())?;
         }
         Ok(())
     }
@@ -118,20 +118,19 @@ impl SqsQueue {
         &self,
         receipts: impl IntoIterator<Item = &str>,
     ) -> Result<(), QueueError> {
-        let receipts: Vec<&str> = receipts.into_iter().collect();
-        for chunk in receipts.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .filter_map(|(i, receipt)| {
+        for batch in receipt_batches(receipts) {
+            let entries = batch
+                .into_iter()
+                .filter_map(|(id, receipt)| {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(*receipt)
+                        .id(id)
+                        .receipt_handle(receipt)
                         .visibility_timeout(0)
                         .build()
                         .ok()
                 })
                 .collect();
+            let call = "ChangeMessageVisibilityBatch";
             let output = self
                 .client
                 .change_message_visibility_batch()
@@ -139,11 +138,27 @@ impl SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| sqs_error("ChangeMessageVisibilityBatch", e))?;
-            entries_succeeded("ChangeMessageVisibilityBatch", output.failed())?;
+                .map_err(|e| sqs_error(call, e))?;
+            entries_succeeded(call, output.failed())?;
         }
         Ok(())
     }
+}
+
+/// Receipt handles in batches of at most [`SQS_BATCH_LIMIT`] (what one batch call takes), each
+/// with the id of its entry within the batch.
+fn receipt_batches<'a>(receipts: impl IntoIterator<Item = &'a str>) -> Vec<Vec<(String, &'a str)>> {
+    let receipts: Vec<&str> = receipts.into_iter().collect();
+    receipts
+        .chunks(SQS_BATCH_LIMIT)
+        .map(|batch| {
+            batch
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| (i.to_string(), *receipt))
+                .collect()
+        })
+        .collect()
 }
 
 impl EventQueue for SqsQueue {
@@ -161,7 +176,7 @@ impl EventQueue for SqsQueue {
             .client
             .receive_message()
             .queue_url(&self.url)
-            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .max_number_of_messages(max.clamp(1, SQS_BATCH_LIMIT) as i32)
             .visibility_timeout(visibility.as_secs().clamp(0, 43_200) as i32)
             .wait_time_seconds(wait.as_secs().min(20) as i32)
             .message_system_attribute_names(MessageSystemAttributeName::All)
@@ -188,7 +203,7 @@ impl EventQueue for SqsQueue {
                     event_type: m
                         .message_attributes
                         .as_ref()
-                        .and_then(|a| a.get("eventType"))
+                        .and_then(|a| a.get(EVENT_TYPE_ATTRIBUTE))
                         .and_then(|v| v.string_value.clone()),
                     message_id: m.message_id.unwrap_or_default(),
                     receipt_handle: m.receipt_handle.unwrap_or_default(),
@@ -214,7 +229,7 @@ impl EventQueue for SqsQueue {
             .queue_url(&self.url)
             .message_body(body)
             .message_attributes(
-                "eventType",
+                EVENT_TYPE_ATTRIBUTE,
                 MessageAttributeValue::builder()
                     .data_type("String")
                     .string_value("Unknown")

@@ -5,13 +5,14 @@
 //! ports, so the Lambda handlers, the local runner and the tests share one code path.
 
 pub mod analytics;
+pub mod backoff;
 pub mod memory;
 pub mod metric;
 pub mod ports;
 pub mod relay;
 pub mod tasks;
 
-pub use analytics::{AnalyticsReport, BatchOutcome, analytics_report, apply_events};
+pub use analytics::{AnalyticsReport, BatchOutcome, PlanLimits, analytics_report, apply_events};
 pub use ports::{
     ApplyTransaction, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
     LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent, PublishError, PublishEvents,

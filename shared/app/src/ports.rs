@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use taskpulse_domain::analytics::{Counter, CounterKey, Scope, TransactionPlan};
+use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
 use taskpulse_domain::{EventEnvelope, EventId, Task, TaskId, TaskStatus, UserId};
+
+use crate::analytics::plan::TransactionPlan;
 
 /// A storage call that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +136,20 @@ pub struct TaskPage {
     pub tasks: Vec<Task>,
     /// Present when more tasks may follow.
     pub next: Option<ListCursor>,
+}
+
+impl TaskPage {
+    /// The page of `limit` tasks from tasks read in listing order, one more than the page
+    /// holds if there are more: then the page ends with a cursor after its last task.
+    pub fn from_read(mut tasks: Vec<Task>, limit: usize) -> Self {
+        let more = tasks.len() > limit;
+        tasks.truncate(limit);
+        let next = more.then(|| tasks.last()).flatten().map(|t| ListCursor {
+            created_at: t.created_at,
+            task_id: t.id,
+        });
+        Self { tasks, next }
+    }
 }
 
 pub trait ListTasks: Send + Sync {

@@ -1,6 +1,6 @@
 //! Analytics counters in DynamoDB, moved exactly once per event.
 //!
-//! A planned transaction (see `taskpulse_domain::analytics::plan`) becomes one
+//! A planned transaction (see `taskpulse_app::analytics::plan`) becomes one
 //! `TransactWriteItems`: per (user, day) item an `Update` that adds the merged deltas and the
 //! transaction's event ids to the item's `appliedEvents` binary set, conditional on none of
 //! those ids being in it; then per global day one `Update` of one shard. All or nothing: a
@@ -19,12 +19,13 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::NaiveDate;
+use taskpulse_app::analytics::plan::{TransactionPlan, UserDayWrite};
 use taskpulse_app::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
 use taskpulse_domain::EventId;
-use taskpulse_domain::analytics::{Counter, Scope, TransactionPlan, UserDayWrite};
+use taskpulse_domain::analytics::{Counter, Scope};
 
 use crate::error::store_error;
-use crate::keys::{self, APPLIED_EVENTS, PK, SK};
+use crate::keys::{self, APPLIED_EVENTS, PK, SK, key_attributes};
 
 /// Cancellation reasons after which the same transaction may succeed.
 const TRANSIENT_CANCELLATION_CODES: &[&str] = &[
@@ -86,13 +87,6 @@ pub struct DynamoAnalyticsStore<W = Client> {
     reader: Client,
     table: String,
     global_shards: u32,
-}
-
-fn key_attributes((pk, sk): (String, String)) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (PK.to_owned(), AttributeValue::S(pk)),
-        (SK.to_owned(), AttributeValue::S(sk)),
-    ])
 }
 
 fn event_blob(id: EventId) -> Blob {
@@ -298,16 +292,16 @@ impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
         to: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
         let partitions: Vec<String> = match scope {
-            Scope::User(user) => vec![keys::user_day_key(user, to).0],
+            Scope::User(user) => vec![keys::user_partition(user)],
             Scope::Global => (0..self.global_shards)
-                .map(|shard| keys::global_day_key(to, shard).0)
+                .map(keys::global_partition)
                 .collect(),
         };
         let lower = from.map_or_else(|| keys::DAY_PREFIX.to_owned(), keys::day_sort_key);
         let upper = keys::day_sort_key(to);
         // Only the counters: the applied-event sets are for the writers.
         let mut names: HashMap<String, String> = HashMap::new();
-        let mut projection = vec!["sk".to_owned()];
+        let mut projection = vec![SK.to_owned()];
         for (i, counter) in Counter::ALL.iter().enumerate() {
             names.insert(format!("#c{i}"), counter.name().to_owned());
             projection.push(format!("#c{i}"));
@@ -320,7 +314,9 @@ impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
                     .reader
                     .query()
                     .table_name(&self.table)
-                    .key_condition_expression("pk = :pk AND sk BETWEEN :lower AND :upper")
+                    .key_condition_expression(format!(
+                        "{PK} = :pk AND {SK} BETWEEN :lower AND :upper"
+                    ))
                     .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
                     .expression_attribute_values(":lower", AttributeValue::S(lower.clone()))
                     .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))

@@ -65,7 +65,10 @@ mod tests {
     #[test]
     fn sizes_and_units_follow_the_billing_rules() {
         let item = HashMap::from([
-            ("pk".to_owned(), AttributeValue::S("TASK#1".into())),
+            (
+                crate::keys::PK.to_owned(),
+                AttributeValue::S("TASK#1".into()),
+            ),
             ("n".to_owned(), AttributeValue::N("12345".into())),
             ("ok".to_owned(), AttributeValue::Bool(true)),
             (

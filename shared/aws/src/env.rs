@@ -1,6 +1,7 @@
 //! Configuration from the environment, as `template.yaml` sets it for each function.
 
 use chrono::TimeDelta;
+use taskpulse_app::analytics::plan::DEFAULT_GLOBAL_SHARDS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -64,12 +65,8 @@ fn bounded_integer(
     Ok(value)
 }
 
-/// Every event moves its day's global counter; spreading it over shards lifts the
-/// one-partition write limit (1,000 WCU/s) off the whole system. Reads sum the shards, so the
-/// count may grow but must never shrink below a value already used.
-pub const DEFAULT_GLOBAL_COUNTER_SHARDS: i64 = 10;
-
-/// The shard count of global day counters from `GLOBAL_COUNTER_SHARDS` (default 10).
+/// The shard count of global day counters from `GLOBAL_COUNTER_SHARDS` (default
+/// [`DEFAULT_GLOBAL_SHARDS`], 10; see there why they are sharded).
 pub fn global_counter_shards() -> Result<u32, ConfigError> {
     parse_global_counter_shards(std::env::var(GLOBAL_COUNTER_SHARDS).ok().as_deref())
 }
@@ -78,7 +75,7 @@ fn parse_global_counter_shards(raw: Option<&str>) -> Result<u32, ConfigError> {
     let shards = bounded_integer(
         GLOBAL_COUNTER_SHARDS,
         raw,
-        DEFAULT_GLOBAL_COUNTER_SHARDS,
+        i64::from(DEFAULT_GLOBAL_SHARDS),
         1..=1000,
     )?;
     Ok(u32::try_from(shards).unwrap_or(1))

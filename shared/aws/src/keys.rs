@@ -8,50 +8,119 @@
 //! | analytics | one user's counters for a UTC day, and the events applied to them | `USER#<userId>` | `DAY#<yyyy-mm-dd>` |
 //! | analytics | one shard of everyone's counters for a UTC day | `GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use taskpulse_domain::{TaskId, UserId};
 
+/// The partition key of both tables.
 pub const PK: &str = "pk";
+/// The sort key of both tables.
 pub const SK: &str = "sk";
+/// A task's version: every write of an existing task is conditional on it.
+pub const VERSION: &str = "version";
+/// A task's status, derived from its history and stored so that listings can filter on it.
+pub const CURRENT_STATUS: &str = "currentStatus";
+/// A task's outbox: the events committed with it and not yet confirmed on the queue.
+pub const PENDING_EVENTS: &str = "pendingEvents";
 /// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
 /// records only.
 pub const EXPIRES_AT: &str = "expiresAt";
 /// The binary set of event ids (16 bytes each) applied to a user's day item.
 pub const APPLIED_EVENTS: &str = "appliedEvents";
-/// Sort keys of day items start with this.
-pub const DAY_PREFIX: &str = "DAY#";
+
 /// The index listing a user's tasks (`gsi1pk` = `USER#<userId>`, `gsi1sk` = creation time and id).
 pub const TASKS_BY_USER_INDEX: &str = "byUser";
+/// The partition key of the `byUser` index.
+pub const TASKS_BY_USER_PK: &str = "gsi1pk";
+/// The sort key of the `byUser` index.
+pub const TASKS_BY_USER_SK: &str = "gsi1sk";
+/// The attributes the `byUser` index projects besides the keys (`template.yaml`): the task's
+/// own, so that clearing an outbox changes nothing in the index.
+pub const TASKS_BY_USER_PROJECTION: &[&str] = &[
+    "id",
+    "owner",
+    "title",
+    "description",
+    "priority",
+    "statusHistory",
+    "plannedAccomplishDate",
+    "actualAccomplishDate",
+    "createdAt",
+    VERSION,
+    CURRENT_STATUS,
+];
+
 /// The sparse index of tasks with pending events (`outboxPk` = `OUTBOX#<shard>`,
 /// `outboxSk` = commit time of the oldest pending event and the task id).
 pub const OUTBOX_INDEX: &str = "outbox";
+/// The partition key of the `outbox` index; present only while events are pending.
+pub const OUTBOX_PK: &str = "outboxPk";
+/// The sort key of the `outbox` index; present only while events are pending.
+pub const OUTBOX_SK: &str = "outboxSk";
 /// The outbox index is spread over this many partitions so that a burst of commands does not
 /// concentrate its index writes on one partition; the relay reads them all.
 pub const OUTBOX_SHARDS: u32 = 8;
 
+const TASK_PREFIX: &str = "TASK#";
+const TASK_SORT_KEY: &str = "TASK";
+const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+const IDEMPOTENCY_SORT_KEY: &str = "IDEMPOTENCY";
+const USER_PREFIX: &str = "USER#";
+const GLOBAL_PREFIX: &str = "GLOBAL#";
+const OUTBOX_PREFIX: &str = "OUTBOX#";
+/// Sort keys of day items start with this.
+pub const DAY_PREFIX: &str = "DAY#";
+
+/// The key map of an item (`pk` and `sk`), as `GetItem`, `UpdateItem` and friends take it.
+pub fn key_attributes((pk, sk): (String, String)) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(pk)),
+        (SK.to_owned(), AttributeValue::S(sk)),
+    ])
+}
+
 pub fn task_key(id: TaskId) -> (String, String) {
-    (format!("TASK#{id}"), "TASK".to_owned())
+    (format!("{TASK_PREFIX}{id}"), TASK_SORT_KEY.to_owned())
+}
+
+/// The task id in a task item's partition key.
+pub fn task_id_of(pk: &str) -> Option<TaskId> {
+    pk.strip_prefix(TASK_PREFIX)?.parse().ok()
 }
 
 pub fn idempotency_key(user: &UserId, key: &str) -> (String, String) {
     // User ids contain no '#', so the user part cannot run into the key part.
     (
-        format!("IDEMPOTENCY#{user}#{key}"),
-        "IDEMPOTENCY".to_owned(),
+        format!("{IDEMPOTENCY_PREFIX}{user}#{key}"),
+        IDEMPOTENCY_SORT_KEY.to_owned(),
     )
 }
 
+/// A user's partition: of the user's tasks in the `byUser` index, and of the user's day items
+/// in the analytics table.
+pub fn user_partition(user: &UserId) -> String {
+    format!("{USER_PREFIX}{user}")
+}
+
 pub fn user_tasks_partition(user: &UserId) -> String {
-    format!("USER#{user}")
+    user_partition(user)
 }
 
 /// The sort key of a task in the `byUser` index: fixed-width UTC time, then the id, so that
 /// string order is creation order.
 pub fn user_tasks_sort_key(created_at: DateTime<Utc>, id: TaskId) -> String {
-    format!(
-        "{}#{id}",
-        created_at.to_rfc3339_opts(SecondsFormat::Millis, true)
-    )
+    time_then_id(created_at, id)
+}
+
+/// A UTC instant as the fixed-width, millisecond text that sort keys compare as strings.
+pub fn sortable_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn time_then_id(at: DateTime<Utc>, id: TaskId) -> String {
+    format!("{}#{id}", sortable_time(at))
 }
 
 /// Parses [`user_tasks_sort_key`] back into its parts.
@@ -63,21 +132,19 @@ pub fn parse_user_tasks_sort_key(raw: &str) -> Option<(DateTime<Utc>, TaskId)> {
     ))
 }
 
+/// One partition of the `outbox` index.
+pub fn outbox_shard_partition(shard: u32) -> String {
+    format!("{OUTBOX_PREFIX}{shard}")
+}
+
+/// The `outbox` partition a task's entry goes to.
 pub fn outbox_partition(id: TaskId) -> String {
     let shard = (id.as_uuid().as_u128() % u128::from(OUTBOX_SHARDS)) as u32;
-    format!("OUTBOX#{shard}")
+    outbox_shard_partition(shard)
 }
 
 pub fn outbox_sort_key(oldest_pending: DateTime<Utc>, id: TaskId) -> String {
-    format!(
-        "{}#{id}",
-        oldest_pending.to_rfc3339_opts(SecondsFormat::Millis, true)
-    )
-}
-
-/// The task id in a task item's partition key.
-pub fn task_id_of(pk: &str) -> Option<TaskId> {
-    pk.strip_prefix("TASK#")?.parse().ok()
+    time_then_id(oldest_pending, id)
 }
 
 pub fn day_sort_key(day: NaiveDate) -> String {
@@ -88,12 +155,17 @@ pub fn parse_day_sort_key(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw.strip_prefix(DAY_PREFIX)?, "%Y-%m-%d").ok()
 }
 
+/// The partition of one shard of everyone's day items.
+pub fn global_partition(shard: u32) -> String {
+    format!("{GLOBAL_PREFIX}{shard}")
+}
+
 pub fn user_day_key(user: &UserId, day: NaiveDate) -> (String, String) {
-    (format!("USER#{user}"), day_sort_key(day))
+    (user_partition(user), day_sort_key(day))
 }
 
 pub fn global_day_key(day: NaiveDate, shard: u32) -> (String, String) {
-    (format!("GLOBAL#{shard}"), day_sort_key(day))
+    (global_partition(shard), day_sort_key(day))
 }
 
 #[cfg(test)]
@@ -117,6 +189,17 @@ mod tests {
         assert_eq!(parse_user_tasks_sort_key("garbage"), None);
         assert_eq!(task_id_of(&task_key(id).0), Some(id));
         assert!(outbox_partition(id).starts_with("OUTBOX#"));
+        assert!(
+            (0..OUTBOX_SHARDS).any(|shard| outbox_shard_partition(shard) == outbox_partition(id))
+        );
+    }
+
+    #[test]
+    fn the_key_map_names_both_keys() {
+        let map = key_attributes(("TASK#1".into(), "TASK".into()));
+        assert_eq!(map.len(), 2);
+        assert_eq!(map[PK], AttributeValue::S("TASK#1".into()));
+        assert_eq!(map[SK], AttributeValue::S("TASK".into()));
     }
 
     #[test]

@@ -17,5 +17,5 @@ mod task_store;
 
 pub use analytics_store::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
 pub use env::ConfigError;
-pub use publisher::SqsEventPublisher;
+pub use publisher::{EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT, SqsEventPublisher};
 pub use task_store::DynamoTaskStore;

@@ -7,8 +7,10 @@ use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
 use taskpulse_domain::EventId;
 
-/// `SendMessageBatch` takes at most ten entries.
-const SQS_BATCH_LIMIT: usize = 10;
+/// `SendMessageBatch` (and every other SQS batch call) takes at most ten entries.
+pub const SQS_BATCH_LIMIT: usize = 10;
+/// The message attribute that carries the event's `eventType`.
+pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";
 
 #[derive(Debug, Clone)]
 pub struct SqsEventPublisher {
@@ -34,7 +36,7 @@ impl SqsEventPublisher {
             // Unique within the batch; lets the response name the entries that failed.
             .id(event.event_id.to_string())
             .message_body(&event.body)
-            .message_attributes("eventType", event_type)
+            .message_attributes(EVENT_TYPE_ATTRIBUTE, event_type)
             .build()
             .map_err(|e| e.to_string())
     }

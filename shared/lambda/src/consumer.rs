@@ -7,8 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::Utc;
-use taskpulse_app::{ApplyTransaction, apply_events, metric};
-use taskpulse_domain::analytics::PlanLimits;
+use taskpulse_app::{ApplyTransaction, PlanLimits, apply_events, metric};
 use taskpulse_domain::{EventEnvelope, EventId, TaskEvent};
 use tokio::time::Instant;
 

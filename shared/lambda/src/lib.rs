@@ -2,6 +2,7 @@
 //!
 //! - [`api`]: API Gateway HTTP API (payload v2) requests in, task commands, responses out.
 //! - [`consumer`]: an SQS batch in, events applied exactly once, partial batch failures out.
+//! - [`deadline`]: when the consumer stops retrying, to answer before its timeout.
 //!
 //! Both are generic over the application ports, so the same code runs on AWS, against moto, and
 //! on the in-memory adapters.
@@ -9,6 +10,7 @@
 pub mod api;
 pub mod apigw;
 pub mod consumer;
+pub mod deadline;
 pub mod relay;
 pub mod telemetry;
 

@@ -30,13 +30,6 @@ pub(crate) fn counters(value: &str) -> impl Iterator<Item = (String, AttributeVa
         .map(move |c| (c.name().to_owned(), AttributeValue::N(value.to_owned())))
 }
 
-pub(crate) fn key_attributes((pk, sk): (String, String)) -> [(String, AttributeValue); 2] {
-    [
-        (keys::PK.to_owned(), AttributeValue::S(pk)),
-        (keys::SK.to_owned(), AttributeValue::S(sk)),
-    ]
-}
-
 pub(crate) fn model_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 26).expect("a valid date")
 }
@@ -49,7 +42,7 @@ impl ItemSizes {
             let ids = (0..applied)
                 .map(|n| Blob::new(Uuid::from_u128(n).as_bytes().to_vec()))
                 .collect();
-            key_attributes(keys::user_day_key(&user, day))
+            keys::key_attributes(keys::user_day_key(&user, day))
                 .into_iter()
                 // Seven-digit counters: a busy user's sums of seconds.
                 .chain(counters("1234567"))
@@ -60,7 +53,7 @@ impl ItemSizes {
         let two = item_size(&user_item(2));
         // Twelve-digit counters: everyone's sums of seconds over a day.
         let global_item: HashMap<String, AttributeValue> =
-            key_attributes(keys::global_day_key(day, 31))
+            keys::key_attributes(keys::global_day_key(day, 31))
                 .into_iter()
                 .chain(counters("123456789012"))
                 .collect();

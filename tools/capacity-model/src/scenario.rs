@@ -1,6 +1,6 @@
 //! What a run of the model simulates: the load, the consumers and the table limits.
 
-use taskpulse_domain::analytics::PlanLimits;
+use taskpulse_app::PlanLimits;
 
 use crate::PARTITION_WCU_PER_SECOND;
 

@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use taskpulse_app::analytics::plan_transactions;
 use taskpulse_aws::keys;
-use taskpulse_domain::analytics::{Counter, EventEffect, plan_transactions};
+use taskpulse_domain::analytics::{Counter, EventEffect};
 use taskpulse_domain::{EventId, UserId};
 use uuid::Uuid;
 

@@ -7,7 +7,6 @@
 //! and no event is emitted from a stale state. Only after the commit are the events sent to
 //! the queue; if that fails they stay pending and the outbox relay sends them later.
 
-use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -18,6 +17,7 @@ use taskpulse_domain::{
 };
 use uuid::Uuid;
 
+use crate::backoff::Backoff;
 use crate::metric;
 use crate::ports::{
     IdempotencyRecord, ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
@@ -121,12 +121,11 @@ pub fn now_millis() -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-/// Exponential backoff with full jitter, so racing writers spread out instead of colliding again.
-async fn backoff(attempt: u32) {
-    let ceiling_ms = 5u64 << attempt.min(6);
-    let jitter = RandomState::new().hash_one(attempt) % ceiling_ms;
-    tokio::time::sleep(Duration::from_millis(jitter + 1)).await;
-}
+/// The pause before a command is decided again after losing a race: 5 ms doubling up to 320 ms.
+pub(crate) const COMMAND_RETRY_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(5),
+    longest: Duration::from_millis(320),
+};
 
 fn new_event_id() -> EventId {
     EventId::from_uuid(Uuid::now_v7())
@@ -288,7 +287,7 @@ where
                         current_version: None,
                     });
                 }
-                Err(SaveError::VersionConflict) => backoff(attempt).await,
+                Err(SaveError::VersionConflict) => COMMAND_RETRY_BACKOFF.sleep(attempt).await,
                 Err(SaveError::IdempotencyKeyTaken) => {
                     return self.replay_after_race(context).await;
                 }
@@ -395,3 +394,6 @@ pub(crate) async fn publish_and_clear(
     }
     true
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,16 +1,21 @@
 //! Use cases of the analytics: apply a batch of events exactly once, and read the counters.
+//! [`plan`] packs a batch into the transactions the store commits.
+
+pub mod plan;
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate};
-use taskpulse_domain::analytics::{
-    Counter, EventEffect, PlanLimits, Scope, effect, plan_transactions,
-};
+use taskpulse_domain::analytics::{Counter, EventEffect, Scope, effect};
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
+pub use self::plan::{
+    GlobalDayWrite, PlanLimits, TransactionPlan, UserDayWrite, plan_transactions,
+};
+use crate::backoff::Backoff;
 use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
 
 /// What became of each event of a batch.
@@ -29,17 +34,12 @@ pub struct BatchOutcome {
     pub write_units: f64,
 }
 
-/// First and longest pause between attempts of a transaction that failed transiently.
-const BACKOFF_BASE: Duration = Duration::from_millis(25);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
-
-fn jittered_backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << attempt.min(10))
-        .min(BACKOFF_MAX);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(1).max(1);
-    Duration::from_millis(RandomState::new().hash_one(attempt) % millis + 1)
-}
+/// The pause between attempts of a transaction that failed transiently: 25 ms doubling up to
+/// one second.
+pub(crate) const TRANSACTION_RETRY_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(25),
+    longest: Duration::from_secs(1),
+};
 
 /// Applies distinct events exactly once: plans them into merged, packed transactions, commits
 /// each, drops the events a cancelled transaction reports as applied before and commits the
@@ -82,11 +82,12 @@ pub async fn apply_events<'a>(
                         break;
                     }
                     Err(error @ (StoreError::Unavailable(_) | StoreError::Conflict))
-                        if Instant::now() + jittered_backoff(attempt) < deadline =>
+                        if Instant::now() + TRANSACTION_RETRY_BACKOFF.jittered(attempt)
+                            < deadline =>
                     {
                         tracing::info!(%error, attempt, "transaction retried");
                         outcome.retries += 1;
-                        tokio::time::sleep(jittered_backoff(attempt)).await;
+                        TRANSACTION_RETRY_BACKOFF.sleep(attempt).await;
                         attempt += 1;
                     }
                     Err(error) => {
@@ -167,4 +168,39 @@ pub async fn analytics_report(
         open,
         days,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use taskpulse_domain::UserId;
+    use taskpulse_domain::analytics::CounterKey;
+
+    use super::*;
+    use crate::memory::MemoryAnalyticsStore;
+    use crate::tasks::tests::{as_user, commands, new_task};
+
+    #[tokio::test]
+    async fn an_event_applies_once_however_often_it_arrives() {
+        let commands = commands();
+        let owner = UserId::parse("u1").unwrap();
+        let task = commands
+            .create_task(&as_user("u1"), new_task())
+            .await
+            .unwrap()
+            .task;
+        let events = commands.publisher().drain_envelopes();
+        let store = MemoryAnalyticsStore::default();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let first = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
+        let second = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
+        assert_eq!((first.applied.len(), first.duplicates.len()), (1, 0));
+        assert_eq!((second.applied.len(), second.duplicates.len()), (0, 1));
+        assert!(store.is_applied(&events[0]));
+        let key = CounterKey {
+            scope: Scope::User(owner),
+            day: task.created_at.date_naive(),
+        };
+        let counters = store.read_counters(&key).await.unwrap();
+        assert_eq!(counters.get(&Counter::Created), Some(&1));
+    }
 }

@@ -2,23 +2,27 @@
 //! the task's state and its pending events are one item, so one conditional write commits both.
 //! Idempotency records live in the same table and join that write in a transaction.
 
-use std::collections::HashMap;
+mod items;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 use taskpulse_app::{
-    IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency,
-    LoadTask, MarkEventsPublished, PendingEvent, SaveError, SaveTask, StoreError, StoredTask,
-    TaskPage, TaskWrite,
+    IdempotencyRecord, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency, LoadTask,
+    MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
-use taskpulse_domain::{EventId, Task, TaskId, UserId};
+use taskpulse_domain::{Task, TaskId, UserId};
 
+use self::items::{IdempotencyItem, TaskItem};
 use crate::error::store_error;
-use crate::keys::{self, EXPIRES_AT, OUTBOX_INDEX, OUTBOX_SHARDS, PK, SK, TASKS_BY_USER_INDEX};
+use crate::keys::{
+    self, CURRENT_STATUS, EXPIRES_AT, OUTBOX_INDEX, OUTBOX_PK, OUTBOX_SHARDS, OUTBOX_SK,
+    PENDING_EVENTS, PK, TASKS_BY_USER_INDEX, TASKS_BY_USER_PK, TASKS_BY_USER_SK, VERSION,
+    key_attributes,
+};
 
 /// Query pages are read this many items at a time when a status filter thins them out.
 const LIST_READ_BATCH: i32 = 100;
@@ -29,101 +33,8 @@ pub struct DynamoTaskStore {
     table: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PendingItem {
-    event_id: EventId,
-    event_type: String,
-    body: String,
-    committed_at: DateTime<Utc>,
-}
-
-/// The stored form of a task.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TaskItem {
-    pk: String,
-    sk: String,
-    gsi1pk: String,
-    gsi1sk: String,
-    /// Derived from the history; stored so listings can filter on it.
-    current_status: String,
-    #[serde(flatten)]
-    task: Task,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pending_events: Vec<PendingItem>,
-    /// Present only while events are pending: the keys of the sparse outbox index.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    outbox_pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    outbox_sk: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IdempotencyItem {
-    pk: String,
-    sk: String,
-    user_id: UserId,
-    key: String,
-    fingerprint: String,
-    task: Task,
-    created: bool,
-    /// Epoch seconds: the table's TTL attribute.
-    expires_at: i64,
-}
-
 fn unreadable(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Rejected(format!("{what} is unreadable: {error}"))
-}
-
-fn key_attributes((pk, sk): (String, String)) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (PK.to_owned(), AttributeValue::S(pk)),
-        (SK.to_owned(), AttributeValue::S(sk)),
-    ])
-}
-
-impl TaskItem {
-    fn new(task: &Task, pending: &[PendingEvent]) -> Self {
-        let (pk, sk) = keys::task_key(task.id);
-        let oldest = pending.iter().map(|p| p.committed_at).min();
-        Self {
-            pk,
-            sk,
-            gsi1pk: keys::user_tasks_partition(&task.owner),
-            gsi1sk: keys::user_tasks_sort_key(task.created_at, task.id),
-            current_status: task.status().as_str().to_owned(),
-            task: task.clone(),
-            pending_events: pending
-                .iter()
-                .map(|p| PendingItem {
-                    event_id: p.event_id,
-                    event_type: p.event_type.clone(),
-                    body: p.body.clone(),
-                    committed_at: p.committed_at,
-                })
-                .collect(),
-            outbox_pk: oldest.map(|_| keys::outbox_partition(task.id)),
-            outbox_sk: oldest.map(|at| keys::outbox_sort_key(at, task.id)),
-        }
-    }
-
-    fn into_stored(self) -> StoredTask {
-        StoredTask {
-            task: self.task,
-            pending_events: self
-                .pending_events
-                .into_iter()
-                .map(|p| PendingEvent {
-                    event_id: p.event_id,
-                    event_type: p.event_type,
-                    body: p.body,
-                    committed_at: p.committed_at,
-                })
-                .collect(),
-        }
-    }
 }
 
 impl DynamoTaskStore {
@@ -140,32 +51,23 @@ impl DynamoTaskStore {
         )?;
         let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let put = match write.expected_version {
-            None => put.condition_expression("attribute_not_exists(pk)"),
+            None => put.condition_expression(format!("attribute_not_exists({PK})")),
             Some(version) => put
-                .condition_expression("version = :expected")
+                .condition_expression(format!("{VERSION} = :expected"))
                 .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
         };
         put.build().map_err(|e| StoreError::Rejected(e.to_string()))
     }
 
     fn idempotency_put(&self, record: &IdempotencyRecord) -> Result<Put, StoreError> {
-        let (pk, sk) = keys::idempotency_key(&record.user_id, &record.key);
-        let item = serde_dynamo::to_item(IdempotencyItem {
-            pk,
-            sk,
-            user_id: record.user_id.clone(),
-            key: record.key.clone(),
-            fingerprint: record.fingerprint.clone(),
-            task: record.task.clone(),
-            created: record.created,
-            expires_at: record.expires_at.timestamp(),
-        })
-        .map_err(|e| StoreError::Rejected(format!("idempotency record cannot be stored: {e}")))?;
+        let item = serde_dynamo::to_item(IdempotencyItem::new(record)).map_err(|e| {
+            StoreError::Rejected(format!("idempotency record cannot be stored: {e}"))
+        })?;
         // TTL deletes lazily: an expired record still present counts as free.
         Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #expires < :now")
+            .condition_expression(format!("attribute_not_exists({PK}) OR #expires < :now"))
             .expression_attribute_names("#expires", EXPIRES_AT)
             .expression_attribute_values(
                 ":now",
@@ -173,6 +75,27 @@ impl DynamoTaskStore {
             )
             .build()
             .map_err(|e| StoreError::Rejected(e.to_string()))
+    }
+
+    /// A strongly consistent read of one item; `what` names it if it cannot be read back.
+    async fn get_consistent<T: DeserializeOwned>(
+        &self,
+        key: (String, String),
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| unreadable(what, e)))
+            .transpose()
     }
 
     /// Sends one conditional `Put`; a failed condition becomes `on_condition`.
@@ -197,21 +120,10 @@ impl DynamoTaskStore {
 
 impl LoadTask for DynamoTaskStore {
     async fn load_task(&self, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(keys::task_key(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let stored: TaskItem =
-            serde_dynamo::from_item(item).map_err(|e| unreadable(&format!("task {id}"), e))?;
-        Ok(Some(stored.into_stored()))
+        let item: Option<TaskItem> = self
+            .get_consistent(keys::task_key(id), &format!("task {id}"))
+            .await?;
+        Ok(item.map(TaskItem::into_stored))
     }
 }
 
@@ -274,28 +186,10 @@ impl LoadIdempotency for DynamoTaskStore {
         user_id: &UserId,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(keys::idempotency_key(user_id, key))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let item: IdempotencyItem =
-            serde_dynamo::from_item(item).map_err(|e| unreadable("idempotency record", e))?;
-        Ok(Some(IdempotencyRecord {
-            user_id: item.user_id,
-            key: item.key,
-            fingerprint: item.fingerprint,
-            task: item.task,
-            created: item.created,
-            expires_at: DateTime::from_timestamp(item.expires_at, 0).unwrap_or_default(),
-        }))
+        let item: Option<IdempotencyItem> = self
+            .get_consistent(keys::idempotency_key(user_id, key), "idempotency record")
+            .await?;
+        Ok(item.map(IdempotencyItem::into_record))
     }
 }
 
@@ -320,9 +214,11 @@ impl ListTasks for DynamoTaskStore {
                     AttributeValue::S(keys::user_tasks_partition(owner)),
                 );
             request = match &query.after {
-                None => request.key_condition_expression("gsi1pk = :owner"),
+                None => request.key_condition_expression(format!("{TASKS_BY_USER_PK} = :owner")),
                 Some(cursor) => request
-                    .key_condition_expression("gsi1pk = :owner AND gsi1sk < :after")
+                    .key_condition_expression(format!(
+                        "{TASKS_BY_USER_PK} = :owner AND {TASKS_BY_USER_SK} < :after"
+                    ))
                     .expression_attribute_values(
                         ":after",
                         AttributeValue::S(keys::user_tasks_sort_key(
@@ -333,7 +229,7 @@ impl ListTasks for DynamoTaskStore {
             };
             if let Some(status) = query.status {
                 request = request
-                    .filter_expression("currentStatus = :status")
+                    .filter_expression(format!("{CURRENT_STATUS} = :status"))
                     .expression_attribute_values(
                         ":status",
                         AttributeValue::S(status.as_str().into()),
@@ -343,20 +239,14 @@ impl ListTasks for DynamoTaskStore {
             for item in output.items.unwrap_or_default() {
                 let item: TaskItem =
                     serde_dynamo::from_item(item).map_err(|e| unreadable("listed task", e))?;
-                tasks.push(item.task);
+                tasks.push(item.into_task());
             }
             start_key = output.last_evaluated_key;
             if tasks.len() > query.limit || start_key.is_none() {
                 break;
             }
         }
-        let more = tasks.len() > query.limit;
-        tasks.truncate(query.limit);
-        let next = more.then(|| tasks.last()).flatten().map(|t| ListCursor {
-            created_at: t.created_at,
-            task_id: t.id,
-        });
-        Ok(TaskPage { tasks, next })
+        Ok(TaskPage::from_read(tasks, query.limit))
     }
 }
 
@@ -366,8 +256,8 @@ impl MarkEventsPublished for DynamoTaskStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(keys::task_key(task_id))))
-            .update_expression("REMOVE pendingEvents, outboxPk, outboxSk")
-            .condition_expression("version = :version")
+            .update_expression(format!("REMOVE {PENDING_EVENTS}, {OUTBOX_PK}, {OUTBOX_SK}"))
+            .condition_expression(format!("{VERSION} = :version"))
             .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
             .send()
             .await
@@ -384,22 +274,25 @@ impl ListPendingOutbox for DynamoTaskStore {
     ) -> Result<Vec<TaskId>, StoreError> {
         // Every shard, oldest first within each; then the oldest overall.
         let mut found: Vec<(String, TaskId)> = vec![];
-        let upper = before.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let upper = keys::sortable_time(before);
         for shard in 0..OUTBOX_SHARDS {
             let output = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name(OUTBOX_INDEX)
-                .key_condition_expression("outboxPk = :shard AND outboxSk < :before")
-                .expression_attribute_values(":shard", AttributeValue::S(format!("OUTBOX#{shard}")))
+                .key_condition_expression(format!("{OUTBOX_PK} = :shard AND {OUTBOX_SK} < :before"))
+                .expression_attribute_values(
+                    ":shard",
+                    AttributeValue::S(keys::outbox_shard_partition(shard)),
+                )
                 .expression_attribute_values(":before", AttributeValue::S(upper.clone()))
                 .limit(i32::try_from(limit).unwrap_or(i32::MAX))
                 .send()
                 .await
                 .map_err(store_error)?;
             for item in output.items.unwrap_or_default() {
-                let sort = item.get("outboxSk").and_then(|v| v.as_s().ok()).cloned();
+                let sort = item.get(OUTBOX_SK).and_then(|v| v.as_s().ok()).cloned();
                 let id = item
                     .get(PK)
                     .and_then(|v| v.as_s().ok())

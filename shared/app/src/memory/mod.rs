@@ -1,0 +1,23 @@
+//! In-memory adapters of every port: for unit tests, and the embedded backend of the local run.
+//! They keep the same guarantees as the DynamoDB and SQS adapters (conditional inserts, atomic
+//! apply with a marker), so code tested against them behaves the same against AWS.
+
+mod analytics_store;
+mod counter_table;
+mod event_queue;
+mod task_store;
+
+use std::sync::{Mutex, MutexGuard};
+
+pub use analytics_store::MemoryAnalyticsStore;
+pub use counter_table::CounterTable;
+pub use event_queue::MemoryEventQueue;
+pub use task_store::MemoryTaskStore;
+
+/// A poisoned lock only means another test thread panicked; the data is still consistent
+/// because every critical section in these adapters is a single map operation.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
