@@ -60,11 +60,6 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// A user id as long as a Cognito `sub` (a UUID), for the item sizes.
 pub(crate) const USER_ID_CHARS: usize = 36;
 
-/// The consumer's retry pauses (`taskpulse_app::apply_events`): a uniform draw below a ceiling
-/// that doubles from 25 ms up to one second.
-pub(crate) const BACKOFF_BASE_MS: u64 = 25;
-pub(crate) const BACKOFF_MAX_MS: u64 = 1_000;
-
 /// The backlog is sampled this often to judge whether it grows.
 pub(crate) const SAMPLE_EVERY_MS: u64 = 10;
 /// A run is sustained while its backlog grows by at most this share of the offered rate:

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use taskpulse_app::analytics::plan_transactions;
+use taskpulse_app::analytics::{TRANSACTION_RETRY_BACKOFF, plan_transactions};
 use taskpulse_aws::keys;
 use taskpulse_domain::analytics::{Counter, EventEffect};
 use taskpulse_domain::{EventId, UserId};
@@ -11,10 +11,7 @@ use uuid::Uuid;
 use crate::items::{ItemSizes, model_day};
 use crate::report::RunReport;
 use crate::scenario::Scenario;
-use crate::{
-    BACKOFF_BASE_MS, BACKOFF_MAX_MS, MAX_ITEM_BYTES, SAMPLE_EVERY_MS, TOLERATED_BACKLOG_GROWTH,
-    USER_ID_CHARS,
-};
+use crate::{MAX_ITEM_BYTES, SAMPLE_EVERY_MS, TOLERATED_BACKLOG_GROWTH, USER_ID_CHARS};
 
 /// Write units available to one partition (or to the table): refilled continuously, holding
 /// at most one second of them.
@@ -284,9 +281,11 @@ impl<'s> Simulation<'s> {
         Some(self.queue.drain(..size).collect())
     }
 
+    /// The consumer's own retry pause (`taskpulse_app::apply_events`), drawn from the run's
+    /// seeded generator.
     pub(crate) fn backoff_ms(&mut self, attempt: u32) -> u64 {
-        let ceiling = (BACKOFF_BASE_MS << attempt.min(10)).min(BACKOFF_MAX_MS);
-        self.rng.u64(1..=ceiling)
+        let pause = TRANSACTION_RETRY_BACKOFF.delay(attempt, self.rng.u64(..));
+        u64::try_from(pause.as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Moves one invocation as far as it gets at `now_ms`.

@@ -10,6 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+use taskpulse_app::backoff::Backoff;
 use taskpulse_local::event_source_mapping::StatsSnapshot;
 
 use crate::SimulateError;
@@ -22,6 +23,12 @@ pub(crate) struct HttpClient {
 /// Attempts per command: 5xx and connection errors are retried with the same idempotency key.
 const ATTEMPTS: u32 = 6;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pauses between attempts: 100 ms doubling up to 1.6 s, without jitter (a few clients retry
+/// a local server; the full ceiling gives it the most time to recover).
+const RETRY_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(100),
+    longest: Duration::from_millis(1600),
+};
 
 impl HttpClient {
     pub fn new(base: &str) -> Self {
@@ -84,8 +91,7 @@ impl HttpClient {
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                let backoff = Duration::from_millis(50 * (1 << attempt.min(5)));
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(RETRY_BACKOFF.ceiling(attempt - 1)).await;
             }
             match self.send(method.clone(), path, headers, body.clone()).await {
                 Ok((status, value)) if status.is_success() => return Ok(value),

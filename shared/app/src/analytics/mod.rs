@@ -36,7 +36,7 @@ pub struct BatchOutcome {
 
 /// The pause between attempts of a transaction that failed transiently: 25 ms doubling up to
 /// one second.
-pub(crate) const TRANSACTION_RETRY_BACKOFF: Backoff = Backoff {
+pub const TRANSACTION_RETRY_BACKOFF: Backoff = Backoff {
     first: Duration::from_millis(25),
     longest: Duration::from_secs(1),
 };
