@@ -221,6 +221,19 @@ mod tests {
         }
     }
 
+    fn mapping(
+        queue: &MemoryQueue,
+        store: &MemoryAnalyticsStore,
+        settings: MappingSettings,
+    ) -> MemoryMapping {
+        EventSourceMapping::new(
+            queue.clone(),
+            store.clone(),
+            PlanLimits::default(),
+            settings,
+        )
+    }
+
     fn created_events(user: &str, n: usize) -> Vec<PendingEvent> {
         (0..n)
             .flat_map(|i| {
@@ -270,14 +283,8 @@ mod tests {
 
     #[tokio::test]
     async fn events_are_applied_once_although_delivered_again_and_reordered() {
-        let queue = MemoryQueue::new(2);
-        let store = MemoryAnalyticsStore::default();
-        let mapping = Arc::new(EventSourceMapping::new(
-            queue.clone(),
-            store.clone(),
-            PlanLimits::default(),
-            settings(10, 20, 10_000),
-        ));
+        let (queue, store) = (MemoryQueue::new(2), MemoryAnalyticsStore::default());
+        let mapping = Arc::new(mapping(&queue, &store, settings(10, 20, 10_000)));
         mapping.set_chaos(DeliveryChaos {
             duplicate_rate: 0.5,
             reorder: true,
@@ -308,14 +315,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_poison_message_fails_alone_and_ends_in_the_dead_letters() {
-        let queue = MemoryQueue::new(3);
-        let store = MemoryAnalyticsStore::default();
-        let mapping = Arc::new(EventSourceMapping::new(
-            queue.clone(),
-            store.clone(),
-            PlanLimits::default(),
-            settings(10, 50, 100),
-        ));
+        let (queue, store) = (MemoryQueue::new(3), MemoryAnalyticsStore::default());
+        let mapping = Arc::new(mapping(&queue, &store, settings(10, 50, 100)));
         queue.send("not an event".into(), None);
         queue
             .publish_events(&created_events("bo", 5))
@@ -334,10 +335,9 @@ mod tests {
     #[tokio::test]
     async fn a_batch_waits_for_the_window_and_stops_when_full() {
         let queue = MemoryQueue::new(5);
-        let mapping = EventSourceMapping::new(
-            queue.clone(),
-            MemoryAnalyticsStore::default(),
-            PlanLimits::default(),
+        let mapping = mapping(
+            &queue,
+            &MemoryAnalyticsStore::default(),
             settings(25, 300, 10_000),
         );
         let (_stop_tx, mut stop) = watch::channel(false);

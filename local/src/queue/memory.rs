@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
 use taskpulse_aws::SQS_BATCH_LIMIT;
@@ -13,13 +13,6 @@ use super::{EventQueue, QueueDepth, QueueError, ReceivedMessage};
 
 /// The ARN the in-process queue reports as the records' `eventSourceArn`.
 pub const MEMORY_QUEUE_ARN: &str = "arn:aws:sqs:local:000000000000:taskpulse-events";
-
-fn epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
 
 #[derive(Debug)]
 struct StoredMessage {
@@ -120,7 +113,7 @@ impl MemoryQueue {
                 StoredMessage {
                     body,
                     event_type,
-                    sent_at_epoch_ms: epoch_ms(),
+                    sent_at_epoch_ms: chrono::Utc::now().timestamp_millis(),
                     receive_count: 0,
                     receipt: None,
                     invisible_until: None,

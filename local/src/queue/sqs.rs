@@ -99,16 +99,14 @@ impl SqsQueue {
                         .ok()
                 })
                 .collect();
-            let call = "DeleteMessageBatch";
-            let output = self
+            let answer = self
                 .client
                 .delete_message_batch()
                 .queue_url(&self.url)
                 .set_entries(Some(entries))
                 .send()
-                .await
-                .map_err(|e| sqs_error(call, e))?;
-            entries_succeeded(call, output.failed())?;
+                .await;
+            all_entries_succeeded("DeleteMessageBatch", answer.map(|output| output.failed))?;
         }
         Ok(())
     }
@@ -130,16 +128,17 @@ impl SqsQueue {
                         .ok()
                 })
                 .collect();
-            let call = "ChangeMessageVisibilityBatch";
-            let output = self
+            let answer = self
                 .client
                 .change_message_visibility_batch()
                 .queue_url(&self.url)
                 .set_entries(Some(entries))
                 .send()
-                .await
-                .map_err(|e| sqs_error(call, e))?;
-            entries_succeeded(call, output.failed())?;
+                .await;
+            all_entries_succeeded(
+                "ChangeMessageVisibilityBatch",
+                answer.map(|output| output.failed),
+            )?;
         }
         Ok(())
     }
@@ -285,11 +284,12 @@ impl EventQueue for SqsQueue {
     }
 }
 
-/// A batch call can answer 200 and still fail some entries.
-fn entries_succeeded(
+/// A batch call can answer 200 and still fail some entries: both are failures here.
+fn all_entries_succeeded<E: std::error::Error>(
     call: &'static str,
-    failed: &[aws_sdk_sqs::types::BatchResultErrorEntry],
+    answer: Result<Vec<aws_sdk_sqs::types::BatchResultErrorEntry>, E>,
 ) -> Result<(), QueueError> {
+    let failed = answer.map_err(|e| sqs_error(call, e))?;
     if failed.is_empty() {
         return Ok(());
     }
