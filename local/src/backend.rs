@@ -135,6 +135,8 @@ impl EmbeddedBackend {
 
 /// Where the SDK backend's tables and queue are.
 pub struct SdkResources {
+    /// One line saying where the data lives.
+    pub description: String,
     pub config: SdkConfig,
     /// `AWS_ENDPOINT_URL`, for an emulator; `None` for AWS itself.
     pub endpoint: Option<String>,
@@ -163,13 +165,22 @@ impl SdkResources {
             ));
         }
         let named = |name| env::required(name).map_err(|e| StackError::Config(e.to_string()));
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+        let description = match &endpoint {
+            Some(url) => format!("aws: the SDK adapters at {url}"),
+            None => format!(
+                "aws: the SDK adapters in region {}",
+                config.region().map(|r| r.as_ref()).unwrap_or_default()
+            ),
+        };
         Ok(Self {
+            description,
             tasks_table: named(env::TASKS_TABLE)?,
             analytics_table: named(env::ANALYTICS_TABLE)?,
             queue_url: named(env::EVENTS_QUEUE_URL)?,
             global_shards: env::global_counter_shards()
                 .map_err(|e| StackError::Config(e.to_string()))?,
-            endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+            endpoint,
             config,
         })
     }
@@ -177,9 +188,13 @@ impl SdkResources {
     /// The resources of `template.yaml` on a moto server started for the run.
     pub fn on_moto(stack: &taskpulse_devstack::Stack) -> Result<Self, StackError> {
         let resources = &stack.resources;
+        let endpoint = stack.moto.endpoint_url();
         Ok(Self {
+            description: format!(
+                "moto: a moto server at {endpoint} with the tables and queues of template.yaml (state gone on exit)"
+            ),
             config: stack.config.clone(),
-            endpoint: Some(stack.moto.endpoint_url()),
+            endpoint: Some(endpoint),
             tasks_table: resources.table(taskpulse_devstack::TASKS_TABLE)?.to_owned(),
             analytics_table: resources
                 .table(taskpulse_devstack::ANALYTICS_TABLE)?
@@ -197,7 +212,6 @@ impl SdkBackend {
     /// Connects to the tables and the queue, failing clearly when one is unreachable or missing.
     pub async fn sdk(
         kind: BackendKind,
-        description: String,
         resources: SdkResources,
         template: &ConsumerMapping,
         overrides: &MappingOverrides,
@@ -209,6 +223,7 @@ impl SdkBackend {
             ));
         }
         let SdkResources {
+            description,
             config,
             endpoint,
             tasks_table,

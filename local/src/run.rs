@@ -73,38 +73,22 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
         }
         BackendKind::Aws => {
             let resources = SdkResources::from_environment().await?;
-            let description = match &resources.endpoint {
-                Some(url) => format!("aws: the SDK adapters at {url}"),
-                None => format!(
-                    "aws: the SDK adapters in region {}",
-                    resources
-                        .config
-                        .region()
-                        .map(|r| r.as_ref())
-                        .unwrap_or_default()
-                ),
-            };
-            let backend =
-                Backend::sdk(kind, description, resources, &template, overrides, None).await?;
-            run(backend, listener, addr).await;
+            run(
+                Backend::sdk(kind, resources, &template, overrides, None).await?,
+                listener,
+                addr,
+            )
+            .await;
         }
         BackendKind::Moto => {
             let stack = taskpulse_devstack::Stack::start().await?;
             let resources = SdkResources::on_moto(&stack)?;
-            let description = format!(
-                "moto: a moto server at {} with the tables and queues of template.yaml (state gone on exit)",
-                stack.moto.endpoint_url()
-            );
-            let backend = Backend::sdk(
-                kind,
-                description,
-                resources,
-                &template,
-                overrides,
-                Some(stack),
+            run(
+                Backend::sdk(kind, resources, &template, overrides, Some(stack)).await?,
+                listener,
+                addr,
             )
-            .await?;
-            run(backend, listener, addr).await;
+            .await;
         }
     }
     Ok(())
