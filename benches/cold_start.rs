@@ -31,6 +31,10 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use taskpulse_aws::env::{
+    ANALYTICS_TABLE, EVENTS_QUEUE_URL, GLOBAL_COUNTER_SHARDS, OUTBOX_GRACE_SECONDS, TASKS_TABLE,
+};
+use taskpulse_testkit::percentile;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -80,52 +84,65 @@ struct Timing {
 }
 
 fn functions(tls_dead_end_port: u16) -> Vec<Function> {
+    let mut relay_environment =
+        template_environment(&[TASKS_TABLE, EVENTS_QUEUE_URL, OUTBOX_GRACE_SECONDS]);
+    // The relay's first call is a DynamoDB query: it fails in the TLS handshake and is not
+    // retried.
+    relay_environment.extend([
+        (
+            "AWS_ENDPOINT_URL",
+            format!("https://127.0.0.1:{tls_dead_end_port}"),
+        ),
+        ("AWS_MAX_ATTEMPTS", "1".into()),
+    ]);
     vec![
         Function {
             binary: "taskpulse-api",
             function_name: "taskpulse-ApiFunction",
             event: include_str!("../events/api-create-task-invalid.json"),
-            own_environment: vec![
-                ("TASKS_TABLE", "taskpulse-TasksTable".into()),
-                ("ANALYTICS_TABLE", "taskpulse-AnalyticsTable".into()),
-                ("EVENTS_QUEUE_URL", queue_url()),
-                ("GLOBAL_COUNTER_SHARDS", "10".into()),
-            ],
+            own_environment: template_environment(&[
+                TASKS_TABLE,
+                ANALYTICS_TABLE,
+                EVENTS_QUEUE_URL,
+                GLOBAL_COUNTER_SHARDS,
+            ]),
             expected: Expected::HttpStatus(400),
         },
         Function {
             binary: "taskpulse-consumer",
             function_name: "taskpulse-ConsumerFunction",
             event: r#"{"Records":[]}"#,
-            own_environment: vec![
-                ("ANALYTICS_TABLE", "taskpulse-AnalyticsTable".into()),
-                ("GLOBAL_COUNTER_SHARDS", "10".into()),
-            ],
+            own_environment: template_environment(&[ANALYTICS_TABLE, GLOBAL_COUNTER_SHARDS]),
             expected: Expected::Body(r#"{"batchItemFailures":[]}"#),
         },
         Function {
             binary: "taskpulse-relay",
             function_name: "taskpulse-RelayFunction",
             event: include_str!("../events/relay-scheduled.json"),
-            own_environment: vec![
-                ("TASKS_TABLE", "taskpulse-TasksTable".into()),
-                ("EVENTS_QUEUE_URL", queue_url()),
-                ("OUTBOX_GRACE_SECONDS", "30".into()),
-                // The relay's first call is a DynamoDB query: it fails in the TLS handshake and
-                // is not retried.
-                (
-                    "AWS_ENDPOINT_URL",
-                    format!("https://127.0.0.1:{tls_dead_end_port}"),
-                ),
-                ("AWS_MAX_ATTEMPTS", "1".into()),
-            ],
+            own_environment: relay_environment,
             expected: Expected::InvocationError,
         },
     ]
 }
 
-fn queue_url() -> String {
-    "https://sqs.us-east-1.amazonaws.com/123456789012/taskpulse-EventsQueue".into()
+/// The values the deployed stack gives these variables of the functions.
+fn template_environment(names: &[&'static str]) -> Vec<(&'static str, String)> {
+    names
+        .iter()
+        .map(|&name| {
+            let value = match name {
+                TASKS_TABLE => "taskpulse-TasksTable".to_owned(),
+                ANALYTICS_TABLE => "taskpulse-AnalyticsTable".to_owned(),
+                EVENTS_QUEUE_URL => {
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/taskpulse-EventsQueue".into()
+                }
+                GLOBAL_COUNTER_SHARDS => "10".to_owned(),
+                OUTBOX_GRACE_SECONDS => "30".to_owned(),
+                other => panic!("no value for {other}"),
+            };
+            (name, value)
+        })
+        .collect()
 }
 
 /// A 127.0.0.1 port that reads the first bytes of each connection (a TLS ClientHello) and
@@ -401,8 +418,7 @@ fn with_output(reason: String, output: &std::process::Output) -> String {
 
 /// Nearest-rank percentile of sorted samples, in milliseconds.
 fn percentile_ms(sorted: &[Duration], percent: usize) -> f64 {
-    let rank = (sorted.len() * percent).div_ceil(100).max(1);
-    sorted[rank - 1].as_secs_f64() * 1000.0
+    percentile(sorted, percent).as_secs_f64() * 1000.0
 }
 
 fn summary(samples: &mut [Duration]) -> String {

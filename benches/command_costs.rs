@@ -12,81 +12,46 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_sqs::config::retry::RetryConfig;
+use http::StatusCode;
 use serde_json::{Value, json};
-use taskpulse_app::TaskCommands;
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
-use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher, keys};
-use taskpulse_devstack::Stack;
+use taskpulse_aws::keys;
+use taskpulse_devstack::{Stack, TASKS_TABLE};
 use taskpulse_domain::TaskId;
-use taskpulse_lambda::api::Api;
-use taskpulse_lambda::apigw::HttpApiEvent;
-use taskpulse_testkit::AwsApi;
+use taskpulse_testkit::{ApiClient, Call, percentile, pipeline_on_moto, read_item};
 
 const LATENCY_ROUNDS: usize = 100;
 
-async fn send(api: &AwsApi, event: HttpApiEvent) -> (u16, Value) {
-    let response = api.handle(event.to_request()).await;
-    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
-    (response.status().as_u16(), body)
-}
+const USER: &str = "bench-user";
 
-fn command(path: &str, body: Value, key: Option<&str>) -> HttpApiEvent {
-    let event = HttpApiEvent::new("POST", path)
-        .caller("bench-user")
-        .json(&body);
-    match key {
-        Some(key) => event.header("idempotency-key", key),
-        None => event,
+/// The changes of a task's life after its creation, in order.
+const CHANGES: [&str; 4] = [
+    "change status",
+    "change priority",
+    "move planned date",
+    "complete",
+];
+
+/// The request of the change `CHANGES[n]` to the task `id`.
+fn change<'a>(client: &ApiClient<'a>, n: usize, id: &str) -> Call<'a> {
+    match n {
+        0 => client.change_status(USER, id, "in_progress"),
+        1 => client.change_priority(USER, id, "critical"),
+        2 => client.move_planned_date(USER, id, "2030-05-01T09:00:00Z"),
+        _ => client.change_status(USER, id, "completed"),
     }
 }
 
-/// The five commands of a task's life, in order: (name, path, body).
-fn lifecycle(id: &str) -> Vec<(&'static str, String, Value)> {
-    vec![
-        (
-            "change status",
-            format!("/tasks/{id}/status"),
-            json!({"status": "in_progress"}),
-        ),
-        (
-            "change priority",
-            format!("/tasks/{id}/priority"),
-            json!({"priority": "critical"}),
-        ),
-        (
-            "move planned date",
-            format!("/tasks/{id}/planned-date"),
-            json!({"plannedAccomplishDate": "2030-05-01T09:00:00Z"}),
-        ),
-        (
-            "complete",
-            format!("/tasks/{id}/status"),
-            json!({"status": "completed"}),
-        ),
-    ]
+/// With the key when one is given.
+fn keyed<'a>(call: Call<'a>, key: Option<&str>) -> Call<'a> {
+    match key {
+        Some(key) => call.idempotency_key(key),
+        None => call,
+    }
 }
 
 fn new_task() -> Value {
     json!({"title": "Prepare the quarterly report for the board", "description": "Numbers from finance, narrative from product.", "priority": "high", "plannedAccomplishDate": "2030-04-01T09:00:00Z"})
-}
-
-async fn raw_item(stack: &Stack, key: (String, String)) -> HashMap<String, AttributeValue> {
-    aws_sdk_dynamodb::Client::new(&stack.config)
-        .get_item()
-        .table_name(
-            stack
-                .resources
-                .table(taskpulse_devstack::TASKS_TABLE)
-                .unwrap(),
-        )
-        .set_key(Some(keys::key_attributes(key)))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap_or_default()
 }
 
 fn projected(
@@ -122,7 +87,7 @@ impl Units {
 async fn units_of(stack: &Stack, task_id: &str, with_key: Option<&str>, user: &str) -> Units {
     // The outbox is still on the item: this is exactly what the command's write put there.
     let task_id: TaskId = task_id.parse().expect("a task id");
-    let item = raw_item(stack, keys::task_key(task_id)).await;
+    let item = read_item(stack, TASKS_TABLE, keys::task_key(task_id)).await;
     let size = item_size(&item);
     let index_keys = [
         keys::PK,
@@ -143,11 +108,8 @@ async fn units_of(stack: &Stack, task_id: &str, with_key: Option<&str>, user: &s
     let (task_write, idempotency) = match with_key {
         None => (write_units(size), 0),
         Some(key) => {
-            let record = raw_item(
-                stack,
-                keys::idempotency_key(&taskpulse_domain::UserId::parse(user).unwrap(), key),
-            )
-            .await;
+            let user = taskpulse_domain::UserId::parse(user).unwrap();
+            let record = read_item(stack, TASKS_TABLE, keys::idempotency_key(&user, key)).await;
             (
                 transactional_write_units(size),
                 transactional_write_units(item_size(&record)),
@@ -165,28 +127,16 @@ async fn units_of(stack: &Stack, task_id: &str, with_key: Option<&str>, user: &s
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main]
 async fn main() {
-    let stack = Stack::start().await.expect("moto stack");
-    let pipeline = taskpulse_testkit::AwsPipeline::new(&stack.config, &stack.resources).unwrap();
+    let (stack, pipeline) = pipeline_on_moto().await;
 
     // --- Write units: an API whose queue is unreachable keeps every outbox on its item.
-    let store = DynamoTaskStore::new(
-        aws_sdk_dynamodb::Client::new(&stack.config),
-        stack
-            .resources
-            .table(taskpulse_devstack::TASKS_TABLE)
-            .unwrap(),
-    );
+    let store = pipeline.tasks();
     println!(
         "## Write units per command (DynamoDB pricing rules, counted from the written items)\n"
     );
@@ -195,47 +145,34 @@ async fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for with_key in [false, true] {
-        let offline_sqs = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::config::Builder::from(&stack.config)
-                .endpoint_url("http://127.0.0.1:9")
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        );
-        let offline: AwsApi = Api::new(
-            TaskCommands::new(
-                store.clone(),
-                SqsEventPublisher::new(offline_sqs, &pipeline.queue.url),
-            ),
-            pipeline.analytics.clone(),
-        );
-        let user = "bench-user";
+        let offline = pipeline.api_publishing_with(pipeline.unreachable_publisher());
+        let offline = ApiClient::new(&offline);
         let key = |n: usize| with_key.then(|| format!("bench-key-{n}"));
-        let (status, task) = send(&offline, command("/tasks", new_task(), key(0).as_deref())).await;
-        assert_eq!(status, 201);
-        let id = task["id"].as_str().unwrap().to_owned();
+        let reply = keyed(offline.create_task(USER, &new_task()), key(0).as_deref()).await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        let id = reply.body["id"].as_str().unwrap().to_owned();
         let mut rows = vec![(
             "create",
-            units_of(&stack, &id, key(0).as_deref(), user).await,
+            units_of(&stack, &id, key(0).as_deref(), USER).await,
         )];
         taskpulse_app::MarkEventsPublished::mark_events_published(
-            &store,
+            store,
             id.parse::<TaskId>().unwrap(),
             1,
         )
         .await
         .expect("outbox cleared");
-        for (n, (name, path, body)) in lifecycle(&id).into_iter().enumerate() {
+        for (n, name) in CHANGES.into_iter().enumerate() {
             // A fresh item per command, so each row shows only its own outbox.
-            let (status, changed) =
-                send(&offline, command(&path, body, key(n + 1).as_deref())).await;
-            assert_eq!(status, 200, "{name}");
+            let changed = keyed(change(&offline, n, &id), key(n + 1).as_deref()).await;
+            assert_eq!(changed.status, StatusCode::OK, "{name}");
             rows.push((
                 name,
-                units_of(&stack, &id, key(n + 1).as_deref(), user).await,
+                units_of(&stack, &id, key(n + 1).as_deref(), USER).await,
             ));
-            let version = changed["version"].as_u64().unwrap();
+            let version = changed.body["version"].as_u64().unwrap();
             taskpulse_app::MarkEventsPublished::mark_events_published(
-                &store,
+                store,
                 id.parse::<TaskId>().unwrap(),
                 version,
             )
@@ -257,7 +194,7 @@ async fn main() {
     }
 
     // --- Latency through the real adapters, SQS reachable.
-    let api = &pipeline.api;
+    let client = pipeline.client();
     let mut samples: Vec<(&str, Vec<Duration>)> = vec![
         ("create", vec![]),
         ("get", vec![]),
@@ -269,25 +206,21 @@ async fn main() {
     ];
     for _ in 0..LATENCY_ROUNDS {
         let started = Instant::now();
-        let (status, task) = send(api, command("/tasks", new_task(), None)).await;
+        let reply = client.create_task(USER, &new_task()).await;
         samples[0].1.push(started.elapsed());
-        assert_eq!(status, 201);
-        let id = task["id"].as_str().unwrap().to_owned();
+        assert_eq!(reply.status, StatusCode::CREATED);
+        let id = reply.body["id"].as_str().unwrap().to_owned();
         let started = Instant::now();
-        send(
-            api,
-            HttpApiEvent::new("GET", &format!("/tasks/{id}")).caller("bench-user"),
-        )
-        .await;
+        client.get_task(USER, &id).await;
         samples[1].1.push(started.elapsed());
         let started = Instant::now();
-        send(api, HttpApiEvent::new("GET", "/tasks").caller("bench-user")).await;
+        client.list_tasks(USER, "").await;
         samples[2].1.push(started.elapsed());
-        for (n, (_, path, body)) in lifecycle(&id).into_iter().enumerate() {
+        for n in 0..CHANGES.len() {
             let started = Instant::now();
-            let (status, _) = send(api, command(&path, body, None)).await;
+            let reply = change(&client, n, &id).await;
             samples[3 + n].1.push(started.elapsed());
-            assert_eq!(status, 200);
+            assert_eq!(reply.status, StatusCode::OK);
         }
     }
     println!("\n## Handler latency against moto ({LATENCY_ROUNDS} of each, sequential)\n");
@@ -297,8 +230,8 @@ async fn main() {
         durations.sort();
         println!(
             "| {name} | {} | {} |",
-            ms(percentile(&durations, 0.5)),
-            ms(percentile(&durations, 0.99))
+            ms(percentile(&durations, 50)),
+            ms(percentile(&durations, 99))
         );
     }
 }

@@ -8,12 +8,10 @@
 //!
 //! Run: `cargo bench --bench consumer_costs`. Results are recorded in `docs/benchmarks.md`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use taskpulse_app::PlanLimits;
 use taskpulse_app::StoreError;
@@ -23,6 +21,7 @@ use taskpulse_devstack::Stack;
 use taskpulse_domain::EventEnvelope;
 use taskpulse_domain::analytics::{Counter, Scope, project};
 use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_testkit::{HistoryShape, shuffle, sqs_event, sqs_record};
 
 /// Counts the units of every committed transaction from the items it wrote.
 struct MeasuringWriter {
@@ -70,20 +69,26 @@ fn batches(events: &[EventEnvelope], size: usize) -> Vec<SqsEvent> {
         .chunks(size)
         .enumerate()
         .map(|(b, chunk)| {
-            let mut batch = SqsEvent::default();
-            batch.records = chunk
+            let records = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, e)| {
-                    let mut m = SqsMessage::default();
-                    m.message_id = Some(format!("{b}-{i}"));
-                    m.body = Some(e.to_json());
-                    m
-                })
+                .map(|(i, e)| sqs_record(format!("{b}-{i}"), e.to_json()))
                 .collect();
-            batch
+            sqs_event(records)
         })
         .collect()
+}
+
+/// A moto server of its own (stopped when dropped), a client to it and its analytics table.
+async fn fresh_analytics_table() -> (Stack, aws_sdk_dynamodb::Client, String) {
+    let stack = Stack::start().await.expect("moto");
+    let client = aws_sdk_dynamodb::Client::new(&stack.config);
+    let table = stack
+        .resources
+        .table(taskpulse_devstack::ANALYTICS_TABLE)
+        .unwrap()
+        .to_owned();
+    (stack, client, table)
 }
 
 /// Ours: returns (units, transactions, global `created` over all days).
@@ -92,13 +97,7 @@ async fn ours(
     batch_size: usize,
     redeliver: &[EventEnvelope],
 ) -> (usize, usize, i64) {
-    let stack = Stack::start().await.expect("moto");
-    let client = aws_sdk_dynamodb::Client::new(&stack.config);
-    let table = stack
-        .resources
-        .table(taskpulse_devstack::ANALYTICS_TABLE)
-        .unwrap()
-        .to_owned();
+    let (_stack, client, table) = fresh_analytics_table().await;
     let limits = PlanLimits::default();
     let store = DynamoAnalyticsStore::with_writer(
         MeasuringWriter {
@@ -172,13 +171,7 @@ async fn naive_apply(
 
 /// Naive consumer: returns (units and updates of the first delivery, global `created`).
 async fn naive(events: &[EventEnvelope], redeliver: &[EventEnvelope]) -> (usize, usize, i64) {
-    let stack = Stack::start().await.expect("moto");
-    let client = aws_sdk_dynamodb::Client::new(&stack.config);
-    let table = stack
-        .resources
-        .table(taskpulse_devstack::ANALYTICS_TABLE)
-        .unwrap()
-        .to_owned();
+    let (_stack, client, table) = fresh_analytics_table().await;
     let (mut units, mut updates) = (0, 0);
     for event in events {
         let (u, n) = naive_apply(&client, &table, event).await;
@@ -188,14 +181,15 @@ async fn naive(events: &[EventEnvelope], redeliver: &[EventEnvelope]) -> (usize,
     for event in redeliver {
         naive_apply(&client, &table, event).await;
     }
-    let reader = DynamoAnalyticsStore::new(aws_sdk_dynamodb::Client::new(&stack.config), table, 1);
+    let reader = DynamoAnalyticsStore::new(client, table, 1);
     let created = global_created(&reader, events).await;
     (units, updates, created)
 }
 
 #[tokio::main]
 async fn main() {
-    let events = common::shuffled(common::event_mix(400, 400, 3), 11);
+    let mut events = HistoryShape::workload(400, 400, 3).generate().events;
+    shuffle(&mut events, 11);
     let created = events
         .iter()
         .filter(|e| e.event_type() == "TaskCreated")

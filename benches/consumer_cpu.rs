@@ -3,23 +3,23 @@
 //!
 //! Run: `cargo bench --bench consumer_cpu`. Results are recorded in `docs/benchmarks.md`.
 
-mod common;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use taskpulse_app::analytics::{PlanLimits, plan_transactions};
 use taskpulse_domain::EventEnvelope;
 use taskpulse_domain::analytics::effect;
+use taskpulse_testkit::{HistoryShape, shuffle};
 
 /// The largest batch SQS hands a Lambda function (standard queue).
 const BATCH: usize = 10_000;
 
 fn bodies() -> Vec<String> {
-    let events = common::event_mix(2_000, 4_000, 3);
+    let events = HistoryShape::workload(2_000, 4_000, 3).generate().events;
     let mut bodies: Vec<String> = events.iter().map(EventEnvelope::to_json).collect();
     bodies.truncate(BATCH);
     assert_eq!(bodies.len(), BATCH, "the mix must fill a batch");
-    common::shuffled(bodies, 7)
+    shuffle(&mut bodies, 7);
+    bodies
 }
 
 fn consumer_cpu(c: &mut Criterion) {

@@ -5,8 +5,6 @@
 //!
 //! Run: `cargo bench --bench consumer_memory`. Results are recorded in `docs/benchmarks.md`.
 
-mod common;
-
 use std::process::Command;
 
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -15,6 +13,7 @@ use taskpulse_app::analytics::{PlanLimits, TransactionPlan};
 use taskpulse_app::{ApplyTransaction, StoreError, TransactionResult};
 use taskpulse_domain::EventEnvelope;
 use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_testkit::HistoryShape;
 
 struct CommitEverything;
 
@@ -39,7 +38,9 @@ fn status_kib(field: &str) -> u64 {
 
 /// The 10,000-record SQS event, as the Lambda runtime receives it.
 fn write_payload(path: &std::path::Path) -> usize {
-    let events: Vec<EventEnvelope> = common::event_mix(2_000, 4_000, 3)
+    let events: Vec<EventEnvelope> = HistoryShape::workload(2_000, 4_000, 3)
+        .generate()
+        .events
         .into_iter()
         .take(10_000)
         .collect();

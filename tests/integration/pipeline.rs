@@ -1,29 +1,25 @@
 //! End to end against moto: a task created over the API handler moves the analytics counters
 //! exactly once, however often SQS delivers its event.
 
-mod support;
-
-use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use taskpulse_app::{LoadTask, ReadCounters, apply_events};
 use taskpulse_aws::DynamoAnalyticsStore;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
 use taskpulse_domain::{EventEnvelope, TaskId, UserId};
-use taskpulse_lambda::apigw::HttpApiEvent;
-use taskpulse_lambda::consumer::handle_batch;
-use taskpulse_testkit::lambda_record;
+use taskpulse_testkit::{
+    ApiClient, Poison, Reply, applied_events, consumer_deadline, failed_ids, lambda_record,
+    pipeline_on_moto, sqs_event,
+};
 
-fn create_request(user: &str, title: &str) -> lambda_http::Request {
-    HttpApiEvent::new("POST", "/tasks")
-        .caller(user)
-        .json(&json!({
-            "title": title,
-            "priority": "critical",
-            "plannedAccomplishDate": "2030-06-01T09:00:00Z"
-        }))
-        .to_request()
+async fn create(client: &ApiClient<'_>, user: &str, title: &str) -> Reply {
+    let task = json!({
+        "title": title,
+        "priority": "critical",
+        "plannedAccomplishDate": "2030-06-01T09:00:00Z"
+    });
+    client.create_task(user, &task).await
 }
 
 fn counter(counters: &std::collections::BTreeMap<Counter, i64>, c: Counter) -> i64 {
@@ -32,18 +28,15 @@ fn counter(counters: &std::collections::BTreeMap<Counter, i64>, c: Counter) -> i
 
 #[tokio::test]
 async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times() {
-    let (stack, pipeline) = support::stack().await;
+    let (stack, pipeline) = pipeline_on_moto().await;
 
     // The API stores the task and publishes TaskCreated.
-    let response = pipeline
-        .api
-        .handle(create_request("user-42", "Ship the walking skeleton"))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let task: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    let reply = create(&pipeline.client(), "user-42", "Ship the walking skeleton").await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let task = reply.body;
     let task_id: TaskId = task["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(
-        response.headers()["location"],
+        reply.headers["location"],
         format!("/tasks/{task_id}").as_str()
     );
     assert_eq!(task["userId"], "user-42");
@@ -51,9 +44,7 @@ async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times
 
     // The task is in DynamoDB, and its outbox is empty because the event went out.
     let stored = pipeline
-        .api
-        .commands()
-        .store()
+        .tasks()
         .load_task(task_id)
         .await
         .unwrap()
@@ -87,18 +78,10 @@ async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times
     assert_eq!(envelope.event_id.as_uuid().get_version_num(), 7);
 
     // Delivered three times, it is applied once.
-    let mut batch = SqsEvent::default();
-    batch.records = vec![lambda_record(message, &pipeline.queue.arn)];
+    let batch = pipeline.delivery_of(&messages);
     let mut summaries = vec![];
     for _ in 0..3 {
-        let (response, summary) = handle_batch(
-            &pipeline.analytics,
-            batch.clone(),
-            &pipeline.limits,
-            support::deadline(),
-        )
-        .await
-        .unwrap();
+        let (response, summary) = pipeline.consume(batch.clone()).await;
         assert!(response.batch_item_failures.is_empty());
         summaries.push(summary);
     }
@@ -126,16 +109,16 @@ async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times
     }
 
     // The dedupe marker (the event id in the owner's day item) was written with the counters.
-    let applied = support::applied_events(&stack, "user-42", day).await;
+    let applied = applied_events(&stack, "user-42", day).await;
     assert_eq!(applied, [envelope.event_id]);
 }
 
 #[tokio::test]
 async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
-    let (_stack, pipeline) = support::stack().await;
+    let (_stack, pipeline) = pipeline_on_moto().await;
     for (user, title) in [("ann", "first"), ("ben", "second")] {
-        let response = pipeline.api.handle(create_request(user, title)).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
+        let reply = create(&pipeline.client(), user, title).await;
+        assert_eq!(reply.status, StatusCode::CREATED);
     }
     let mut messages = vec![];
     while messages.len() < 2 {
@@ -143,42 +126,25 @@ async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
         assert!(!received.is_empty(), "both events must reach the queue");
         messages.extend(received);
     }
-    let occurred = EventEnvelope::from_json(messages[0].body().unwrap())
-        .unwrap()
-        .occurred_at;
+    let first = EventEnvelope::from_json(messages[0].body().unwrap()).unwrap();
 
-    let mut batch = SqsEvent::default();
     let mut poison = lambda_record(&messages[0], &pipeline.queue.arn);
     poison.message_id = Some("poison-not-json".into());
-    poison.body = Some("{\"eventId\": oops".into());
+    poison.body = Some(Poison::NotJson.body(&first));
     let mut too_new = lambda_record(&messages[0], &pipeline.queue.arn);
-    too_new.message_id = Some("poison-schema-v9".into());
-    too_new.body = Some(
-        messages[0]
-            .body()
-            .unwrap()
-            .replace("\"schemaVersion\":1", "\"schemaVersion\":9"),
-    );
-    batch.records = vec![
+    too_new.message_id = Some("poison-newer-schema".into());
+    too_new.body = Some(Poison::NewerSchema.body(&first));
+    let batch = sqs_event(vec![
         lambda_record(&messages[0], &pipeline.queue.arn),
         poison,
         lambda_record(&messages[1], &pipeline.queue.arn),
         too_new,
-    ];
-    let (response, summary) = handle_batch(
-        &pipeline.analytics,
-        batch,
-        &pipeline.limits,
-        support::deadline(),
-    )
-    .await
-    .unwrap();
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, ["poison-not-json", "poison-schema-v9"]);
+    ]);
+    let (response, summary) = pipeline.consume(batch).await;
+    assert_eq!(
+        failed_ids(&response),
+        ["poison-not-json", "poison-newer-schema"]
+    );
     assert_eq!(
         (
             summary.applied,
@@ -192,7 +158,7 @@ async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
         .analytics
         .read_counters(&CounterKey {
             scope: Scope::Global,
-            day: occurred.date_naive(),
+            day: first.occurred_at.date_naive(),
         })
         .await
         .unwrap();
@@ -201,13 +167,13 @@ async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
 
 #[tokio::test]
 async fn a_failed_counter_write_is_reported_for_retry_and_nothing_is_recorded() {
-    let (stack, pipeline) = support::stack().await;
-    let response = pipeline.api.handle(create_request("cat", "retry me")).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let message = pipeline.receive(2).await.unwrap().remove(0);
+    let (stack, pipeline) = pipeline_on_moto().await;
+    let reply = create(&pipeline.client(), "cat", "retry me").await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let messages = pipeline.receive(2).await.unwrap();
+    let message = &messages[0];
     let envelope = EventEnvelope::from_json(message.body().unwrap()).unwrap();
-    let mut batch = SqsEvent::default();
-    batch.records = vec![lambda_record(&message, &pipeline.queue.arn)];
+    let batch = pipeline.delivery_of(&messages[..1]);
 
     // A table that does not exist stands for any write DynamoDB refuses.
     let broken = DynamoAnalyticsStore::new(
@@ -215,58 +181,32 @@ async fn a_failed_counter_write_is_reported_for_retry_and_nothing_is_recorded() 
         "no-such-table",
         pipeline.limits.global_shards,
     );
-    let (response, summary) = handle_batch(
-        &broken,
-        batch.clone(),
-        &pipeline.limits,
-        support::deadline(),
-    )
-    .await
-    .unwrap();
+    let (response, summary) = pipeline.consume_with(&broken, batch.clone()).await;
     assert_eq!(summary.failed_writes, 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier,
         message.message_id().unwrap()
     );
     let day = envelope.occurred_at.date_naive();
-    assert!(support::applied_events(&stack, "cat", day).await.is_empty());
+    assert!(applied_events(&stack, "cat", day).await.is_empty());
 
     // The retry against the real table applies it.
-    let (response, summary) = handle_batch(
-        &pipeline.analytics,
-        batch,
-        &pipeline.limits,
-        support::deadline(),
-    )
-    .await
-    .unwrap();
+    let (response, summary) = pipeline.consume(batch).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.applied, 1);
 }
 
 #[tokio::test]
 async fn when_sqs_refuses_the_command_succeeds_and_the_event_stays_pending() {
-    let (stack, pipeline) = support::stack().await;
-    let config = &stack.config;
-    let store = taskpulse_aws::DynamoTaskStore::new(
-        aws_sdk_dynamodb::Client::new(config),
-        stack
-            .resources
-            .table(taskpulse_devstack::TASKS_TABLE)
-            .unwrap(),
-    );
+    let (stack, pipeline) = pipeline_on_moto().await;
     let missing_queue = format!("{}/000000000000/no-such-queue", stack.moto.endpoint_url());
-    let api = taskpulse_lambda::api::Api::new(
-        taskpulse_app::TaskCommands::new(
-            store,
-            taskpulse_aws::SqsEventPublisher::new(aws_sdk_sqs::Client::new(config), missing_queue),
-        ),
-        pipeline.analytics.clone(),
-    );
-    let response = api.handle(create_request("dee", "outbox")).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let task: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-    let task_id: TaskId = task["id"].as_str().unwrap().parse().unwrap();
+    let api = pipeline.api_publishing_with(taskpulse_aws::SqsEventPublisher::new(
+        pipeline.sqs.clone(),
+        missing_queue,
+    ));
+    let reply = create(&ApiClient::new(&api), "dee", "outbox").await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let task_id: TaskId = reply.body["id"].as_str().unwrap().parse().unwrap();
 
     let pending = api
         .commands()
@@ -286,26 +226,22 @@ async fn when_sqs_refuses_the_command_succeeds_and_the_event_stays_pending() {
 async fn applying_the_same_event_directly_is_idempotent_at_the_store() {
     // The adapter alone, without the batch handler: the transaction's cancellation reasons
     // are what tell a duplicate apart from a failure.
-    let (_stack, pipeline) = support::stack().await;
-    let response = pipeline.api.handle(create_request("eve", "direct")).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let reply = create(&pipeline.client(), "eve", "direct").await;
+    assert_eq!(reply.status, StatusCode::CREATED);
     let message = pipeline.receive(2).await.unwrap().remove(0);
     let envelope = EventEnvelope::from_json(message.body().unwrap()).unwrap();
     let events = [envelope];
-    let first = apply_events(
-        &pipeline.analytics,
-        &events,
-        &pipeline.limits,
-        support::deadline(),
-    )
-    .await;
-    let second = apply_events(
-        &pipeline.analytics,
-        &events,
-        &pipeline.limits,
-        support::deadline(),
-    )
-    .await;
+    let apply = || {
+        apply_events(
+            &pipeline.analytics,
+            &events,
+            &pipeline.limits,
+            consumer_deadline(),
+        )
+    };
+    let first = apply().await;
+    let second = apply().await;
     assert_eq!((first.applied.len(), first.duplicates.len()), (1, 0));
     assert_eq!((second.applied.len(), second.duplicates.len()), (0, 1));
     assert_eq!((first.transactions, second.transactions), (1, 0));

@@ -1,19 +1,19 @@
 //! Every file in `events/` is a real Lambda event that gives the result `events/README.md`
-//! documents, run through the handlers in process against moto. (`tests/lambda_runtime.rs`
+//! documents, run through the handlers in process against moto. (`lambda_runtime`
 //! runs the same files through the Lambda runtime emulator.)
-
-mod support;
 
 use std::collections::BTreeSet;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::NaiveDate;
 use serde_json::Value;
-use support::{API_EVENT_STATUSES, FIXTURE_TASK_ID, event_file};
 use taskpulse_app::ReadCounters;
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
-use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_testkit::{
+    API_EVENT_STATUSES, AwsPipeline, FIXTURE_TASK_ID, event_file, failed_ids, pipeline_on_moto,
+    seed_fixture_task,
+};
 
 const CONSUMER_EVENTS: [&str; 2] = [
     "consumer-task-created.json",
@@ -41,8 +41,8 @@ fn every_event_file_is_checked() {
 
 #[tokio::test]
 async fn api_events_answer_their_documented_status_in_order() {
-    let (stack, pipeline) = support::stack().await;
-    support::seed_fixture_task(&stack).await;
+    let (stack, pipeline) = pipeline_on_moto().await;
+    seed_fixture_task(&stack).await;
     let mut bodies = vec![];
     for (file, status) in API_EVENT_STATUSES {
         let request = lambda_http::request::from_str(&event_file(file))
@@ -92,34 +92,20 @@ async fn api_events_answer_their_documented_status_in_order() {
 }
 
 /// Runs a consumer event file; returns the failed message ids and the stack to read from.
-async fn invoke_consumer(
-    name: &str,
-) -> (
-    Vec<String>,
-    taskpulse_devstack::Stack,
-    taskpulse_testkit::AwsPipeline,
-) {
-    let (stack, pipeline) = support::stack().await;
+async fn invoke_consumer(name: &str) -> (Vec<String>, taskpulse_devstack::Stack, AwsPipeline) {
+    let (stack, pipeline) = pipeline_on_moto().await;
     let batch: SqsEvent = serde_json::from_str(&event_file(name))
         .unwrap_or_else(|e| panic!("{name} is not an SQS event: {e}"));
-    let (response, _) = handle_batch(
-        &pipeline.analytics,
-        batch,
-        &pipeline.limits,
-        support::deadline(),
-    )
-    .await
-    .unwrap();
-    let failed = response
-        .batch_item_failures
+    let (response, _) = pipeline.consume(batch).await;
+    let failed = failed_ids(&response)
         .into_iter()
-        .map(|f| f.item_identifier)
+        .map(str::to_owned)
         .collect();
     (failed, stack, pipeline)
 }
 
 /// `created` on 2026-11-26, the day of the sample events.
-async fn created(pipeline: &taskpulse_testkit::AwsPipeline, scope: Scope) -> i64 {
+async fn created(pipeline: &AwsPipeline, scope: Scope) -> i64 {
     let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
     let counters = pipeline
         .analytics

@@ -2,14 +2,13 @@
 //! port, driven over HTTP by the traffic simulator, stopped with Ctrl-C (SIGINT); on the
 //! embedded backend and on the SDK adapters against moto. Also its start-up failures.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use taskpulse_simulator::{SimulateOptions, run};
+use taskpulse_testkit::{ClosedPort, function_environment, moto_environment, pipeline_on_moto};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_taskpulse");
 
@@ -22,18 +21,8 @@ struct LocalStack {
 
 impl LocalStack {
     fn start(args: &[&str], envs: &[(&str, String)]) -> Self {
-        let mut command = Command::new(BINARY);
-        command
-            .args(["serve", "--port", "0"])
-            .args(args)
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("TASKS_TABLE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (name, value) in envs {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("the taskpulse binary starts");
+        let serve = ["serve", "--port", "0"].iter().chain(args);
+        let mut child = spawn(serve, envs);
         let output = Arc::new(Mutex::new(String::new()));
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let stdout = child.stdout.take().expect("piped stdout");
@@ -108,19 +97,23 @@ fn wait_for_exit(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
-/// Runs the binary to completion, for start-up failures: (status, stdout + stderr).
-fn run_to_exit(args: &[&str], envs: &[(&str, String)]) -> (ExitStatus, String) {
-    let mut command = Command::new(BINARY);
-    command
+/// Starts the binary with its output piped, with `envs` and without the configuration of the
+/// AWS backend that this process may have inherited.
+fn spawn<'a>(args: impl IntoIterator<Item = &'a &'a str>, envs: &[(&str, String)]) -> Child {
+    Command::new(BINARY)
         .args(args)
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("TASKS_TABLE")
+        .envs(envs.iter().map(|(name, value)| (name, value)))
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in envs {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("the taskpulse binary starts");
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the taskpulse binary starts")
+}
+
+/// Runs the binary to completion, for start-up failures: (status, stdout + stderr).
+fn run_to_exit(args: &[&str], envs: &[(&str, String)]) -> (ExitStatus, String) {
+    let mut child = spawn(args, envs);
     let status = wait_for_exit(&mut child, Duration::from_secs(60));
     let mut text = String::new();
     child
@@ -136,6 +129,15 @@ fn run_to_exit(args: &[&str], envs: &[(&str, String)]) -> (ExitStatus, String) {
         .read_to_string(&mut text)
         .unwrap();
     (status, text)
+}
+
+/// Runs the binary to completion and checks that it failed (exit status 1) with `message`,
+/// not with a panic.
+fn assert_fails_clearly(args: &[&str], envs: &[(&str, String)], message: &str) {
+    let (status, output) = run_to_exit(args, envs);
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains(message), "{output}");
+    assert!(!output.contains("panicked"), "{output}");
 }
 
 /// The status code of a plain HTTP/1.1 request to the stack.
@@ -223,36 +225,8 @@ async fn the_embedded_stack_passes_the_simulator_with_duplicates_reordering_and_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
-    let (moto, _pipeline) = support::stack().await;
-    let resources = &moto.resources;
-    let envs = [
-        ("AWS_ENDPOINT_URL", moto.moto.endpoint_url()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        (
-            "TASKS_TABLE",
-            resources
-                .table(taskpulse_devstack::TASKS_TABLE)
-                .unwrap()
-                .to_owned(),
-        ),
-        (
-            "ANALYTICS_TABLE",
-            resources
-                .table(taskpulse_devstack::ANALYTICS_TABLE)
-                .unwrap()
-                .to_owned(),
-        ),
-        (
-            "EVENTS_QUEUE_URL",
-            resources
-                .queue(taskpulse_devstack::EVENTS_QUEUE)
-                .unwrap()
-                .url
-                .clone(),
-        ),
-    ];
+    let (moto, _pipeline) = pipeline_on_moto().await;
+    let envs = moto_environment(&moto);
     let mut stack = LocalStack::start(
         &[
             "--batching-window-ms",
@@ -286,64 +260,43 @@ async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
 fn a_port_in_use_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let (status, output) = run_to_exit(&["--port", &port], &[]);
-    assert_eq!(status.code(), Some(1), "{output}");
-    assert!(
-        output.contains(&format!(
-            "cannot listen on 127.0.0.1:{port}: the port is already in use"
-        )),
-        "{output}"
+    assert_fails_clearly(
+        &["--port", &port],
+        &[],
+        &format!("cannot listen on 127.0.0.1:{port}: the port is already in use"),
     );
-    assert!(!output.contains("panicked"), "{output}");
 }
 
 #[test]
 fn an_unreachable_endpoint_is_a_clear_error() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let envs = [
-        ("AWS_ENDPOINT_URL", endpoint.clone()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("TASKS_TABLE", "tasks".to_owned()),
-        ("ANALYTICS_TABLE", "analytics".to_owned()),
-        (
-            "EVENTS_QUEUE_URL",
-            format!("{endpoint}/000000000000/events"),
-        ),
-    ];
-    let (status, output) = run_to_exit(&["--port", "0"], &envs);
-    assert_eq!(status.code(), Some(1), "{output}");
-    assert!(
-        output.contains(&format!(
-            "DynamoDB table tasks is unreachable or missing at {endpoint}"
-        )),
-        "{output}"
+    let closed = ClosedPort::new();
+    let endpoint = closed.url();
+    let envs = function_environment(
+        &endpoint,
+        "tasks",
+        "analytics",
+        &format!("{endpoint}/000000000000/events"),
     );
-    assert!(!output.contains("panicked"), "{output}");
+    assert_fails_clearly(
+        &["--port", "0"],
+        &envs,
+        &format!("DynamoDB table tasks is unreachable or missing at {endpoint}"),
+    );
 }
 
 #[test]
 fn the_aws_backend_names_the_missing_configuration() {
-    let (status, output) = run_to_exit(
+    assert_fails_clearly(
         &["--port", "0", "--backend", "aws"],
         &[("AWS_REGION", "us-east-1".to_owned())],
-    );
-    assert_eq!(status.code(), Some(1), "{output}");
-    assert!(
-        output.contains("environment variable TASKS_TABLE is not set"),
-        "{output}"
+        "environment variable TASKS_TABLE is not set",
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_simulator_explains_when_no_stack_answers() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let error = run(small_run(&url)).await.unwrap_err().to_string();
+    let closed = ClosedPort::new();
+    let error = run(small_run(&closed.url())).await.unwrap_err().to_string();
     assert!(error.contains("no local stack answers at"), "{error}");
     assert!(error.contains("cargo run"), "{error}");
 }

@@ -1,175 +1,82 @@
 //! The task command API against moto: every route through the DynamoDB and SQS adapters,
 //! concurrent commands on one task, and the outbox when SQS is unreachable.
 
-mod support;
-
 use std::collections::BTreeSet;
 
-use aws_sdk_sqs::config::retry::RetryConfig;
 use http::StatusCode;
 use serde_json::{Value, json};
-use taskpulse_app::{LoadTask, TaskCommands};
-use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher};
+use taskpulse_app::LoadTask;
 use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
-use taskpulse_lambda::api::Api;
-use taskpulse_lambda::apigw::HttpApiEvent;
 use taskpulse_lambda::relay::relay_outbox;
-use taskpulse_testkit::AwsApi;
-
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Value,
-}
-
-async fn send(api: &AwsApi, event: HttpApiEvent) -> Reply {
-    let response = api.handle(event.to_request()).await;
-    Reply {
-        status: response.status(),
-        headers: response.headers().clone(),
-        body: serde_json::from_slice(response.body().as_ref()).unwrap(),
-    }
-}
-
-fn post(path: &str, user: &str, body: Value) -> HttpApiEvent {
-    HttpApiEvent::new("POST", path).caller(user).json(&body)
-}
-
-fn get(path: &str, query: &str, user: &str) -> HttpApiEvent {
-    let mut event = HttpApiEvent::new("GET", path).caller(user);
-    event.raw_query = query.to_owned();
-    event
-}
+use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto};
 
 fn new_task(title: &str) -> Value {
     json!({"title": title, "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"})
 }
 
-async fn create(api: &AwsApi, user: &str, title: &str) -> String {
-    let reply = send(api, post("/tasks", user, new_task(title))).await;
+async fn create(client: &ApiClient<'_>, user: &str, title: &str) -> String {
+    let reply = client.create_task(user, &new_task(title)).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     reply.body["id"].as_str().unwrap().to_owned()
 }
 
 /// Every message on the events queue, parsed, until it is empty.
-async fn drain_queue(pipeline: &taskpulse_testkit::AwsPipeline) -> Vec<EventEnvelope> {
-    let mut events = vec![];
-    loop {
-        let messages = pipeline.receive(1).await.unwrap();
-        if messages.is_empty() {
-            return events;
-        }
-        for message in &messages {
-            events.push(EventEnvelope::from_json(message.body().unwrap()).unwrap());
-        }
-        pipeline.delete(&messages).await.unwrap();
-    }
+async fn drain_queue(pipeline: &AwsPipeline) -> Vec<EventEnvelope> {
+    let messages = pipeline.drain().await.unwrap();
+    messages
+        .iter()
+        .map(|message| EventEnvelope::from_json(message.body().unwrap()).unwrap())
+        .collect()
 }
 
 #[tokio::test]
 async fn every_route_works_through_dynamodb_and_sqs() {
-    let (_stack, pipeline) = support::stack().await;
-    let api = &pipeline.api;
-    let id = create(api, "ada", "Write the spec").await;
-    let path = format!("/tasks/{id}");
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
+    let id = create(&client, "ada", "Write the spec").await;
 
-    let reply = send(api, get(&path, "", "ada")).await;
+    let reply = client.get_task("ada", &id).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["title"], "Write the spec");
     assert_eq!(reply.headers["etag"], "\"1\"");
     assert_eq!(
-        send(api, get(&path, "", "bob")).await.status,
+        client.get_task("bob", &id).await.status,
         StatusCode::NOT_FOUND
     );
 
-    let reply = send(
-        api,
-        post(
-            &format!("{path}/status"),
-            "ada",
-            json!({"status": "in_progress"}),
-        ),
-    )
-    .await;
+    let reply = client.change_status("ada", &id, "in_progress").await;
     assert_eq!(
         (reply.status, reply.body["version"].clone()),
         (StatusCode::OK, json!(2))
     );
-    let reply = send(
-        api,
-        post(
-            &format!("{path}/priority"),
-            "ada",
-            json!({"priority": "critical"}),
-        ),
-    )
-    .await;
+    let reply = client.change_priority("ada", &id, "critical").await;
     assert_eq!(reply.body["priority"], "critical");
-    let reply = send(
-        api,
-        post(
-            &format!("{path}/planned-date"),
-            "ada",
-            json!({"plannedAccomplishDate": "2030-04-01T12:00:00Z"}),
-        ),
-    )
-    .await;
+    let reply = client
+        .move_planned_date("ada", &id, "2030-04-01T12:00:00Z")
+        .await;
     assert_eq!(reply.body["version"], 4);
-    let reply = send(
-        api,
-        post(
-            &format!("{path}/planned-date"),
-            "ada",
-            json!({"plannedAccomplishDate": "2030-02-01T12:00:00Z"}),
-        ),
-    )
-    .await;
+    let reply = client
+        .move_planned_date("ada", &id, "2030-02-01T12:00:00Z")
+        .await;
     assert_eq!(reply.body["version"], 5);
 
     // Changing another user's task: 404, and nothing written.
-    let reply = send(
-        api,
-        post(
-            &format!("{path}/priority"),
-            "bob",
-            json!({"priority": "low"}),
-        ),
-    )
-    .await;
+    let reply = client.change_priority("bob", &id, "low").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
     // If-Match: a stale version is refused, the current one accepted.
-    let stale = post(
-        &format!("{path}/status"),
-        "ada",
-        json!({"status": "on_hold"}),
-    )
-    .header("if-match", "\"2\"");
-    assert_eq!(
-        send(api, stale).await.status,
-        StatusCode::PRECONDITION_FAILED
-    );
-    let current = post(
-        &format!("{path}/status"),
-        "ada",
-        json!({"status": "completed"}),
-    )
-    .header("if-match", "\"5\"");
-    let reply = send(api, current).await;
+    let stale = client.change_status("ada", &id, "on_hold").if_match(2);
+    assert_eq!(stale.await.status, StatusCode::PRECONDITION_FAILED);
+    let reply = client
+        .change_status("ada", &id, "completed")
+        .if_match(5)
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["version"], 7);
     assert!(reply.body["actualAccomplishDate"].is_string());
 
     // Completed is terminal.
-    let reply = send(
-        api,
-        post(
-            &format!("{path}/priority"),
-            "ada",
-            json!({"priority": "low"}),
-        ),
-    )
-    .await;
+    let reply = client.change_priority("ada", &id, "low").await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
 
     // The queue holds exactly the seven events, in sequence, with their documented data.
@@ -204,37 +111,21 @@ async fn every_route_works_through_dynamodb_and_sqs() {
 
 #[tokio::test]
 async fn listing_reads_the_user_index_newest_first_with_a_cursor() {
-    let (_stack, pipeline) = support::stack().await;
-    let api = &pipeline.api;
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
     let mut ids = vec![];
     for n in 0..5 {
-        ids.push(create(api, "lin", &format!("task {n}")).await);
+        ids.push(create(&client, "lin", &format!("task {n}")).await);
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
-    create(api, "other", "not lin's").await;
-    send(
-        api,
-        post(
-            &format!("/tasks/{}/status", ids[3]),
-            "lin",
-            json!({"status": "on_hold"}),
-        ),
-    )
-    .await;
-    send(
-        api,
-        post(
-            &format!("/tasks/{}/status", ids[0]),
-            "lin",
-            json!({"status": "on_hold"}),
-        ),
-    )
-    .await;
+    create(&client, "other", "not lin's").await;
+    client.change_status("lin", &ids[3], "on_hold").await;
+    client.change_status("lin", &ids[0], "on_hold").await;
 
     let mut seen = vec![];
     let mut query = "limit=2".to_owned();
     for _ in 0..5 {
-        let reply = send(api, get("/tasks", &query, "lin")).await;
+        let reply = client.list_tasks("lin", &query).await;
         assert_eq!(reply.status, StatusCode::OK);
         seen.extend(
             reply.body["items"]
@@ -251,58 +142,42 @@ async fn listing_reads_the_user_index_newest_first_with_a_cursor() {
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
     assert_eq!(seen, newest_first);
 
-    let reply = send(api, get("/tasks", "status=on_hold&limit=1", "lin")).await;
+    let reply = client.list_tasks("lin", "status=on_hold&limit=1").await;
     assert_eq!(reply.body["items"][0]["id"], ids[3].as_str());
     let cursor = reply.body["nextCursor"].as_str().unwrap().to_owned();
-    let reply = send(
-        api,
-        get(
-            "/tasks",
-            &format!("status=on_hold&limit=1&cursor={cursor}"),
-            "lin",
-        ),
-    )
-    .await;
+    let reply = client
+        .list_tasks("lin", &format!("status=on_hold&limit=1&cursor={cursor}"))
+        .await;
     assert_eq!(reply.body["items"][0]["id"], ids[0].as_str());
     assert!(reply.body["nextCursor"].is_null());
 }
 
 #[tokio::test]
 async fn idempotency_keys_replay_through_the_transaction() {
-    let (_stack, pipeline) = support::stack().await;
-    let api = &pipeline.api;
-    let first = send(
-        api,
-        post("/tasks", "ida", new_task("once")).header("idempotency-key", "create-1"),
-    )
-    .await;
-    let again = send(
-        api,
-        post("/tasks", "ida", new_task("once")).header("idempotency-key", "create-1"),
-    )
-    .await;
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
+    let create_once = |title: &str| {
+        client
+            .create_task("ida", &new_task(title))
+            .idempotency_key("create-1")
+    };
+    let first = create_once("once").await;
+    let again = create_once("once").await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body, first.body);
     assert_eq!(again.headers["idempotent-replayed"], "true");
-    let reused = send(
-        api,
-        post("/tasks", "ida", new_task("other")).header("idempotency-key", "create-1"),
-    )
-    .await;
+    let reused = create_once("other").await;
     assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let id = first.body["id"].as_str().unwrap();
     let change = || {
-        post(
-            &format!("/tasks/{id}/priority"),
-            "ida",
-            json!({"priority": "high"}),
-        )
-        .header("idempotency-key", "prio-1")
+        client
+            .change_priority("ida", id, "high")
+            .idempotency_key("prio-1")
     };
-    let changed = send(api, change()).await;
-    let replayed = send(api, change()).await;
+    let changed = change().await;
+    let replayed = change().await;
     assert_eq!(
         (changed.status, replayed.status),
         (StatusCode::OK, StatusCode::OK)
@@ -320,27 +195,19 @@ async fn idempotency_keys_replay_through_the_transaction() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_status_changes_lose_no_update_and_emit_no_stale_event() {
-    let (_stack, pipeline) = support::stack().await;
-    let api = &pipeline.api;
-    let id = create(api, "con", "contended").await;
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
+    let id = create(&client, "con", "contended").await;
     const N: usize = 8;
     let statuses = ["in_progress", "on_hold"];
-    let requests = (0..N).map(|n| {
-        let event = post(
-            &format!("/tasks/{id}/status"),
-            "con",
-            json!({"status": statuses[n % 2]}),
-        );
-        async move { send(api, event).await }
-    });
+    let requests = (0..N).map(|n| client.change_status("con", &id, statuses[n % 2]).send());
     let replies = futures_util::future::join_all(requests).await;
     for reply in &replies {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
-    let stored = api
-        .commands()
-        .store()
+    let stored = pipeline
+        .tasks()
         .load_task(id.parse::<TaskId>().unwrap())
         .await
         .unwrap()
@@ -386,43 +253,16 @@ async fn concurrent_status_changes_lose_no_update_and_emit_no_stale_event() {
 
 #[tokio::test]
 async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_event_as_committed() {
-    let (stack, pipeline) = support::stack().await;
-    let store = DynamoTaskStore::new(
-        aws_sdk_dynamodb::Client::new(&stack.config),
-        stack
-            .resources
-            .table(taskpulse_devstack::TASKS_TABLE)
-            .unwrap(),
-    );
-    // Nothing listens on port 9 of 127.0.0.1: every SendMessageBatch fails to connect. Retries
-    // are off so the test does not wait out the SDK's backoff 50 times.
-    let unreachable = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&stack.config)
-            .endpoint_url("http://127.0.0.1:9")
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
-    let offline: AwsApi = Api::new(
-        TaskCommands::new(
-            store.clone(),
-            SqsEventPublisher::new(unreachable, &pipeline.queue.url),
-        ),
-        pipeline.analytics.clone(),
-    );
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let store = pipeline.tasks();
+    let offline = pipeline.api_publishing_with(pipeline.unreachable_publisher());
+    let offline = ApiClient::new(&offline);
 
     // 50 commands: 25 creates, each followed by a status change.
     let mut ids = vec![];
     for n in 0..25 {
         let id = create(&offline, "off", &format!("offline {n}")).await;
-        let reply = send(
-            &offline,
-            post(
-                &format!("/tasks/{id}/status"),
-                "off",
-                json!({"status": "in_progress"}),
-            ),
-        )
-        .await;
+        let reply = offline.change_status("off", &id, "in_progress").await;
         assert_eq!(reply.status, StatusCode::OK);
         ids.push(id.parse::<TaskId>().unwrap());
     }
@@ -441,24 +281,21 @@ async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_eve
     assert_eq!(committed.len(), 50);
 
     // SQS is back: one relay run publishes every pending event, byte for byte.
-    let publisher =
-        SqsEventPublisher::new(aws_sdk_sqs::Client::new(&stack.config), &pipeline.queue.url);
-    let report = relay_outbox(&store, &publisher, chrono::TimeDelta::zero())
+    let publisher = pipeline.publisher();
+    let report = relay_outbox(store, &publisher, chrono::TimeDelta::zero())
         .await
         .unwrap();
     assert_eq!(
         (report.tasks, report.events_published, report.tasks_failed),
         (25, 50, 0)
     );
-    let mut on_queue = BTreeSet::new();
-    loop {
-        let messages = pipeline.receive(1).await.unwrap();
-        if messages.is_empty() {
-            break;
-        }
-        on_queue.extend(messages.iter().map(|m| m.body().unwrap().to_owned()));
-        pipeline.delete(&messages).await.unwrap();
-    }
+    let on_queue: BTreeSet<String> = pipeline
+        .drain()
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.body().unwrap().to_owned())
+        .collect();
     assert_eq!(on_queue, committed);
     for id in &ids {
         assert!(
@@ -472,7 +309,7 @@ async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_eve
         );
     }
     // Nothing is left for a second run.
-    let again = relay_outbox(&store, &publisher, chrono::TimeDelta::zero())
+    let again = relay_outbox(store, &publisher, chrono::TimeDelta::zero())
         .await
         .unwrap();
     assert_eq!(again.events_published, 0);

@@ -1,11 +1,13 @@
-//! The routes the API handler serves, the routes `docs/openapi.yaml` describes and the routes
-//! `template.yaml` sends to the API function are the same set.
+//! The routes the API handler serves, the routes `docs/openapi.yaml` describes, the routes
+//! `template.yaml` sends to the API function and the routes the test kit's client has a
+//! method for are the same set.
 
 use std::collections::BTreeSet;
 
 use serde_yaml_ng::Value;
 use taskpulse_devstack::{Template, workspace_root};
 use taskpulse_lambda::api::ROUTES;
+use taskpulse_testkit::Route;
 
 fn served() -> BTreeSet<(String, String)> {
     ROUTES
@@ -47,4 +49,17 @@ fn the_template_routes_exactly_the_served_routes_to_the_api_function() {
         ));
     }
     assert_eq!(routed, served());
+}
+
+#[test]
+fn the_test_client_has_a_method_for_exactly_the_served_routes() {
+    let covered: BTreeSet<(String, String)> = Route::ALL
+        .iter()
+        .map(|route| {
+            let (method, path) = route.key();
+            (method.to_owned(), path.to_owned())
+        })
+        .collect();
+    assert_eq!(covered.len(), Route::ALL.len(), "one route per method");
+    assert_eq!(covered, served());
 }

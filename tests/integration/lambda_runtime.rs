@@ -2,39 +2,18 @@
 //! against moto, and every file in `events/` is invoked with `cargo lambda invoke`, giving the
 //! result `events/README.md` documents.
 
-mod support;
-
 use serde_json::Value;
-use support::{API_EVENT_STATUSES, FIXTURE_TASK_ID};
 use taskpulse_devstack::{LambdaEmulator, workspace_root};
+use taskpulse_testkit::{
+    API_EVENT_STATUSES, FIXTURE_TASK_ID, moto_environment, pipeline_on_moto, seed_fixture_task,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sample_event_gives_its_documented_result_through_the_runtime() {
-    let (stack, pipeline) = support::stack().await;
-    support::seed_fixture_task(&stack).await;
-    let resources = &stack.resources;
-    let env = [
-        ("AWS_ENDPOINT_URL", stack.moto.endpoint_url()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        (
-            "TASKS_TABLE",
-            resources
-                .table(taskpulse_devstack::TASKS_TABLE)
-                .unwrap()
-                .to_owned(),
-        ),
-        (
-            "ANALYTICS_TABLE",
-            resources
-                .table(taskpulse_devstack::ANALYTICS_TABLE)
-                .unwrap()
-                .to_owned(),
-        ),
-        ("EVENTS_QUEUE_URL", pipeline.queue.url.clone()),
-        ("OUTBOX_GRACE_SECONDS", "0".to_owned()),
-    ];
+    let (stack, _pipeline) = pipeline_on_moto().await;
+    seed_fixture_task(&stack).await;
+    let mut env = moto_environment(&stack);
+    env.push((taskpulse_aws::env::OUTBOX_GRACE_SECONDS, "0".to_owned()));
     let emulator = tokio::task::spawn_blocking(move || LambdaEmulator::start(&env))
         .await
         .unwrap()
