@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cold start of the three function binaries (benches/cold_start.rs): builds their native
+# Cold start of the three function binaries (benches/cold_start/): builds their native
 # release binaries, then starts each one 30 times against a minimal Lambda Runtime API on
 # 127.0.0.1 and prints p50/p90/max of "ready" (first poll for an event) and "first answer".
 # Honours CARGO_TARGET_DIR; COLD_START_RUNS changes the number of starts per function.

@@ -18,33 +18,27 @@
 //! binaries are (default `target/release`), `COLD_START_RUNS` how many starts per function
 //! (default 30). Results are recorded in `docs/benchmarks.md`.
 
-use std::convert::Infallible;
+mod runtime_api;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper::body::Bytes;
 use taskpulse_aws::env::{
     ANALYTICS_TABLE, EVENTS_QUEUE_URL, GLOBAL_COUNTER_SHARDS, OUTBOX_GRACE_SECONDS, TASKS_TABLE,
 };
 use taskpulse_testkit::percentile;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+
+use runtime_api::{Answer, Observed, RuntimeApi, serve};
 
 const DEFAULT_RUNS: usize = 30;
 /// A start that has not answered by then is broken, not slow.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-const RUNTIME_PREFIX: &str = "/2018-06-01/runtime";
-const REQUEST_ID: &str = "0b5e8a5c-3f2d-4c1e-9a7b-c01d57a27000";
-
 /// One function binary and the invocation it gets.
 struct Function {
     binary: &'static str,
@@ -63,19 +57,6 @@ enum Expected {
     Body(&'static str),
     /// An invocation error (`…/invocation/{id}/error`).
     InvocationError,
-}
-
-#[derive(Debug)]
-enum Answer {
-    Response(Bytes),
-    InvocationError(Bytes),
-    InitError(Bytes),
-}
-
-/// What the Runtime API saw of one start.
-enum Observed {
-    Ready(Instant),
-    Answered(Instant, Answer),
 }
 
 struct Timing {
@@ -99,7 +80,7 @@ fn functions(tls_dead_end_port: u16) -> Vec<Function> {
         Function {
             binary: "taskpulse-api",
             function_name: "taskpulse-ApiFunction",
-            event: include_str!("../events/api-create-task-invalid.json"),
+            event: include_str!("../../events/api-create-task-invalid.json"),
             own_environment: template_environment(&[
                 TASKS_TABLE,
                 ANALYTICS_TABLE,
@@ -118,7 +99,7 @@ fn functions(tls_dead_end_port: u16) -> Vec<Function> {
         Function {
             binary: "taskpulse-relay",
             function_name: "taskpulse-RelayFunction",
-            event: include_str!("../events/relay-scheduled.json"),
+            event: include_str!("../../events/relay-scheduled.json"),
             own_environment: relay_environment,
             expected: Expected::InvocationError,
         },
@@ -202,104 +183,6 @@ fn lambda_environment(runtime_api: &str, function_name: &str) -> Vec<(&'static s
         ("TZ", ":UTC".into()),
         ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".into()),
     ]
-}
-
-/// The Runtime API of one start: the first `next` gets the event, later ones wait until the
-/// run is over (the function is killed then).
-struct RuntimeApi {
-    event: Bytes,
-    deadline_epoch_ms: u128,
-    invoked_function_arn: String,
-    observed: mpsc::UnboundedSender<Observed>,
-    event_served: AtomicBool,
-    run_over: watch::Receiver<bool>,
-}
-
-impl RuntimeApi {
-    async fn handle(
-        self: Arc<Self>,
-        request: Request<Incoming>,
-    ) -> Result<Response<Full<Bytes>>, Infallible> {
-        let at = Instant::now();
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let Some(route) = path.strip_prefix(RUNTIME_PREFIX) else {
-            return Ok(status(StatusCode::NOT_FOUND));
-        };
-        if method == Method::GET && route == "/invocation/next" {
-            return Ok(self.next_invocation(at).await);
-        }
-        if method != Method::POST {
-            return Ok(status(StatusCode::METHOD_NOT_ALLOWED));
-        }
-        let body = request
-            .into_body()
-            .collect()
-            .await
-            .map(|collected| collected.to_bytes())
-            .unwrap_or_default();
-        let answer = if route == "/init/error" {
-            Answer::InitError(body)
-        } else if route == format!("/invocation/{REQUEST_ID}/response") {
-            Answer::Response(body)
-        } else if route == format!("/invocation/{REQUEST_ID}/error") {
-            Answer::InvocationError(body)
-        } else {
-            return Ok(status(StatusCode::NOT_FOUND));
-        };
-        let _ = self.observed.send(Observed::Answered(at, answer));
-        Ok(status(StatusCode::ACCEPTED))
-    }
-
-    async fn next_invocation(&self, at: Instant) -> Response<Full<Bytes>> {
-        if self.event_served.swap(true, Ordering::SeqCst) {
-            let mut run_over = self.run_over.clone();
-            let _ = run_over.wait_for(|over| *over).await;
-            return status(StatusCode::GONE);
-        }
-        let _ = self.observed.send(Observed::Ready(at));
-        Response::builder()
-            .status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .header("lambda-runtime-aws-request-id", REQUEST_ID)
-            .header(
-                "lambda-runtime-deadline-ms",
-                self.deadline_epoch_ms.to_string(),
-            )
-            .header(
-                "lambda-runtime-invoked-function-arn",
-                &self.invoked_function_arn,
-            )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-67654321-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0",
-            )
-            .body(Full::new(self.event.clone()))
-            .expect("valid response")
-    }
-}
-
-fn status(code: StatusCode) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = code;
-    response
-}
-
-/// Serves the Runtime API until the returned task is aborted (which drops every connection).
-async fn serve(listener: TcpListener, api: Arc<RuntimeApi>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let api = Arc::clone(&api);
-        connections.spawn(async move {
-            let service = service_fn(move |request| Arc::clone(&api).handle(request));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }
 
 /// Starts `function` once and times it; kills it after its first answer.
