@@ -230,8 +230,8 @@ async fn main() {
         durations.sort();
         println!(
             "| {name} | {} | {} |",
-            ms(percentile(&durations, 50)),
-            ms(percentile(&durations, 99))
+            ms(percentile(&durations, 50.0)),
+            ms(percentile(&durations, 99.0))
         );
     }
 }

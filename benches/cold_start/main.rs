@@ -300,7 +300,7 @@ fn with_output(reason: String, output: &std::process::Output) -> String {
 }
 
 /// Nearest-rank percentile of sorted samples, in milliseconds.
-fn percentile_ms(sorted: &[Duration], percent: usize) -> f64 {
+fn percentile_ms(sorted: &[Duration], percent: f64) -> f64 {
     percentile(sorted, percent).as_secs_f64() * 1000.0
 }
 
@@ -308,9 +308,9 @@ fn summary(samples: &mut [Duration]) -> String {
     samples.sort();
     format!(
         "{:.2} | {:.2} | {:.2}",
-        percentile_ms(samples, 50),
-        percentile_ms(samples, 90),
-        percentile_ms(samples, 100)
+        percentile_ms(samples, 50.0),
+        percentile_ms(samples, 90.0),
+        percentile_ms(samples, 100.0)
     )
 }
 

@@ -5,7 +5,7 @@ use http::StatusCode;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use serde_json::json;
-use taskpulse_lambda::apigw::HttpApiEvent;
+use taskpulse_lambda::gateway_request::GatewayRequest;
 
 use super::{HttpResponse, json_response, problem};
 use crate::backend::{Backend, CounterTable, TaskTable};
@@ -38,7 +38,7 @@ impl Refusal {
 }
 
 /// The request as API Gateway would hand it to the API function.
-fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<HttpApiEvent, Refusal> {
+fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayRequest, Refusal> {
     let header_text = |name: &str| {
         parts
             .headers
@@ -47,7 +47,7 @@ fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<HttpApiEvent,
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let mut event = HttpApiEvent::new(parts.method.as_str(), parts.uri.path());
+    let mut event = GatewayRequest::new(parts.method.as_str(), parts.uri.path());
     event.raw_query = parts.uri.query().unwrap_or_default().to_owned();
     for (name, value) in &parts.headers {
         let name = name.as_str();

@@ -3,14 +3,17 @@
 //! - [`api`]: API Gateway HTTP API (payload v2) requests in, task commands, responses out.
 //! - [`consumer`]: an SQS batch in, events applied exactly once, partial batch failures out.
 //! - [`deadline`]: when the consumer stops retrying, to answer before its timeout.
+//! - [`relay`]: one run of the outbox relay; [`telemetry`]: logs and metrics of a function.
+//! - [`gateway_request`]: a request as API Gateway hands it to the API function, for callers
+//!   without API Gateway in front (the local stack, the tests).
 //!
-//! Both are generic over the application ports, so the same code runs on AWS, against moto, and
+//! The handlers are generic over the application ports, so the same code runs on AWS, against moto, and
 //! on the in-memory adapters.
 
 pub mod api;
-pub mod apigw;
 pub mod consumer;
 pub mod deadline;
+pub mod gateway_request;
 pub mod relay;
 pub mod telemetry;
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
-use taskpulse_lambda::apigw::HttpApiEvent;
+use taskpulse_lambda::gateway_request::GatewayRequest;
 
 use crate::pipeline::AwsApi;
 
@@ -51,9 +51,9 @@ impl Route {
     }
 
     /// The request of `user` to this route, for the task `id` where the path has one.
-    fn request(self, user: &str, id: &str) -> HttpApiEvent {
+    fn request(self, user: &str, id: &str) -> GatewayRequest {
         let (method, template) = self.key();
-        HttpApiEvent::new(method, &template.replace("{id}", id)).caller(user)
+        GatewayRequest::new(method, &template.replace("{id}", id)).caller(user)
     }
 }
 
@@ -123,7 +123,7 @@ impl<'a> ApiClient<'a> {
             .query(query)
     }
 
-    fn call(&self, event: HttpApiEvent) -> Call<'a> {
+    fn call(&self, event: GatewayRequest) -> Call<'a> {
         Call {
             api: self.api,
             event,
@@ -134,7 +134,7 @@ impl<'a> ApiClient<'a> {
 /// One request, not sent yet: add headers or scopes, then `.await` it.
 pub struct Call<'a> {
     api: &'a AwsApi,
-    event: HttpApiEvent,
+    event: GatewayRequest,
 }
 
 impl<'a> Call<'a> {

@@ -25,4 +25,6 @@ pub use pipeline::{
 };
 pub use poison::Poison;
 pub use sample_events::{API_EVENT_STATUSES, FIXTURE_TASK_ID, event_file, seed_fixture_task};
-pub use sampling::{percentile, shuffle};
+pub use sampling::shuffle;
+/// Nearest-rank percentile of sorted samples: the simulator's, so every figure is computed alike.
+pub use taskpulse_simulator::percentile;

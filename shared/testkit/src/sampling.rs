@@ -1,6 +1,4 @@
-//! Reproducible orders and summaries of measurements.
-
-use std::time::Duration;
+//! Reproducible orders of items.
 
 /// Shuffles with a fixed xorshift sequence from `seed`, so a failure is reproducible and
 /// benchmark runs are comparable.
@@ -13,27 +11,9 @@ pub fn shuffle<T>(items: &mut [T], mut seed: u64) {
     }
 }
 
-/// Nearest-rank percentile of sorted samples: the smallest sample that at least `percent`
-/// of the samples do not exceed.
-pub fn percentile(sorted: &[Duration], percent: usize) -> Duration {
-    let rank = (sorted.len() * percent).div_ceil(100).max(1);
-    sorted[rank.min(sorted.len()) - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&samples, 50), Duration::from_millis(50));
-        assert_eq!(percentile(&samples, 99), Duration::from_millis(99));
-        assert_eq!(percentile(&samples, 100), Duration::from_millis(100));
-        assert_eq!(percentile(&samples[..1], 0), Duration::from_millis(1));
-        let thirty = &samples[..30];
-        assert_eq!(percentile(thirty, 90), Duration::from_millis(27));
-    }
 
     #[test]
     fn a_shuffle_is_a_fixed_permutation_of_its_seed() {

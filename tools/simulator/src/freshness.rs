@@ -9,7 +9,7 @@ pub(crate) struct Freshness {
     pub seen: Vec<Instant>,
 }
 
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -27,5 +27,9 @@ mod tests {
         assert_eq!(percentile(&samples, 50.0), Duration::from_millis(50));
         assert_eq!(percentile(&samples, 99.0), Duration::from_millis(99));
         assert_eq!(percentile(&[], 99.0), Duration::ZERO);
+        assert_eq!(percentile(&samples, 100.0), Duration::from_millis(100));
+        assert_eq!(percentile(&samples[..1], 0.0), Duration::from_millis(1));
+        let thirty = &samples[..30];
+        assert_eq!(percentile(thirty, 90.0), Duration::from_millis(27));
     }
 }

@@ -24,8 +24,8 @@ mod workload;
 
 use http::Method;
 
+pub use freshness::percentile;
 pub use options::SimulateOptions;
-pub use poison::poison_bodies;
 pub use recount::{COMPARED, OPEN};
 pub use report::SimulationReport;
 pub use run::run;

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 /// Bodies a faulty producer could send: each must fail alone and end in the dead-letter queue.
-pub fn poison_bodies(count: usize) -> Vec<String> {
+pub(crate) fn poison_bodies(count: usize) -> Vec<String> {
     let kinds = [
         "this is not JSON".to_owned(),
         json!({"eventType": "TaskCreated"}).to_string(),

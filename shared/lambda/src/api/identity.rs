@@ -54,7 +54,7 @@ mod tests {
 
     use super::*;
     use crate::api::test_support::{VALID, api, create, request, send};
-    use crate::apigw::HttpApiEvent;
+    use crate::gateway_request::GatewayRequest;
 
     #[tokio::test]
     async fn no_identity_is_401_on_every_route() {
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn scopes_come_from_the_scopes_list_and_the_scope_claim() {
-        let mut event = HttpApiEvent::new("GET", "/analytics/global").caller("ops");
+        let mut event = GatewayRequest::new("GET", "/analytics/global").caller("ops");
         event.scopes = vec!["tasks:write".into()];
         if let Some(claims) = event.claims.as_mut() {
             claims.insert("scope".into(), "openid  analytics:read".into());

@@ -8,7 +8,7 @@ use taskpulse_app::TaskCommands;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore};
 
 use super::Api;
-use crate::apigw::HttpApiEvent;
+use crate::gateway_request::GatewayRequest;
 
 pub(super) type MemoryApi = Api<MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore>;
 
@@ -29,8 +29,8 @@ pub(super) fn request(
     sub: Option<&str>,
     content_type: &str,
     body: &str,
-) -> HttpApiEvent {
-    let event = HttpApiEvent::new(method, path).raw_body(content_type, body);
+) -> GatewayRequest {
+    let event = GatewayRequest::new(method, path).raw_body(content_type, body);
     match sub {
         Some(sub) => event.caller(sub),
         None => event,
@@ -38,17 +38,17 @@ pub(super) fn request(
 }
 
 /// `POST /tasks` of [`VALID`] from `user`.
-pub(super) fn create_valid(user: &str) -> HttpApiEvent {
+pub(super) fn create_valid(user: &str) -> GatewayRequest {
     request("POST", "/tasks", Some(user), "application/json", VALID)
 }
 
-pub(super) fn post(path: &str, user: &str, body: Value) -> HttpApiEvent {
-    HttpApiEvent::new("POST", path).caller(user).json(&body)
+pub(super) fn post(path: &str, user: &str, body: Value) -> GatewayRequest {
+    GatewayRequest::new("POST", path).caller(user).json(&body)
 }
 
 /// `GET path?query` from `user`.
-pub(super) fn get(path: &str, user: &str, query: &str) -> HttpApiEvent {
-    let mut event = HttpApiEvent::new("GET", path).caller(user);
+pub(super) fn get(path: &str, user: &str, query: &str) -> GatewayRequest {
+    let mut event = GatewayRequest::new("GET", path).caller(user);
     event.raw_query = query.into();
     event
 }
@@ -59,7 +59,7 @@ pub(super) struct Reply {
     pub(super) body: Value,
 }
 
-pub(super) async fn send(api: &MemoryApi, event: HttpApiEvent) -> Reply {
+pub(super) async fn send(api: &MemoryApi, event: GatewayRequest) -> Reply {
     reply(api.handle(event.to_request()).await)
 }
 

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use lambda_http::Request;
 use serde_json::{Value, json};
 
-/// A request to the HTTP API, as the client sent it, plus the claims the authorizer verified.
+/// A request to the HTTP API as API Gateway hands it to the function: what the client sent,
+/// plus the claims its JWT authorizer verified. Built up with `caller`, `header`, … and turned
+/// into the handler's `Request` (or the payload-v2 JSON of a Lambda event).
 #[derive(Debug, Clone, Default)]
-pub struct HttpApiEvent {
+pub struct GatewayRequest {
     pub method: String,
     pub path: String,
     pub raw_query: String,
@@ -20,7 +22,7 @@ pub struct HttpApiEvent {
     pub scopes: Vec<String>,
 }
 
-impl HttpApiEvent {
+impl GatewayRequest {
     pub fn new(method: &str, path: &str) -> Self {
         Self {
             method: method.to_owned(),
