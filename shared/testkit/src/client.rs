@@ -9,7 +9,8 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use taskpulse_lambda::gateway_request::GatewayRequest;
 
-use crate::pipeline::AwsApi;
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
+use taskpulse_lambda::api::Api;
 
 /// The routes the client serves, as `taskpulse_lambda::api::ROUTES` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,9 @@ pub struct Reply {
     pub headers: HeaderMap,
     pub body: Value,
 }
+
+/// The API on the SDK adapters, as the functions wire it.
+pub type AwsApi = Api<DynamoTaskStore, SqsEventPublisher, DynamoAnalyticsStore>;
 
 /// The API handler, one method per route.
 #[derive(Clone, Copy)]

@@ -14,14 +14,14 @@ mod poison;
 mod sample_events;
 mod sampling;
 
-pub use client::{ApiClient, Call, Reply, Route};
+pub use client::{ApiClient, AwsApi, Call, Reply, Route};
 pub use dynamodb::{applied_events, read_item};
 pub use environment::{function_environment, moto_environment};
 pub use history::{Due, History, HistoryShape, Step};
 pub use offline::{ClosedPort, offline_sqs};
 pub use pipeline::{
-    AwsApi, AwsPipeline, CONSUMER_TIMEOUT, PipelineError, consumer_deadline, failed_ids,
-    lambda_record, pipeline_on_moto, sqs_event, sqs_record,
+    AwsPipeline, CONSUMER_TIMEOUT, PipelineError, consumer_deadline, failed_ids, lambda_record,
+    pipeline_on_moto, sqs_event, sqs_record,
 };
 pub use poison::Poison;
 pub use sample_events::{API_EVENT_STATUSES, FIXTURE_TASK_ID, event_file, seed_fixture_task};

@@ -15,7 +15,7 @@ use taskpulse_lambda::api::Api;
 use taskpulse_lambda::consumer::{BatchSummary, handle_batch};
 use taskpulse_local::queue;
 
-use crate::client::ApiClient;
+use crate::client::{ApiClient, AwsApi};
 use crate::offline::offline_sqs;
 
 /// How long the local consumer may retry a batch, as the consumer function's timeout would.
@@ -25,8 +25,6 @@ pub const CONSUMER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 pub fn consumer_deadline() -> tokio::time::Instant {
     tokio::time::Instant::now() + CONSUMER_TIMEOUT
 }
-
-pub type AwsApi = Api<DynamoTaskStore, SqsEventPublisher, DynamoAnalyticsStore>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
