@@ -139,14 +139,19 @@ fn max_rate_table(title: &str, rows: &[(String, Scenario)]) {
     println!();
 }
 
+/// Runs the scenarios of `rows` on every core, keeping their order.
+fn run_all(rows: &[(String, Scenario)]) -> Vec<RunReport> {
+    in_parallel(
+        rows.iter()
+            .map(|(_, scenario)| {
+                Box::new(move || run(scenario)) as Box<dyn FnOnce() -> RunReport + Send>
+            })
+            .collect(),
+    )
+}
+
 fn fixed_rate_table(title: &str, rows: &[(String, Scenario)]) {
-    let jobs: Vec<Box<dyn FnOnce() -> RunReport + Send>> = rows
-        .iter()
-        .map(|(_, scenario)| {
-            Box::new(move || run(scenario)) as Box<dyn FnOnce() -> RunReport + Send>
-        })
-        .collect();
-    let reports = in_parallel(jobs);
+    let reports = run_all(rows);
     println!("### {title}\n");
     println!(
         "| deployment | global shards | batch size | offered events/s | applied events/s | throttled transactions | max backlog (events) | backlog bounded | hottest partition (WCU/s) | table WCU/s | busy invocations |"
@@ -202,13 +207,7 @@ fn item_size_table() {
 
 fn hot_user_table(title: &str, rows: &[(String, Scenario)]) {
     let sizes = ItemSizes::from_billing_rules();
-    let jobs: Vec<Box<dyn FnOnce() -> RunReport + Send>> = rows
-        .iter()
-        .map(|(_, scenario)| {
-            Box::new(move || run(scenario)) as Box<dyn FnOnce() -> RunReport + Send>
-        })
-        .collect();
-    let reports = in_parallel(jobs);
+    let reports = run_all(rows);
     println!("### {title}\n");
     println!(
         "| deployment | batch size | offered events/s | applied events/s | throttled transactions | backlog bounded | hottest partition (WCU/s) | hot user's item: start → end of run (bytes) |"
