@@ -65,6 +65,9 @@ pub async fn apply_events<'a>(
         for plan in &plans {
             let mut attempt = 0;
             loop {
+                // Drawn before the attempt, so the pause that is checked against the deadline
+                // is the pause that is slept.
+                let pause = TRANSACTION_RETRY_BACKOFF.jittered(attempt);
                 match store.apply_transaction(plan).await {
                     Ok(TransactionResult::Committed { write_units }) => {
                         outcome.transactions += 1;
@@ -82,12 +85,11 @@ pub async fn apply_events<'a>(
                         break;
                     }
                     Err(error @ (StoreError::Unavailable(_) | StoreError::Conflict))
-                        if Instant::now() + TRANSACTION_RETRY_BACKOFF.jittered(attempt)
-                            < deadline =>
+                        if Instant::now() + pause < deadline =>
                     {
                         tracing::info!(%error, attempt, "transaction retried");
                         outcome.retries += 1;
-                        TRANSACTION_RETRY_BACKOFF.sleep(attempt).await;
+                        tokio::time::sleep(pause).await;
                         attempt += 1;
                     }
                     Err(error) => {
@@ -202,5 +204,38 @@ mod tests {
         };
         let counters = store.read_counters(&key).await.unwrap();
         assert_eq!(counters.get(&Counter::Created), Some(&1));
+    }
+
+    /// A counter table that refuses every transaction for capacity.
+    struct AlwaysThrottled;
+
+    impl ApplyTransaction for AlwaysThrottled {
+        async fn apply_transaction(
+            &self,
+            _plan: &TransactionPlan,
+        ) -> Result<TransactionResult, StoreError> {
+            Err(StoreError::Unavailable("throttled".into()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_until_the_deadline_and_never_past_it() {
+        let commands = commands();
+        commands
+            .create_task(&as_user("u1"), new_task())
+            .await
+            .unwrap();
+        let events = commands.publisher().drain_envelopes();
+        // Virtual time: every pause is taken in full at once, so twenty batches show where the
+        // retries stop however the pauses are drawn.
+        for _ in 0..20 {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            let outcome =
+                apply_events(&AlwaysThrottled, &events, &PlanLimits::default(), deadline).await;
+            assert!(Instant::now() <= deadline, "a pause outlasted the deadline");
+            assert!(outcome.retries >= 3, "{outcome:?}");
+            assert!(outcome.applied.is_empty(), "{outcome:?}");
+            assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+        }
     }
 }
