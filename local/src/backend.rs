@@ -51,8 +51,8 @@ impl<T> TaskTable for T where
 }
 
 /// A counter table the consumer writes and the analytics routes read.
-pub trait CounterTable: ApplyTransaction + ReadCounters + 'static {}
-impl<C> CounterTable for C where C: ApplyTransaction + ReadCounters + 'static {}
+pub trait AnalyticsTable: ApplyTransaction + ReadCounters + 'static {}
+impl<C> AnalyticsTable for C where C: ApplyTransaction + ReadCounters + 'static {}
 
 /// The embedded backend: everything in the process.
 pub type EmbeddedBackend = Backend<MemoryTaskStore, MemoryQueue, MemoryAnalyticsStore>;
@@ -67,16 +67,16 @@ pub struct Backend<T, Q, C> {
     pub description: String,
     pub api: Api<T, Q, C>,
     pub mapping: Arc<EventSourceMapping<Q, C>>,
-    /// The task table as the relay reads it (the API holds its own handle).
-    relay_tasks: T,
     /// Keeps the moto server of the `moto` backend running.
     _moto: Option<taskpulse_devstack::Stack>,
 }
 
-impl<T: TaskTable, Q: EventQueue, C: CounterTable> Backend<T, Q, C> {
+impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
     /// One scheduled run of the outbox relay.
     async fn relay_once(&self, grace: TimeDelta) {
-        if let Err(error) = relay_outbox(&self.relay_tasks, &self.mapping.queue, grace).await {
+        if let Err(error) =
+            relay_outbox(self.api.commands().store(), &self.mapping.queue, grace).await
+        {
             tracing::warn!(%error, "outbox relay run failed");
         }
     }
@@ -117,17 +117,13 @@ impl EmbeddedBackend {
             description:
                 "embedded: in-process tables and queue (nothing to install; state gone on exit)"
                     .into(),
-            api: Api::new(
-                TaskCommands::new(tasks.clone(), queue.clone()),
-                counters.clone(),
-            ),
+            api: Api::new(TaskCommands::new(tasks, queue.clone()), counters.clone()),
             mapping: Arc::new(EventSourceMapping::new(
                 queue,
                 counters,
                 PlanLimits::default(),
                 settings,
             )),
-            relay_tasks: tasks,
             _moto: None,
         })
     }
@@ -268,12 +264,8 @@ impl SdkBackend {
         Ok(Self {
             kind,
             description,
-            api: Api::new(
-                TaskCommands::new(tasks.clone(), queue.clone()),
-                counters.clone(),
-            ),
+            api: Api::new(TaskCommands::new(tasks, queue.clone()), counters.clone()),
             mapping: Arc::new(EventSourceMapping::new(queue, counters, limits, settings)),
-            relay_tasks: tasks,
             _moto: moto,
         })
     }

@@ -97,7 +97,6 @@ impl MappingOverrides {
         template: &ConsumerMapping,
         receive_wait: Duration,
     ) -> Result<MappingSettings, StackError> {
-        let overrides = self;
         let (visibility, concurrency) = match kind {
             BackendKind::Embedded => (
                 EMBEDDED_VISIBILITY_TIMEOUT,
@@ -110,13 +109,13 @@ impl MappingOverrides {
             BackendKind::Moto => (SQS_VISIBILITY_TIMEOUT, MOTO_CONCURRENCY),
         };
         let settings = MappingSettings {
-            batch_size: overrides.batch_size.unwrap_or(template.batch_size as usize),
-            batching_window: overrides.batching_window_ms.map_or(
+            batch_size: self.batch_size.unwrap_or(template.batch_size as usize),
+            batching_window: self.batching_window_ms.map_or(
                 Duration::from_secs(template.batching_window_seconds.into()),
                 Duration::from_millis,
             ),
-            concurrency: overrides.concurrency.unwrap_or(concurrency),
-            visibility_timeout: overrides
+            concurrency: self.concurrency.unwrap_or(concurrency),
+            visibility_timeout: self
                 .visibility_timeout_secs
                 .map_or(visibility, Duration::from_secs),
             function_timeout: Duration::from_secs(template.function_timeout_seconds.into()),

@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use taskpulse_devstack::Template;
+use taskpulse_devstack::{CONSUMER_FUNCTION, Template};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::backend::{Backend, CounterTable, SdkResources, TaskTable};
+use crate::backend::{AnalyticsTable, Backend, SdkResources, TaskTable};
 use crate::error::StackError;
 use crate::options::{BackendKind, ServeOptions};
 use crate::queue::EventQueue;
@@ -64,7 +64,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
     if kind == BackendKind::Moto {
         println!("Starting moto (first run installs it into .venv, about a minute)...");
     }
-    let template = Template::load_project()?.consumer_mapping("ConsumerFunction")?;
+    let template = Template::load_project()?.consumer_mapping(CONSUMER_FUNCTION)?;
     let overrides = &options.mapping;
     // The one place that picks the adapters; everything after it is written once.
     match kind {
@@ -95,7 +95,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
 }
 
 /// Serves on `listener` until Ctrl-C, with the pollers and the relay running beside it.
-async fn run<T: TaskTable, Q: EventQueue, C: CounterTable>(
+async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: Backend<T, Q, C>,
     listener: TcpListener,
     addr: SocketAddr,

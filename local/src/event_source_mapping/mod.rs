@@ -104,7 +104,7 @@ impl<Q: EventQueue, C: ApplyTransaction + 'static> EventSourceMapping<Q, C> {
             };
             let wait = wait.min(Duration::from_secs(1));
             let received = tokio::select! {
-                received = self.queue.receive(wanted.min(10), settings.visibility_timeout, wait) => received,
+                received = self.queue.receive(wanted, settings.visibility_timeout, wait) => received,
                 // Only the in-process queue waits here; it takes messages only when it returns.
                 _ = stop.changed() => return batch,
             };

@@ -8,7 +8,7 @@ use serde_json::json;
 use taskpulse_lambda::gateway_request::GatewayRequest;
 
 use super::{HttpResponse, json_response, problem};
-use crate::backend::{Backend, CounterTable, TaskTable};
+use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::queue::EventQueue;
 
 pub const USER_HEADER: &str = "x-local-user";
@@ -79,7 +79,7 @@ fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayReques
     Ok(event)
 }
 
-pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: CounterTable>(
+pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,
     parts: &http::request::Parts,
     body: Bytes,

@@ -6,11 +6,11 @@ use hyper::body::Bytes;
 use serde_json::{Value, json};
 
 use super::{HttpResponse, json_response, problem};
-use crate::backend::{Backend, CounterTable, TaskTable};
+use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::event_source_mapping::DeliveryChaos;
 use crate::queue::EventQueue;
 
-pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: CounterTable>(
+pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,
     parts: &http::request::Parts,
     body: &Bytes,

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::backend::{Backend, CounterTable, TaskTable};
+use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::queue::EventQueue;
 
 pub use api_request::{SCOPES_HEADER, USER_HEADER};
@@ -45,7 +45,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 type HttpResponse = hyper::Response<Full<Bytes>>;
 
 /// Serves until `stop` turns true, then lets requests in progress finish.
-pub async fn serve<T: TaskTable, Q: EventQueue, C: CounterTable>(
+pub async fn serve<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     listener: TcpListener,
     backend: Arc<Backend<T, Q, C>>,
     mut stop: watch::Receiver<bool>,
@@ -113,7 +113,7 @@ pub(crate) fn problem(status: StatusCode, detail: &str) -> HttpResponse {
     response
 }
 
-async fn respond<T: TaskTable, Q: EventQueue, C: CounterTable>(
+async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,
     request: hyper::Request<Incoming>,
 ) -> HttpResponse {

@@ -19,6 +19,7 @@ pub const TASKS_TABLE: &str = "TasksTable";
 pub const ANALYTICS_TABLE: &str = "AnalyticsTable";
 pub const EVENTS_QUEUE: &str = "EventsQueue";
 pub const EVENTS_DLQ: &str = "EventsDeadLetterQueue";
+pub const CONSUMER_FUNCTION: &str = "ConsumerFunction";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevstackError {

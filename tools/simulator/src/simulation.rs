@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use http::Method;
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
+use taskpulse_local::server::{SCOPES_HEADER, USER_HEADER};
 
 use crate::SimulateError;
 use crate::client::HttpClient;
@@ -41,7 +42,7 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 
 impl Simulation {
     fn user_headers(&self, user: usize) -> [(&str, &str); 1] {
-        [("x-local-user", self.users[user].as_str())]
+        [(USER_HEADER, self.users[user].as_str())]
     }
 
     /// Runs one task's steps in order, recounting each accepted command's effect.
@@ -168,8 +169,8 @@ impl Simulation {
                         Method::GET,
                         &format!("/analytics/global?{range}"),
                         &[
-                            ("x-local-user", "simulator"),
-                            ("x-local-scopes", "analytics:read"),
+                            (USER_HEADER, "simulator"),
+                            (SCOPES_HEADER, "analytics:read"),
                         ],
                         None,
                     )

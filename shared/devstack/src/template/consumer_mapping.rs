@@ -103,7 +103,7 @@ mod tests {
     fn the_consumer_mapping_is_read_from_the_project_template() {
         let mapping = Template::load_project()
             .unwrap()
-            .consumer_mapping("ConsumerFunction")
+            .consumer_mapping(crate::CONSUMER_FUNCTION)
             .unwrap();
         assert_eq!(
             mapping,
