@@ -7,7 +7,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use taskpulse_app::analytics::{PlanLimits, plan_transactions};
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::effect;
+use taskpulse_domain::analytics::{ProjectionVersion, effect};
 use taskpulse_testkit::{HistoryShape, shuffle};
 
 /// The largest batch SQS hands a Lambda function (standard queue).
@@ -42,7 +42,12 @@ fn consumer_cpu(c: &mut Criterion) {
     group.bench_function("project + plan 10k", |b| {
         b.iter(|| {
             let effects: Vec<_> = events.iter().map(effect).collect();
-            black_box(plan_transactions(&effects, &limits, || 3))
+            black_box(plan_transactions(
+                ProjectionVersion::FIRST,
+                &effects,
+                &limits,
+                || 3,
+            ))
         })
     });
     group.bench_function("decode + project + plan 10k", |b| {
@@ -51,7 +56,12 @@ fn consumer_cpu(c: &mut Criterion) {
                 .iter()
                 .map(|body| effect(&EventEnvelope::from_json(body).unwrap()))
                 .collect();
-            black_box(plan_transactions(&effects, &limits, || 3))
+            black_box(plan_transactions(
+                ProjectionVersion::FIRST,
+                &effects,
+                &limits,
+                || 3,
+            ))
         })
     });
     group.finish();

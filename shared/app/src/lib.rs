@@ -5,19 +5,26 @@
 //! ports, so the Lambda handlers, the local runner and the tests share one code path.
 
 pub mod analytics;
+pub mod archive;
 pub mod backoff;
+pub mod consume;
 pub mod memory;
 pub mod metric;
 pub mod ports;
+pub mod projections;
+pub mod rebuild;
 pub mod relay;
 pub mod tasks;
+#[cfg(test)]
+mod test_events;
 
 pub use analytics::{AnalyticsReport, BatchOutcome, PlanLimits, analytics_report, apply_events};
 pub use ports::{
-    ApplyTransaction, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
-    LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent, PublishError, PublishEvents,
-    ReadCounters, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
-    TransactionResult,
+    ApplyTransaction, DeleteCounters, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery,
+    ListTasks, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished, PendingEvent,
+    PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress, SaveError,
+    SaveProjectionConfig, SaveTask, ScanCounters, StoreError, StoredTask, TaskPage, TaskWrite,
+    TransactionResult, VersionCounters, WriteArchive,
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{

@@ -4,7 +4,8 @@
 //! `template.yaml` shows every one of them (checked by a test).
 
 pub const NAMESPACE: &str = "taskpulse";
-/// Dimension on every metric: `api`, `consumer` or `relay`.
+/// Dimension on every metric: `api`, `consumer`, `relay`, `rebuild-coordinator` or
+/// `rebuild-worker`.
 pub const FUNCTION: &str = "Function";
 /// Label of [`COMMANDS_ACCEPTED`]: `create`, `status`, `priority`, `planned-date`.
 pub const COMMAND: &str = "Command";
@@ -31,6 +32,16 @@ pub const TASKS_CREATED: &str = "TasksCreated";
 pub const TASKS_COMPLETED: &str = "TasksCompleted";
 pub const TASKS_COMPLETED_ON_TIME: &str = "TasksCompletedOnTime";
 
+/// Archive objects the consumer wrote, and their bytes.
+pub const ARCHIVE_OBJECTS: &str = "ArchiveObjectsWritten";
+pub const ARCHIVE_BYTES: &str = "ArchiveBytesWritten";
+/// Events whose archive write failed (retried by SQS, never counted before archived).
+pub const ARCHIVE_FAILURES: &str = "ArchiveWriteFailures";
+/// A rebuild's backfill: partitions done, events applied, corrupt archive objects skipped.
+pub const REBUILD_PARTITIONS: &str = "RebuildPartitionsDone";
+pub const REBUILD_EVENTS_APPLIED: &str = "RebuildEventsApplied";
+pub const REBUILD_CORRUPT_OBJECTS: &str = "RebuildCorruptObjects";
+
 /// Every metric the code records.
 pub const ALL: &[&str] = &[
     COMMANDS_ACCEPTED,
@@ -48,4 +59,10 @@ pub const ALL: &[&str] = &[
     TASKS_CREATED,
     TASKS_COMPLETED,
     TASKS_COMPLETED_ON_TIME,
+    ARCHIVE_OBJECTS,
+    ARCHIVE_BYTES,
+    ARCHIVE_FAILURES,
+    REBUILD_PARTITIONS,
+    REBUILD_EVENTS_APPLIED,
+    REBUILD_CORRUPT_OBJECTS,
 ];

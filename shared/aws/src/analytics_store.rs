@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use taskpulse_app::analytics::plan::{TransactionPlan, UserDayWrite};
 use taskpulse_app::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
 use taskpulse_domain::EventId;
-use taskpulse_domain::analytics::{Counter, Scope};
+use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
 use crate::error::store_error;
 use crate::keys::{self, APPLIED_EVENTS, PK, SK, key_attributes};
@@ -141,7 +141,11 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
         &self.writer
     }
 
-    fn user_update(&self, write: &UserDayWrite) -> Result<TransactWriteItem, StoreError> {
+    fn user_update(
+        &self,
+        version: ProjectionVersion,
+        write: &UserDayWrite,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut names = HashMap::from([("#applied".to_owned(), APPLIED_EVENTS.to_owned())]);
         let mut values = HashMap::new();
         let mut clauses = add_deltas(&write.deltas, &mut names, &mut values);
@@ -158,6 +162,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_attributes(keys::user_day_key(
+                version,
                 &write.user,
                 write.day,
             ))))
@@ -173,6 +178,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
 
     fn global_update(
         &self,
+        version: ProjectionVersion,
         day: NaiveDate,
         shard: u32,
         deltas: &BTreeMap<Counter, i64>,
@@ -183,6 +189,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_attributes(keys::global_day_key(
+                version,
                 day,
                 shard % self.global_shards,
             ))))
@@ -198,6 +205,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
     /// condition returned (or, if it returned none, from a consistent read).
     async fn already_applied(
         &self,
+        version: ProjectionVersion,
         write: &UserDayWrite,
         returned: Option<&HashMap<String, AttributeValue>>,
     ) -> Result<Vec<EventId>, StoreError> {
@@ -215,6 +223,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
                     .get_item()
                     .table_name(&self.table)
                     .set_key(Some(key_attributes(keys::user_day_key(
+                        version,
                         &write.user,
                         write.day,
                     ))))
@@ -243,10 +252,10 @@ impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
     ) -> Result<TransactionResult, StoreError> {
         let mut items = Vec::with_capacity(plan.item_count());
         for write in &plan.users {
-            items.push(self.user_update(write)?);
+            items.push(self.user_update(plan.version, write)?);
         }
         for write in &plan.globals {
-            items.push(self.global_update(write.day, write.shard, &write.deltas)?);
+            items.push(self.global_update(plan.version, write.day, write.shard, &write.deltas)?);
         }
         let reasons = match self.writer.transact_write(items).await? {
             TransactOutcome::Committed { write_units } => {
@@ -258,7 +267,10 @@ impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
         let mut duplicates = vec![];
         for (write, reason) in plan.users.iter().zip(&reasons) {
             if reason.code() == Some("ConditionalCheckFailed") {
-                duplicates.extend(self.already_applied(write, reason.item()).await?);
+                duplicates.extend(
+                    self.already_applied(plan.version, write, reason.item())
+                        .await?,
+                );
             }
         }
         if !duplicates.is_empty() {
@@ -287,14 +299,15 @@ impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
 impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
     async fn read_days(
         &self,
+        version: ProjectionVersion,
         scope: &Scope,
         from: Option<NaiveDate>,
         to: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
         let partitions: Vec<String> = match scope {
-            Scope::User(user) => vec![keys::user_partition(user)],
+            Scope::User(user) => vec![keys::counter_user_partition(version, user)],
             Scope::Global => (0..self.global_shards)
-                .map(keys::global_partition)
+                .map(|shard| keys::global_partition(version, shard))
                 .collect(),
         };
         let lower = from.map_or_else(|| keys::DAY_PREFIX.to_owned(), keys::day_sort_key);

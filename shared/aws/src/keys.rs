@@ -5,13 +5,17 @@
 //! |---|---|---|---|
 //! | tasks | a task | `TASK#<taskId>` | `TASK` |
 //! | tasks | an idempotency record | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
-//! | analytics | one user's counters for a UTC day, and the events applied to them | `USER#<userId>` | `DAY#<yyyy-mm-dd>` |
-//! | analytics | one shard of everyone's counters for a UTC day | `GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
+//! | analytics | one user's counters for a UTC day, and the events applied to them | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
+//! | analytics | one shard of everyone's counters for a UTC day | `<v>GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
+//!
+//! `<v>` is the projection version's prefix: empty for version 1 (the keys every deployment
+//! started with, so no migration is needed), `V<n>#` for version `n` ≥ 2.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use taskpulse_domain::analytics::ProjectionVersion;
 use taskpulse_domain::{TaskId, UserId};
 
 /// The partition key of both tables.
@@ -155,17 +159,31 @@ pub fn parse_day_sort_key(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw.strip_prefix(DAY_PREFIX)?, "%Y-%m-%d").ok()
 }
 
-/// The partition of one shard of everyone's day items.
-pub fn global_partition(shard: u32) -> String {
-    format!("{GLOBAL_PREFIX}{shard}")
+/// What the partition keys of a projection version's counter items start with.
+pub fn version_prefix(version: ProjectionVersion) -> String {
+    if version == ProjectionVersion::FIRST {
+        String::new()
+    } else {
+        format!("V{version}#")
+    }
 }
 
-pub fn user_day_key(user: &UserId, day: NaiveDate) -> (String, String) {
-    (user_partition(user), day_sort_key(day))
+/// The partition of one user's day items in `version`.
+pub fn counter_user_partition(version: ProjectionVersion, user: &UserId) -> String {
+    format!("{}{USER_PREFIX}{user}", version_prefix(version))
 }
 
-pub fn global_day_key(day: NaiveDate, shard: u32) -> (String, String) {
-    (global_partition(shard), day_sort_key(day))
+/// The partition of one shard of everyone's day items in `version`.
+pub fn global_partition(version: ProjectionVersion, shard: u32) -> String {
+    format!("{}{GLOBAL_PREFIX}{shard}", version_prefix(version))
+}
+
+pub fn user_day_key(version: ProjectionVersion, user: &UserId, day: NaiveDate) -> (String, String) {
+    (counter_user_partition(version, user), day_sort_key(day))
+}
+
+pub fn global_day_key(version: ProjectionVersion, day: NaiveDate, shard: u32) -> (String, String) {
+    (global_partition(version, shard), day_sort_key(day))
 }
 
 #[cfg(test)]
@@ -206,13 +224,22 @@ mod tests {
     fn keys_follow_the_documented_layout() {
         let day = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
         let user = UserId::parse("u-1").unwrap();
+        let (v1, v2) = (ProjectionVersion::FIRST, ProjectionVersion::new(2).unwrap());
         assert_eq!(
-            user_day_key(&user, day),
+            user_day_key(v1, &user, day),
             ("USER#u-1".into(), "DAY#2026-01-02".into())
         );
         assert_eq!(
-            global_day_key(day, 3),
+            global_day_key(v1, day, 3),
             ("GLOBAL#3".into(), "DAY#2026-01-02".into())
+        );
+        assert_eq!(
+            user_day_key(v2, &user, day),
+            ("V2#USER#u-1".into(), "DAY#2026-01-02".into())
+        );
+        assert_eq!(
+            global_day_key(v2, day, 3),
+            ("V2#GLOBAL#3".into(), "DAY#2026-01-02".into())
         );
         assert_eq!(parse_day_sort_key("DAY#2026-01-02"), Some(day));
         assert_eq!(parse_day_sort_key("EVENT#x"), None);

@@ -1,13 +1,15 @@
 //! The SQS batch handler: every record is parsed on its own, the valid events of the batch
-//! are applied exactly once in merged, packed transactions, and only the records that failed
-//! are reported back (`ReportBatchItemFailures`), so SQS retries just those and finally moves
-//! them to the dead-letter queue.
+//! are archived, then applied exactly once in merged, packed transactions to every live
+//! projection version, and only the records that failed are reported back
+//! (`ReportBatchItemFailures`), so SQS retries just those and finally moves them to the
+//! dead-letter queue.
 
 use std::collections::{HashMap, HashSet};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::Utc;
-use taskpulse_app::{ApplyTransaction, PlanLimits, apply_events, metric};
+use taskpulse_app::consume::consume_events;
+use taskpulse_app::{ApplyTransaction, LoadProjectionConfig, PlanLimits, WriteArchive, metric};
 use taskpulse_domain::{EventEnvelope, EventId, TaskEvent};
 use tokio::time::Instant;
 
@@ -28,6 +30,13 @@ pub struct BatchSummary {
     pub max_event_age_ms: u64,
     /// Write capacity units the batch consumed, as DynamoDB reported them.
     pub write_units: f64,
+    /// Archive objects written for the batch, and their bytes.
+    pub archive_objects: usize,
+    pub archive_bytes: usize,
+    /// Events not counted because their archive write failed (retried).
+    pub archive_failures: usize,
+    /// Live projection versions the batch was applied to (2 during a rebuild).
+    pub versions: usize,
     /// Applied `TaskCreated` and `TaskCompleted` events (and how many of those were on time).
     pub tasks_created: usize,
     pub tasks_completed: usize,
@@ -64,14 +73,26 @@ fn parse(message_id: &str, body: Option<&str>) -> Parsed {
     }
 }
 
-/// Applies a batch and tells SQS which records to retry. Transient write failures are retried
-/// until `deadline`; what still fails is reported per record.
-pub async fn handle_batch(
-    store: &impl ApplyTransaction,
+/// What the consumer writes to: the archive, and the counter table (with its projection
+/// configuration, read through a short cache).
+#[derive(Debug, Clone)]
+pub struct Consumer<A, S> {
+    pub archive: A,
+    pub store: S,
+    pub limits: PlanLimits,
+}
+
+/// Archives and applies a batch, and tells SQS which records to retry. Transient write
+/// failures are retried until `deadline`; what still fails is reported per record.
+pub async fn handle_batch<A, S>(
+    consumer: &Consumer<A, S>,
     batch: SqsEvent,
-    limits: &PlanLimits,
     deadline: Instant,
-) -> Result<(SqsBatchResponse, BatchSummary), UnreportableFailure> {
+) -> Result<(SqsBatchResponse, BatchSummary), UnreportableFailure>
+where
+    A: WriteArchive,
+    S: ApplyTransaction + LoadProjectionConfig,
+{
     let records = batch.records;
     let mut summary = BatchSummary {
         records: records.len(),
@@ -89,11 +110,42 @@ pub async fn handle_batch(
 
     // One copy of each event goes to the store; the others share its fate.
     let mut seen = HashSet::new();
-    let unique = parsed.iter().filter_map(|p| match p {
-        Parsed::Event(e) if seen.insert(e.event_id) => Some(e),
-        _ => None,
-    });
-    let outcome = apply_events(store, unique, limits, deadline).await;
+    let unique: Vec<&EventEnvelope> = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Parsed::Event(e) if seen.insert(e.event_id) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let outcome = match consumer.store.load_projection_config().await {
+        Ok(config) => {
+            summary.versions = config.live().len();
+            let consumed = consume_events(
+                &consumer.archive,
+                &consumer.store,
+                &config,
+                &unique,
+                &consumer.limits,
+                deadline,
+            )
+            .await;
+            summary.archive_objects = consumed.archive_objects;
+            summary.archive_bytes = consumed.archive_bytes;
+            summary.archive_failures = consumed.archive_failures;
+            consumed.batch
+        }
+        Err(error) => {
+            // Nothing is known about the live versions: nothing is counted, all is retried.
+            let reason = format!("projection configuration unreadable: {error}");
+            taskpulse_app::BatchOutcome {
+                failed: unique
+                    .iter()
+                    .map(|e| (e.event_id, reason.clone()))
+                    .collect(),
+                ..Default::default()
+            }
+        }
+    };
     summary.transactions = outcome.transactions;
     summary.retries = outcome.retries;
     summary.write_units = outcome.write_units;
@@ -156,6 +208,9 @@ pub async fn handle_batch(
     metrics::counter!(metric::TRANSACTIONS).increment(summary.transactions as u64);
     metrics::counter!(metric::TRANSACTION_RETRIES).increment(summary.retries as u64);
     metrics::counter!(metric::WRITE_UNITS).increment(summary.write_units.ceil() as u64);
+    metrics::counter!(metric::ARCHIVE_OBJECTS).increment(summary.archive_objects as u64);
+    metrics::counter!(metric::ARCHIVE_BYTES).increment(summary.archive_bytes as u64);
+    metrics::counter!(metric::ARCHIVE_FAILURES).increment(summary.archive_failures as u64);
     metrics::counter!(metric::TASKS_CREATED).increment(summary.tasks_created as u64);
     metrics::counter!(metric::TASKS_COMPLETED).increment(summary.tasks_completed as u64);
     metrics::counter!(metric::TASKS_COMPLETED_ON_TIME)
@@ -170,6 +225,8 @@ pub async fn handle_batch(
         retries = summary.retries,
         max_event_age_ms = summary.max_event_age_ms,
         write_units = summary.write_units,
+        archive_objects = summary.archive_objects,
+        versions = summary.versions,
         "batch processed"
     );
     Ok((response, summary))
@@ -179,8 +236,11 @@ pub async fn handle_batch(
 mod tests {
     use super::*;
     use aws_lambda_events::event::sqs::SqsMessage;
-    use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore};
+    use taskpulse_app::memory::{
+        MemoryAnalyticsStore, MemoryArchive, MemoryEventQueue, MemoryTaskStore,
+    };
     use taskpulse_app::{CommandContext, NewTask, TaskCommands};
+    use taskpulse_domain::analytics::ProjectionVersion;
     use taskpulse_domain::{Priority, Title, UserId};
 
     fn record(id: Option<&str>, body: Option<String>) -> SqsMessage {
@@ -194,6 +254,14 @@ mod tests {
         let mut event = SqsEvent::default();
         event.records = records;
         event
+    }
+
+    fn consumer() -> Consumer<MemoryArchive, MemoryAnalyticsStore> {
+        Consumer {
+            archive: MemoryArchive::default(),
+            store: MemoryAnalyticsStore::default(),
+            limits: PlanLimits::default(),
+        }
     }
 
     fn deadline() -> Instant {
@@ -220,17 +288,16 @@ mod tests {
 
     #[tokio::test]
     async fn only_bad_records_are_reported() {
-        let store = MemoryAnalyticsStore::default();
+        let consumer = consumer();
         let (body, event_id) = created_event_body().await;
         let (response, summary) = handle_batch(
-            &store,
+            &consumer,
             batch(vec![
                 record(Some("m1"), Some(body.clone())),
                 record(Some("m2"), Some("{oops".into())),
                 record(Some("m3"), Some(body.clone())),
                 record(Some("m4"), None),
             ]),
-            &PlanLimits::default(),
             deadline(),
         )
         .await
@@ -252,18 +319,21 @@ mod tests {
             (4, 1, 1, 2, 0)
         );
         assert_eq!(summary.transactions, 1);
+        assert_eq!(summary.archive_objects, 1);
         let event = EventEnvelope::from_json(&body).unwrap();
         assert_eq!(event.event_id, event_id);
-        assert!(store.is_applied(&event));
+        assert!(consumer.store.is_applied(ProjectionVersion::FIRST, &event));
+        let archived = consumer.archive.objects();
+        assert_eq!(archived.len(), 1);
+        let line = String::from_utf8(archived[0].1.clone()).unwrap();
+        assert_eq!(line.lines().count(), 1, "one line per distinct event");
     }
 
     #[tokio::test]
     async fn a_failure_without_message_id_fails_the_invocation() {
-        let store = MemoryAnalyticsStore::default();
         let result = handle_batch(
-            &store,
+            &consumer(),
             batch(vec![record(None, Some("{}".into()))]),
-            &PlanLimits::default(),
             deadline(),
         )
         .await;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use taskpulse_app::analytics::{TRANSACTION_RETRY_BACKOFF, plan_transactions};
 use taskpulse_aws::keys;
-use taskpulse_domain::analytics::{Counter, EventEffect};
+use taskpulse_domain::analytics::{Counter, EventEffect, ProjectionVersion};
 use taskpulse_domain::{EventId, UserId};
 use uuid::Uuid;
 
@@ -190,7 +190,12 @@ impl<'s> Simulation<'s> {
             });
         }
         let rng = &mut self.rng;
-        let plans = plan_transactions(&effects, &self.scenario.limits, || rng.u32(..));
+        let plans = plan_transactions(
+            ProjectionVersion::FIRST,
+            &effects,
+            &self.scenario.limits,
+            || rng.u32(..),
+        );
         let users = self.users();
         plans
             .into_iter()

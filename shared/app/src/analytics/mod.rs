@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate};
-use taskpulse_domain::analytics::{Counter, EventEffect, Scope, effect};
+use taskpulse_domain::analytics::{Counter, EventEffect, Scope};
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
@@ -17,6 +17,7 @@ pub use self::plan::{
 };
 use crate::backoff::Backoff;
 use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
+use crate::projections::ProjectionSpec;
 
 /// What became of each event of a batch.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -28,6 +29,8 @@ pub struct BatchOutcome {
     pub failed: Vec<(EventId, String)>,
     /// Transactions committed.
     pub transactions: usize,
+    /// Item writes of the committed transactions.
+    pub items: usize,
     /// Transactions that had to be sent again (conflicts, throttling, duplicates found).
     pub retries: usize,
     /// Write capacity the committed transactions consumed, as the store reported it.
@@ -41,22 +44,27 @@ pub const TRANSACTION_RETRY_BACKOFF: Backoff = Backoff {
     longest: Duration::from_secs(1),
 };
 
-/// Applies distinct events exactly once: plans them into merged, packed transactions, commits
+/// Applies distinct events exactly once to `target`'s counters: projects them with its
+/// projection, plans them into merged, packed transactions, commits
 /// each, drops the events a cancelled transaction reports as applied before and commits the
 /// rest again, and retries transient failures with jittered backoff until `deadline`. What
 /// still fails is reported per event, never lost.
 pub async fn apply_events<'a>(
     store: &impl ApplyTransaction,
+    target: ProjectionSpec,
     events: impl IntoIterator<Item = &'a EventEnvelope>,
     limits: &PlanLimits,
     deadline: Instant,
 ) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
-    let mut pending: Vec<EventEffect> = events.into_iter().map(effect).collect();
+    let mut pending: Vec<EventEffect> = events
+        .into_iter()
+        .map(|e| target.projection.effect(e))
+        .collect();
     let random = RandomState::new();
     let mut shard_seed = 0u64;
     while !pending.is_empty() {
-        let plans = plan_transactions(&pending, limits, || {
+        let plans = plan_transactions(target.version, &pending, limits, || {
             shard_seed += 1;
             // Random shards spread concurrent consumers over the global day's shards.
             (random.hash_one(shard_seed) % u64::from(u32::MAX)) as u32
@@ -71,6 +79,7 @@ pub async fn apply_events<'a>(
                 match store.apply_transaction(plan).await {
                     Ok(TransactionResult::Committed { write_units }) => {
                         outcome.transactions += 1;
+                        outcome.items += plan.item_count();
                         outcome.write_units += write_units;
                         outcome.applied.extend(plan.events());
                         break;
@@ -127,22 +136,27 @@ const GAUGES: [Counter; 3] = [
     Counter::OpenOnHold,
 ];
 
+/// The report of `scope` in the version `spec`, with the counters its projection defines.
 pub async fn analytics_report(
     store: &impl ReadCounters,
+    spec: ProjectionSpec,
     scope: &Scope,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<AnalyticsReport, StoreError> {
     // One read from the first day ever: the gauges need every day, the series only the range.
-    let stored = store.read_days(scope, None, to).await?;
+    let stored = store.read_days(spec.version, scope, None, to).await?;
     let mut open: BTreeMap<Counter, i64> = GAUGES.iter().map(|g| (*g, 0)).collect();
     for counters in stored.values() {
         for gauge in GAUGES {
             *open.entry(gauge).or_default() += counters.get(&gauge).copied().unwrap_or(0);
         }
     }
-    let flows: Vec<Counter> = Counter::ALL
-        .into_iter()
+    let flows: Vec<Counter> = spec
+        .projection
+        .counters()
+        .iter()
+        .copied()
         .filter(|c| !GAUGES.contains(c))
         .collect();
     let mut totals: BTreeMap<Counter, i64> = flows.iter().map(|c| (*c, 0)).collect();
@@ -179,6 +193,7 @@ mod tests {
 
     use super::*;
     use crate::memory::MemoryAnalyticsStore;
+    use crate::projections::ProjectionConfig;
     use crate::tasks::tests::{as_user, commands, new_task};
 
     #[tokio::test]
@@ -193,16 +208,17 @@ mod tests {
         let events = commands.publisher().drain_envelopes();
         let store = MemoryAnalyticsStore::default();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        let first = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
-        let second = apply_events(&store, &events, &PlanLimits::default(), deadline).await;
+        let target = ProjectionConfig::initial().active;
+        let first = apply_events(&store, target, &events, &PlanLimits::default(), deadline).await;
+        let second = apply_events(&store, target, &events, &PlanLimits::default(), deadline).await;
         assert_eq!((first.applied.len(), first.duplicates.len()), (1, 0));
         assert_eq!((second.applied.len(), second.duplicates.len()), (0, 1));
-        assert!(store.is_applied(&events[0]));
+        assert!(store.is_applied(target.version, &events[0]));
         let key = CounterKey {
             scope: Scope::User(owner),
             day: task.created_at.date_naive(),
         };
-        let counters = store.read_counters(&key).await.unwrap();
+        let counters = store.read_counters(target.version, &key).await.unwrap();
         assert_eq!(counters.get(&Counter::Created), Some(&1));
     }
 
@@ -230,8 +246,14 @@ mod tests {
         // retries stop however the pauses are drawn.
         for _ in 0..20 {
             let deadline = Instant::now() + Duration::from_secs(3);
-            let outcome =
-                apply_events(&AlwaysThrottled, &events, &PlanLimits::default(), deadline).await;
+            let outcome = apply_events(
+                &AlwaysThrottled,
+                ProjectionConfig::initial().active,
+                &events,
+                &PlanLimits::default(),
+                deadline,
+            )
+            .await;
             assert!(Instant::now() <= deadline, "a pause outlasted the deadline");
             assert!(outcome.retries >= 3, "{outcome:?}");
             assert!(outcome.applied.is_empty(), "{outcome:?}");

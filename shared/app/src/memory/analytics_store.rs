@@ -1,31 +1,49 @@
-//! The analytics counters in memory.
+//! The analytics table in memory: the counters of every projection version, the projection
+//! configuration and a rebuild's progress, as the DynamoDB analytics table holds them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{Counter, Scope};
+use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
 use super::{CounterTable, lock};
 use crate::analytics::plan::TransactionPlan;
-use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
+use crate::ports::{
+    ApplyTransaction, DeleteCounters, LoadProjectionConfig, ReadCounters, RebuildProgress,
+    SaveProjectionConfig, ScanCounters, StoreError, TransactionResult, VersionCounters,
+};
+use crate::projections::ProjectionConfig;
+use crate::rebuild::PartitionDone;
+
+#[derive(Debug, Default)]
+struct Tables {
+    counters: BTreeMap<ProjectionVersion, CounterTable>,
+    config: Option<ProjectionConfig>,
+    progress: BTreeMap<ProjectionVersion, BTreeMap<NaiveDate, PartitionDone>>,
+}
 
 /// Counter items in memory, with the same all-or-nothing, applied-once semantics as DynamoDB.
 /// Clones share the same table.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryAnalyticsStore {
-    table: Arc<Mutex<CounterTable>>,
+    tables: Arc<Mutex<Tables>>,
 }
 
 impl MemoryAnalyticsStore {
-    /// Whether `event` is recorded as applied on its owner's day item.
-    pub fn is_applied(&self, event: &EventEnvelope) -> bool {
-        lock(&self.table).is_applied(
-            &event.user_id,
-            event.occurred_at.date_naive(),
-            event.event_id,
-        )
+    /// Whether `event` is recorded as applied on its owner's day item in `version`.
+    pub fn is_applied(&self, version: ProjectionVersion, event: &EventEnvelope) -> bool {
+        lock(&self.tables)
+            .counters
+            .get(&version)
+            .is_some_and(|table| {
+                table.is_applied(
+                    &event.user_id,
+                    event.occurred_at.date_naive(),
+                    event.event_id,
+                )
+            })
     }
 }
 
@@ -34,7 +52,9 @@ impl ApplyTransaction for MemoryAnalyticsStore {
         &self,
         plan: &TransactionPlan,
     ) -> Result<TransactionResult, StoreError> {
-        Ok(match lock(&self.table).commit(plan) {
+        let mut tables = lock(&self.tables);
+        let table = tables.counters.entry(plan.version).or_default();
+        Ok(match table.commit(plan) {
             Ok(()) => TransactionResult::Committed { write_units: 0.0 },
             Err(duplicates) => TransactionResult::AlreadyApplied(duplicates),
         })
@@ -44,10 +64,93 @@ impl ApplyTransaction for MemoryAnalyticsStore {
 impl ReadCounters for MemoryAnalyticsStore {
     async fn read_days(
         &self,
+        version: ProjectionVersion,
         scope: &Scope,
         from: Option<NaiveDate>,
         to: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
-        Ok(lock(&self.table).days(scope, from, to))
+        Ok(lock(&self.tables)
+            .counters
+            .get(&version)
+            .map(|table| table.days(scope, from, to))
+            .unwrap_or_default())
+    }
+}
+
+impl ScanCounters for MemoryAnalyticsStore {
+    async fn scan_counters(
+        &self,
+        version: ProjectionVersion,
+    ) -> Result<VersionCounters, StoreError> {
+        Ok(lock(&self.tables)
+            .counters
+            .get(&version)
+            .map(CounterTable::scan)
+            .unwrap_or_default())
+    }
+}
+
+impl DeleteCounters for MemoryAnalyticsStore {
+    async fn delete_counter_items(
+        &self,
+        version: ProjectionVersion,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let mut tables = lock(&self.tables);
+        let Some(table) = tables.counters.get_mut(&version) else {
+            return Ok(0);
+        };
+        let deleted = table.delete_items(limit);
+        if table.is_empty() {
+            tables.counters.remove(&version);
+            tables.progress.remove(&version);
+        }
+        Ok(deleted)
+    }
+}
+
+impl LoadProjectionConfig for MemoryAnalyticsStore {
+    async fn load_projection_config(&self) -> Result<ProjectionConfig, StoreError> {
+        Ok(lock(&self.tables)
+            .config
+            .unwrap_or_else(ProjectionConfig::initial))
+    }
+}
+
+impl SaveProjectionConfig for MemoryAnalyticsStore {
+    async fn save_projection_config(&self, config: &ProjectionConfig) -> Result<(), StoreError> {
+        let mut tables = lock(&self.tables);
+        let stored = tables.config.map_or(0, |c| c.revision);
+        if config.revision != stored + 1 {
+            return Err(StoreError::Conflict);
+        }
+        tables.config = Some(*config);
+        Ok(())
+    }
+}
+
+impl RebuildProgress for MemoryAnalyticsStore {
+    async fn done_partitions(
+        &self,
+        version: ProjectionVersion,
+    ) -> Result<BTreeMap<NaiveDate, PartitionDone>, StoreError> {
+        Ok(lock(&self.tables)
+            .progress
+            .get(&version)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn mark_partition_done(
+        &self,
+        version: ProjectionVersion,
+        done: &PartitionDone,
+    ) -> Result<(), StoreError> {
+        lock(&self.tables)
+            .progress
+            .entry(version)
+            .or_default()
+            .insert(done.day, done.clone());
+        Ok(())
     }
 }

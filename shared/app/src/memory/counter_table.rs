@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use taskpulse_domain::analytics::{Counter, Scope, add_into};
+use taskpulse_domain::analytics::{Counter, CounterKey, Scope, add_into};
 use taskpulse_domain::{EventId, UserId};
 
 use crate::analytics::plan::TransactionPlan;
+use crate::ports::VersionCounters;
 
 #[derive(Debug, Default, Clone)]
 struct UserDayItem {
@@ -103,6 +104,52 @@ impl CounterTable {
         days
     }
 
+    /// Every item's counters, global shards summed per day.
+    pub fn scan(&self) -> VersionCounters {
+        let mut all = VersionCounters::new();
+        for ((user, day), item) in &self.users {
+            let key = CounterKey {
+                scope: Scope::User(user.clone()),
+                day: *day,
+            };
+            add_into(all.entry(key).or_default(), &item.counters);
+        }
+        for ((day, _), counters) in &self.globals {
+            let key = CounterKey {
+                scope: Scope::Global,
+                day: *day,
+            };
+            add_into(all.entry(key).or_default(), counters);
+        }
+        // A counter at zero reads as one never written, as in DynamoDB's scan.
+        for counters in all.values_mut() {
+            counters.retain(|_, value| *value != 0);
+        }
+        all
+    }
+
+    /// Deletes up to `limit` items (user days first, then global shards); returns how many.
+    pub fn delete_items(&mut self, limit: usize) -> usize {
+        let users: Vec<(UserId, NaiveDate)> = self.users.keys().take(limit).cloned().collect();
+        for key in &users {
+            self.users.remove(key);
+        }
+        let globals: Vec<(NaiveDate, u32)> = self
+            .globals
+            .keys()
+            .take(limit - users.len())
+            .copied()
+            .collect();
+        for key in &globals {
+            self.globals.remove(key);
+        }
+        users.len() + globals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.globals.is_empty()
+    }
+
     pub fn is_applied(&self, user: &UserId, day: NaiveDate, event: EventId) -> bool {
         self.users
             .get(&(user.clone(), day))
@@ -114,7 +161,7 @@ impl CounterTable {
 mod tests {
     use chrono::NaiveDate;
     use taskpulse_domain::EventId;
-    use taskpulse_domain::analytics::Counter;
+    use taskpulse_domain::analytics::{Counter, ProjectionVersion};
     use uuid::Uuid;
 
     use super::*;
@@ -123,10 +170,16 @@ mod tests {
 
     #[test]
     fn the_table_refuses_a_plan_with_an_applied_event_and_names_it() {
-        let first = plan_transactions(&[fake_effect(1, "a", 26)], &PlanLimits::default(), || 0);
+        let first = plan_transactions(
+            ProjectionVersion::FIRST,
+            &[fake_effect(1, "a", 26)],
+            &PlanLimits::default(),
+            || 0,
+        );
         let mut table = CounterTable::default();
         table.commit(&first[0]).unwrap();
         let both = plan_transactions(
+            ProjectionVersion::FIRST,
             &[fake_effect(1, "a", 26), fake_effect(2, "a", 26)],
             &PlanLimits::default(),
             || 1,

@@ -3,6 +3,7 @@
 //! apply with a marker), so code tested against them behaves the same against AWS.
 
 mod analytics_store;
+mod archive;
 mod counter_table;
 mod event_queue;
 mod task_store;
@@ -10,6 +11,7 @@ mod task_store;
 use std::sync::{Mutex, MutexGuard};
 
 pub use analytics_store::MemoryAnalyticsStore;
+pub use archive::MemoryArchive;
 pub use counter_table::CounterTable;
 pub use event_queue::MemoryEventQueue;
 pub use task_store::MemoryTaskStore;

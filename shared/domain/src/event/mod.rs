@@ -20,6 +20,8 @@ use uuid::Uuid;
 
 use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
+mod archive;
+
 /// RFC 3339 timestamps, parsed strictly and fast: this runs several times per consumed event.
 mod rfc3339 {
     use std::fmt;
@@ -76,7 +78,9 @@ impl fmt::Display for EventId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskCreated {
-    pub title: Title,
+    /// Required on the queue; absent in archived copies, which keep no free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Title>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Description>,
     pub priority: Priority,
@@ -278,6 +282,18 @@ impl EventEnvelope {
 
     /// Parses one message body, telling apart the ways it can be unusable.
     pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
+        let envelope = Self::parse(body)?;
+        if let TaskEvent::Created(TaskCreated { title: None, .. }) = envelope.event {
+            return Err(EnvelopeError::InvalidData {
+                event_type: envelope.event_type().to_owned(),
+                reason: "missing field `title`".into(),
+            });
+        }
+        Ok(envelope)
+    }
+
+    /// Parses an envelope whose free text may be absent (a queue body or an archived line).
+    fn parse(body: &str) -> Result<Self, EnvelopeError> {
         // One pass into borrowed parts; `data` stays raw until its type is known. The slower
         // diagnosis below runs only for bodies that do not parse.
         let wire: WireEnvelopeIn<'_> = match serde_json::from_str(body) {
@@ -359,4 +375,4 @@ struct WireEnvelopeIn<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,7 +1,7 @@
 use super::*;
 use serde_json::json;
 
-fn created_envelope() -> EventEnvelope {
+pub(super) fn created_envelope() -> EventEnvelope {
     EventEnvelope {
         event_id: EventId::from_uuid(Uuid::from_u128(7)),
         schema_version: 1,
@@ -10,7 +10,7 @@ fn created_envelope() -> EventEnvelope {
         user_id: UserId::parse("user-1").unwrap(),
         sequence: 1,
         event: TaskEvent::Created(TaskCreated {
-            title: Title::parse("Write report").unwrap(),
+            title: Some(Title::parse("Write report").unwrap()),
             description: None,
             priority: Priority::High,
             planned_accomplish_date: "2026-11-30T17:00:00Z".parse().unwrap(),

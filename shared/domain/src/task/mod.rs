@@ -82,6 +82,10 @@ pub enum DomainError {
     EventForAnotherTask { expected: TaskId, found: TaskId },
     #[error("event sequence {found} does not follow version {version}")]
     EventOutOfSequence { version: u64, found: u64 },
+    #[error(
+        "the creation event carries no title (an archived copy): the task cannot be rebuilt from it"
+    )]
+    TitleWithheld,
 }
 
 impl Task {
@@ -108,7 +112,7 @@ impl Task {
         let task = match (current, command) {
             (None, TaskCommand::Create(create)) => {
                 return Ok(vec![TaskEvent::Created(TaskCreated {
-                    title: create.title.clone(),
+                    title: Some(create.title.clone()),
                     description: create.description.clone(),
                     priority: create.priority,
                     planned_accomplish_date: create.planned_accomplish_date,
@@ -196,7 +200,7 @@ impl Task {
                 return Ok(Task {
                     id: envelope.task_id,
                     owner: envelope.user_id.clone(),
-                    title: created.title.clone(),
+                    title: created.title.clone().ok_or(DomainError::TitleWithheld)?,
                     description: created.description.clone(),
                     priority: created.priority,
                     status_history: vec![StatusChange {

@@ -6,8 +6,8 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use taskpulse_app::{AnalyticsReport, ReadCounters, analytics_report};
-use taskpulse_domain::analytics::{Counter, Scope};
+use taskpulse_app::{AnalyticsReport, LoadProjectionConfig, ReadCounters, analytics_report};
+use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
 use super::Api;
 use super::identity::caller;
@@ -27,7 +27,7 @@ pub(super) enum AnalyticsRoute {
     Global,
 }
 
-impl<S, P, R: ReadCounters> Api<S, P, R> {
+impl<S, P, R: ReadCounters + LoadProjectionConfig> Api<S, P, R> {
     pub(super) async fn analytics_report(
         &self,
         request: &Request,
@@ -42,10 +42,12 @@ impl<S, P, R: ReadCounters> Api<S, P, R> {
             AnalyticsRoute::Me => Scope::User(caller.user_id),
         };
         let (from, to) = analytics_range(request, Utc::now().date_naive())?;
-        let report = analytics_report(&self.analytics, &scope, from, to).await?;
+        // One configuration read per request: the whole answer comes from one version.
+        let active = self.analytics.load_projection_config().await?.active;
+        let report = analytics_report(&self.analytics, active, &scope, from, to).await?;
         Ok(json_response(
             StatusCode::OK,
-            &AnalyticsView::new(&scope, &report),
+            &AnalyticsView::new(&scope, active.version, &report),
         ))
     }
 }
@@ -57,6 +59,8 @@ struct AnalyticsView {
     scope: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_id: Option<String>,
+    /// The projection version that answered.
+    projection_version: u32,
     from: NaiveDate,
     to: NaiveDate,
     totals: Map<String, Value>,
@@ -72,7 +76,7 @@ fn counters_json(counters: &std::collections::BTreeMap<Counter, i64>) -> Map<Str
 }
 
 impl AnalyticsView {
-    fn new(scope: &Scope, report: &AnalyticsReport) -> Self {
+    fn new(scope: &Scope, version: ProjectionVersion, report: &AnalyticsReport) -> Self {
         let get = |c: Counter| report.totals.get(&c).copied().unwrap_or(0);
         let mut totals = counters_json(&report.totals);
         let completed = get(Counter::Completed);
@@ -112,6 +116,7 @@ impl AnalyticsView {
                 Scope::User(user) => Some(user.to_string()),
                 Scope::Global => None,
             },
+            projection_version: version.number(),
             from: report.from,
             to: report.to,
             totals,
@@ -145,14 +150,21 @@ mod tests {
         .await;
         let events = api.commands().publisher().drain_envelopes();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        let outcome =
-            taskpulse_app::apply_events(api.analytics(), &events, &Default::default(), deadline)
-                .await;
+        let active = taskpulse_app::projections::ProjectionConfig::initial().active;
+        let outcome = taskpulse_app::apply_events(
+            api.analytics(),
+            active,
+            &events,
+            &Default::default(),
+            deadline,
+        )
+        .await;
         assert_eq!(outcome.applied.len(), events.len());
 
         let me = send(&api, get("/analytics/me", "ana", "")).await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.body);
         assert_eq!(me.body["scope"], "user");
+        assert_eq!(me.body["projectionVersion"], 1);
         assert_eq!(me.body["days"].as_array().unwrap().len(), 30);
         assert_eq!(me.body["totals"]["created"], 2);
         assert_eq!(me.body["totals"]["completed"], 1);

@@ -22,8 +22,8 @@ mod test_support;
 use http::Method;
 use lambda_http::{Body, Request, Response};
 use taskpulse_app::{
-    ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, PublishEvents, ReadCounters,
-    SaveTask, TaskCommands,
+    ListTasks, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished, PublishEvents,
+    ReadCounters, SaveTask, TaskCommands,
 };
 
 pub use analytics::ANALYTICS_READ_SCOPE;
@@ -58,7 +58,7 @@ impl<S, P, R> Api<S, P, R>
 where
     S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
     P: PublishEvents,
-    R: ReadCounters,
+    R: ReadCounters + LoadProjectionConfig,
 {
     pub fn new(commands: TaskCommands<S, P>, analytics: R) -> Self {
         Self {

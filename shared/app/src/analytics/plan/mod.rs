@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use taskpulse_domain::analytics::{
-    Counter, EventEffect, add_into, by_user_day, merged_deltas, non_zero,
+    Counter, EventEffect, ProjectionVersion, add_into, by_user_day, merged_deltas, non_zero,
 };
 use taskpulse_domain::{EventId, UserId};
 
@@ -62,9 +62,11 @@ pub struct GlobalDayWrite {
     pub deltas: BTreeMap<Counter, i64>,
 }
 
-/// One `TransactWriteItems`: user items first, then global shards.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// One `TransactWriteItems`: user items first, then global shards, all of one projection
+/// version.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionPlan {
+    pub version: ProjectionVersion,
     pub users: Vec<UserDayWrite>,
     pub globals: Vec<GlobalDayWrite>,
 }
@@ -79,10 +81,12 @@ impl TransactionPlan {
     }
 }
 
-/// Packs effects (distinct events) into transactions of at most `limits.max_items` items.
+/// Packs effects (distinct events) into transactions of `version`'s items, at most
+/// `limits.max_items` per transaction.
 /// `pick_shard` chooses the global shard of each (transaction, day), so concurrent
 /// consumers spread over the shards.
 pub fn plan_transactions(
+    version: ProjectionVersion,
     effects: &[EventEffect],
     limits: &PlanLimits,
     mut pick_shard: impl FnMut() -> u32,
@@ -140,6 +144,7 @@ pub fn plan_transactions(
             })
             .collect();
         plans.push(TransactionPlan {
+            version,
             users: tx.users,
             globals,
         });

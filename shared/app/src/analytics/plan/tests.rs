@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
-use taskpulse_domain::analytics::{Counter, EventEffect, add_into, effect};
+use taskpulse_domain::analytics::{Counter, EventEffect, ProjectionVersion, add_into, effect};
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
     DomainError, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TaskStatus, Title,
@@ -43,7 +43,7 @@ fn a_batch_is_merged_per_item_and_packed_within_the_limits() {
         max_events_per_item: 50,
         global_shards: 4,
     };
-    let plans = plan_transactions(&effects, &limits, || 7);
+    let plans = plan_transactions(ProjectionVersion::FIRST, &effects, &limits, || 7);
     assert_eq!(plans.len(), 1);
     let plan = &plans[0];
     assert_eq!(plan.users.len(), 6, "one update per (user, day)");
@@ -64,7 +64,7 @@ fn a_batch_is_merged_per_item_and_packed_within_the_limits() {
         max_events_per_item: 3,
         global_shards: 4,
     };
-    let plans = plan_transactions(&effects, &tight, || 0);
+    let plans = plan_transactions(ProjectionVersion::FIRST, &effects, &tight, || 0);
     let mut events: Vec<EventId> = plans.iter().flat_map(|p| p.events()).collect();
     events.sort();
     events.dedup();
@@ -204,7 +204,7 @@ proptest! {
                 .map(|e| effect(e))
                 .collect();
             while !pending.is_empty() {
-                let plans = plan_transactions(&pending, &limits, || { shard += 1; shard });
+                let plans = plan_transactions(ProjectionVersion::FIRST, &pending, &limits, || { shard += 1; shard });
                 for plan in &plans {
                     prop_assert!(plan.item_count() <= max_items.max(2));
                 }

@@ -1,27 +1,10 @@
-//! Ports: what the use cases need from storage and messaging, one operation per trait.
+//! The ports of the task commands and the outbox relay: the task table and the event queue.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
+use super::StoreError;
+use chrono::{DateTime, Utc};
 use taskpulse_domain::{EventEnvelope, EventId, Task, TaskId, TaskStatus, UserId};
-
-use crate::analytics::plan::TransactionPlan;
-
-/// A storage call that did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// A conditional write found the item in another state (it exists, or its version moved).
-    #[error("the item changed concurrently or already exists")]
-    Conflict,
-    /// The store could not be reached or refused for capacity; trying again later may succeed.
-    #[error("storage is unavailable: {0}")]
-    Unavailable(String),
-    /// The call itself was wrong (validation, permissions, missing table): retrying will not help.
-    #[error("storage rejected the request: {0}")]
-    Rejected(String),
-}
 
 /// An event committed with its task and not yet confirmed on the queue: the outbox entry.
 /// `body` is the envelope exactly as committed; every (re-)send publishes these bytes.
@@ -194,45 +177,4 @@ pub trait PublishEvents: Send + Sync {
         &self,
         events: &[PendingEvent],
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
-}
-
-/// What a transaction of counter writes came to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TransactionResult {
-    /// Every write of the plan is committed, for this many write capacity units (as DynamoDB
-    /// reports them; zero where the store does not report capacity).
-    Committed { write_units: f64 },
-    /// Nothing was written, because these events of the plan were applied before.
-    AlreadyApplied(Vec<EventId>),
-}
-
-/// Commits one planned transaction of counter writes, all or nothing, conditional on none of
-/// its events having been applied to their owner's day item before.
-pub trait ApplyTransaction: Send + Sync {
-    fn apply_transaction(
-        &self,
-        plan: &TransactionPlan,
-    ) -> impl Future<Output = Result<TransactionResult, StoreError>> + Send;
-}
-
-/// Reads per-day counters of one scope, summing the shards of global days.
-pub trait ReadCounters: Send + Sync {
-    /// Every day from `from` (or the first day ever, if `None`) through `to` that has counters.
-    fn read_days(
-        &self,
-        scope: &Scope,
-        from: Option<NaiveDate>,
-        to: NaiveDate,
-    ) -> impl Future<Output = Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError>> + Send;
-
-    /// One day's counters; counters never written read as absent.
-    fn read_counters(
-        &self,
-        key: &CounterKey,
-    ) -> impl Future<Output = Result<BTreeMap<Counter, i64>, StoreError>> + Send {
-        async move {
-            let mut days = self.read_days(&key.scope, Some(key.day), key.day).await?;
-            Ok(days.remove(&key.day).unwrap_or_default())
-        }
-    }
 }

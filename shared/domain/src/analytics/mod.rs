@@ -5,13 +5,21 @@
 //! open-task gauges, are sums over days and are derived when read. The effects of a batch merge
 //! per owner's day ([`by_user_day`], [`merged_deltas`]); how the merged updates are packed into
 //! storage writes is the application's concern (`taskpulse_app::analytics::plan`).
+//!
+//! Which counters exist is a [`Projection`]'s choice, and the counters of each projection
+//! version live apart ([`ProjectionVersion`]), so a projection can be rebuilt from the event
+//! archive beside the one serving.
+
+mod projection;
+
+pub use projection::{Projection, ProjectionVersion};
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
 use crate::event::{EventEnvelope, EventId, TaskEvent};
-use crate::values::{TaskStatus, UserId};
+use crate::values::{Priority, TaskStatus, UserId};
 
 /// Whose counters: one user's, or everyone's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,10 +50,16 @@ pub enum Counter {
     OpenNew,
     OpenInProgress,
     OpenOnHold,
+    /// Tasks created with each priority (the `tasks-by-priority` projection only).
+    CreatedLow,
+    CreatedMedium,
+    CreatedHigh,
+    CreatedCritical,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 12] = [
+    /// Every counter any projection writes.
+    pub const ALL: [Counter; 16] = [
         Self::Created,
         Self::Completed,
         Self::CompletedOnTime,
@@ -58,6 +72,10 @@ impl Counter {
         Self::OpenNew,
         Self::OpenInProgress,
         Self::OpenOnHold,
+        Self::CreatedLow,
+        Self::CreatedMedium,
+        Self::CreatedHigh,
+        Self::CreatedCritical,
     ];
 
     /// The attribute name on the counter item and the field name in the analytics API.
@@ -75,6 +93,10 @@ impl Counter {
             Self::OpenNew => "openNew",
             Self::OpenInProgress => "openInProgress",
             Self::OpenOnHold => "openOnHold",
+            Self::CreatedLow => "createdLow",
+            Self::CreatedMedium => "createdMedium",
+            Self::CreatedHigh => "createdHigh",
+            Self::CreatedCritical => "createdCritical",
         }
     }
 
@@ -89,6 +111,16 @@ impl Counter {
             TaskStatus::InProgress => Some(Self::OpenInProgress),
             TaskStatus::OnHold => Some(Self::OpenOnHold),
             TaskStatus::Completed | TaskStatus::Cancelled => None,
+        }
+    }
+
+    /// The counter of tasks created with `priority`.
+    pub fn created_with(priority: Priority) -> Self {
+        match priority {
+            Priority::Low => Self::CreatedLow,
+            Priority::Medium => Self::CreatedMedium,
+            Priority::High => Self::CreatedHigh,
+            Priority::Critical => Self::CreatedCritical,
         }
     }
 }
@@ -138,6 +170,7 @@ pub struct EventEffect {
     pub deltas: BTreeMap<Counter, i64>,
 }
 
+/// The effect of an event in the `tasks` projection (see [`Projection::effect`] for the others).
 pub fn effect(envelope: &EventEnvelope) -> EventEffect {
     let mut deltas = BTreeMap::new();
     for (counter, delta) in self::deltas(&envelope.event) {

@@ -1,0 +1,178 @@
+//! Projections: named rules from events to counters, and the versions their counters are kept
+//! under.
+//!
+//! A projection version is one complete set of counter items built by one projection. The read
+//! side serves one version (the active one); a rebuild fills the next version from the event
+//! archive while the active one keeps serving, then the next one becomes active. A projection
+//! is pure, so the same events give the same counters in any order, however often they are
+//! replayed.
+
+use std::fmt;
+
+use super::{Counter, EventEffect, effect};
+use crate::event::{EventEnvelope, TaskEvent};
+
+/// The rule a projection version is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Projection {
+    /// The counters the analytics API serves.
+    Tasks,
+    /// [`Projection::Tasks`] and, besides, the tasks created per priority.
+    TasksByPriority,
+}
+
+const TASKS_COUNTERS: [Counter; 12] = [
+    Counter::Created,
+    Counter::Completed,
+    Counter::CompletedOnTime,
+    Counter::CompletedLate,
+    Counter::LeadTimeSecondsSum,
+    Counter::Delayed,
+    Counter::DelaySecondsSum,
+    Counter::Rescheduled,
+    Counter::PriorityChanges,
+    Counter::OpenNew,
+    Counter::OpenInProgress,
+    Counter::OpenOnHold,
+];
+
+impl Projection {
+    pub const ALL: [Projection; 2] = [Self::Tasks, Self::TasksByPriority];
+
+    /// The name the projection configuration stores and the rebuild command takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tasks => "tasks",
+            Self::TasksByPriority => "tasks-by-priority",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Every counter this projection can move.
+    pub fn counters(self) -> &'static [Counter] {
+        match self {
+            Self::Tasks => &TASKS_COUNTERS,
+            Self::TasksByPriority => &Counter::ALL,
+        }
+    }
+
+    /// What one event does to this projection's counters.
+    pub fn effect(self, envelope: &EventEnvelope) -> EventEffect {
+        let mut effect = effect(envelope);
+        if let (Self::TasksByPriority, TaskEvent::Created(created)) = (self, &envelope.event) {
+            effect
+                .deltas
+                .insert(Counter::created_with(created.priority), 1);
+        }
+        effect
+    }
+}
+
+impl fmt::Display for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A projection version: 1, 2, … Each version's counters are kept apart from the others'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProjectionVersion(u32);
+
+impl ProjectionVersion {
+    /// The version every deployment starts with (its counter items keep the original keys).
+    pub const FIRST: Self = Self(1);
+
+    /// `None` for 0: versions count from 1.
+    pub fn new(number: u32) -> Option<Self> {
+        (number >= 1).then_some(Self(number))
+    }
+
+    pub fn number(self) -> u32 {
+        self.0
+    }
+
+    pub fn next(self) -> Self {
+        Self(self.0.saturating_add(1))
+    }
+}
+
+impl fmt::Display for ProjectionVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::EventId;
+    use crate::task::{CreateTask, Task, TaskCommand};
+    use crate::values::{Priority, TaskId, Title, UserId};
+
+    fn created(priority: Priority) -> EventEnvelope {
+        let (_, events) = Task::execute(
+            None,
+            &TaskCommand::Create(CreateTask {
+                task_id: TaskId::from_uuid(Uuid::from_u128(1)),
+                owner: UserId::parse("u1").unwrap(),
+                title: Title::parse("t").unwrap(),
+                description: None,
+                priority,
+                planned_accomplish_date: "2026-12-01T00:00:00Z".parse().unwrap(),
+            }),
+            "2026-11-26T10:00:00Z".parse().unwrap(),
+            || EventId::from_uuid(Uuid::from_u128(9)),
+        )
+        .unwrap();
+        events.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_priority_projection_adds_the_creation_priority_to_the_tasks_counters() {
+        let event = created(Priority::High);
+        let tasks = Projection::Tasks.effect(&event);
+        let by_priority = Projection::TasksByPriority.effect(&event);
+        let mut expected = tasks.deltas.clone();
+        expected.insert(Counter::CreatedHigh, 1);
+        assert_eq!(by_priority.deltas, expected);
+        assert_eq!(
+            tasks.deltas,
+            BTreeMap::from([(Counter::Created, 1), (Counter::OpenNew, 1)])
+        );
+    }
+
+    #[test]
+    fn every_counter_a_projection_moves_is_one_it_declares() {
+        for priority in Priority::ALL {
+            for projection in Projection::ALL {
+                let effect = projection.effect(&created(priority));
+                for counter in effect.deltas.keys() {
+                    assert!(projection.counters().contains(counter), "{projection}");
+                }
+            }
+        }
+        assert!(
+            Projection::TasksByPriority
+                .counters()
+                .iter()
+                .all(|c| Counter::ALL.contains(c))
+        );
+    }
+
+    #[test]
+    fn names_and_versions() {
+        for projection in Projection::ALL {
+            assert_eq!(Projection::from_name(projection.name()), Some(projection));
+        }
+        assert_eq!(Projection::from_name("nope"), None);
+        assert_eq!(ProjectionVersion::new(0), None);
+        assert_eq!(ProjectionVersion::FIRST.next().number(), 2);
+    }
+}
