@@ -1,6 +1,7 @@
 //! DynamoDB write units per event: this consumer (merged, packed, exactly-once transactions)
 //! against a naive consumer (one `UpdateItem ADD` per counter per event, no deduplication), on
-//! the same event mix (many users, a few days), against moto.
+//! the same event mix (many users, a few days), against moto; and what the event archive costs
+//! (S3 objects and bytes per 1,000 events) at each batch size.
 //!
 //! moto reports no consumed capacity for transactions, so units are counted with DynamoDB's
 //! pricing rules from the item sizes actually written: a transactional write costs 2 units per
@@ -16,11 +17,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use taskpulse_app::PlanLimits;
 use taskpulse_app::StoreError;
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
-use taskpulse_aws::{DynamoAnalyticsStore, TransactOutcome, TransactWrites, keys};
+use taskpulse_aws::{DynamoAnalyticsStore, S3Archive, TransactOutcome, TransactWrites, keys, sdk};
 use taskpulse_devstack::Stack;
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{Counter, Scope, project};
-use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope, project};
+use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_testkit::{HistoryShape, shuffle, sqs_event, sqs_record};
 
 /// Counts the units of every committed transaction from the items it wrote.
@@ -91,13 +92,19 @@ async fn fresh_analytics_table() -> (Stack, aws_sdk_dynamodb::Client, String) {
     (stack, client, table)
 }
 
-/// Ours: returns (units, transactions, global `created` over all days).
-async fn ours(
-    events: &[EventEnvelope],
-    batch_size: usize,
-    redeliver: &[EventEnvelope],
-) -> (usize, usize, i64) {
-    let (_stack, client, table) = fresh_analytics_table().await;
+/// What our consumer's first delivery cost.
+struct OurCosts {
+    units: usize,
+    transactions: usize,
+    archive_objects: usize,
+    archive_bytes: usize,
+    /// Global `created` over all days after the redelivery.
+    created: i64,
+}
+
+/// Ours, with the archive in the template's bucket on the same moto server.
+async fn ours(events: &[EventEnvelope], batch_size: usize, redeliver: &[EventEnvelope]) -> OurCosts {
+    let (stack, client, table) = fresh_analytics_table().await;
     let limits = PlanLimits::default();
     let store = DynamoAnalyticsStore::with_writer(
         MeasuringWriter {
@@ -108,21 +115,35 @@ async fn ours(
         table,
         limits.global_shards,
     );
+    let bucket = stack
+        .resources
+        .bucket(taskpulse_devstack::ARCHIVE_BUCKET)
+        .unwrap()
+        .to_owned();
+    let consumer = Consumer {
+        archive: S3Archive::new(sdk::s3_client(&stack.config), bucket),
+        store,
+        limits,
+    };
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+    let (mut archive_objects, mut archive_bytes) = (0, 0);
     for batch in batches(events, batch_size) {
-        let (response, _) = handle_batch(&store, batch, &limits, deadline)
-            .await
-            .unwrap();
+        let (response, summary) = handle_batch(&consumer, batch, deadline).await.unwrap();
         assert!(response.batch_item_failures.is_empty());
+        archive_objects += summary.archive_objects;
+        archive_bytes += summary.archive_bytes;
     }
-    let (units, transactions) = *store.writer().units.lock().unwrap();
+    let (units, transactions) = *consumer.store.writer().units.lock().unwrap();
     for batch in batches(redeliver, batch_size) {
-        handle_batch(&store, batch, &limits, deadline)
-            .await
-            .unwrap();
+        handle_batch(&consumer, batch, deadline).await.unwrap();
     }
-    let created = global_created(&store, events).await;
-    (units, transactions, created)
+    OurCosts {
+        units,
+        transactions,
+        archive_objects,
+        archive_bytes,
+        created: global_created(&consumer.store, events).await,
+    }
 }
 
 async fn global_created(store: &impl taskpulse_app::ReadCounters, events: &[EventEnvelope]) -> i64 {
@@ -131,7 +152,10 @@ async fn global_created(store: &impl taskpulse_app::ReadCounters, events: &[Even
         .map(|e| e.occurred_at.date_naive())
         .max()
         .unwrap();
-    let days = store.read_days(&Scope::Global, None, last).await.unwrap();
+    let days = store
+        .read_days(ProjectionVersion::FIRST, &Scope::Global, None, last)
+        .await
+        .unwrap();
     days.values()
         .map(|c| c.get(&Counter::Created).copied().unwrap_or(0))
         .sum()
@@ -147,8 +171,8 @@ async fn naive_apply(
     let (mut units, mut updates) = (0, 0);
     for update in project(event) {
         let key = match &update.key.scope {
-            Scope::User(user) => keys::user_day_key(user, update.key.day),
-            Scope::Global => keys::global_day_key(update.key.day, 0),
+            Scope::User(user) => keys::user_day_key(ProjectionVersion::FIRST, user, update.key.day),
+            Scope::Global => keys::global_day_key(ProjectionVersion::FIRST, update.key.day, 0),
         };
         for (counter, delta) in &update.deltas {
             let output = client
@@ -208,16 +232,33 @@ async fn main() {
         "| consumer | batch size | write units (first delivery) | WCU per event | writes | global `created` after redelivery (exact: {created}) |"
     );
     println!("|---|---|---|---|---|---|");
+    let mut archive_rows = vec![];
     for batch_size in [10, 100] {
-        let (units, transactions, counted) = ours(&events, batch_size, &redeliver).await;
+        let ours = ours(&events, batch_size, &redeliver).await;
         println!(
-            "| taskpulse (exactly once) | {batch_size} | {units} | {:.2} | {transactions} transactions | {counted} |",
-            units as f64 / events.len() as f64
+            "| taskpulse (exactly once) | {batch_size} | {} | {:.2} | {} transactions | {} |",
+            ours.units,
+            ours.units as f64 / events.len() as f64,
+            ours.transactions,
+            ours.created
         );
+        let per_thousand = |n: usize| n as f64 * 1000.0 / events.len() as f64;
+        archive_rows.push(format!(
+            "| {batch_size} | {:.1} | {:.0} | {:.0} |",
+            per_thousand(ours.archive_objects),
+            per_thousand(ours.archive_bytes),
+            ours.archive_bytes as f64 / events.len() as f64
+        ));
     }
     let (units, updates, counted) = naive(&events, &redeliver).await;
     println!(
         "| naive (`UpdateItem ADD` per counter) | — | {units} | {:.2} | {updates} updates | {counted} |",
         units as f64 / events.len() as f64
     );
+    println!("\narchive (first delivery):\n");
+    println!("| batch size | S3 objects per 1,000 events | bytes per 1,000 events | bytes per event |");
+    println!("|---|---|---|---|");
+    for row in archive_rows {
+        println!("{row}");
+    }
 }

@@ -1,7 +1,9 @@
 //! Peak memory of the consumer handling the largest SQS batch: 10,000 messages. A child
 //! process does only what the function does with one invocation — read the event JSON,
 //! deserialize the `SqsEvent`, run the batch handler (against a store that commits without
-//! keeping anything, so only the consumer's own memory counts) — and reports its peak RSS.
+//! keeping anything and an archive that drops the object it was given, so only the
+//! consumer's own memory counts, the archive object it builds included) — and reports its peak
+//! RSS.
 //!
 //! Run: `cargo bench --bench consumer_memory`. Results are recorded in `docs/benchmarks.md`.
 
@@ -10,9 +12,13 @@ use std::process::Command;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::json;
 use taskpulse_app::analytics::{PlanLimits, TransactionPlan};
-use taskpulse_app::{ApplyTransaction, StoreError, TransactionResult};
+use taskpulse_app::archive::ArchiveKey;
+use taskpulse_app::projections::ProjectionConfig;
+use taskpulse_app::{
+    ApplyTransaction, LoadProjectionConfig, StoreError, TransactionResult, WriteArchive,
+};
 use taskpulse_domain::EventEnvelope;
-use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_testkit::HistoryShape;
 
 struct CommitEverything;
@@ -23,6 +29,21 @@ impl ApplyTransaction for CommitEverything {
         _: &TransactionPlan,
     ) -> Result<TransactionResult, StoreError> {
         Ok(TransactionResult::Committed { write_units: 0.0 })
+    }
+}
+
+impl LoadProjectionConfig for CommitEverything {
+    async fn load_projection_config(&self) -> Result<ProjectionConfig, StoreError> {
+        Ok(ProjectionConfig::initial())
+    }
+}
+
+struct DropObjects;
+
+impl WriteArchive for DropObjects {
+    async fn put_archive_object(&self, _: &ArchiveKey, body: Vec<u8>) -> Result<(), StoreError> {
+        drop(body);
+        Ok(())
     }
 }
 
@@ -74,10 +95,12 @@ async fn measure(path: &str) {
     let batch: SqsEvent = serde_json::from_slice(&payload).unwrap();
     drop(payload);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    let (response, summary) =
-        handle_batch(&CommitEverything, batch, &PlanLimits::default(), deadline)
-            .await
-            .unwrap();
+    let consumer = Consumer {
+        archive: DropObjects,
+        store: CommitEverything,
+        limits: PlanLimits::default(),
+    };
+    let (response, summary) = handle_batch(&consumer, batch, deadline).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.applied, 10_000);
     println!("transactions planned: {}", summary.transactions);

@@ -16,6 +16,7 @@ mod client;
 mod freshness;
 mod options;
 mod poison;
+mod rebuild;
 mod recount;
 mod report;
 mod run;
@@ -26,7 +27,7 @@ use http::Method;
 
 pub use freshness::percentile;
 pub use options::SimulateOptions;
-pub use recount::{COMPARED, OPEN};
+pub use recount::{BY_PRIORITY, COMPARED, OPEN};
 pub use report::SimulationReport;
 pub use run::run;
 

@@ -37,6 +37,14 @@ pub struct SimulateOptions {
     /// How long to wait for the counters (and dead letters) to reach the recount.
     #[arg(long, default_value_t = 120)]
     pub settle_timeout_secs: u64,
+    /// Rebuild the analytics with this projection (e.g. `tasks-by-priority`) from the event
+    /// archive while the traffic runs, activate it, and check every read on the way (needs the
+    /// local stack's `/_local/rebuild`).
+    #[arg(long)]
+    pub rebuild: Option<String>,
+    /// Share of the commands sent before the rebuild starts.
+    #[arg(long, default_value_t = 0.25)]
+    pub rebuild_at: f64,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,

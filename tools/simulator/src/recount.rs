@@ -16,6 +16,16 @@ pub const COMPARED: [&str; 8] = [
     "priorityChanges",
 ];
 pub const OPEN: [&str; 3] = ["new", "in_progress", "on_hold"];
+/// Tasks created per priority: counted by the `tasks-by-priority` projection only.
+pub const BY_PRIORITY: [&str; 4] = ["createdLow", "createdMedium", "createdHigh", "createdCritical"];
+
+/// The counter of tasks created with `priority` (the API's priority names).
+pub fn created_with(priority: &str) -> Option<&'static str> {
+    let index = ["low", "medium", "high", "critical"]
+        .iter()
+        .position(|p| *p == priority)?;
+    Some(BY_PRIORITY[index])
+}
 
 /// Counters that only grow, one step per command that raises them: the freshness probe.
 const MONOTONE: [&str; 5] = [
@@ -64,7 +74,7 @@ impl Recount {
 /// The analytics API's answer, reduced to what is compared.
 pub(crate) fn observed(analytics: &Value) -> Recount {
     let mut recount = Recount::default();
-    for counter in COMPARED {
+    for counter in COMPARED.into_iter().chain(BY_PRIORITY) {
         let value = analytics["totals"][counter].as_i64().unwrap_or(0);
         recount.counters.insert(counter, value);
     }
@@ -76,10 +86,16 @@ pub(crate) fn observed(analytics: &Value) -> Recount {
     recount
 }
 
-/// Differences `(counter, expected, actual)`, zeros and absent counters being equal.
-pub(crate) fn differences(expected: &Recount, actual: &Recount) -> Vec<(String, i64, i64)> {
+/// Differences `(counter, expected, actual)`, zeros and absent counters being equal; the
+/// per-priority counters too when `by_priority`.
+pub(crate) fn differences(
+    expected: &Recount,
+    actual: &Recount,
+    by_priority: bool,
+) -> Vec<(String, i64, i64)> {
     let mut out = vec![];
-    for counter in COMPARED {
+    let extra: &[&str] = if by_priority { &BY_PRIORITY } else { &[] };
+    for counter in COMPARED.iter().chain(extra).copied() {
         let e = expected.counters.get(counter).copied().unwrap_or(0);
         let a = actual.counters.get(counter).copied().unwrap_or(0);
         if e != a {
@@ -113,11 +129,19 @@ mod tests {
         actual.add("delayed", 0);
         actual.gauge("new", 1);
         assert_eq!(
-            differences(&expected, &actual),
+            differences(&expected, &actual, false),
             [("openTasks.new".to_owned(), 2, 1)]
         );
         actual.gauge("new", 1);
-        assert!(differences(&expected, &actual).is_empty());
+        assert!(differences(&expected, &actual, false).is_empty());
+        expected.add("createdHigh", 3);
+        assert!(differences(&expected, &actual, false).is_empty());
+        assert_eq!(
+            differences(&expected, &actual, true),
+            [("createdHigh".to_owned(), 3, 0)]
+        );
+        assert_eq!(created_with("high"), Some("createdHigh"));
+        assert_eq!(created_with("urgent"), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct SimulationReport {
     pub errors: Vec<String>,
     pub dead_letters_expected: usize,
     pub dead_letters_found: Option<u64>,
+    /// The local stack's final state of the rebuild run during the traffic, if one was.
+    pub rebuild: Option<Value>,
 }
 
 impl SimulationReport {
@@ -97,6 +99,21 @@ pub(crate) fn print_report(
                  --visibility-timeout-secs)"
             );
         }
+    }
+    if let Some(state) = &report.rebuild {
+        println!(
+            "  rebuild    version {} ({}) from the archive during the traffic: {} events, {} applied, {} already applied live; {}",
+            state["version"],
+            options.rebuild.as_deref().unwrap_or("?"),
+            state["events"],
+            state["applied"],
+            state["duplicates"],
+            if state["activated"].as_bool() == Some(true) {
+                "verified and activated, every read during it complete".to_owned()
+            } else {
+                format!("NOT activated: {}", state["refused"])
+            }
+        );
     }
     for error in report.errors.iter().take(10) {
         println!("  error      {error}");

@@ -13,6 +13,7 @@ use taskpulse_local::event_source_mapping::DeliveryChaos;
 use crate::client::{HttpClient, dead_letters, local_stats};
 use crate::freshness::percentile;
 use crate::poison::poison_bodies;
+use crate::rebuild::rebuild_during_traffic;
 use crate::recount::{differences, observed};
 use crate::report::{SimulationReport, print_report};
 use crate::simulation::{Simulation, lock};
@@ -33,6 +34,17 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         return Err(SimulateError::Setup(
             "--rate must be at least 0.1 commands/s".into(),
         ));
+    }
+    if let Some(projection) = &options.rebuild {
+        if taskpulse_domain::analytics::Projection::from_name(projection).is_none() {
+            return Err(SimulateError::Setup(format!(
+                "--rebuild: no projection named '{projection}' (known: {})",
+                taskpulse_domain::analytics::Projection::ALL.map(|p| p.name()).join(", ")
+            )));
+        }
+        if !(0.0..1.0).contains(&options.rebuild_at) {
+            return Err(SimulateError::Setup("--rebuild-at must be in [0, 1)".into()));
+        }
     }
     let delivery = options.delivery();
     delivery
@@ -83,6 +95,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         events: Default::default(),
         errors: Mutex::default(),
         progress,
+        regressions: Mutex::default(),
         next_slot: options
             .rate
             .map(|_| Mutex::new(tokio::time::Instant::now())),
@@ -96,9 +109,9 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     let dead_before = stats_before.as_ref().and_then(dead_letters);
     let poison = options.poison_count();
     let chaos_wanted = delivery != DeliveryChaos::default() || poison > 0;
-    if chaos_wanted && stats_before.is_none() {
+    if (chaos_wanted || options.rebuild.is_some()) && stats_before.is_none() {
         return Err(SimulateError::Setup(
-            "delivery chaos and poison need the local stack's /_local endpoints, which this URL does not serve".into(),
+            "delivery chaos, poison and --rebuild need the local stack's /_local endpoints, which this URL does not serve".into(),
         ));
     }
     if delivery != DeliveryChaos::default() {
@@ -132,6 +145,14 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         let simulation = Arc::clone(&simulation);
         tokio::spawn(async move { simulation.observe(start_day, done).await })
     };
+    let rebuild = options.rebuild.clone().map(|projection| {
+        let start_after = (total_commands as f64 * options.rebuild_at) as u64;
+        tokio::spawn(rebuild_during_traffic(
+            Arc::clone(&simulation),
+            projection,
+            start_after,
+        ))
+    });
     let started = Instant::now();
     let queue = Arc::new(Mutex::new(
         scripts.into_iter().enumerate().collect::<Vec<_>>(),
@@ -157,7 +178,17 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         let _ = worker.await;
     }
     let sending = started.elapsed();
+    let rebuilt = match rebuild {
+        Some(task) => Some(
+            task.await
+                .map_err(|e| SimulateError::Setup(format!("the rebuild task failed: {e}")))??,
+        ),
+        None => None,
+    };
     simulation.progress.finish_and_clear();
+    let by_priority = rebuilt.as_ref().is_some_and(|r| r.activated)
+        && options.rebuild.as_deref() == Some("tasks-by-priority");
+    let serving = rebuilt.as_ref().filter(|r| r.activated).and_then(|r| r.version);
     let commands = simulation
         .commands
         .load(std::sync::atomic::Ordering::Relaxed);
@@ -174,22 +205,36 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     };
     let mut mismatches;
     let mut settled_at;
+    let version_check = |answer: &serde_json::Value, whose: &str, mismatches: &mut Vec<String>| {
+        if let Some(version) = serving
+            && answer["projectionVersion"].as_u64() != Some(version)
+        {
+            mismatches.push(format!(
+                "{whose}: answered by projection version {} after version {version} was activated",
+                answer["projectionVersion"]
+            ));
+        }
+    };
     loop {
         mismatches = vec![];
         for user in 0..options.users {
             let expected = lock(&simulation.recounts[user]).clone();
             let answer = simulation.analytics(Some(user), start_day).await?;
             simulation.note_seen(user, &answer);
+            version_check(&answer, &simulation.users[user], &mut mismatches);
             let actual = observed(&answer);
-            for (counter, e, a) in differences(&expected, &actual) {
+            for (counter, e, a) in differences(&expected, &actual, by_priority) {
                 mismatches.push(format!(
                     "{}: {counter} expected {e}, found {a}",
                     simulation.users[user]
                 ));
             }
         }
-        let actual = observed(&simulation.analytics(None, start_day).await?);
-        for (counter, e, a) in differences(&expected_global, &actual) {
+        let answer = simulation.analytics(None, start_day).await?;
+        version_check(&answer, "global", &mut mismatches);
+        let actual = observed(&answer);
+        // Global per-priority counts include what other runs left: only users are compared.
+        for (counter, e, a) in differences(&expected_global, &actual, false) {
             mismatches.push(format!("global: {counter} expected {e}, found {a}"));
         }
         settled_at = started.elapsed();
@@ -200,6 +245,12 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     }
     let _ = done_tx.send(true);
     let observer_round = observer.await.unwrap_or_default();
+    mismatches.extend(lock(&simulation.regressions).iter().cloned());
+    if let Some(rebuilt) = &rebuilt
+        && !rebuilt.activated
+    {
+        mismatches.push(format!("the rebuild was not activated: {}", rebuilt.state));
+    }
 
     let mut dead_letters_found = None;
     if poison > 0 {
@@ -261,6 +312,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         errors,
         dead_letters_expected: poison,
         dead_letters_found,
+        rebuild: rebuilt.map(|r| r.state),
     };
     print_report(
         &report,

@@ -13,7 +13,7 @@ use taskpulse_local::server::{SCOPES_HEADER, USER_HEADER};
 use crate::SimulateError;
 use crate::client::HttpClient;
 use crate::freshness::Freshness;
-use crate::recount::{Recount, observed};
+use crate::recount::{Recount, created_with, observed};
 use crate::workload::{Step, TaskScript};
 
 /// The simulation in progress, shared by the workers running task scripts and the observer
@@ -27,6 +27,8 @@ pub(crate) struct Simulation {
     pub events: std::sync::atomic::AtomicU64,
     pub errors: Mutex<Vec<String>>,
     pub progress: ProgressBar,
+    /// Reads that showed less than an earlier read of the same user: never a complete answer.
+    pub regressions: Mutex<Vec<String>>,
     /// The earliest instant of the next command when the rate is limited.
     pub next_slot: Option<Mutex<tokio::time::Instant>>,
     pub slot_interval: Duration,
@@ -81,7 +83,10 @@ impl Simulation {
             let mut recount = lock(&self.recounts[user]);
             let before = recount.monotone();
             let events = match step {
-                Step::Create { planned: p, .. } => {
+                Step::Create {
+                    planned: p,
+                    priority,
+                } => {
                     let id = answer["id"].as_str().ok_or_else(|| SimulateError::Http {
                         method: Method::POST,
                         path: path.clone(),
@@ -90,6 +95,9 @@ impl Simulation {
                     task_path = format!("/tasks/{id}");
                     planned = *p;
                     recount.add("created", 1);
+                    if let Some(counter) = created_with(priority) {
+                        recount.add(counter, 1);
+                    }
                     recount.gauge("new", 1);
                     1
                 }
@@ -193,11 +201,21 @@ impl Simulation {
         tokio::time::sleep_until(slot).await;
     }
 
-    /// Notes the levels of the monotone counters that `answer` (read just now) shows.
+    /// Notes the levels of the monotone counters that `answer` (read just now) shows. A level
+    /// below one seen before means the answer was incomplete (e.g. served from a version still
+    /// being rebuilt): recorded as a regression.
     pub fn note_seen(&self, user: usize, answer: &Value) {
         let now = Instant::now();
         let level = usize::try_from(observed(answer).monotone()).unwrap_or(0);
         let mut f = lock(&self.freshness[user]);
+        if level < f.seen.len() {
+            lock(&self.regressions).push(format!(
+                "{}: a read showed {level} counted events after one showed {} (projection version {})",
+                self.users[user],
+                f.seen.len(),
+                answer["projectionVersion"]
+            ));
+        }
         while f.seen.len() < level {
             f.seen.push(now);
         }
