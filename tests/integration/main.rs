@@ -7,6 +7,7 @@
 //! environment or working directory, each starts its own moto server (and any other server)
 //! on a port of its own, and a port that must stay closed is held by `ClosedPort`.
 
+mod archive_sql;
 mod commands;
 mod consumer;
 mod events;

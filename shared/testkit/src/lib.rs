@@ -4,6 +4,7 @@
 //! caller; a client with one method per API route; deterministic event histories; and the
 //! small helpers around them.
 
+mod archive_sql;
 mod client;
 mod dynamodb;
 mod environment;
@@ -14,6 +15,7 @@ mod poison;
 mod sample_events;
 mod sampling;
 
+pub use archive_sql::{readme_archive_queries, run_archive_query};
 pub use client::{ApiClient, AwsApi, Call, Reply, Route};
 pub use dynamodb::{applied_events, read_item};
 pub use environment::{function_environment, moto_environment};
