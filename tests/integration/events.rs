@@ -20,6 +20,10 @@ const CONSUMER_EVENTS: [&str; 2] = [
     "consumer-batch-with-poison.json",
 ];
 const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
+const REBUILD_EVENTS: [&str; 2] = [
+    "rebuild-coordinator-start.json",
+    "rebuild-worker-partition.json",
+];
 
 #[test]
 fn every_event_file_is_checked() {
@@ -34,6 +38,7 @@ fn every_event_file_is_checked() {
         .map(|(file, _)| *file)
         .chain(CONSUMER_EVENTS)
         .chain(RELAY_EVENTS)
+        .chain(REBUILD_EVENTS)
         .map(str::to_owned)
         .collect();
     assert_eq!(found, covered);
@@ -141,4 +146,65 @@ async fn consumer_batch_with_poison_fails_only_the_poison() {
         created(&pipeline, Scope::User(UserId::parse("user-2").unwrap())).await,
         1
     );
+}
+
+#[tokio::test]
+async fn rebuild_events_start_a_rebuild_and_backfill_the_sample_day() {
+    use taskpulse_app::RebuildProgress;
+    use taskpulse_app::rebuild::Rereads;
+    use taskpulse_aws::{S3Archive, SqsWorkQueue, sdk};
+    use taskpulse_lambda::rebuild::{
+        Coordinator, CoordinatorSettings, Worker, WorkerSettings, handle_command, handle_work,
+    };
+
+    // Given the sample day archived and counted by the consumer
+    let (failed, stack, pipeline) = invoke_consumer("consumer-task-created.json").await;
+    assert!(failed.is_empty(), "{failed:?}");
+    let bucket = stack
+        .resources
+        .bucket(taskpulse_devstack::ARCHIVE_BUCKET)
+        .unwrap()
+        .to_owned();
+    let rebuild_queue = stack
+        .resources
+        .queue(taskpulse_devstack::REBUILD_QUEUE)
+        .unwrap();
+    let archive = S3Archive::new(sdk::s3_client(&stack.config), bucket);
+    let coordinator = Coordinator {
+        archive: archive.clone(),
+        store: pipeline.analytics.clone(),
+        queue: SqsWorkQueue::new(pipeline.sqs.clone(), rebuild_queue.url.clone()),
+        settings: CoordinatorSettings {
+            consumer_timeout: std::time::Duration::from_secs(30),
+            write_rate: 1000.0,
+        },
+        rereads: Rereads::default(),
+    };
+
+    // When the start event, then the worker event, are handled
+    let start: Value = serde_json::from_str(&event_file("rebuild-coordinator-start.json")).unwrap();
+    let answer = handle_command(&coordinator, start).await.unwrap();
+    let started = answer.started.expect("started");
+    assert_eq!(
+        (started.version, started.projection),
+        (2, "tasks-by-priority")
+    );
+    assert_eq!((started.pending, started.enqueued), (1, 1));
+    assert!(started.delay_seconds <= 35);
+    let batch: SqsEvent =
+        serde_json::from_str(&event_file("rebuild-worker-partition.json")).unwrap();
+    let worker = Worker {
+        archive,
+        store: pipeline.analytics.clone(),
+        limits: pipeline.limits,
+        settings: WorkerSettings { write_rate: 1000.0 },
+    };
+    let (response, summary) = handle_work(&worker, batch).await.unwrap();
+
+    // Then the partition is backfilled into version 2 and recorded as done
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!((summary.partitions, summary.events_applied), (1, 1));
+    let version = taskpulse_domain::analytics::ProjectionVersion::new(2).unwrap();
+    let done = pipeline.analytics.done_partitions(version).await.unwrap();
+    assert!(done.contains_key(&NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()));
 }

@@ -1,6 +1,8 @@
 //! What the linters do not check in `template.yaml`: the dashboard shows every metric the code
 //! records and no other; each function's policy grants exactly the actions it uses; the queue
-//! rules (redrive, visibility, encryption) hold.
+//! rules (redrive, visibility, encryption) hold; the archive bucket is private and encrypted,
+//! and its Glue table projects the partitions the archive keys name; each function gets the
+//! environment its code reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -181,16 +183,54 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
                 ]
             ),
             ("!Sub ${TasksTable.Arn}/index/byUser", &["dynamodb:Query"]),
-            ("!GetAtt AnalyticsTable.Arn", &["dynamodb:Query"]),
+            (
+                "!GetAtt AnalyticsTable.Arn",
+                &["dynamodb:Query", "dynamodb:GetItem"]
+            ),
             ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
         ])
     );
     assert_eq!(
         granted(&template, "ConsumerFunction"),
-        expect(&[(
-            "!GetAtt AnalyticsTable.Arn",
-            &["dynamodb:UpdateItem", "dynamodb:GetItem"]
-        )])
+        expect(&[
+            (
+                "!GetAtt AnalyticsTable.Arn",
+                &["dynamodb:UpdateItem", "dynamodb:GetItem"]
+            ),
+            ("!Sub ${ArchiveBucket.Arn}/events/*", &["s3:PutObject"]),
+        ])
+    );
+    assert_eq!(
+        granted(&template, "RebuildCoordinatorFunction"),
+        expect(&[
+            (
+                "!GetAtt AnalyticsTable.Arn",
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:Query",
+                    "dynamodb:Scan",
+                    "dynamodb:BatchWriteItem"
+                ]
+            ),
+            ("!GetAtt ArchiveBucket.Arn", &["s3:ListBucket"]),
+            ("!GetAtt RebuildQueue.Arn", &["sqs:SendMessage"]),
+        ])
+    );
+    assert_eq!(
+        granted(&template, "RebuildWorkerFunction"),
+        expect(&[
+            (
+                "!GetAtt AnalyticsTable.Arn",
+                &[
+                    "dynamodb:UpdateItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem"
+                ]
+            ),
+            ("!Sub ${ArchiveBucket.Arn}/events/*", &["s3:GetObject"]),
+            ("!GetAtt ArchiveBucket.Arn", &["s3:ListBucket"]),
+        ])
     );
     assert_eq!(
         granted(&template, "RelayFunction"),
@@ -203,6 +243,260 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
             ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
         ])
     );
+}
+
+/// The statements of a function's inline policies that grant `action`.
+fn statements_granting<'a>(template: &'a Template, function: &str, action: &str) -> Vec<&'a Value> {
+    resource(template, function)["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|policy| policy["Statement"].as_sequence().unwrap())
+        .filter(|statement| {
+            statement["Action"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str() == Some(action))
+        })
+        .collect()
+}
+
+#[test]
+fn listing_the_archive_is_limited_to_its_events_prefix() {
+    let template = template();
+    for function in ["RebuildCoordinatorFunction", "RebuildWorkerFunction"] {
+        let statements = statements_granting(&template, function, "s3:ListBucket");
+        assert_eq!(statements.len(), 1, "{function}");
+        let prefixes: Vec<&str> = statements[0]["Condition"]["StringLike"]["s3:prefix"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{function}: ListBucket needs an s3:prefix condition"))
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let root = taskpulse_app::archive::ARCHIVE_ROOT;
+        assert_eq!(
+            prefixes,
+            [root.to_owned(), format!("{root}*")],
+            "{function}"
+        );
+    }
+}
+
+#[test]
+fn the_archive_bucket_is_encrypted_private_and_tls_only() {
+    let template = template();
+    let bucket = resource(&template, "ArchiveBucket");
+    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    let props = &bucket["Properties"];
+    let encryption = &props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert!(
+        matches!(
+            encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"].as_str(),
+            Some("AES256" | "aws:kms")
+        ),
+        "default encryption"
+    );
+    let block = &props["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    let policy = &resource(&template, "ArchiveBucketPolicy")["Properties"]["PolicyDocument"];
+    let deny = &policy["Statement"][0];
+    assert_eq!(deny["Effect"].as_str(), Some("Deny"));
+    assert_eq!(
+        deny["Condition"]["Bool"]["aws:SecureTransport"].as_bool(),
+        Some(false)
+    );
+}
+
+#[test]
+fn the_glue_table_projects_the_archive_partitions_without_a_crawler() {
+    let template = template();
+    assert!(template.resources_of_type("AWS::Glue::Crawler").is_empty());
+    let table = &resource(&template, "ArchiveEventsTable")["Properties"]["TableInput"];
+    let parameters = &table["Parameters"];
+    for (key, value) in [
+        ("projection.enabled", "true"),
+        ("projection.date.type", "date"),
+        ("projection.date.format", "yyyy-MM-dd"),
+        ("projection.date.range", "2020-01-01,NOW"),
+        ("projection.date.interval", "1"),
+        ("projection.date.interval.unit", "DAYS"),
+    ] {
+        assert_eq!(parameters[key].as_str(), Some(value), "{key}");
+    }
+    // The location template is the archive's own key layout (`ArchiveKey::partition_prefix`).
+    let day: chrono::NaiveDate = "2026-12-01".parse().unwrap();
+    let prefix = taskpulse_app::archive::ArchiveKey::partition_prefix(day);
+    let location = sub_text(&parameters["storage.location.template"]);
+    assert_eq!(
+        location
+            .replace("${ArchiveBucket}", "bucket")
+            .replace("${!date}", "2026-12-01"),
+        format!("s3://bucket/{prefix}")
+    );
+    let keys = table["PartitionKeys"].as_sequence().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["Name"].as_str(), Some("date"));
+    let storage = &table["StorageDescriptor"];
+    assert_eq!(
+        sub_text(&storage["Location"]),
+        "s3://${ArchiveBucket}/events/"
+    );
+    assert_eq!(
+        storage["SerdeInfo"]["SerializationLibrary"].as_str(),
+        Some("org.openx.data.jsonserde.JsonSerDe")
+    );
+    let columns: Vec<(&str, &str)> = storage["Columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Name"].as_str().unwrap(), c["Type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        &columns[..7],
+        [
+            ("eventId", "string"),
+            ("eventType", "string"),
+            ("schemaVersion", "int"),
+            ("occurredAt", "string"),
+            ("taskId", "string"),
+            ("userId", "string"),
+            ("sequence", "bigint"),
+        ]
+    );
+    assert_eq!(columns[7].0, "data");
+    assert!(columns[7].1.starts_with("struct<priority:string,"));
+    for field in [
+        "onTime:boolean",
+        "leadTimeSeconds:bigint",
+        "delaySeconds:bigint",
+    ] {
+        assert!(columns[7].1.contains(field), "{field}");
+    }
+}
+
+/// A function's environment variable, as the template writes it (`!Ref X` as "!Ref X").
+fn environment(template: &Template, function: &str, name: &str) -> Option<String> {
+    let value = &resource(template, function)["Properties"]["Environment"]["Variables"][name];
+    match value {
+        Value::Null => None,
+        Value::Tagged(tagged) => Some(format!(
+            "{} {}",
+            tagged.tag,
+            tagged.value.as_str().unwrap_or("")
+        )),
+        other => Some(scalar(other)),
+    }
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("{other:?} is not a scalar"),
+    }
+}
+
+#[test]
+fn each_function_gets_the_environment_its_code_reads() {
+    use taskpulse_aws::env;
+    use taskpulse_lambda::rebuild::settings;
+
+    let template = template();
+    let has = |function: &str, name: &str, expected: &str| {
+        assert_eq!(
+            environment(&template, function, name).as_deref(),
+            Some(expected),
+            "{function} {name}"
+        );
+    };
+    has(
+        "ConsumerFunction",
+        env::ARCHIVE_BUCKET,
+        "!Ref ArchiveBucket",
+    );
+    for function in ["RebuildCoordinatorFunction", "RebuildWorkerFunction"] {
+        has(function, env::ANALYTICS_TABLE, "!Ref AnalyticsTable");
+        has(function, env::ARCHIVE_BUCKET, "!Ref ArchiveBucket");
+        has(
+            function,
+            env::GLOBAL_COUNTER_SHARDS,
+            "!Ref GlobalCounterShards",
+        );
+        has(
+            function,
+            settings::REBUILD_WRITE_RATE,
+            "!Ref RebuildWriteRate",
+        );
+    }
+    has(
+        "RebuildCoordinatorFunction",
+        env::REBUILD_QUEUE_URL,
+        "!Ref RebuildQueue",
+    );
+    has(
+        "RebuildWorkerFunction",
+        settings::REBUILD_WORKER_CONCURRENCY,
+        "!Ref RebuildWorkerConcurrency",
+    );
+    // The settle time waits out the longest consumer batch: it must know the real timeout.
+    let consumer_timeout =
+        number(&resource(&template, "ConsumerFunction")["Properties"]["Timeout"]);
+    has(
+        "RebuildCoordinatorFunction",
+        settings::CONSUMER_TIMEOUT_SECONDS,
+        &consumer_timeout.to_string(),
+    );
+}
+
+#[test]
+fn the_rebuild_queue_gives_each_partition_three_tries_one_per_invocation() {
+    let template = template();
+    let queue = &resource(&template, "RebuildQueue")["Properties"];
+    let dlq = &resource(&template, "RebuildDeadLetterQueue")["Properties"];
+    let worker = &resource(&template, "RebuildWorkerFunction")["Properties"];
+    let timeout = number(&worker["Timeout"]);
+    assert!(
+        number(&queue["VisibilityTimeout"]) >= 6 * timeout,
+        "visibility timeout must be at least 6 x the worker timeout ({timeout} s)"
+    );
+    assert_eq!(number(&queue["RedrivePolicy"]["maxReceiveCount"]), 3);
+    match &queue["RedrivePolicy"]["deadLetterTargetArn"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.value.as_str(), Some("RebuildDeadLetterQueue.Arn"))
+        }
+        other => panic!("the DLQ must be the stack's own, not {other:?}"),
+    }
+    assert_eq!(queue["SqsManagedSseEnabled"].as_bool(), Some(true));
+    assert_eq!(dlq["SqsManagedSseEnabled"].as_bool(), Some(true));
+    let source = &worker["Events"]["Partitions"]["Properties"];
+    assert_eq!(number(&source["BatchSize"]), 1);
+    let types: Vec<&str> = source["FunctionResponseTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+    match &source["ScalingConfig"]["MaximumConcurrency"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.value.as_str(), Some("RebuildWorkerConcurrency"))
+        }
+        other => panic!("the worker concurrency comes from its parameter, not {other:?}"),
+    }
+    for alarm in [
+        "RebuildDeadLetterQueueNotEmptyAlarm",
+        "RebuildWorkerErrorsAlarm",
+    ] {
+        resource(&template, alarm);
+    }
 }
 
 #[test]
@@ -263,6 +557,11 @@ fn every_function_is_an_arm64_rust_function_with_json_logs_and_a_log_group() {
         ("ApiFunction", "taskpulse-api"),
         ("ConsumerFunction", "taskpulse-consumer"),
         ("RelayFunction", "taskpulse-relay"),
+        (
+            "RebuildCoordinatorFunction",
+            "taskpulse-rebuild-coordinator",
+        ),
+        ("RebuildWorkerFunction", "taskpulse-rebuild-worker"),
     ] {
         let declared = resource(&template, function);
         assert_eq!(
@@ -333,4 +632,22 @@ fn the_tables_have_the_keys_and_indexes_the_code_names() {
     );
     let analytics = &resource(&template, "AnalyticsTable")["Properties"];
     assert_eq!(key_schema(&analytics["KeySchema"]), [keys::PK, keys::SK]);
+}
+
+#[tokio::test]
+async fn the_rebuild_queues_are_created_on_moto_from_the_template() {
+    let stack = taskpulse_devstack::Stack::start()
+        .await
+        .expect("moto with the template's resources");
+    let queue = stack
+        .resources
+        .queue(taskpulse_devstack::REBUILD_QUEUE)
+        .unwrap();
+    let dlq = stack
+        .resources
+        .queue(taskpulse_devstack::REBUILD_DLQ)
+        .unwrap();
+    assert!(queue.url.ends_with(taskpulse_devstack::REBUILD_QUEUE));
+    assert_ne!(queue.arn, dlq.arn);
+    assert!(dlq.arn.ends_with(taskpulse_devstack::REBUILD_DLQ));
 }

@@ -23,8 +23,8 @@ pub use ports::{
     ApplyTransaction, DeleteCounters, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery,
     ListTasks, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished, PendingEvent,
     PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress, SaveError,
-    SaveProjectionConfig, SaveTask, ScanCounters, StoreError, StoredTask, TaskPage, TaskWrite,
-    TransactionResult, VersionCounters, WriteArchive,
+    SaveProjectionConfig, SaveTask, ScanCounters, SendWork, StoreError, StoredTask, TaskPage,
+    TaskWrite, TransactionResult, VersionCounters, WriteArchive,
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{

@@ -12,10 +12,12 @@ pub mod env;
 mod error;
 pub mod keys;
 mod publisher;
+mod rebuild_queue;
 pub mod sdk;
 mod task_store;
 
 pub use analytics_store::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
 pub use env::ConfigError;
 pub use publisher::{EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT, SqsEventPublisher};
+pub use rebuild_queue::SqsWorkQueue;
 pub use task_store::DynamoTaskStore;

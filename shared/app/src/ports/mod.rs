@@ -5,11 +5,13 @@ mod analytics;
 mod archive;
 mod projections;
 mod tasks;
+mod work_queue;
 
 pub use analytics::*;
 pub use archive::*;
 pub use projections::*;
 pub use tasks::*;
+pub use work_queue::*;
 
 /// A storage call that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
