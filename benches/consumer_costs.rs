@@ -103,7 +103,11 @@ struct OurCosts {
 }
 
 /// Ours, with the archive in the template's bucket on the same moto server.
-async fn ours(events: &[EventEnvelope], batch_size: usize, redeliver: &[EventEnvelope]) -> OurCosts {
+async fn ours(
+    events: &[EventEnvelope],
+    batch_size: usize,
+    redeliver: &[EventEnvelope],
+) -> OurCosts {
     let (stack, client, table) = fresh_analytics_table().await;
     let limits = PlanLimits::default();
     let store = DynamoAnalyticsStore::with_writer(
@@ -256,7 +260,9 @@ async fn main() {
         units as f64 / events.len() as f64
     );
     println!("\narchive (first delivery):\n");
-    println!("| batch size | S3 objects per 1,000 events | bytes per 1,000 events | bytes per event |");
+    println!(
+        "| batch size | S3 objects per 1,000 events | bytes per 1,000 events | bytes per event |"
+    );
     println!("|---|---|---|---|");
     for row in archive_rows {
         println!("{row}");

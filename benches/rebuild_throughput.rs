@@ -58,7 +58,10 @@ async fn main() {
     let mut item_writes_per_event = 0.0;
     for (run, projection) in [
         ("rebuild into version 2 (`tasks`)", Projection::Tasks),
-        ("rebuild into version 3 (`tasks-by-priority`)", Projection::TasksByPriority),
+        (
+            "rebuild into version 3 (`tasks-by-priority`)",
+            Projection::TasksByPriority,
+        ),
     ] {
         let started = Instant::now();
         let report = run_rebuild(&archive, &store, &plan(projection), |_| {})
@@ -88,8 +91,16 @@ async fn main() {
     println!("| write budget (item writes/s) | workers | hours |");
     println!("|---|---|---|");
     let writes = 100_000_000.0 * item_writes_per_event;
-    for (budget, workers) in [(1_000.0, 2.0), (5_000.0, 5.0), (20_000.0, 10.0), (20_000.0, 2.0)] {
+    for (budget, workers) in [
+        (1_000.0, 2.0),
+        (5_000.0, 5.0),
+        (20_000.0, 10.0),
+        (20_000.0, 2.0),
+    ] {
         let rate = f64::min(budget, workers * WORKER_ITEM_WRITES_PER_SECOND);
-        println!("| {budget:.0} | {workers:.0} | {:.1} |", writes / rate / 3600.0);
+        println!(
+            "| {budget:.0} | {workers:.0} | {:.1} |",
+            writes / rate / 3600.0
+        );
     }
 }

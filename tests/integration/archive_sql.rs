@@ -20,7 +20,10 @@ async fn archive_directory(events: &[EventEnvelope], name: &str) -> PathBuf {
             archive_events(&archive, batch).await;
         }
     }
-    let root = std::env::temp_dir().join(format!("taskpulse-archive-sql-{name}-{}", std::process::id()));
+    let root = std::env::temp_dir().join(format!(
+        "taskpulse-archive-sql-{name}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&root);
     for (key, body) in archive.objects() {
         let path = root.join(key.as_str());
@@ -36,7 +39,9 @@ fn monday_of(day: NaiveDate) -> NaiveDate {
 }
 
 /// (week, priority) -> (completed, on time), the priority being the task's at completion.
-fn on_time_by_priority_per_week(events: &[EventEnvelope]) -> BTreeMap<(String, String), (i64, i64)> {
+fn on_time_by_priority_per_week(
+    events: &[EventEnvelope],
+) -> BTreeMap<(String, String), (i64, i64)> {
     let mut priorities: HashMap<_, Vec<(u64, String)>> = HashMap::new();
     for event in events {
         let priority = match &event.event {
@@ -78,14 +83,23 @@ async fn the_readme_queries_answer_the_recount_of_an_archive_with_retried_batche
     );
 
     let expected = on_time_by_priority_per_week(&events);
-    assert!(expected.len() >= 8, "several weeks and priorities: {expected:?}");
+    assert!(
+        expected.len() >= 8,
+        "several weeks and priorities: {expected:?}"
+    );
     let rows = run_archive_query(&root, "on-time-by-priority-per-week").unwrap();
     let found: BTreeMap<(String, String), (i64, f64)> = rows
         .iter()
         .map(|r| {
             (
-                (r["week"].as_str().unwrap().to_owned(), r["priority"].as_str().unwrap().to_owned()),
-                (r["completed"].as_i64().unwrap(), r["on_time_rate"].as_f64().unwrap()),
+                (
+                    r["week"].as_str().unwrap().to_owned(),
+                    r["priority"].as_str().unwrap().to_owned(),
+                ),
+                (
+                    r["completed"].as_i64().unwrap(),
+                    r["on_time_rate"].as_f64().unwrap(),
+                ),
             )
         })
         .collect();
@@ -95,7 +109,10 @@ async fn the_readme_queries_answer_the_recount_of_an_archive_with_retried_batche
     );
     for (key, (completed, on_time)) in &expected {
         let (found_completed, rate) = found[key];
-        assert_eq!(found_completed, *completed, "{key:?}: retried lines are counted once");
+        assert_eq!(
+            found_completed, *completed,
+            "{key:?}: retried lines are counted once"
+        );
         let exact = *on_time as f64 / *completed as f64;
         assert!((rate - exact).abs() < 1e-4, "{key:?}: {rate} vs {exact}");
     }
@@ -103,7 +120,11 @@ async fn the_readme_queries_answer_the_recount_of_an_archive_with_retried_batche
     let mut lead_times: Vec<(u64, String, String)> = events
         .iter()
         .filter_map(|e| match &e.event {
-            TaskEvent::Completed(done) => Some((done.lead_time_seconds, e.task_id.to_string(), e.user_id.to_string())),
+            TaskEvent::Completed(done) => Some((
+                done.lead_time_seconds,
+                e.task_id.to_string(),
+                e.user_id.to_string(),
+            )),
             _ => None,
         })
         .collect();

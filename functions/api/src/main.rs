@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use taskpulse_app::TaskCommands;
+use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, env, sdk};
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::telemetry;
@@ -23,7 +24,11 @@ async fn main() -> Result<(), Error> {
             DynamoTaskStore::new(dynamodb.clone(), tasks_table),
             SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), queue_url),
         ),
-        DynamoAnalyticsStore::new(dynamodb, analytics_table, shards),
+        // The active projection version is read at most every few seconds, not per request.
+        CachedProjectionConfig::new(
+            DynamoAnalyticsStore::new(dynamodb, analytics_table, shards),
+            PROJECTION_CONFIG_TTL,
+        ),
     ));
     lambda_http::run(service_fn(move |request: Request| {
         let api = Arc::clone(&api);

@@ -1,12 +1,14 @@
-//! Consumer Lambda: applies task events from SQS to the analytics counters, exactly once,
-//! reporting failed records individually (`ReportBatchItemFailures`).
+//! Consumer Lambda: archives task events from SQS and applies them to the analytics counters
+//! of every live projection version, exactly once, reporting failed records individually
+//! (`ReportBatchItemFailures`).
 //! Wiring only: configuration, SDK client, adapter; the behaviour lives in `taskpulse-lambda`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_app::PlanLimits;
-use taskpulse_aws::{DynamoAnalyticsStore, env, sdk};
-use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
+use taskpulse_aws::{DynamoAnalyticsStore, S3Archive, env, sdk};
+use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_lambda::deadline::retry_deadline_at_epoch_ms;
 use taskpulse_lambda::telemetry;
 
@@ -14,20 +16,29 @@ use taskpulse_lambda::telemetry;
 async fn main() -> Result<(), Error> {
     let metrics = telemetry::init("consumer")?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
+    let bucket = env::required(env::ARCHIVE_BUCKET)?;
     let limits = PlanLimits {
         global_shards: env::global_counter_shards()?,
         ..PlanLimits::default()
     };
     let config = sdk::load_from_env().await;
-    let store = DynamoAnalyticsStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        analytics_table,
-        limits.global_shards,
-    );
-    let (store, limits) = (&store, &limits);
+    let consumer = Consumer {
+        archive: S3Archive::new(sdk::s3_client(&config), bucket),
+        // The live versions are read at most every few seconds, not per batch.
+        store: CachedProjectionConfig::new(
+            DynamoAnalyticsStore::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                analytics_table,
+                limits.global_shards,
+            ),
+            PROJECTION_CONFIG_TTL,
+        ),
+        limits,
+    };
+    let consumer = &consumer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = retry_deadline_at_epoch_ms(event.context.deadline);
-        let result = handle_batch(store, event.payload, limits, deadline).await;
+        let result = handle_batch(consumer, event.payload, deadline).await;
         telemetry::flush(metrics, &event.context.request_id);
         let (response, _summary): (SqsBatchResponse, _) = result?;
         Ok::<_, Error>(response)

@@ -84,8 +84,9 @@ impl TransactWrites for Client {
 #[derive(Debug, Clone)]
 pub struct DynamoAnalyticsStore<W = Client> {
     writer: W,
-    reader: Client,
-    table: String,
+    /// Every call but the counter transactions: reads, scans, the configuration, deletes.
+    pub(crate) reader: Client,
+    pub(crate) table: String,
     global_shards: u32,
 }
 
@@ -93,7 +94,7 @@ fn event_blob(id: EventId) -> Blob {
     Blob::new(id.as_uuid().as_bytes().to_vec())
 }
 
-fn rejected(error: impl std::fmt::Display) -> StoreError {
+pub(crate) fn rejected(error: impl std::fmt::Display) -> StoreError {
     StoreError::Rejected(error.to_string())
 }
 

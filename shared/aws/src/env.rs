@@ -23,6 +23,10 @@ pub const ANALYTICS_TABLE: &str = "ANALYTICS_TABLE";
 pub const EVENTS_QUEUE_URL: &str = "EVENTS_QUEUE_URL";
 pub const GLOBAL_COUNTER_SHARDS: &str = "GLOBAL_COUNTER_SHARDS";
 pub const OUTBOX_GRACE_SECONDS: &str = "OUTBOX_GRACE_SECONDS";
+/// The event archive's bucket (the consumer writes it, a rebuild reads it).
+pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
+/// The queue of a rebuild's work items (one per archive partition).
+pub const REBUILD_QUEUE_URL: &str = "REBUILD_QUEUE_URL";
 
 /// The relay leaves events younger than this to the API call that committed them.
 pub const DEFAULT_OUTBOX_GRACE_SECONDS: i64 = 30;

@@ -14,6 +14,10 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
     "TransactionConflictException",
     "TransactionInProgressException",
+    // S3
+    "SlowDown",
+    "InternalError",
+    "RequestTimeout",
 ];
 
 pub(crate) fn store_error<E, R>(error: SdkError<E, R>) -> StoreError

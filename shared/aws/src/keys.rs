@@ -8,6 +8,9 @@
 //! | analytics | one user's counters for a UTC day, and the events applied to them | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
 //! | analytics | one shard of everyone's counters for a UTC day | `<v>GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
 //!
+//! | analytics | the projection configuration | `PROJECTIONS` | `CONFIG` |
+//! | analytics | an archive partition a rebuild applied to its version | `REBUILD#<version>` | `PARTITION#<yyyy-mm-dd>` |
+//!
 //! `<v>` is the projection version's prefix: empty for version 1 (the keys every deployment
 //! started with, so no migration is needed), `V<n>#` for version `n` ≥ 2.
 
@@ -74,6 +77,33 @@ const IDEMPOTENCY_SORT_KEY: &str = "IDEMPOTENCY";
 const USER_PREFIX: &str = "USER#";
 const GLOBAL_PREFIX: &str = "GLOBAL#";
 const OUTBOX_PREFIX: &str = "OUTBOX#";
+const CONFIG_PARTITION: &str = "PROJECTIONS";
+const CONFIG_SORT_KEY: &str = "CONFIG";
+const REBUILD_PREFIX: &str = "REBUILD#";
+const PARTITION_PREFIX: &str = "PARTITION#";
+const VERSION_PREFIX: &str = "V";
+
+/// Attributes of the projection configuration item.
+pub const ACTIVE_VERSION: &str = "activeVersion";
+pub const ACTIVE_PROJECTION: &str = "activeProjection";
+pub const BUILDING_VERSION: &str = "buildingVersion";
+pub const BUILDING_PROJECTION: &str = "buildingProjection";
+pub const BUILDING_SINCE: &str = "buildingSince";
+pub const VERIFIED_AT: &str = "verifiedAt";
+pub const VERIFIED_ITEMS: &str = "verifiedItems";
+pub const VERIFIED_DIFFERENCES: &str = "verifiedDifferences";
+pub const RETIRING_VERSION: &str = "retiringVersion";
+pub const HIGHEST_VERSION: &str = "highestVersion";
+/// Moves by one with every save; each save is conditional on the one before.
+pub const REVISION: &str = "revision";
+
+/// Attributes of a rebuild's partition item.
+pub const PARTITION_EVENTS: &str = "events";
+pub const PARTITION_APPLIED: &str = "applied";
+pub const PARTITION_DUPLICATES: &str = "duplicates";
+pub const PARTITION_REPEATED_LINES: &str = "repeatedLines";
+pub const PARTITION_CORRUPT_OBJECTS: &str = "corruptObjects";
+
 /// Sort keys of day items start with this.
 pub const DAY_PREFIX: &str = "DAY#";
 
@@ -168,6 +198,57 @@ pub fn version_prefix(version: ProjectionVersion) -> String {
     }
 }
 
+/// The projection configuration item.
+pub fn projection_config_key() -> (String, String) {
+    (CONFIG_PARTITION.to_owned(), CONFIG_SORT_KEY.to_owned())
+}
+
+/// The partition of a rebuild's progress items for `version`.
+pub fn rebuild_partition(version: ProjectionVersion) -> String {
+    format!("{REBUILD_PREFIX}{version}")
+}
+
+pub fn rebuild_progress_key(version: ProjectionVersion, day: NaiveDate) -> (String, String) {
+    (
+        rebuild_partition(version),
+        format!("{PARTITION_PREFIX}{}", day.format("%Y-%m-%d")),
+    )
+}
+
+/// The day of a rebuild progress item's sort key.
+pub fn parse_rebuild_progress_sort_key(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(raw.strip_prefix(PARTITION_PREFIX)?, "%Y-%m-%d").ok()
+}
+
+/// Which counter item a partition key names: its version and scope (`None` for the user id's
+/// text if the key is no counter item's).
+pub fn parse_counter_partition(pk: &str) -> Option<(ProjectionVersion, CounterPartition<'_>)> {
+    let (version, rest) = match pk.strip_prefix(VERSION_PREFIX) {
+        Some(tail) => {
+            let (number, rest) = tail.split_once('#')?;
+            let version = ProjectionVersion::new(number.parse().ok()?)?;
+            if version == ProjectionVersion::FIRST {
+                // Version 1 is written without a prefix; `V1#` is no key of ours.
+                return None;
+            }
+            (version, rest)
+        }
+        None => (ProjectionVersion::FIRST, pk),
+    };
+    if let Some(user) = rest.strip_prefix(USER_PREFIX) {
+        return Some((version, CounterPartition::User(user)));
+    }
+    let shard = rest.strip_prefix(GLOBAL_PREFIX)?.parse().ok()?;
+    Some((version, CounterPartition::Global(shard)))
+}
+
+/// The scope part of a counter item's partition key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterPartition<'a> {
+    User(&'a str),
+    Global(u32),
+}
+
 /// The partition of one user's day items in `version`.
 pub fn counter_user_partition(version: ProjectionVersion, user: &UserId) -> String {
     format!("{}{USER_PREFIX}{user}", version_prefix(version))
@@ -210,6 +291,39 @@ mod tests {
         assert!(
             (0..OUTBOX_SHARDS).any(|shard| outbox_shard_partition(shard) == outbox_partition(id))
         );
+    }
+
+    #[test]
+    fn counter_partitions_parse_back_to_their_version_and_scope() {
+        let user = UserId::parse("u-1").unwrap();
+        let v2 = ProjectionVersion::new(2).unwrap();
+        for version in [ProjectionVersion::FIRST, v2] {
+            assert_eq!(
+                parse_counter_partition(&counter_user_partition(version, &user)),
+                Some((version, CounterPartition::User("u-1")))
+            );
+            assert_eq!(
+                parse_counter_partition(&global_partition(version, 7)),
+                Some((version, CounterPartition::Global(7)))
+            );
+        }
+        for other in [
+            "TASK#x",
+            "PROJECTIONS",
+            "REBUILD#2",
+            "V1#USER#u",
+            "V0#GLOBAL#1",
+            "GLOBAL#x",
+        ] {
+            assert_eq!(parse_counter_partition(other), None, "{other}");
+        }
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let (pk, sk) = rebuild_progress_key(v2, day);
+        assert_eq!(
+            (pk.as_str(), sk.as_str()),
+            ("REBUILD#2", "PARTITION#2026-12-02")
+        );
+        assert_eq!(parse_rebuild_progress_sort_key(&sk), Some(day));
     }
 
     #[test]

@@ -2,21 +2,28 @@
 //!
 //! - [`DynamoTaskStore`]: tasks with their pending events (the transactional outbox).
 //! - [`SqsEventPublisher`]: one SQS message per event, sent in batches of ten.
-//! - [`DynamoAnalyticsStore`]: per-day counter items, moved exactly once per event.
+//! - [`DynamoAnalyticsStore`]: per-day counter items of every projection version, moved
+//!   exactly once per event; the projection configuration and a rebuild's progress.
+//! - [`S3Archive`]: the event archive.
+//! - [`SqsWorkQueue`]: a rebuild's work items.
 //!
 //! The item layout is described in [`keys`] and in `docs/data-model.md`.
 
 mod analytics_store;
+mod archive_store;
 pub mod capacity;
+mod counter_scan;
 pub mod env;
 mod error;
 pub mod keys;
+mod projection_store;
 mod publisher;
 mod rebuild_queue;
 pub mod sdk;
 mod task_store;
 
 pub use analytics_store::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
+pub use archive_store::S3Archive;
 pub use env::ConfigError;
 pub use publisher::{EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT, SqsEventPublisher};
 pub use rebuild_queue::SqsWorkQueue;

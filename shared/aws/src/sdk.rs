@@ -30,3 +30,12 @@ pub fn config_loader() -> ConfigLoader {
 pub async fn load_from_env() -> SdkConfig {
     config_loader().load().await
 }
+
+/// An S3 client for `config`. With a custom endpoint (an emulator such as moto) requests use
+/// path-style addresses: `<bucket>.127.0.0.1` would not resolve.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(config.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
+}

@@ -20,6 +20,7 @@ pub const ANALYTICS_TABLE: &str = "AnalyticsTable";
 pub const EVENTS_QUEUE: &str = "EventsQueue";
 pub const EVENTS_DLQ: &str = "EventsDeadLetterQueue";
 pub const CONSUMER_FUNCTION: &str = "ConsumerFunction";
+pub const ARCHIVE_BUCKET: &str = "ArchiveBucket";
 pub const REBUILD_QUEUE: &str = "RebuildQueue";
 pub const REBUILD_DLQ: &str = "RebuildDeadLetterQueue";
 

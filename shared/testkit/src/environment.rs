@@ -1,7 +1,9 @@
 //! The environment a function binary (or `taskpulse serve` on the AWS backend) reads, for
 //! starting one against moto or against an endpoint where nothing answers.
 
-use taskpulse_aws::env::{ANALYTICS_TABLE, EVENTS_QUEUE_URL, TASKS_TABLE};
+use taskpulse_aws::env::{
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, EVENTS_QUEUE_URL, REBUILD_QUEUE_URL, TASKS_TABLE,
+};
 use taskpulse_devstack::Stack;
 
 /// The endpoint, dummy credentials, region and resource names, as the functions read them.
@@ -22,10 +24,11 @@ pub fn function_environment(
     ]
 }
 
-/// [`function_environment`] for the stack's moto server and the template's resources on it.
+/// [`function_environment`] for the stack's moto server and the template's resources on it,
+/// with the archive bucket and the rebuild queue.
 pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
     let resources = &stack.resources;
-    function_environment(
+    let mut environment = function_environment(
         &stack.moto.endpoint_url(),
         resources.table(taskpulse_devstack::TASKS_TABLE).unwrap(),
         resources
@@ -35,5 +38,21 @@ pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
             .queue(taskpulse_devstack::EVENTS_QUEUE)
             .unwrap()
             .url,
-    )
+    );
+    environment.push((
+        ARCHIVE_BUCKET,
+        resources
+            .bucket(taskpulse_devstack::ARCHIVE_BUCKET)
+            .unwrap()
+            .to_owned(),
+    ));
+    environment.push((
+        REBUILD_QUEUE_URL,
+        resources
+            .queue(taskpulse_devstack::REBUILD_QUEUE)
+            .unwrap()
+            .url
+            .clone(),
+    ));
+    environment
 }

@@ -6,13 +6,13 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use taskpulse_app::PlanLimits;
-use taskpulse_app::{ApplyTransaction, TaskCommands};
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
+use taskpulse_app::{ApplyTransaction, LoadProjectionConfig, TaskCommands};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, SqsEventPublisher, sdk};
 use taskpulse_devstack::{
-    ANALYTICS_TABLE, EVENTS_QUEUE, Provisioned, QueueInfo, Stack, TASKS_TABLE,
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, EVENTS_QUEUE, Provisioned, QueueInfo, Stack, TASKS_TABLE,
 };
 use taskpulse_lambda::api::Api;
-use taskpulse_lambda::consumer::{BatchSummary, handle_batch};
+use taskpulse_lambda::consumer::{BatchSummary, Consumer, handle_batch};
 use taskpulse_local::queue;
 
 use crate::client::{ApiClient, AwsApi};
@@ -100,6 +100,8 @@ pub async fn pipeline_on_moto() -> (Stack, AwsPipeline) {
 pub struct AwsPipeline {
     pub api: AwsApi,
     pub analytics: DynamoAnalyticsStore,
+    /// The event archive the consumer writes, in the template's bucket.
+    pub archive: S3Archive,
     pub limits: PlanLimits,
     pub sqs: aws_sdk_sqs::Client,
     pub queue: QueueInfo,
@@ -129,6 +131,7 @@ impl AwsPipeline {
                 analytics.clone(),
             ),
             analytics,
+            archive: S3Archive::new(sdk::s3_client(config), resources.bucket(ARCHIVE_BUCKET)?),
             limits,
             sqs,
             queue,
@@ -180,13 +183,18 @@ impl AwsPipeline {
         self.consume_with(&self.analytics, batch).await
     }
 
-    /// Hands a batch to the consumer writing through `store`.
+    /// Hands a batch to the consumer writing through `store` (and to the pipeline's archive).
     pub async fn consume_with(
         &self,
-        store: &impl ApplyTransaction,
+        store: &(impl ApplyTransaction + LoadProjectionConfig),
         batch: SqsEvent,
     ) -> (SqsBatchResponse, BatchSummary) {
-        handle_batch(store, batch, &self.limits, consumer_deadline())
+        let consumer = Consumer {
+            archive: &self.archive,
+            store,
+            limits: self.limits,
+        };
+        handle_batch(&consumer, batch, consumer_deadline())
             .await
             .unwrap_or_else(|e| panic!("the consumer failed the whole batch: {e}"))
     }

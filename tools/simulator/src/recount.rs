@@ -17,7 +17,12 @@ pub const COMPARED: [&str; 8] = [
 ];
 pub const OPEN: [&str; 3] = ["new", "in_progress", "on_hold"];
 /// Tasks created per priority: counted by the `tasks-by-priority` projection only.
-pub const BY_PRIORITY: [&str; 4] = ["createdLow", "createdMedium", "createdHigh", "createdCritical"];
+pub const BY_PRIORITY: [&str; 4] = [
+    "createdLow",
+    "createdMedium",
+    "createdHigh",
+    "createdCritical",
+];
 
 /// The counter of tasks created with `priority` (the API's priority names).
 pub fn created_with(priority: &str) -> Option<&'static str> {

@@ -39,11 +39,15 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         if taskpulse_domain::analytics::Projection::from_name(projection).is_none() {
             return Err(SimulateError::Setup(format!(
                 "--rebuild: no projection named '{projection}' (known: {})",
-                taskpulse_domain::analytics::Projection::ALL.map(|p| p.name()).join(", ")
+                taskpulse_domain::analytics::Projection::ALL
+                    .map(|p| p.name())
+                    .join(", ")
             )));
         }
         if !(0.0..1.0).contains(&options.rebuild_at) {
-            return Err(SimulateError::Setup("--rebuild-at must be in [0, 1)".into()));
+            return Err(SimulateError::Setup(
+                "--rebuild-at must be in [0, 1)".into(),
+            ));
         }
     }
     let delivery = options.delivery();
@@ -188,7 +192,10 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     simulation.progress.finish_and_clear();
     let by_priority = rebuilt.as_ref().is_some_and(|r| r.activated)
         && options.rebuild.as_deref() == Some("tasks-by-priority");
-    let serving = rebuilt.as_ref().filter(|r| r.activated).and_then(|r| r.version);
+    let serving = rebuilt
+        .as_ref()
+        .filter(|r| r.activated)
+        .and_then(|r| r.version);
     let commands = simulation
         .commands
         .load(std::sync::atomic::Ordering::Relaxed);

@@ -29,6 +29,16 @@ pub trait ApplyTransaction: Send + Sync {
     ) -> impl Future<Output = Result<TransactionResult, StoreError>> + Send;
 }
 
+/// A borrowed table commits as the table does (a handler can take a store it does not own).
+impl<T: ApplyTransaction> ApplyTransaction for &T {
+    fn apply_transaction(
+        &self,
+        plan: &TransactionPlan,
+    ) -> impl Future<Output = Result<TransactionResult, StoreError>> + Send {
+        (**self).apply_transaction(plan)
+    }
+}
+
 /// Reads per-day counters of one scope in one projection version, summing the shards of
 /// global days.
 pub trait ReadCounters: Send + Sync {

@@ -16,6 +16,16 @@ pub trait WriteArchive: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+impl<T: WriteArchive> WriteArchive for &T {
+    fn put_archive_object(
+        &self,
+        key: &ArchiveKey,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_archive_object(key, body)
+    }
+}
+
 /// Reads the archive: its date partitions, their objects, an object's bytes.
 pub trait ReadArchive: Send + Sync {
     /// Every date partition that holds at least one object, in date order.

@@ -18,6 +18,14 @@ pub trait LoadProjectionConfig: Send + Sync {
     ) -> impl Future<Output = Result<ProjectionConfig, StoreError>> + Send;
 }
 
+impl<T: LoadProjectionConfig> LoadProjectionConfig for &T {
+    fn load_projection_config(
+        &self,
+    ) -> impl Future<Output = Result<ProjectionConfig, StoreError>> + Send {
+        (**self).load_projection_config()
+    }
+}
+
 pub trait SaveProjectionConfig: Send + Sync {
     /// Saves `config` if the stored revision is still `config.revision - 1` (0: none saved
     /// yet); [`StoreError::Conflict`] if another writer moved it first.

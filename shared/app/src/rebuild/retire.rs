@@ -5,8 +5,9 @@
 use super::{RebuildError, WritePace};
 use crate::ports::{DeleteCounters, LoadProjectionConfig, SaveProjectionConfig};
 
-/// Items deleted per call (DynamoDB's `BatchWriteItem` takes 25 per request).
-pub const RETIRE_PAGE: usize = 25;
+/// Items deleted per call (the DynamoDB adapter sends them 25 to a `BatchWriteItem`): each
+/// call scans for its page, so pages are large.
+pub const RETIRE_PAGE: usize = 500;
 
 /// Deletes the retiring version's items; returns how many were deleted (0 when nothing is
 /// retiring).

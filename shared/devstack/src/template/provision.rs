@@ -1,5 +1,5 @@
-//! The DynamoDB tables and SQS queues of the template, created on an AWS-protocol endpoint
-//! exactly as the template declares them.
+//! The DynamoDB tables, SQS queues and S3 buckets of the template, created on an AWS-protocol
+//! endpoint exactly as the template declares them.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,8 @@ use crate::DevstackError;
 pub struct Provisioned {
     pub tables: BTreeMap<String, String>,
     pub queues: BTreeMap<String, QueueInfo>,
+    /// Logical id → bucket name.
+    pub buckets: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,15 @@ impl Provisioned {
             .map(String::as_str)
             .ok_or_else(|| {
                 DevstackError::Template(format!("no table {logical_id} in the template"))
+            })
+    }
+
+    pub fn bucket(&self, logical_id: &str) -> Result<&str, DevstackError> {
+        self.buckets
+            .get(logical_id)
+            .map(String::as_str)
+            .ok_or_else(|| {
+                DevstackError::Template(format!("no bucket {logical_id} in the template"))
             })
     }
 
@@ -96,6 +107,7 @@ pub async fn provision(
     let mut provisioned = Provisioned::default();
     create_queues(config, template, prefix, &mut provisioned).await?;
     create_tables(config, template, prefix, &mut provisioned).await?;
+    create_buckets(config, template, prefix, &mut provisioned).await?;
     Ok(provisioned)
 }
 
@@ -179,6 +191,28 @@ async fn create_queues(
             )));
         }
         pending = deferred;
+    }
+    Ok(())
+}
+
+/// Every `AWS::S3::Bucket`, named `<prefix>-<logical id>` in lower case (bucket names are).
+/// Their encryption, public access block and lifecycle are the account's concern on AWS and
+/// change nothing the code sees, so only the bucket is created.
+async fn create_buckets(
+    config: &SdkConfig,
+    template: &Template,
+    prefix: &str,
+    provisioned: &mut Provisioned,
+) -> Result<(), DevstackError> {
+    let s3 = taskpulse_aws::sdk::s3_client(config);
+    for (logical_id, _) in template.resources_of_type("AWS::S3::Bucket") {
+        let name = format!("{prefix}-{logical_id}").to_lowercase();
+        s3.create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .map_err(|e| DevstackError::aws(format!("CreateBucket {name}"), e))?;
+        provisioned.buckets.insert(logical_id.to_owned(), name);
     }
     Ok(())
 }

@@ -1,0 +1,249 @@
+//! Whole projection versions: a scan of a version's counter items (what a verification
+//! compares) and the deletion of a retired version's items in `BatchWriteItem` pages.
+//!
+//! Both scan the table for the version's partition-key prefix. A version's items are spread
+//! over every user's partition, so there is no cheaper way to find them; both run off the
+//! request path (a rebuild, a retirement), the deletion at the rebuild's write pace.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use taskpulse_app::backoff::Backoff;
+use taskpulse_app::{DeleteCounters, ScanCounters, StoreError, VersionCounters};
+use taskpulse_domain::UserId;
+use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
+
+use crate::analytics_store::{DynamoAnalyticsStore, rejected};
+use crate::error::store_error;
+use crate::keys::{self, CounterPartition, PK, SK, key_attributes};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// `BatchWriteItem` takes at most 25 requests.
+const BATCH_WRITE_LIMIT: usize = 25;
+/// Pauses before a batch's unprocessed items are sent again.
+const UNPROCESSED_BACKOFF: Backoff = Backoff {
+    first: std::time::Duration::from_millis(50),
+    longest: std::time::Duration::from_secs(2),
+};
+const UNPROCESSED_ATTEMPTS: u32 = 8;
+
+/// The filter selecting `version`'s counter items by partition key.
+fn version_filter(version: ProjectionVersion) -> (String, HashMap<String, AttributeValue>) {
+    let prefix = keys::version_prefix(version);
+    let user = keys::counter_user_partition(version, &UserId::parse("x").expect("a valid id"));
+    let user_prefix = user.trim_end_matches('x').to_owned();
+    let global = keys::global_partition(version, 0);
+    let global_prefix = global.trim_end_matches('0').to_owned();
+    debug_assert!(user_prefix.starts_with(&prefix) && global_prefix.starts_with(&prefix));
+    (
+        format!("begins_with({PK}, :user) OR begins_with({PK}, :global)"),
+        HashMap::from([
+            (":user".to_owned(), AttributeValue::S(user_prefix)),
+            (":global".to_owned(), AttributeValue::S(global_prefix)),
+        ]),
+    )
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+impl<W: Send + Sync> DynamoAnalyticsStore<W> {
+    /// Scans `version`'s items, `projection` naming the attributes read, page by page; stops
+    /// when `visit` says so.
+    async fn scan_version(
+        &self,
+        version: ProjectionVersion,
+        projection: &str,
+        names: HashMap<String, String>,
+        mut visit: impl FnMut(&Item) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let (filter, values) = version_filter(version);
+        let mut start = None;
+        loop {
+            let output = self
+                .reader
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(&filter)
+                .set_expression_attribute_values(Some(values.clone()))
+                .projection_expression(projection)
+                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in output.items() {
+                if !visit(item)? {
+                    return Ok(());
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Deletes items by key in `BatchWriteItem` pages, sending unprocessed items again.
+    async fn delete_keys(&self, keys: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                        .map_err(rejected)
+                })
+                .collect::<Result<_, _>>()?;
+            let mut attempt = 0;
+            while !requests.is_empty() {
+                let output = self
+                    .reader
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    if attempt >= UNPROCESSED_ATTEMPTS {
+                        return Err(StoreError::Unavailable(format!(
+                            "{} deletes still unprocessed after {attempt} attempts",
+                            requests.len()
+                        )));
+                    }
+                    UNPROCESSED_BACKOFF.sleep(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<W: Send + Sync> ScanCounters for DynamoAnalyticsStore<W> {
+    async fn scan_counters(
+        &self,
+        version: ProjectionVersion,
+    ) -> Result<VersionCounters, StoreError> {
+        // Keys and counters only: the applied-event sets are for the writers.
+        let mut names = HashMap::from([
+            ("#pk".to_owned(), PK.to_owned()),
+            ("#sk".to_owned(), SK.to_owned()),
+        ]);
+        let mut projection = vec!["#pk".to_owned(), "#sk".to_owned()];
+        for (i, counter) in Counter::ALL.iter().enumerate() {
+            names.insert(format!("#c{i}"), counter.name().to_owned());
+            projection.push(format!("#c{i}"));
+        }
+        let mut counters = VersionCounters::new();
+        self.scan_version(version, &projection.join(", "), names, |item| {
+            let (Some(pk), Some(sk)) = (text(item, PK), text(item, SK)) else {
+                return Ok(true);
+            };
+            let (Some((found, partition)), Some(day)) = (
+                keys::parse_counter_partition(pk),
+                keys::parse_day_sort_key(sk),
+            ) else {
+                return Ok(true);
+            };
+            if found != version {
+                return Ok(true);
+            }
+            let scope = match partition {
+                CounterPartition::User(user) => Scope::User(
+                    UserId::parse(user).map_err(|e| rejected(format!("item {pk}: {e}")))?,
+                ),
+                CounterPartition::Global(_) => Scope::Global,
+            };
+            let entry = counters.entry(CounterKey { scope, day }).or_default();
+            for (name, value) in item {
+                if let Some(counter) = Counter::from_name(name) {
+                    let number: i64 = value
+                        .as_n()
+                        .ok()
+                        .and_then(|n| n.parse().ok())
+                        .ok_or_else(|| rejected(format!("item {pk}: {name} is not an integer")))?;
+                    *entry.entry(counter).or_default() += number;
+                }
+            }
+            Ok(true)
+        })
+        .await?;
+        // A counter at zero reads as one never written.
+        for values in counters.values_mut() {
+            values.retain(|_, v| *v != 0);
+        }
+        Ok(counters)
+    }
+}
+
+impl<W: Send + Sync> DeleteCounters for DynamoAnalyticsStore<W> {
+    async fn delete_counter_items(
+        &self,
+        version: ProjectionVersion,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let names = HashMap::from([
+            ("#pk".to_owned(), PK.to_owned()),
+            ("#sk".to_owned(), SK.to_owned()),
+        ]);
+        let mut found: Vec<Item> = vec![];
+        self.scan_version(version, "#pk, #sk", names, |item| {
+            let (Some(pk), Some(sk)) = (text(item, PK), text(item, SK)) else {
+                return Ok(true);
+            };
+            if keys::parse_counter_partition(pk).is_some_and(|(v, _)| v == version) {
+                found.push(key_attributes((pk.to_owned(), sk.to_owned())));
+            }
+            Ok(found.len() < limit)
+        })
+        .await?;
+        if found.is_empty() {
+            // The counters are gone: the rebuild's progress of the version goes with them.
+            let mut progress = vec![];
+            let mut start = None;
+            loop {
+                let output = self
+                    .reader
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression(format!("{PK} = :pk"))
+                    .expression_attribute_values(
+                        ":pk",
+                        AttributeValue::S(keys::rebuild_partition(version)),
+                    )
+                    .projection_expression("#pk, #sk")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                for item in output.items() {
+                    if let (Some(pk), Some(sk)) = (text(item, PK), text(item, SK)) {
+                        progress.push(key_attributes((pk.to_owned(), sk.to_owned())));
+                    }
+                }
+                start = output.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+            self.delete_keys(progress).await?;
+            return Ok(0);
+        }
+        let deleted = found.len();
+        self.delete_keys(found).await?;
+        Ok(deleted)
+    }
+}
