@@ -14,5 +14,6 @@ mod events;
 mod lambda_runtime;
 mod local_stack;
 mod pipeline;
+mod rebuild;
 mod routes;
 mod template;
