@@ -3,12 +3,14 @@
 //! - `taskpulse` / `taskpulse serve`: the local stack on 127.0.0.1 (see `stack`), embedded by
 //!   default, on moto or AWS on request;
 //! - `taskpulse simulate`: realistic traffic through the HTTP API, checked against its own
-//!   recount of what it sent.
+//!   recount of what it sent;
+//! - `taskpulse rebuild`: the running stack's analytics rebuilt from its event archive.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use taskpulse_local::ServeOptions;
+use taskpulse_local::rebuild_command::{self, RebuildOptions};
 use taskpulse_simulator::{self as simulator, SimulateOptions};
 
 #[derive(Parser)]
@@ -31,6 +33,9 @@ enum Command {
     Serve(ServeOptions),
     /// Drives traffic through a running stack and checks the counters it ends with.
     Simulate(SimulateOptions),
+    /// Rebuilds a running stack's analytics from its event archive into a new projection
+    /// version, verifies it and activates it.
+    Rebuild(RebuildOptions),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,14 @@ fn main() -> ExitCode {
                 Ok(_) => ExitCode::from(1),
                 Err(error) => {
                     eprintln!("taskpulse simulate: {error}");
+                    ExitCode::from(2)
+                }
+            },
+            Some(Command::Rebuild(options)) => match rebuild_command::run(options).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(error) => {
+                    eprintln!("taskpulse rebuild: {error}");
                     ExitCode::from(2)
                 }
             },

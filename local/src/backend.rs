@@ -13,20 +13,24 @@ use aws_config::SdkConfig;
 use chrono::TimeDelta;
 use taskpulse_app::PlanLimits;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore};
+use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_app::{
-    ApplyTransaction, ListPendingOutbox, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
-    ReadCounters, SaveTask, TaskCommands,
+    ApplyTransaction, DeleteCounters, ListPendingOutbox, ListTasks, LoadIdempotency,
+    LoadProjectionConfig, LoadTask, MarkEventsPublished, ReadCounters, RebuildProgress,
+    SaveProjectionConfig, SaveTask, ScanCounters, TaskCommands,
 };
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, env, sdk};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::relay::relay_outbox;
 use tokio::sync::watch;
 
+use crate::archive::LocalArchive;
 use crate::error::StackError;
 use crate::event_source_mapping::EventSourceMapping;
 use crate::options::{BackendKind, MappingOverrides};
 use crate::queue::{EventQueue, MemoryQueue, SqsQueue};
+use crate::rebuild::LocalRebuild;
 
 /// A task table the local stack serves the API and runs the relay on.
 pub trait TaskTable:
@@ -50,9 +54,31 @@ impl<T> TaskTable for T where
 {
 }
 
-/// A counter table the consumer writes and the analytics routes read.
-pub trait AnalyticsTable: ApplyTransaction + ReadCounters + 'static {}
-impl<C> AnalyticsTable for C where C: ApplyTransaction + ReadCounters + 'static {}
+/// A counter table the consumer writes, the analytics routes read and a rebuild rebuilds.
+pub trait AnalyticsTable:
+    ApplyTransaction
+    + ReadCounters
+    + ScanCounters
+    + DeleteCounters
+    + RebuildProgress
+    + LoadProjectionConfig
+    + SaveProjectionConfig
+    + Clone
+    + 'static
+{
+}
+impl<C> AnalyticsTable for C where
+    C: ApplyTransaction
+        + ReadCounters
+        + ScanCounters
+        + DeleteCounters
+        + RebuildProgress
+        + LoadProjectionConfig
+        + SaveProjectionConfig
+        + Clone
+        + 'static
+{
+}
 
 /// The embedded backend: everything in the process.
 pub type EmbeddedBackend = Backend<MemoryTaskStore, MemoryQueue, MemoryAnalyticsStore>;
@@ -65,8 +91,11 @@ pub struct Backend<T, Q, C> {
     pub kind: BackendKind,
     /// One line saying where the data lives.
     pub description: String,
-    pub api: Api<T, Q, C>,
+    /// The API reads the active projection version through the API function's cache.
+    pub api: Api<T, Q, CachedProjectionConfig<C>>,
     pub mapping: Arc<EventSourceMapping<Q, C>>,
+    /// The rebuild `/_local/rebuild` runs in this process.
+    pub rebuild: Arc<LocalRebuild>,
     /// Keeps the moto server of the `moto` backend running.
     _moto: Option<taskpulse_devstack::Stack>,
 }
@@ -102,6 +131,7 @@ impl EmbeddedBackend {
     pub fn embedded(
         template: &ConsumerMapping,
         overrides: &MappingOverrides,
+        archive: LocalArchive,
     ) -> Result<Self, StackError> {
         let settings =
             overrides.settings(BackendKind::Embedded, template, Duration::from_secs(1))?;
@@ -114,16 +144,22 @@ impl EmbeddedBackend {
         let counters = MemoryAnalyticsStore::default();
         Ok(Self {
             kind: BackendKind::Embedded,
-            description:
-                "embedded: in-process tables and queue (nothing to install; state gone on exit)"
-                    .into(),
-            api: Api::new(TaskCommands::new(tasks, queue.clone()), counters.clone()),
+            description: format!(
+                "embedded: in-process tables and queue (nothing to install; state gone on exit); archive {}",
+                archive.describe()
+            ),
+            api: Api::new(
+                TaskCommands::new(tasks, queue.clone()),
+                CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
+            ),
             mapping: Arc::new(EventSourceMapping::new(
                 queue,
+                archive,
                 counters,
                 PlanLimits::default(),
                 settings,
             )),
+            rebuild: Arc::default(),
             _moto: None,
         })
     }
@@ -139,6 +175,7 @@ pub struct SdkResources {
     pub tasks_table: String,
     pub analytics_table: String,
     pub queue_url: String,
+    pub archive_bucket: String,
     pub global_shards: u32,
 }
 
@@ -174,6 +211,7 @@ impl SdkResources {
             tasks_table: named(env::TASKS_TABLE)?,
             analytics_table: named(env::ANALYTICS_TABLE)?,
             queue_url: named(env::EVENTS_QUEUE_URL)?,
+            archive_bucket: named(env::ARCHIVE_BUCKET)?,
             global_shards: env::global_counter_shards()
                 .map_err(|e| StackError::Config(e.to_string()))?,
             endpoint,
@@ -199,6 +237,9 @@ impl SdkResources {
                 .queue(taskpulse_devstack::EVENTS_QUEUE)?
                 .url
                 .clone(),
+            archive_bucket: resources
+                .bucket(taskpulse_devstack::ARCHIVE_BUCKET)?
+                .to_owned(),
             global_shards: PlanLimits::default().global_shards,
         })
     }
@@ -225,6 +266,7 @@ impl SdkBackend {
             tasks_table,
             analytics_table,
             queue_url,
+            archive_bucket,
             global_shards,
         } = resources;
         let where_ = endpoint.clone().unwrap_or_else(|| "AWS".into());
@@ -261,11 +303,18 @@ impl SdkBackend {
             global_shards,
             ..PlanLimits::default()
         };
+        let archive = LocalArchive::S3(S3Archive::new(sdk::s3_client(&config), archive_bucket));
         Ok(Self {
             kind,
-            description,
-            api: Api::new(TaskCommands::new(tasks, queue.clone()), counters.clone()),
-            mapping: Arc::new(EventSourceMapping::new(queue, counters, limits, settings)),
+            description: format!("{description}; archive {}", archive.describe()),
+            api: Api::new(
+                TaskCommands::new(tasks, queue.clone()),
+                CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
+            ),
+            mapping: Arc::new(EventSourceMapping::new(
+                queue, archive, counters, limits, settings,
+            )),
+            rebuild: Arc::default(),
             _moto: moto,
         })
     }

@@ -4,13 +4,19 @@
 //! - [`backend`]: the adapters behind the server, generic over tables and queue, chosen once;
 //! - [`server`]: the HTTP server that hands requests to the API Lambda's handler;
 //! - [`queue`]: the events queue, in process or on SQS;
-//! - [`event_source_mapping`]: what Lambda does between the queue and the consumer.
+//! - [`event_source_mapping`]: what Lambda does between the queue and the consumer;
+//! - [`archive`]: the event archive, in memory, in a directory or in S3;
+//! - [`rebuild`]: a rebuild of the analytics from the archive, run in the stack;
+//!   [`rebuild_command`] is `taskpulse rebuild`, which drives it.
 
+pub mod archive;
 pub mod backend;
 pub mod error;
 pub mod event_source_mapping;
 pub mod options;
 pub mod queue;
+pub mod rebuild;
+pub mod rebuild_command;
 pub mod run;
 pub mod server;
 

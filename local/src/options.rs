@@ -85,6 +85,11 @@ pub struct ServeOptions {
     /// is set, else embedded].
     #[arg(long, value_enum)]
     pub backend: Option<BackendKind>,
+    /// Keep the embedded backend's event archive in this directory (S3's layout:
+    /// `events/date=YYYY-MM-DD/*.jsonl`, readable by DuckDB) instead of in memory. The moto and
+    /// aws backends archive to the template's bucket.
+    #[arg(long, env = "TASKPULSE_ARCHIVE_DIR")]
+    pub archive_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub mapping: MappingOverrides,
 }

@@ -8,6 +8,7 @@ use taskpulse_devstack::{CONSUMER_FUNCTION, Template};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::archive::{DirectoryArchive, LocalArchive};
 use crate::backend::{AnalyticsTable, Backend, SdkResources, TaskTable};
 use crate::error::StackError;
 use crate::options::{BackendKind, ServeOptions};
@@ -69,7 +70,16 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
     // The one place that picks the adapters; everything after it is written once.
     match kind {
         BackendKind::Embedded => {
-            run(Backend::embedded(&template, overrides)?, listener, addr).await;
+            let archive = match &options.archive_dir {
+                Some(dir) => LocalArchive::Directory(DirectoryArchive::new(dir)),
+                None => LocalArchive::Memory(Default::default()),
+            };
+            run(
+                Backend::embedded(&template, overrides, archive)?,
+                listener,
+                addr,
+            )
+            .await;
         }
         BackendKind::Aws => {
             let resources = SdkResources::from_environment().await?;
@@ -125,6 +135,9 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     );
     println!("             curl -s {url}/analytics/me -H 'X-Local-User: ana'");
     println!("  traffic    cargo run -- simulate --url {url}");
+    println!(
+        "  rebuild    cargo run -- rebuild --url {url}  (the analytics from the event archive)"
+    );
     println!("listening on {url} - press Ctrl-C to stop");
 
     let (stop_tx, stop) = watch::channel(false);

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use taskpulse_app::ReadCounters;
 use taskpulse_domain::UserId;
-use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
+use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
 use taskpulse_testkit::{
     API_EVENT_STATUSES, AwsPipeline, FIXTURE_TASK_ID, event_file, failed_ids, pipeline_on_moto,
     seed_fixture_task,
@@ -114,7 +114,7 @@ async fn created(pipeline: &AwsPipeline, scope: Scope) -> i64 {
     let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
     let counters = pipeline
         .analytics
-        .read_counters(&CounterKey { scope, day })
+        .read_counters(ProjectionVersion::FIRST, &CounterKey { scope, day })
         .await
         .unwrap();
     counters.get(&Counter::Created).copied().unwrap_or(0)

@@ -177,6 +177,8 @@ fn small_run(url: &str) -> SimulateOptions {
         poison: 0,
         chaos: true,
         settle_timeout_secs: 90,
+        rebuild: None,
+        rebuild_at: 0.25,
         quiet: true,
     }
 }

@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde_json::json;
 use taskpulse_app::{LoadTask, ReadCounters, apply_events};
 use taskpulse_aws::DynamoAnalyticsStore;
-use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
+use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
 use taskpulse_domain::{EventEnvelope, TaskId, UserId};
 use taskpulse_testkit::{
     ApiClient, Poison, Reply, applied_events, consumer_deadline, failed_ids, lambda_record,
@@ -98,10 +98,13 @@ async fn a_created_task_counts_exactly_once_when_its_message_arrives_three_times
     for scope in [user, Scope::Global] {
         let counters = pipeline
             .analytics
-            .read_counters(&CounterKey {
-                scope: scope.clone(),
-                day,
-            })
+            .read_counters(
+                ProjectionVersion::FIRST,
+                &CounterKey {
+                    scope: scope.clone(),
+                    day,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(counter(&counters, Counter::Created), 1, "{scope:?}");
@@ -156,10 +159,13 @@ async fn a_malformed_message_fails_alone_while_its_neighbours_are_applied() {
     );
     let global = pipeline
         .analytics
-        .read_counters(&CounterKey {
-            scope: Scope::Global,
-            day: first.occurred_at.date_naive(),
-        })
+        .read_counters(
+            ProjectionVersion::FIRST,
+            &CounterKey {
+                scope: Scope::Global,
+                day: first.occurred_at.date_naive(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(counter(&global, Counter::Created), 2);
@@ -235,6 +241,7 @@ async fn applying_the_same_event_directly_is_idempotent_at_the_store() {
     let apply = || {
         apply_events(
             &pipeline.analytics,
+            taskpulse_app::projections::ProjectionConfig::initial().active,
             &events,
             &pipeline.limits,
             consumer_deadline(),

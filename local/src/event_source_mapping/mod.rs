@@ -14,40 +14,60 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use taskpulse_app::{ApplyTransaction, PlanLimits};
-use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
+use taskpulse_app::{ApplyTransaction, LoadProjectionConfig, PlanLimits};
+use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_lambda::deadline::retry_deadline_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::archive::LocalArchive;
 use crate::queue::{EventQueue, ReceivedMessage};
 
 pub use settings::{DeliveryChaos, MappingSettings};
 pub use stats::{MappingStats, StatsSnapshot};
 
 /// The queue, the consumer and how one drives the other: `Q` is the events queue, `C` the
-/// table the consumer writes counters to.
+/// table the consumer writes counters to (its projection configuration read through the
+/// consumer function's cache), beside the archive.
 #[derive(Debug)]
 pub struct EventSourceMapping<Q, C> {
     pub queue: Q,
-    pub counters: C,
-    pub limits: PlanLimits,
+    pub consumer: Consumer<LocalArchive, CachedProjectionConfig<C>>,
     pub settings: MappingSettings,
     pub chaos: Mutex<DeliveryChaos>,
     pub stats: MappingStats,
 }
 
-impl<Q: EventQueue, C: ApplyTransaction + 'static> EventSourceMapping<Q, C> {
-    pub fn new(queue: Q, counters: C, limits: PlanLimits, settings: MappingSettings) -> Self {
+impl<Q: EventQueue, C: ApplyTransaction + LoadProjectionConfig + 'static> EventSourceMapping<Q, C> {
+    pub fn new(
+        queue: Q,
+        archive: LocalArchive,
+        counters: C,
+        limits: PlanLimits,
+        settings: MappingSettings,
+    ) -> Self {
         Self {
             queue,
-            counters,
-            limits,
+            consumer: Consumer {
+                archive,
+                store: CachedProjectionConfig::new(counters, PROJECTION_CONFIG_TTL),
+                limits,
+            },
             settings,
             chaos: Mutex::new(DeliveryChaos::default()),
             stats: MappingStats::default(),
         }
+    }
+
+    /// The counter table the consumer writes.
+    pub fn counters(&self) -> &C {
+        self.consumer.store.store()
+    }
+
+    pub fn archive(&self) -> &LocalArchive {
+        &self.consumer.archive
     }
 
     pub fn chaos(&self) -> DeliveryChaos {
@@ -143,9 +163,7 @@ impl<Q: EventQueue, C: ApplyTransaction + 'static> EventSourceMapping<Q, C> {
         let mut event = SqsEvent::default();
         event.records = records;
         let deadline = retry_deadline_after(self.settings.function_timeout);
-        let (response, summary) = match handle_batch(&self.counters, event, &self.limits, deadline)
-            .await
-        {
+        let (response, summary) = match handle_batch(&self.consumer, event, deadline).await {
             Ok(answer) => answer,
             Err(error) => {
                 // Lambda treats a failed invocation as a failure of every record.
@@ -206,7 +224,7 @@ mod tests {
     use chrono::Utc;
     use taskpulse_app::memory::MemoryAnalyticsStore;
     use taskpulse_app::{PendingEvent, PublishEvents, ReadCounters};
-    use taskpulse_domain::analytics::{Counter, CounterKey, Scope};
+    use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
     use taskpulse_domain::task::CreateTask;
     use taskpulse_domain::{EventId, Priority, Task, TaskCommand, TaskId, Title, UserId};
 
@@ -228,6 +246,7 @@ mod tests {
     ) -> MemoryMapping {
         EventSourceMapping::new(
             queue.clone(),
+            LocalArchive::Memory(Default::default()),
             store.clone(),
             PlanLimits::default(),
             settings,
@@ -262,7 +281,10 @@ mod tests {
             scope,
             day: Utc::now().date_naive(),
         };
-        let counters = store.read_counters(&key).await.unwrap();
+        let counters = store
+            .read_counters(ProjectionVersion::FIRST, &key)
+            .await
+            .unwrap();
         counters.get(&Counter::Created).copied().unwrap_or(0)
     }
 

@@ -1,5 +1,6 @@
 //! The local-only endpoints under `/_local/`: stats of the event source mapping and the queue,
-//! delivery chaos, raw messages (e.g. poison), and the embedded queue's dead letters.
+//! delivery chaos, raw messages (e.g. poison), the embedded queue's dead letters, and a
+//! rebuild of the analytics from the event archive.
 
 use http::{Method, StatusCode};
 use hyper::body::Bytes;
@@ -9,6 +10,7 @@ use super::{HttpResponse, json_response, problem};
 use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::event_source_mapping::DeliveryChaos;
 use crate::queue::EventQueue;
+use crate::rebuild::{RebuildRequest, StartRefused};
 
 pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,
@@ -66,6 +68,35 @@ pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
                 "read the dead-letter queue with the SQS API; /_local/stats gives its depth",
             ),
         },
+        (&Method::POST, "/_local/rebuild") => {
+            let request: RebuildRequest = match serde_json::from_slice(body) {
+                Ok(request) => request,
+                Err(error) => return problem(StatusCode::BAD_REQUEST, &error.to_string()),
+            };
+            match backend.rebuild.start(
+                mapping.archive().clone(),
+                mapping.counters().clone(),
+                request,
+                mapping.consumer.limits,
+                mapping.settings.function_timeout,
+            ) {
+                Ok(()) => json_response(StatusCode::ACCEPTED, &json!(backend.rebuild.state())),
+                Err(StartRefused::Running) => problem(
+                    StatusCode::CONFLICT,
+                    "a rebuild is running: follow GET /_local/rebuild",
+                ),
+                Err(StartRefused::Invalid(reason)) => problem(StatusCode::BAD_REQUEST, &reason),
+            }
+        }
+        (&Method::GET, "/_local/rebuild") => {
+            json_response(StatusCode::OK, &json!(backend.rebuild.state()))
+        }
+        (&Method::POST, "/_local/rebuild/retire") => {
+            match backend.rebuild.retire(mapping.counters(), None).await {
+                Ok(deleted) => json_response(StatusCode::OK, &json!({ "deleted": deleted })),
+                Err(reason) => problem(StatusCode::CONFLICT, &reason),
+            }
+        }
         _ => problem(StatusCode::NOT_FOUND, "no such local endpoint"),
     }
 }

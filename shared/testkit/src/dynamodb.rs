@@ -28,7 +28,11 @@ pub async fn read_item(
 
 /// The events recorded as applied on a user's day item of the analytics table.
 pub async fn applied_events(stack: &Stack, user: &str, day: chrono::NaiveDate) -> Vec<EventId> {
-    let key = keys::user_day_key(&UserId::parse(user).unwrap(), day);
+    let key = keys::user_day_key(
+        taskpulse_domain::analytics::ProjectionVersion::FIRST,
+        &UserId::parse(user).unwrap(),
+        day,
+    );
     let item = read_item(stack, taskpulse_devstack::ANALYTICS_TABLE, key).await;
     item.get(keys::APPLIED_EVENTS)
         .and_then(|v| v.as_bs().ok())

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 use taskpulse_app::StoreError;
 use taskpulse_aws::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
-use taskpulse_lambda::consumer::handle_batch;
+use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_testkit::{
     HistoryShape, failed_ids, pipeline_on_moto, shuffle, sqs_event, sqs_record,
 };
@@ -118,9 +118,12 @@ async fn conflicts_throttling_and_lost_responses_cause_no_drift() {
         *store_writer(&store).faults.lock().unwrap() = scripts[n % scripts.len()].clone();
         let batch = sqs_event(chunk.clone());
         let (response, _) = if tight {
-            handle_batch(&store, batch, &pipeline.limits, short())
-                .await
-                .unwrap()
+            let consumer = Consumer {
+                archive: &pipeline.archive,
+                store: &store,
+                limits: pipeline.limits,
+            };
+            handle_batch(&consumer, batch, short()).await.unwrap()
         } else {
             pipeline.consume_with(&store, batch).await
         };

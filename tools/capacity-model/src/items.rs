@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use taskpulse_aws::capacity::{item_size, transactional_write_units};
 use taskpulse_aws::keys;
 use taskpulse_domain::UserId;
-use taskpulse_domain::analytics::Counter;
+use taskpulse_domain::analytics::{Counter, ProjectionVersion};
 use uuid::Uuid;
 
 use crate::USER_ID_CHARS;
@@ -42,7 +42,7 @@ impl ItemSizes {
             let ids = (0..applied)
                 .map(|n| Blob::new(Uuid::from_u128(n).as_bytes().to_vec()))
                 .collect();
-            keys::key_attributes(keys::user_day_key(&user, day))
+            keys::key_attributes(keys::user_day_key(ProjectionVersion::FIRST, &user, day))
                 .into_iter()
                 // Seven-digit counters: a busy user's sums of seconds.
                 .chain(counters("1234567"))
@@ -53,7 +53,7 @@ impl ItemSizes {
         let two = item_size(&user_item(2));
         // Twelve-digit counters: everyone's sums of seconds over a day.
         let global_item: HashMap<String, AttributeValue> =
-            keys::key_attributes(keys::global_day_key(day, 31))
+            keys::key_attributes(keys::global_day_key(ProjectionVersion::FIRST, day, 31))
                 .into_iter()
                 .chain(counters("123456789012"))
                 .collect();

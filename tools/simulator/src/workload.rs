@@ -109,6 +109,8 @@ mod tests {
             poison: 0,
             chaos: false,
             settle_timeout_secs: 1,
+            rebuild: None,
+            rebuild_at: 0.25,
             quiet: true,
         }
     }
