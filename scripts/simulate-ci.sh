@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command (`cargo run`, the local stack) started on a free port, the traffic
 # simulator run against it (small, with duplicated and reordered deliveries and poison
-# messages), then Ctrl-C; once on the embedded backend and once on moto (`--backend moto`).
+# messages, paced so that a rebuild of the analytics from the event archive goes from
+# building to active while the traffic runs), then Ctrl-C; once on the embedded backend and
+# once on moto (`--backend moto`).
 # Fails if the simulator reports FAIL or the stack does not stop cleanly.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,7 +27,8 @@ run_backend() {
   done
   grep -q '^listening on ' "$log" || { cat "$log"; echo "the $backend stack did not start"; kill "$pid"; return 1; }
   set +e
-  cargo run --quiet -- simulate --url "http://127.0.0.1:$port" --users 5 --tasks 60 --chaos --quiet
+  cargo run --quiet -- simulate --url "http://127.0.0.1:$port" --users 5 --tasks 60 --chaos --quiet \
+    --rate 4 --rebuild tasks-by-priority
   local simulated=$?
   set -e
   kill -INT "$pid"

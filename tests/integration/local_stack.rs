@@ -278,6 +278,7 @@ fn an_unreachable_endpoint_is_a_clear_error() {
         "tasks",
         "analytics",
         &format!("{endpoint}/000000000000/events"),
+        "archive",
     );
     assert_fails_clearly(
         &["--port", "0"],

@@ -12,6 +12,7 @@ pub fn function_environment(
     tasks_table: &str,
     analytics_table: &str,
     events_queue_url: &str,
+    archive_bucket: &str,
 ) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", endpoint.to_owned()),
@@ -21,11 +22,12 @@ pub fn function_environment(
         (TASKS_TABLE, tasks_table.to_owned()),
         (ANALYTICS_TABLE, analytics_table.to_owned()),
         (EVENTS_QUEUE_URL, events_queue_url.to_owned()),
+        (ARCHIVE_BUCKET, archive_bucket.to_owned()),
     ]
 }
 
 /// [`function_environment`] for the stack's moto server and the template's resources on it,
-/// with the archive bucket and the rebuild queue.
+/// with the rebuild queue.
 pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
     let resources = &stack.resources;
     let mut environment = function_environment(
@@ -38,14 +40,10 @@ pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
             .queue(taskpulse_devstack::EVENTS_QUEUE)
             .unwrap()
             .url,
-    );
-    environment.push((
-        ARCHIVE_BUCKET,
         resources
             .bucket(taskpulse_devstack::ARCHIVE_BUCKET)
-            .unwrap()
-            .to_owned(),
-    ));
+            .unwrap(),
+    );
     environment.push((
         REBUILD_QUEUE_URL,
         resources

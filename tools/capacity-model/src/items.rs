@@ -8,13 +8,13 @@ use chrono::NaiveDate;
 use taskpulse_aws::capacity::{item_size, transactional_write_units};
 use taskpulse_aws::keys;
 use taskpulse_domain::UserId;
-use taskpulse_domain::analytics::{Counter, ProjectionVersion};
+use taskpulse_domain::analytics::{Projection, ProjectionVersion};
 use uuid::Uuid;
 
 use crate::USER_ID_CHARS;
 
 /// Item sizes as DynamoDB bills them, computed with `taskpulse_aws::capacity` from items laid
-/// out as the analytics store writes them, with every counter present.
+/// out as the analytics store writes them, with every counter of the serving projection present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ItemSizes {
     /// A user's day item without its applied-event ids.
@@ -24,9 +24,11 @@ pub struct ItemSizes {
     pub global_item_bytes: usize,
 }
 
+/// Every counter the serving projection (`tasks`) writes.
 pub(crate) fn counters(value: &str) -> impl Iterator<Item = (String, AttributeValue)> + '_ {
-    Counter::ALL
-        .into_iter()
+    Projection::Tasks
+        .counters()
+        .iter()
         .map(move |c| (c.name().to_owned(), AttributeValue::N(value.to_owned())))
 }
 
