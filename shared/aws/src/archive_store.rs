@@ -46,61 +46,62 @@ impl WriteArchive for S3Archive {
     }
 }
 
-impl ReadArchive for S3Archive {
-    async fn archive_days(&self) -> Result<Vec<NaiveDate>, StoreError> {
-        let mut days = vec![];
+impl S3Archive {
+    /// Every page of `ListObjectsV2` under `prefix`: the common prefixes (with a delimiter)
+    /// and the object keys.
+    async fn list(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let (mut prefixes, mut keys) = (vec![], vec![]);
         let mut token = None;
         loop {
             let page = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
-                .prefix(ARCHIVE_ROOT)
-                .delimiter("/")
+                .prefix(prefix)
+                .set_delimiter(delimiter.map(str::to_owned))
                 .set_continuation_token(token.take())
                 .send()
                 .await
                 .map_err(store_error)?;
-            days.extend(
+            prefixes.extend(
                 page.common_prefixes()
                     .iter()
                     .filter_map(|p| p.prefix())
-                    .filter_map(ArchiveKey::parse_partition),
+                    .map(str::to_owned),
+            );
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .map(str::to_owned),
             );
             token = page.next_continuation_token().map(str::to_owned);
             if token.is_none() {
-                break;
+                return Ok((prefixes, keys));
             }
         }
+    }
+}
+
+impl ReadArchive for S3Archive {
+    async fn archive_days(&self) -> Result<Vec<NaiveDate>, StoreError> {
+        let (partitions, _) = self.list(ARCHIVE_ROOT, Some("/")).await?;
+        let mut days: Vec<NaiveDate> = partitions
+            .iter()
+            .filter_map(|p| ArchiveKey::parse_partition(p))
+            .collect();
         days.sort();
         days.dedup();
         Ok(days)
     }
 
     async fn archive_objects(&self, day: NaiveDate) -> Result<Vec<ArchiveKey>, StoreError> {
-        let mut keys = vec![];
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(ArchiveKey::partition_prefix(day))
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key())
-                    .filter_map(ArchiveKey::parse),
-            );
-            token = page.next_continuation_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+        let (_, keys) = self.list(&ArchiveKey::partition_prefix(day), None).await?;
+        let mut keys: Vec<ArchiveKey> = keys.iter().filter_map(|k| ArchiveKey::parse(k)).collect();
         keys.sort();
         Ok(keys)
     }

@@ -249,14 +249,24 @@ pub enum CounterPartition<'a> {
     Global(u32),
 }
 
+/// What the partitions of `version`'s user day items start with (a scan filters on it).
+pub fn counter_user_prefix(version: ProjectionVersion) -> String {
+    format!("{}{USER_PREFIX}", version_prefix(version))
+}
+
+/// What the partitions of `version`'s global day shards start with.
+pub fn counter_global_prefix(version: ProjectionVersion) -> String {
+    format!("{}{GLOBAL_PREFIX}", version_prefix(version))
+}
+
 /// The partition of one user's day items in `version`.
 pub fn counter_user_partition(version: ProjectionVersion, user: &UserId) -> String {
-    format!("{}{USER_PREFIX}{user}", version_prefix(version))
+    format!("{}{user}", counter_user_prefix(version))
 }
 
 /// The partition of one shard of everyone's day items in `version`.
 pub fn global_partition(version: ProjectionVersion, shard: u32) -> String {
-    format!("{}{GLOBAL_PREFIX}{shard}", version_prefix(version))
+    format!("{}{shard}", counter_global_prefix(version))
 }
 
 pub fn user_day_key(version: ProjectionVersion, user: &UserId, day: NaiveDate) -> (String, String) {
