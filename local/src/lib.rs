@@ -5,12 +5,14 @@
 //! - [`server`]: the HTTP server that hands requests to the API Lambda's handler;
 //! - [`queue`]: the events queue, in process or on SQS;
 //! - [`event_source_mapping`]: what Lambda does between the queue and the consumer;
+//! - [`changes`]: notices that counters changed, for the dashboard's live updates;
 //! - [`archive`]: the event archive, in memory, in a directory or in S3;
 //! - [`rebuild`]: a rebuild of the analytics from the archive, run in the stack;
 //!   [`rebuild_command`] is `taskpulse rebuild`, which drives it.
 
 pub mod archive;
 pub mod backend;
+pub mod changes;
 pub mod error;
 pub mod event_source_mapping;
 pub mod options;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_yaml_ng::Value;
 use taskpulse_devstack::{Template, workspace_root};
-use taskpulse_lambda::api::ROUTES;
+use taskpulse_lambda::api::{PREFLIGHT_ROUTE, ROUTES};
 use taskpulse_testkit::Route;
 
 fn served() -> BTreeSet<(String, String)> {
@@ -43,12 +43,27 @@ fn the_template_routes_exactly_the_served_routes_to_the_api_function() {
     for (_, event) in events {
         assert_eq!(event["Type"].as_str(), Some("HttpApi"));
         let properties = &event["Properties"];
-        routed.insert((
+        let route = (
             properties["Method"].as_str().unwrap().to_uppercase(),
             properties["Path"].as_str().unwrap().to_owned(),
-        ));
+        );
+        // Only the preflight route skips the JWT authorizer: a preflight carries no token.
+        let authorizer = properties["Auth"]["Authorizer"].as_str();
+        if route == (PREFLIGHT_ROUTE.0.to_owned(), PREFLIGHT_ROUTE.1.to_owned()) {
+            assert_eq!(authorizer, Some("NONE"), "{route:?}");
+        } else {
+            assert_eq!(
+                authorizer, None,
+                "{route:?} uses the default JWT authorizer"
+            );
+            routed.insert(route);
+        }
     }
     assert_eq!(routed, served());
+    let preflight = events
+        .values()
+        .filter(|e| e["Properties"]["Method"] == "OPTIONS");
+    assert_eq!(preflight.count(), 1, "one preflight route");
 }
 
 #[test]

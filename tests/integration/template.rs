@@ -422,6 +422,11 @@ fn each_function_gets_the_environment_its_code_reads() {
         env::ARCHIVE_BUCKET,
         "!Ref ArchiveBucket",
     );
+    has(
+        "ApiFunction",
+        env::CORS_ALLOWED_ORIGINS,
+        "!Ref DashboardOrigins",
+    );
     for function in ["RebuildCoordinatorFunction", "RebuildWorkerFunction"] {
         has(function, env::ANALYTICS_TABLE, "!Ref AnalyticsTable");
         has(function, env::ARCHIVE_BUCKET, "!Ref ArchiveBucket");

@@ -7,7 +7,7 @@ use lambda_http::{Error, Request, RequestExt, service_fn};
 use taskpulse_app::TaskCommands;
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, env, sdk};
-use taskpulse_lambda::api::Api;
+use taskpulse_lambda::api::{Api, CorsPolicy};
 use taskpulse_lambda::telemetry;
 
 #[tokio::main]
@@ -17,19 +17,24 @@ async fn main() -> Result<(), Error> {
     let queue_url = env::required(env::EVENTS_QUEUE_URL)?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
     let shards = env::global_counter_shards()?;
+    let cors = CorsPolicy::parse(&env::optional(env::CORS_ALLOWED_ORIGINS))
+        .map_err(|reason| env::invalid(env::CORS_ALLOWED_ORIGINS, reason))?;
     let config = sdk::load_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let api = Arc::new(Api::new(
-        TaskCommands::new(
-            DynamoTaskStore::new(dynamodb.clone(), tasks_table),
-            SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), queue_url),
-        ),
-        // The active projection version is read at most every few seconds, not per request.
-        CachedProjectionConfig::new(
-            DynamoAnalyticsStore::new(dynamodb, analytics_table, shards),
-            PROJECTION_CONFIG_TTL,
-        ),
-    ));
+    let api = Arc::new(
+        Api::new(
+            TaskCommands::new(
+                DynamoTaskStore::new(dynamodb.clone(), tasks_table),
+                SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), queue_url),
+            ),
+            // The active projection version is read at most every few seconds, not per request.
+            CachedProjectionConfig::new(
+                DynamoAnalyticsStore::new(dynamodb, analytics_table, shards),
+                PROJECTION_CONFIG_TTL,
+            ),
+        )
+        .with_cors(cors),
+    );
     lambda_http::run(service_fn(move |request: Request| {
         let api = Arc::clone(&api);
         async move {

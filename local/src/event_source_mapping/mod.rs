@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::archive::LocalArchive;
+use crate::changes::{CounterChanges, NoticingCounters};
 use crate::queue::{EventQueue, ReceivedMessage};
 
 pub use settings::{DeliveryChaos, MappingSettings};
@@ -30,14 +31,16 @@ pub use stats::{MappingStats, StatsSnapshot};
 
 /// The queue, the consumer and how one drives the other: `Q` is the events queue, `C` the
 /// table the consumer writes counters to (its projection configuration read through the
-/// consumer function's cache), beside the archive.
+/// consumer function's cache), beside the archive. Each counted batch is announced in
+/// `changes`.
 #[derive(Debug)]
 pub struct EventSourceMapping<Q, C> {
     pub queue: Q,
-    pub consumer: Consumer<LocalArchive, CachedProjectionConfig<C>>,
+    pub consumer: Consumer<LocalArchive, CachedProjectionConfig<NoticingCounters<C>>>,
     pub settings: MappingSettings,
     pub chaos: Mutex<DeliveryChaos>,
     pub stats: MappingStats,
+    pub changes: Arc<CounterChanges>,
 }
 
 impl<Q: EventQueue, C: ApplyTransaction + LoadProjectionConfig + 'static> EventSourceMapping<Q, C> {
@@ -48,6 +51,11 @@ impl<Q: EventQueue, C: ApplyTransaction + LoadProjectionConfig + 'static> EventS
         limits: PlanLimits,
         settings: MappingSettings,
     ) -> Self {
+        let changes = Arc::new(CounterChanges::default());
+        let counters = NoticingCounters {
+            inner: counters,
+            changes: Arc::clone(&changes),
+        };
         Self {
             queue,
             consumer: Consumer {
@@ -58,12 +66,13 @@ impl<Q: EventQueue, C: ApplyTransaction + LoadProjectionConfig + 'static> EventS
             settings,
             chaos: Mutex::new(DeliveryChaos::default()),
             stats: MappingStats::default(),
+            changes,
         }
     }
 
     /// The counter table the consumer writes.
     pub fn counters(&self) -> &C {
-        self.consumer.store.store()
+        &self.consumer.store.store().inner
     }
 
     pub fn archive(&self) -> &LocalArchive {
@@ -178,6 +187,10 @@ impl<Q: EventQueue, C: ApplyTransaction + LoadProjectionConfig + 'static> EventS
             .map(|f| f.item_identifier.as_str())
             .collect();
         self.stats.record(&summary, failed.len());
+        if summary.applied > 0 {
+            self.changes
+                .publish(summary.applied, summary.newest_event_at);
+        }
         let (mut redeliver, mut delete) = (vec![], vec![]);
         for message in batch
             .iter()
@@ -311,6 +324,7 @@ mod tests {
             duplicate_rate: 0.5,
             reorder: true,
         });
+        let (_, mut notices) = mapping.changes.subscribe();
         queue
             .publish_events(&created_events("ana", 40))
             .await
@@ -333,6 +347,16 @@ mod tests {
         let user = Scope::User(UserId::parse("ana").unwrap());
         assert_eq!(created_today(&store, user).await, 40);
         assert_eq!(created_today(&store, Scope::Global).await, 40);
+
+        // Every counted event is announced once, redeliveries not at all.
+        let (mut announced, mut users) = (0, std::collections::BTreeSet::new());
+        while let Ok(notice) = notices.try_recv() {
+            announced += notice.events;
+            users.extend(notice.users.iter().cloned());
+            assert!(notice.newest_event_at.is_some());
+        }
+        assert_eq!(announced, 40);
+        assert_eq!(users, std::collections::BTreeSet::from(["ana".to_owned()]));
     }
 
     #[tokio::test]

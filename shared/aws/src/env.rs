@@ -27,6 +27,21 @@ pub const OUTBOX_GRACE_SECONDS: &str = "OUTBOX_GRACE_SECONDS";
 pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
 /// The queue of a rebuild's work items (one per archive partition).
 pub const REBUILD_QUEUE_URL: &str = "REBUILD_QUEUE_URL";
+/// The origins whose browser pages may call the API (comma-separated; unset or empty: none).
+pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
+
+/// The text of an optional setting; empty when unset.
+pub fn optional(name: &'static str) -> String {
+    std::env::var(name).unwrap_or_default()
+}
+
+/// A setting that failed its own parser.
+pub fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
 
 /// The relay leaves events younger than this to the API call that committed them.
 pub const DEFAULT_OUTBOX_GRACE_SECONDS: i64 = 30;

@@ -28,6 +28,8 @@ pub struct BatchSummary {
     pub retries: usize,
     /// Age of the oldest applied event (`occurredAt` to now), in milliseconds.
     pub max_event_age_ms: u64,
+    /// When the newest applied event happened (its `occurredAt`).
+    pub newest_event_at: Option<chrono::DateTime<Utc>>,
     /// Write capacity units the batch consumed, as DynamoDB reported them.
     pub write_units: f64,
     /// Archive objects written for the batch, and their bytes.
@@ -183,6 +185,7 @@ where
                     }
                     let age = (now - event.occurred_at).num_milliseconds().max(0);
                     summary.max_event_age_ms = summary.max_event_age_ms.max(age as u64);
+                    summary.newest_event_at = summary.newest_event_at.max(Some(event.occurred_at));
                     metrics::histogram!(metric::EVENT_AGE).record(age as f64);
                     false
                 } else {

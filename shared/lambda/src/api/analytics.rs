@@ -1,5 +1,6 @@
 //! The analytics routes: the caller's own counters (`/analytics/me`) and everyone's
-//! (`/analytics/global`, for tokens with the analytics scope), over a range of UTC days.
+//! (`/analytics/global`, for tokens with the analytics scope), over a range of UTC days. Each
+//! answer has an `ETag`; asking again with `If-None-Match` costs no body while nothing moved.
 
 use chrono::{NaiveDate, Utc};
 use http::StatusCode;
@@ -10,10 +11,10 @@ use taskpulse_app::{AnalyticsReport, LoadProjectionConfig, ReadCounters, analyti
 use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
 use super::Api;
+use super::conditional::conditional_json;
 use super::identity::caller;
 use super::problem::Problem;
 use super::query::analytics_range;
-use super::response::json_response;
 
 /// The OAuth scope that lets a caller read everyone's analytics.
 pub const ANALYTICS_READ_SCOPE: &str = "analytics:read";
@@ -45,10 +46,15 @@ impl<S, P, R: ReadCounters + LoadProjectionConfig> Api<S, P, R> {
         // One configuration read per request: the whole answer comes from one version.
         let active = self.analytics.load_projection_config().await?.active;
         let report = analytics_report(&self.analytics, active, &scope, from, to).await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &AnalyticsView::new(&scope, active.version, &report),
-        ))
+        let view = AnalyticsView::new(&scope, active.version, &report);
+        let body = serde_json::to_string(&view).map_err(|error| {
+            tracing::error!(%error, "an analytics answer could not be serialised");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the answer could not be written",
+            )
+        })?;
+        Ok(conditional_json(request.headers(), body))
     }
 }
 
@@ -205,5 +211,46 @@ mod tests {
             json!([{"date": "2026-01-01", "created": 0, "completed": 0, "completedOnTime": 0, "completedLate": 0, "leadTimeSecondsSum": 0, "delayed": 0, "delaySecondsSum": 0, "rescheduled": 0, "priorityChanges": 0}])
         );
         assert!(reply.body["totals"]["onTimeRate"].is_null());
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_answer_is_304_and_a_counted_event_changes_the_tag() {
+        let api = api();
+        let first = send(&api, get("/analytics/me", "ana", "")).await;
+        assert_eq!(first.status, StatusCode::OK);
+        let tag = first.headers[http::header::ETAG]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let mut again = get("/analytics/me", "ana", "");
+        again = again.header("if-none-match", &tag);
+        let unchanged = send(&api, again.clone()).await;
+        assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+        assert!(unchanged.body.is_null(), "no body: {}", unchanged.body);
+        assert_eq!(unchanged.headers[http::header::ETAG], tag.as_str());
+        // Another user's answer is another body, so another tag.
+        let other = send(
+            &api,
+            get("/analytics/me", "ben", "").header("if-none-match", &tag),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::OK);
+
+        create(&api, "ana").await;
+        let events = api.commands().publisher().drain_envelopes();
+        let active = taskpulse_app::projections::ProjectionConfig::initial().active;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        taskpulse_app::apply_events(
+            api.analytics(),
+            active,
+            &events,
+            &Default::default(),
+            deadline,
+        )
+        .await;
+        let moved = send(&api, again).await;
+        assert_eq!(moved.status, StatusCode::OK);
+        assert_eq!(moved.body["totals"]["created"], 1);
+        assert_ne!(moved.headers[http::header::ETAG], tag.as_str());
     }
 }

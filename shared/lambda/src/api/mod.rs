@@ -9,6 +9,8 @@
 //! `response` and `problem`.
 
 mod analytics;
+mod conditional;
+mod cors;
 mod cursor;
 mod identity;
 mod problem;
@@ -27,6 +29,7 @@ use taskpulse_app::{
 };
 
 pub use analytics::ANALYTICS_READ_SCOPE;
+pub use cors::CorsPolicy;
 pub use identity::{Caller, caller};
 pub use problem::{FieldError, Problem};
 pub use query::{DEFAULT_ANALYTICS_DAYS, DEFAULT_PAGE_SIZE, MAX_ANALYTICS_DAYS, MAX_PAGE_SIZE};
@@ -48,10 +51,48 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/tasks/{id}/planned-date"),
 ];
 
+/// The route of CORS preflight requests, without the authorizer: every path, `OPTIONS`.
+pub const PREFLIGHT_ROUTE: (&str, &str) = ("OPTIONS", "/{proxy+}");
+
 /// The HTTP API over the task commands.
 pub struct Api<S, P, R> {
     commands: TaskCommands<S, P>,
     analytics: R,
+    cors: CorsPolicy,
+}
+
+/// A path of the route table, with what it names.
+#[derive(Debug, Clone, Copy)]
+enum Route<'a> {
+    Tasks,
+    Task(&'a str),
+    TaskChange(&'a str, ChangeRoute),
+    Analytics(AnalyticsRoute),
+}
+
+impl<'a> Route<'a> {
+    fn find(path: &'a str) -> Option<Self> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        Some(match segments.as_slice() {
+            ["tasks"] => Self::Tasks,
+            ["tasks", id] => Self::Task(id),
+            ["tasks", id, "status"] => Self::TaskChange(id, ChangeRoute::Status),
+            ["tasks", id, "priority"] => Self::TaskChange(id, ChangeRoute::Priority),
+            ["tasks", id, "planned-date"] => Self::TaskChange(id, ChangeRoute::PlannedDate),
+            ["analytics", "me"] => Self::Analytics(AnalyticsRoute::Me),
+            ["analytics", "global"] => Self::Analytics(AnalyticsRoute::Global),
+            _ => return None,
+        })
+    }
+
+    /// The methods the route serves, as an `Allow` header lists them.
+    fn methods(self) -> &'static str {
+        match self {
+            Self::Tasks => "GET, POST",
+            Self::Task(_) | Self::Analytics(_) => "GET",
+            Self::TaskChange(..) => "POST",
+        }
+    }
 }
 
 impl<S, P, R> Api<S, P, R>
@@ -64,7 +105,14 @@ where
         Self {
             commands,
             analytics,
+            cors: CorsPolicy::default(),
         }
+    }
+
+    /// Lets the browser pages of these origins call the API.
+    pub fn with_cors(mut self, cors: CorsPolicy) -> Self {
+        self.cors = cors;
+        self
     }
 
     pub fn analytics(&self) -> &R {
@@ -77,50 +125,30 @@ where
 
     /// Serves one request. Always answers: failures become problem responses.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        match self.route(&request).await {
+        let mut response = match self.route(&request).await {
             Ok(response) => response,
             Err(problem) => problem.into_response(),
-        }
+        };
+        self.cors.apply(request.headers(), &mut response);
+        response
     }
 
     async fn route(&self, request: &Request) -> Result<Response<Body>, Problem> {
         let path = request.uri().path().trim_end_matches('/');
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let route = Route::find(path).ok_or_else(|| Problem::no_route(path))?;
         let method = request.method();
-        match segments.as_slice() {
-            ["tasks"] => match *method {
-                Method::GET => self.list_tasks(request).await,
-                Method::POST => self.create_task(request).await,
-                _ => Err(Problem::method_not_allowed("GET, POST")),
-            },
-            ["tasks", id] => match *method {
-                Method::GET => self.get_task(request, id).await,
-                _ => Err(Problem::method_not_allowed("GET")),
-            },
-            ["tasks", id, action] => {
-                let route = match *action {
-                    "status" => ChangeRoute::Status,
-                    "priority" => ChangeRoute::Priority,
-                    "planned-date" => ChangeRoute::PlannedDate,
-                    _ => return Err(Problem::no_route(path)),
-                };
-                match *method {
-                    Method::POST => self.change_task(request, id, route).await,
-                    _ => Err(Problem::method_not_allowed("POST")),
-                }
+        if method == Method::OPTIONS {
+            return self.cors.preflight(request.headers(), route.methods());
+        }
+        match (route, method) {
+            (Route::Tasks, &Method::GET) => self.list_tasks(request).await,
+            (Route::Tasks, &Method::POST) => self.create_task(request).await,
+            (Route::Task(id), &Method::GET) => self.get_task(request, id).await,
+            (Route::TaskChange(id, change), &Method::POST) => {
+                self.change_task(request, id, change).await
             }
-            ["analytics", which] => {
-                let route = match *which {
-                    "me" => AnalyticsRoute::Me,
-                    "global" => AnalyticsRoute::Global,
-                    _ => return Err(Problem::no_route(path)),
-                };
-                match *method {
-                    Method::GET => self.analytics_report(request, route).await,
-                    _ => Err(Problem::method_not_allowed("GET")),
-                }
-            }
-            _ => Err(Problem::no_route(path)),
+            (Route::Analytics(which), &Method::GET) => self.analytics_report(request, which).await,
+            _ => Err(Problem::method_not_allowed(route.methods())),
         }
     }
 }
@@ -129,7 +157,7 @@ where
 mod tests {
     use http::{StatusCode, header};
 
-    use super::test_support::{VALID, api, request, send};
+    use super::test_support::{VALID, api, get, request, send};
 
     #[tokio::test]
     async fn wrong_route_and_method() {
@@ -153,5 +181,118 @@ mod tests {
         .await;
         assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers[header::ALLOW], "GET, POST");
+    }
+
+    #[tokio::test]
+    async fn preflight_and_answers_let_only_the_configured_origins_in() {
+        use super::CorsPolicy;
+        use crate::gateway_request::GatewayRequest;
+        let dashboard = "https://dash.example.com";
+        let api = api().with_cors(CorsPolicy::parse(dashboard).unwrap());
+        let preflight = |origin: &str, path: &str| {
+            GatewayRequest::new("OPTIONS", path)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
+        };
+
+        // No token: the template routes OPTIONS past the JWT authorizer.
+        let allowed = send(&api, preflight(dashboard, "/tasks")).await;
+        assert_eq!(allowed.status, StatusCode::NO_CONTENT);
+        let h = &allowed.headers;
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], dashboard);
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_METHODS], "GET, POST");
+        let allowed_headers = h[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap();
+        for needed in [
+            "authorization",
+            "content-type",
+            "if-none-match",
+            "idempotency-key",
+        ] {
+            assert!(allowed_headers.contains(needed), "{allowed_headers}");
+        }
+        assert_eq!(h[header::ACCESS_CONTROL_MAX_AGE], "7200");
+        let analytics = send(&api, preflight(dashboard, "/analytics/me")).await;
+        assert_eq!(
+            analytics.headers[header::ACCESS_CONTROL_ALLOW_METHODS],
+            "GET"
+        );
+
+        let stranger = send(&api, preflight("https://evil.example", "/tasks")).await;
+        assert_eq!(stranger.status, StatusCode::FORBIDDEN);
+        assert!(
+            stranger
+                .headers
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none()
+        );
+        assert!(
+            stranger.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("evil.example")
+        );
+        let nowhere = send(&api, preflight(dashboard, "/nope")).await;
+        assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+        let plain = send(&api, GatewayRequest::new("OPTIONS", "/tasks/abc")).await;
+        assert_eq!(plain.status, StatusCode::NO_CONTENT);
+        assert_eq!(plain.headers[header::ALLOW], "GET");
+
+        // The answers themselves, problems too, are readable by the allowed origin only.
+        let from_dashboard = send(
+            &api,
+            get("/analytics/me", "ana", "").header("origin", dashboard),
+        )
+        .await;
+        assert_eq!(
+            from_dashboard.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            dashboard
+        );
+        let exposed = from_dashboard.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+            .to_str()
+            .unwrap();
+        assert!(exposed.contains("etag"), "{exposed}");
+        assert_eq!(from_dashboard.headers[header::VARY], "origin");
+        let refused = send(
+            &api,
+            get("/analytics/global", "ana", "").header("origin", dashboard),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            refused.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            dashboard
+        );
+        let from_elsewhere = send(
+            &api,
+            get("/analytics/me", "ana", "").header("origin", "https://evil.example"),
+        )
+        .await;
+        assert!(
+            from_elsewhere
+                .headers
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none()
+        );
+
+        // Without a policy no answer names an origin, and a preflight is refused.
+        let closed = super::test_support::api();
+        let refused = send(&closed, preflight(dashboard, "/tasks")).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let answer = send(
+            &closed,
+            get("/analytics/me", "ana", "").header("origin", dashboard),
+        )
+        .await;
+        assert!(
+            answer
+                .headers
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none()
+        );
+        assert!(answer.headers.get(header::VARY).is_none());
     }
 }

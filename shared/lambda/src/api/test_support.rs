@@ -67,7 +67,12 @@ fn reply(response: Response<Body>) -> Reply {
     Reply {
         status: response.status(),
         headers: response.headers().clone(),
-        body: serde_json::from_slice(response.body().as_ref()).unwrap(),
+        // A 304 or 204 has no body.
+        body: if response.body().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(response.body().as_ref()).unwrap()
+        },
     }
 }
 
