@@ -21,7 +21,7 @@ use taskpulse_app::{
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
-use taskpulse_lambda::api::Api;
+use taskpulse_lambda::api::{Api, CorsPolicy};
 use taskpulse_lambda::relay::relay_outbox;
 use tokio::sync::watch;
 
@@ -123,6 +123,13 @@ impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
     }
 }
 
+/// The origins whose pages may call the local API from a browser: the API function's own
+/// `CORS_ALLOWED_ORIGINS` (the dashboard served by the stack itself is same-origin).
+fn cors_policy() -> Result<CorsPolicy, StackError> {
+    CorsPolicy::parse(&env::optional(env::CORS_ALLOWED_ORIGINS))
+        .map_err(|reason| StackError::Config(format!("{}: {reason}", env::CORS_ALLOWED_ORIGINS)))
+}
+
 /// How often the local relay looks for events the API could not publish (the deployed one runs
 /// every minute).
 const RELAY_INTERVAL: Duration = Duration::from_secs(10);
@@ -151,7 +158,8 @@ impl EmbeddedBackend {
             api: Api::new(
                 TaskCommands::new(tasks, queue.clone()),
                 CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
-            ),
+            )
+            .with_cors(cors_policy()?),
             mapping: Arc::new(EventSourceMapping::new(
                 queue,
                 archive,
@@ -310,7 +318,8 @@ impl SdkBackend {
             api: Api::new(
                 TaskCommands::new(tasks, queue.clone()),
                 CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
-            ),
+            )
+            .with_cors(cors_policy()?),
             mapping: Arc::new(EventSourceMapping::new(
                 queue, archive, counters, limits, settings,
             )),

@@ -2,12 +2,11 @@
 //! identity headers become the JWT authorizer's claims.
 
 use http::StatusCode;
-use http_body_util::Full;
 use hyper::body::Bytes;
 use serde_json::json;
 use taskpulse_lambda::gateway_request::GatewayRequest;
 
-use super::{HttpResponse, json_response, problem};
+use super::{HttpResponse, full, json_response, problem};
 use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::queue::EventQueue;
 
@@ -96,7 +95,7 @@ pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
         lambda_http::Body::Binary(bytes) => Bytes::from(bytes),
         _ => Bytes::new(),
     };
-    hyper::Response::from_parts(parts, Full::new(bytes))
+    hyper::Response::from_parts(parts, full(bytes))
 }
 
 #[cfg(test)]

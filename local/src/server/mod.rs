@@ -9,11 +9,16 @@
 //!
 //! These headers exist only here: the deployed API takes identities from verified JWTs alone.
 //!
+//! `GET /` is the dashboard page (see `dashboard`), which follows `GET /_local/changes`, the
+//! counter-change notices as Server-Sent Events (see `change_stream`).
+//!
 //! Local-only endpoints: `GET /health`, `GET /_local/stats` (event source mapping and queue),
 //! `PUT /_local/delivery` (delivery chaos), `POST /_local/queue/messages` (a raw message, e.g.
 //! poison), `GET /_local/queue/dead-letters` (embedded queue only).
 
 mod api_request;
+mod change_stream;
+mod dashboard;
 mod local_endpoints;
 
 use std::convert::Infallible;
@@ -21,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, StatusCode, header};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -35,6 +41,7 @@ use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::queue::EventQueue;
 
 pub use api_request::{SCOPES_HEADER, USER_HEADER};
+pub use dashboard::transfer_size as dashboard_transfer_size;
 
 /// API Gateway's payload limit for HTTP APIs; the handler enforces its own, smaller one.
 const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -42,7 +49,13 @@ const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// How long shutdown waits for requests in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-type HttpResponse = hyper::Response<Full<Bytes>>;
+/// A whole body, or a stream (the change notices).
+type HttpBody = UnsyncBoxBody<Bytes, Infallible>;
+type HttpResponse = hyper::Response<HttpBody>;
+
+pub(crate) fn full(bytes: Bytes) -> HttpBody {
+    Full::new(bytes).boxed_unsync()
+}
 
 /// Serves until `stop` turns true, then lets requests in progress finish.
 pub async fn serve<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
@@ -51,6 +64,8 @@ pub async fn serve<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    // Open change streams end when the stack stops.
+    let streams_stop = stop.clone();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -65,9 +80,11 @@ pub async fn serve<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
             }
         };
         let backend = Arc::clone(&backend);
+        let streams_stop = streams_stop.clone();
         let service = service_fn(move |request| {
             let backend = Arc::clone(&backend);
-            async move { Ok::<_, Infallible>(respond(&backend, request).await) }
+            let streams_stop = streams_stop.clone();
+            async move { Ok::<_, Infallible>(respond(&backend, request, streams_stop).await) }
         });
         let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
@@ -87,7 +104,7 @@ pub async fn serve<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut response = hyper::Response::new(full(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -116,6 +133,7 @@ pub(crate) fn problem(status: StatusCode, detail: &str) -> HttpResponse {
 async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,
     request: hyper::Request<Incoming>,
+    streams_stop: watch::Receiver<bool>,
 ) -> HttpResponse {
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
@@ -128,11 +146,19 @@ async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
         }
     };
     let path = parts.uri.path();
+    if parts.method == Method::GET
+        && let Some(page) = dashboard::asset(path)
+    {
+        return page;
+    }
     match (&parts.method, path) {
         (&Method::GET, "/health") => json_response(
             StatusCode::OK,
             &json!({ "status": "ok", "backend": backend.kind.name() }),
         ),
+        (&Method::GET, "/_local/changes") => {
+            change_stream::change_stream(&backend.mapping.changes, streams_stop)
+        }
         (_, local) if local.starts_with("/_local/") => {
             local_endpoints::respond(backend, &parts, &body).await
         }
