@@ -10,17 +10,17 @@ use std::time::{Duration, Instant};
 use taskpulse_simulator::{SimulateOptions, run};
 use taskpulse_testkit::{ClosedPort, function_environment, moto_environment, pipeline_on_moto};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_taskpulse");
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_taskpulse");
 
 /// A running `taskpulse serve` process; killed if the test ends without stopping it.
-struct LocalStack {
+pub(crate) struct LocalStack {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     output: Arc<Mutex<String>>,
 }
 
 impl LocalStack {
-    fn start(args: &[&str], envs: &[(&str, String)]) -> Self {
+    pub(crate) fn start(args: &[&str], envs: &[(&str, String)]) -> Self {
         let serve = ["serve", "--port", "0"].iter().chain(args);
         let mut child = spawn(serve, envs);
         let output = Arc::new(Mutex::new(String::new()));
@@ -61,7 +61,7 @@ impl LocalStack {
         Self { child, url, output }
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 
@@ -140,8 +140,24 @@ fn assert_fails_clearly(args: &[&str], envs: &[(&str, String)], message: &str) {
     assert!(!output.contains("panicked"), "{output}");
 }
 
-/// The status code of a plain HTTP/1.1 request to the stack.
-fn status_of(url: &str, method: &str, path: &str, headers: &[&str]) -> u16 {
+/// A plain HTTP/1.1 answer: status, header lines (names in lower case) and body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One plain HTTP/1.1 request to the stack, with `headers` ("Name: value") and `body`.
+fn request(url: &str, method: &str, path: &str, headers: &[&str], body: &str) -> Answer {
     use std::io::Write;
     let addr = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).expect("the stack accepts connections");
@@ -153,15 +169,31 @@ fn status_of(url: &str, method: &str, path: &str, headers: &[&str]) -> u16 {
         request.push_str(header);
         request.push_str("\r\n");
     }
-    request.push_str("\r\n");
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    answer
-        .split_whitespace()
-        .nth(1)
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"))
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// The status code of a plain HTTP/1.1 request to the stack.
+fn status_of(url: &str, method: &str, path: &str, headers: &[&str]) -> u16 {
+    request(url, method, path, headers, "").status
 }
 
 fn small_run(url: &str) -> SimulateOptions {
@@ -228,7 +260,8 @@ async fn the_embedded_stack_passes_the_simulator_with_duplicates_reordering_and_
 #[tokio::test(flavor = "multi_thread")]
 async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
     let (moto, _pipeline) = pipeline_on_moto().await;
-    let envs = moto_environment(&moto);
+    let mut envs = moto_environment(&moto);
+    envs.push(("CORS_ALLOWED_ORIGINS", DASHBOARD_ORIGIN.to_owned()));
     let mut stack = LocalStack::start(
         &[
             "--batching-window-ms",
@@ -246,6 +279,8 @@ async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
         output.contains("backend    aws: the SDK adapters at http://127.0.0.1:"),
         "{output}"
     );
+
+    conditional_reads_and_cors(&stack.url).await;
 
     let mut options = small_run(&stack.url);
     options.tasks = 24;
@@ -302,4 +337,83 @@ async fn the_simulator_explains_when_no_stack_answers() {
     let error = run(small_run(&closed.url())).await.unwrap_err().to_string();
     assert!(error.contains("no local stack answers at"), "{error}");
     assert!(error.contains("cargo run"), "{error}");
+}
+
+/// The origin a hosted dashboard page would call the API from.
+const DASHBOARD_ORIGIN: &str = "https://dashboard.example.com";
+
+/// ETag / 304 on the analytics and the CORS answers, over HTTP, on the SDK adapters.
+async fn conditional_reads_and_cors(url: &str) {
+    let preflight = |origin: &str| {
+        request(
+            url,
+            "OPTIONS",
+            "/analytics/me",
+            &[
+                &format!("Origin: {origin}"),
+                "Access-Control-Request-Method: GET",
+                "Access-Control-Request-Headers: authorization, if-none-match",
+            ],
+            "",
+        )
+    };
+    let allowed = preflight(DASHBOARD_ORIGIN);
+    assert_eq!(allowed.status, 204, "{}", allowed.body);
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some(DASHBOARD_ORIGIN)
+    );
+    assert_eq!(allowed.header("access-control-allow-methods"), Some("GET"));
+    assert!(
+        allowed
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("if-none-match")
+    );
+    assert_eq!(preflight("https://elsewhere.example").status, 403);
+
+    let me = [
+        "X-Local-User: etag-user",
+        &format!("Origin: {DASHBOARD_ORIGIN}"),
+    ];
+    let first = request(url, "GET", "/analytics/me", &me, "");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(
+        first.header("access-control-allow-origin"),
+        Some(DASHBOARD_ORIGIN)
+    );
+    let tag = first.header("etag").expect("an ETag").to_owned();
+    let held = format!("If-None-Match: {tag}");
+    let again = request(url, "GET", "/analytics/me", &[me[0], me[1], &held], "");
+    assert_eq!(again.status, 304);
+    assert_eq!(again.body, "", "no body");
+    assert_eq!(again.header("etag"), Some(tag.as_str()));
+    assert_eq!(
+        again.header("access-control-allow-origin"),
+        Some(DASHBOARD_ORIGIN)
+    );
+
+    let created = request(
+        url,
+        "POST",
+        "/tasks",
+        &[me[0], "Content-Type: application/json"],
+        r#"{"title":"Conditional","plannedAccomplishDate":"2030-01-01T00:00:00Z"}"#,
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let give_up = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = request(url, "GET", "/analytics/me", &[me[0], &held], "");
+        if now.status == 200 {
+            assert_ne!(now.header("etag"), Some(tag.as_str()));
+            assert!(now.body.contains(r#""created":1"#), "{}", now.body);
+            break;
+        }
+        assert_eq!(now.status, 304);
+        assert!(
+            Instant::now() < give_up,
+            "the created task was never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

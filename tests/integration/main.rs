@@ -10,6 +10,7 @@
 mod archive_sql;
 mod commands;
 mod consumer;
+mod dashboard;
 mod events;
 mod lambda_runtime;
 mod local_stack;

@@ -74,7 +74,10 @@ mod tests {
         let page = std::str::from_utf8(ASSETS[0].2).unwrap();
         for (path, _, _) in &ASSETS[1..] {
             let relative = path.trim_start_matches('/');
-            assert!(page.contains(&format!("\"{relative}\"")), "index.html loads {relative}");
+            assert!(
+                page.contains(&format!("\"{relative}\"")),
+                "index.html loads {relative}"
+            );
         }
         assert_eq!(asset("/index.html").unwrap().status(), StatusCode::OK);
         assert!(asset("/tasks").is_none());

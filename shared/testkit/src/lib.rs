@@ -5,6 +5,7 @@
 //! small helpers around them.
 
 mod archive_sql;
+mod browser;
 mod client;
 mod dynamodb;
 mod environment;
@@ -16,6 +17,7 @@ mod sample_events;
 mod sampling;
 
 pub use archive_sql::{readme_archive_queries, run_archive_query};
+pub use browser::{Browser, browser};
 pub use client::{ApiClient, AwsApi, Call, Reply, Route};
 pub use dynamodb::{applied_events, read_item};
 pub use environment::{function_environment, moto_environment};
