@@ -11,7 +11,8 @@ Prints one JSON line with what it measured; exits non-zero (with the reason) on 
    break.
 3. Switches to everyone's analytics and follows the simulation: the numbers must move
    several times without a reload and end equal to the API's answer.
-4. Any error in the browser console fails the run. A screenshot is saved at the end.
+4. At 375 px wide nothing overflows. Any error in the browser console fails the run. A
+   screenshot is saved at the end.
 """
 
 import json
@@ -145,6 +146,12 @@ def main():
               .filter((e) => !e.name.includes('/analytics/') && !e.name.includes('/tasks') && !e.name.includes('/_local/') && !e.name.includes('/health'))
               .reduce((sum, e) => sum + e.decodedBodySize, 0)""")
         driver.save_screenshot(SCREENSHOT)
+        # A 375 px-wide phone: nothing wider than the screen.
+        driver.set_window_size(375, 900)
+        time.sleep(0.5)
+        width = driver.execute_script("return [window.innerWidth, document.documentElement.scrollWidth]")
+        if width[1] > width[0]:
+            raise AssertionError("at %d px the page is %d px wide" % tuple(width))
         errors = console_errors(driver)
         if errors:
             raise AssertionError("errors in the browser console: %s" % errors)
