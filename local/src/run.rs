@@ -116,6 +116,7 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     println!("taskpulse local stack");
     println!("  backend    {}", backend.description);
     println!("  API        {url}  (the API Lambda's handler, as API Gateway would call it)");
+    println!("  dashboard  {url}/  (live analytics in the browser)");
     println!("  health     {url}/health");
     println!(
         "  identity   header X-Local-User: <user id>; add X-Local-Scopes: analytics:read for /analytics/global"
