@@ -363,7 +363,7 @@ mod tests {
     async fn a_poison_message_fails_alone_and_ends_in_the_dead_letters() {
         let (queue, store) = (MemoryQueue::new(3), MemoryAnalyticsStore::default());
         let mapping = Arc::new(mapping(&queue, &store, settings(10, 50, 100)));
-        queue.send("not an event".into(), None);
+        queue.send("not an event".into(), None).unwrap();
         queue
             .publish_events(&created_events("bo", 5))
             .await

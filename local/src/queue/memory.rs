@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
-use taskpulse_aws::SQS_BATCH_LIMIT;
+use taskpulse_aws::{EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT, SQS_MAX_MESSAGE_BYTES};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -103,7 +103,20 @@ impl MemoryQueue {
         }
     }
 
-    pub fn send(&self, body: String, event_type: Option<String>) {
+    /// Puts a message on the queue, or refuses it as SQS does one over its size limit.
+    pub fn send(&self, body: String, event_type: Option<String>) -> Result<(), QueueError> {
+        let size = body.len()
+            + event_type.as_ref().map_or(0, |value| {
+                EVENT_TYPE_ATTRIBUTE.len() + "String".len() + value.len()
+            });
+        if size > SQS_MAX_MESSAGE_BYTES {
+            return Err(QueueError {
+                call: "SendMessage",
+                detail: format!(
+                    "the message is {size} bytes; the queue takes at most {SQS_MAX_MESSAGE_BYTES}"
+                ),
+            });
+        }
         {
             let mut state = lock(&self.shared.state);
             let id = state.next_id;
@@ -122,6 +135,7 @@ impl MemoryQueue {
             state.visible.push_back(id);
         }
         self.shared.arrived.notify_waiters();
+        Ok(())
     }
 
     /// Takes up to `max` (≤ 10) visible messages now, hiding them for `visibility`.
@@ -235,10 +249,21 @@ impl MemoryQueue {
 
 impl PublishEvents for MemoryQueue {
     async fn publish_events(&self, events: &[PendingEvent]) -> Result<(), PublishError> {
+        // Each message on its own, as SendMessageBatch reports each entry: the events sent
+        // stay sent, the refused ones stay pending for the relay.
+        let mut failed = vec![];
+        let mut reason = String::new();
         for event in events {
-            self.send(event.body.clone(), Some(event.event_type.clone()));
+            if let Err(error) = self.send(event.body.clone(), Some(event.event_type.clone())) {
+                failed.push(event.event_id);
+                reason = error.to_string();
+            }
         }
-        Ok(())
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(PublishError { failed, reason })
+        }
     }
 }
 
@@ -267,8 +292,7 @@ impl EventQueue for MemoryQueue {
     }
 
     async fn send_raw(&self, body: &str) -> Result<(), QueueError> {
-        self.send(body.to_owned(), None);
-        Ok(())
+        self.send(body.to_owned(), None)
     }
 
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
@@ -293,8 +317,8 @@ mod tests {
     #[tokio::test]
     async fn a_received_message_is_hidden_until_deleted_or_its_visibility_timeout_passes() {
         let queue = MemoryQueue::new(5);
-        queue.send("a".into(), None);
-        queue.send("b".into(), None);
+        queue.send("a".into(), None).unwrap();
+        queue.send("b".into(), None).unwrap();
         let first = queue.try_receive(1, LONG);
         assert_eq!(bodies(&first), ["a"]);
         assert_eq!(first[0].receive_count, 1);
@@ -311,7 +335,7 @@ mod tests {
         queue.delete(&[&first[0]]);
         assert_eq!(queue.depth().in_flight, 1);
 
-        queue.send("c".into(), None);
+        queue.send("c".into(), None).unwrap();
         let short = queue.try_receive(1, Duration::from_millis(50));
         assert_eq!(bodies(&short), ["c"]);
         assert!(queue.try_receive(10, LONG).is_empty(), "b and c in flight");
@@ -328,7 +352,7 @@ mod tests {
     #[tokio::test]
     async fn deleting_with_the_receipt_of_an_earlier_receive_keeps_the_message() {
         let queue = MemoryQueue::new(5);
-        queue.send("a".into(), None);
+        queue.send("a".into(), None).unwrap();
         let first = queue.try_receive(1, Duration::ZERO);
         let second = queue.try_receive(1, LONG);
         assert_eq!(second[0].receive_count, 2);
@@ -345,7 +369,7 @@ mod tests {
     #[tokio::test]
     async fn released_messages_come_back_at_once() {
         let queue = MemoryQueue::new(5);
-        queue.send("a".into(), None);
+        queue.send("a".into(), None).unwrap();
         let first = queue.try_receive(1, LONG);
         queue.release(&[&first[0]]);
         let again = queue.try_receive(1, LONG);
@@ -356,14 +380,14 @@ mod tests {
     #[tokio::test]
     async fn a_message_received_max_receive_count_times_moves_to_the_dead_letters() {
         let queue = MemoryQueue::new(3);
-        queue.send("poison".into(), None);
+        queue.send("poison".into(), None).unwrap();
         for n in 1..=3 {
             // Never deleted; a zero visibility timeout makes it visible again at once.
             let received = queue.try_receive(10, Duration::ZERO);
             assert_eq!(bodies(&received), ["poison"], "receive {n}");
             assert_eq!(received[0].receive_count, n);
         }
-        queue.send("fine".into(), None);
+        queue.send("fine".into(), None).unwrap();
         assert_eq!(bodies(&queue.try_receive(10, LONG)), ["fine"]);
         assert_eq!(queue.dead_letters(), [("poison".to_owned(), 3)]);
         assert_eq!(queue.depth().dead_letters, Some(1));
@@ -382,10 +406,49 @@ mod tests {
                 .collect::<Vec<_>>()
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        sender.send("late".into(), None);
+        sender.send("late".into(), None).unwrap();
         let started = std::time::Instant::now();
         let received = waiting.await.unwrap();
         assert_eq!(received, ["late"]);
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_message_over_the_sqs_size_limit_is_refused_and_its_event_stays_pending() {
+        let queue = MemoryQueue::new(5);
+        queue.send("x".repeat(SQS_MAX_MESSAGE_BYTES), None).unwrap();
+        let refused = queue
+            .send("x".repeat(SQS_MAX_MESSAGE_BYTES + 1), None)
+            .unwrap_err();
+        assert!(refused.detail.contains("262144"), "{refused}");
+        // The attribute counts: a body that fits alone does not fit with its event type.
+        assert!(
+            queue
+                .send(
+                    "x".repeat(SQS_MAX_MESSAGE_BYTES - 10),
+                    Some("TaskCreated".into())
+                )
+                .is_err()
+        );
+
+        let event = |body: String| PendingEvent {
+            event_id: taskpulse_domain::EventId::from_uuid(uuid::Uuid::now_v7()),
+            event_type: "TaskCreated".into(),
+            body,
+            committed_at: chrono::Utc::now(),
+        };
+        let (fits, too_large) = (event("{}".into()), event("x".repeat(SQS_MAX_MESSAGE_BYTES)));
+        let error = queue
+            .publish_events(&[fits.clone(), too_large.clone()])
+            .await
+            .unwrap_err();
+        assert_eq!(error.failed, [too_large.event_id]);
+        let bodies: Vec<String> = queue
+            .try_receive(10, LONG)
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+        assert_eq!(bodies.len(), 2, "the first message and the event that fits");
+        assert!(bodies.contains(&fits.body));
     }
 }

@@ -1,7 +1,8 @@
 //! A request of the local server as API Gateway would hand it to the API function: the local
-//! identity headers become the JWT authorizer's claims.
+//! identity headers become the JWT authorizer's claims, and the headers API Gateway sets itself
+//! (`Host`, `X-Forwarded-*`) are set here, never taken from the client.
 
-use http::StatusCode;
+use http::{HeaderName, StatusCode, header};
 use hyper::body::Bytes;
 use serde_json::json;
 use taskpulse_lambda::gateway_request::GatewayRequest;
@@ -13,16 +14,23 @@ use crate::queue::EventQueue;
 pub const USER_HEADER: &str = "x-local-user";
 pub const SCOPES_HEADER: &str = "x-local-scopes";
 
+/// The domain name of the local API, as API Gateway names its own in the `Host` header.
+const LOCAL_DOMAIN: &str = "localhost";
+
 /// Why a request does not reach the handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Refusal {
     /// No identity: what API Gateway's JWT authorizer answers without a valid token.
     Unauthorized,
     BodyNotUtf8,
+    /// A header the event cannot carry: its value is not UTF-8 text.
+    HeaderNotText(HeaderName),
+    /// What `lambda_http` could not read as an API Gateway event.
+    NotAnEvent(String),
 }
 
 impl Refusal {
-    fn response(self) -> HttpResponse {
+    pub(super) fn response(&self) -> HttpResponse {
         match self {
             Self::Unauthorized => json_response(
                 StatusCode::UNAUTHORIZED,
@@ -32,51 +40,80 @@ impl Refusal {
                 StatusCode::BAD_REQUEST,
                 "the request body is not UTF-8 text",
             ),
+            Self::HeaderNotText(name) => problem(
+                StatusCode::BAD_REQUEST,
+                &format!("the {name} header is not UTF-8 text"),
+            ),
+            Self::NotAnEvent(reason) => problem(
+                StatusCode::BAD_REQUEST,
+                &format!("the request cannot be passed on: {reason}"),
+            ),
         }
+    }
+}
+
+/// Headers that API Gateway sets from the connection and that a client cannot choose.
+fn set_by_the_gateway(name: &HeaderName) -> bool {
+    name == header::HOST
+        || name == header::FORWARDED
+        || name.as_str().starts_with("x-forwarded-")
+        || name == USER_HEADER
+        || name == SCOPES_HEADER
+}
+
+/// The caller API Gateway's authorizer would let through, checked before the body is read.
+/// A CORS preflight carries no token: the template's preflight route has no authorizer.
+pub(super) fn identity(parts: &http::request::Parts) -> Result<Option<&str>, Refusal> {
+    let user = parts
+        .headers
+        .get(USER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    match user {
+        None if parts.method == http::Method::OPTIONS => Ok(None),
+        None => Err(Refusal::Unauthorized),
+        Some(user) => Ok(Some(user)),
     }
 }
 
 /// The request as API Gateway would hand it to the API function.
 fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayRequest, Refusal> {
-    let header_text = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
+    let user = identity(parts)?;
     let mut event = GatewayRequest::new(parts.method.as_str(), parts.uri.path());
     event.raw_query = parts.uri.query().unwrap_or_default().to_owned();
     for (name, value) in &parts.headers {
-        let name = name.as_str();
-        if name == USER_HEADER || name == SCOPES_HEADER {
+        if set_by_the_gateway(name) {
             continue;
         }
-        let Ok(value) = value.to_str() else { continue };
+        // API Gateway passes text on as it came; the handler refuses what it cannot read.
+        let value = std::str::from_utf8(value.as_bytes())
+            .map_err(|_| Refusal::HeaderNotText(name.clone()))?;
         // API Gateway joins repeated headers with commas.
         event
             .headers
-            .entry(name.to_owned())
+            .entry(name.as_str().to_owned())
             .and_modify(|v| {
                 v.push(',');
                 v.push_str(value);
             })
             .or_insert_with(|| value.to_owned());
     }
+    event = event
+        .header(header::HOST.as_str(), LOCAL_DOMAIN)
+        .header("x-forwarded-proto", "http")
+        .header("x-forwarded-for", "127.0.0.1");
     if !body.is_empty() {
         let text = String::from_utf8(body.to_vec()).map_err(|_| Refusal::BodyNotUtf8)?;
         event.body = Some(text);
     }
-    let Some(user) = header_text(USER_HEADER) else {
-        // The template's preflight route has no authorizer: a CORS preflight carries no token.
-        if parts.method == http::Method::OPTIONS {
-            return Ok(event);
-        }
-        return Err(Refusal::Unauthorized);
-    };
-    event = event.caller(user);
-    if let Some(scopes) = header_text(SCOPES_HEADER) {
+    if let Some(user) = user {
+        event = event.caller(user);
+        let scopes = parts
+            .headers
+            .get(SCOPES_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         event.scopes = scopes.split_whitespace().map(str::to_owned).collect();
     }
     Ok(event)
@@ -87,11 +124,13 @@ pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     parts: &http::request::Parts,
     body: Bytes,
 ) -> HttpResponse {
-    let event = match api_event(parts, &body) {
-        Ok(event) => event,
+    let request = api_event(parts, &body)
+        .and_then(|event| event.try_to_request().map_err(Refusal::NotAnEvent));
+    let request = match request {
+        Ok(request) => request,
         Err(refusal) => return refusal.response(),
     };
-    let response = backend.api.handle(event.to_request()).await;
+    let response = backend.api.handle(request).await;
     let (parts, body) = response.into_parts();
     let bytes = match body {
         lambda_http::Body::Empty => Bytes::new(),
@@ -106,10 +145,10 @@ pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
 mod tests {
     use super::*;
 
-    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+    fn parts(method: &str, uri: &str, headers: &[(&str, &[u8])]) -> http::request::Parts {
         let mut builder = http::Request::builder().method(method).uri(uri);
         for (name, value) in headers {
-            builder = builder.header(*name, *value);
+            builder = builder.header(*name, http::HeaderValue::from_bytes(value).unwrap());
         }
         builder.body(()).unwrap().into_parts().0
     }
@@ -120,11 +159,11 @@ mod tests {
             "GET",
             "/analytics/global?from=2026-01-01",
             &[
-                ("x-local-user", "ana"),
-                ("x-local-scopes", "analytics:read  tasks:write"),
-                ("accept", "application/json"),
-                ("x-trace", "a"),
-                ("x-trace", "b"),
+                ("x-local-user", b"ana"),
+                ("x-local-scopes", b"analytics:read  tasks:write"),
+                ("accept", b"application/json"),
+                ("x-trace", b"a"),
+                ("x-trace", b"b"),
             ],
         );
         let event = api_event(&parts, &Bytes::new()).unwrap();
@@ -144,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_request_without_the_user_header_is_refused_as_the_authorizer_would() {
-        let parts = parts("GET", "/tasks", &[("authorization", "Bearer x")]);
+        let parts = parts("GET", "/tasks", &[("authorization", b"Bearer x")]);
         let refusal = api_event(&parts, &Bytes::new()).unwrap_err();
         assert_eq!(refusal, Refusal::Unauthorized);
         assert_eq!(refusal.response().status(), StatusCode::UNAUTHORIZED);
@@ -152,8 +191,56 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_utf8_is_a_bad_request() {
-        let parts = parts("POST", "/tasks", &[("x-local-user", "ana")]);
+        let parts = parts("POST", "/tasks", &[("x-local-user", b"ana")]);
         let refusal = api_event(&parts, &Bytes::from_static(&[0xff, 0xfe])).unwrap_err();
+        assert_eq!(refusal.response().status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn host_and_forwarding_headers_are_the_gateways_own() {
+        for (name, value) in [
+            ("host", &b"x/analytics/global?"[..]),
+            ("host", b"localhost:99999"),
+            ("host", b"[::1"),
+            ("x-forwarded-proto", b"1x"),
+            ("x-forwarded-host", b"evil.example"),
+            ("forwarded", b"for=1.2.3.4"),
+        ] {
+            let parts = parts("GET", "/tasks", &[("x-local-user", b"ana"), (name, value)]);
+            let event = api_event(&parts, &Bytes::new()).unwrap();
+            let headers = &event.to_json()["headers"];
+            assert_eq!(headers["host"], LOCAL_DOMAIN, "{name}");
+            assert_eq!(headers["x-forwarded-proto"], "http", "{name}");
+            assert!(headers.get("x-forwarded-host").is_none());
+            assert!(headers.get("forwarded").is_none());
+            let request = event.try_to_request().unwrap();
+            assert_eq!(request.uri().path(), "/tasks", "{name}");
+        }
+    }
+
+    #[test]
+    fn utf8_header_values_are_passed_on_and_others_refused() {
+        let utf8 = parts(
+            "POST",
+            "/tasks",
+            &[
+                ("x-local-user", b"ana"),
+                ("idempotency-key", "ключ".as_bytes()),
+            ],
+        );
+        let event = api_event(&utf8, &Bytes::new()).unwrap();
+        assert_eq!(event.headers["idempotency-key"], "ключ");
+
+        let latin1 = parts(
+            "POST",
+            "/tasks",
+            &[("x-local-user", b"ana"), ("if-match", b"\"\xe4\"")],
+        );
+        let refusal = api_event(&latin1, &Bytes::new()).unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::HeaderNotText(HeaderName::from_static("if-match"))
+        );
         assert_eq!(refusal.response().status(), StatusCode::BAD_REQUEST);
     }
 }

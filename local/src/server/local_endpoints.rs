@@ -5,12 +5,23 @@
 use http::{Method, StatusCode};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
+use taskpulse_aws::SQS_MAX_MESSAGE_BYTES;
 
 use super::{HttpResponse, json_response, problem};
 use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::event_source_mapping::DeliveryChaos;
 use crate::queue::EventQueue;
 use crate::rebuild::{RebuildRequest, StartRefused};
+
+/// The largest body each endpoint reads: a raw message as large as the queue takes one,
+/// small JSON everywhere else.
+pub(super) fn body_limit(path: &str) -> usize {
+    if path == "/_local/queue/messages" {
+        SQS_MAX_MESSAGE_BYTES
+    } else {
+        taskpulse_lambda::api::MAX_BODY_BYTES
+    }
+}
 
 pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,

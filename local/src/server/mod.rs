@@ -17,22 +17,19 @@
 //! poison), `GET /_local/queue/dead-letters` (embedded queue only).
 
 mod api_request;
+mod body;
 mod change_stream;
+mod connections;
 mod dashboard;
 mod local_endpoints;
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::{Method, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -41,13 +38,9 @@ use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::queue::EventQueue;
 
 pub use api_request::{SCOPES_HEADER, USER_HEADER};
+pub use body::BODY_READ_TIMEOUT;
+pub use connections::{DRAIN_TIMEOUT, HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
 pub use dashboard::transfer_size as dashboard_transfer_size;
-
-/// API Gateway's payload limit for HTTP APIs; the handler enforces its own, smaller one.
-const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
-
-/// How long shutdown waits for requests in progress.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A whole body, or a stream (the change notices).
 type HttpBody = UnsyncBoxBody<Bytes, Infallible>;
@@ -57,50 +50,19 @@ pub(crate) fn full(bytes: Bytes) -> HttpBody {
     Full::new(bytes).boxed_unsync()
 }
 
-/// Serves until `stop` turns true, then lets requests in progress finish.
+/// Serves until `stop` turns true, then lets requests in progress finish (see `connections`).
 pub async fn serve<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     listener: TcpListener,
     backend: Arc<Backend<T, Q, C>>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let graceful = GracefulShutdown::new();
-    // Open change streams end when the stack stops.
-    let streams_stop = stop.clone();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stop.changed() => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(error) => {
-                tracing::warn!(%error, "accepting a connection failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    let stopping = stop.clone();
+    connections::serve_connections(listener, stop, move |request| {
         let backend = Arc::clone(&backend);
-        let streams_stop = streams_stop.clone();
-        let service = service_fn(move |request| {
-            let backend = Arc::clone(&backend);
-            let streams_stop = streams_stop.clone();
-            async move { Ok::<_, Infallible>(respond(&backend, request, streams_stop).await) }
-        });
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("requests still in progress after {DRAIN_TIMEOUT:?} were cut off");
-    }
+        let stop = stopping.clone();
+        async move { respond(&backend, request, stop).await }
+    })
+    .await;
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
@@ -133,35 +95,44 @@ pub(crate) fn problem(status: StatusCode, detail: &str) -> HttpResponse {
 async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,
     request: hyper::Request<Incoming>,
-    streams_stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> HttpResponse {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is larger than 10 MB",
-            );
-        }
-    };
+    // Routed on the path alone: neither `Host` nor a forwarding header picks the route.
     let path = parts.uri.path();
-    if parts.method == Method::GET
-        && let Some(page) = dashboard::asset(path)
-    {
-        return page;
+    if parts.method == Method::GET {
+        if let Some(page) = dashboard::asset(path) {
+            return page;
+        }
+        match path {
+            "/health" => {
+                return json_response(
+                    StatusCode::OK,
+                    &json!({ "status": "ok", "backend": backend.kind.name() }),
+                );
+            }
+            "/_local/changes" => {
+                return change_stream::change_stream(&backend.mapping.changes, stop);
+            }
+            _ => {}
+        }
     }
-    match (&parts.method, path) {
-        (&Method::GET, "/health") => json_response(
-            StatusCode::OK,
-            &json!({ "status": "ok", "backend": backend.kind.name() }),
-        ),
-        (&Method::GET, "/_local/changes") => {
-            change_stream::change_stream(&backend.mapping.changes, streams_stop)
+    let limit = if path.starts_with("/_local/") {
+        local_endpoints::body_limit(path)
+    } else {
+        // API Gateway's authorizer answers before a byte of the body is read.
+        if let Err(refusal) = api_request::identity(&parts) {
+            return refusal.response();
         }
-        (_, local) if local.starts_with("/_local/") => {
-            local_endpoints::respond(backend, &parts, &body).await
-        }
-        _ => api_request::respond(backend, &parts, body).await,
+        taskpulse_lambda::api::MAX_BODY_BYTES
+    };
+    let body = match body::read_body(&parts.headers, body, limit, stop).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    if path.starts_with("/_local/") {
+        local_endpoints::respond(backend, &parts, &body).await
+    } else {
+        api_request::respond(backend, &parts, body).await
     }
 }

@@ -28,5 +28,5 @@ pub use ports::{
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{
-    CommandContext, CommandError, CommandOutcome, IdempotencyKey, NewTask, TaskCommands,
+    CommandContext, CommandError, CommandOutcome, IdempotencyKey, IfMatch, NewTask, TaskCommands,
 };

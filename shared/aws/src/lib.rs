@@ -25,6 +25,8 @@ mod task_store;
 pub use analytics_store::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
 pub use archive_store::S3Archive;
 pub use env::ConfigError;
-pub use publisher::{EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT, SqsEventPublisher};
+pub use publisher::{
+    EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT, SQS_MAX_MESSAGE_BYTES, SqsEventPublisher,
+};
 pub use rebuild_queue::SqsWorkQueue;
 pub use task_store::DynamoTaskStore;

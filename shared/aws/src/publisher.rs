@@ -9,6 +9,10 @@ use taskpulse_domain::EventId;
 
 /// `SendMessageBatch` (and every other SQS batch call) takes at most ten entries.
 pub const SQS_BATCH_LIMIT: usize = 10;
+/// The largest message a queue takes: SQS's default `MaximumMessageSize` (256 KiB), which the
+/// template's queues keep. It counts the body and every message attribute's name, type and
+/// value.
+pub const SQS_MAX_MESSAGE_BYTES: usize = 262_144;
 /// The message attribute that carries the event's `eventType`.
 pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";
 

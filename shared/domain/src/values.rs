@@ -96,7 +96,8 @@ impl fmt::Display for UserId {
     }
 }
 
-/// A task title: trimmed, 1 to 200 characters.
+/// A task title: at most 200 characters as sent, no control characters, at least one that is
+/// not white space; kept trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Title(String);
@@ -104,7 +105,27 @@ pub struct Title(String);
 impl Title {
     pub const MAX_CHARS: usize = 200;
 
+    /// A title as a client sends it.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        if raw.chars().any(char::is_control) {
+            return Err(ValueError(
+                "title must not contain control characters".into(),
+            ));
+        }
+        let count = raw.chars().count();
+        if count > Self::MAX_CHARS {
+            return Err(ValueError(format!(
+                "title must be at most {} characters (got {count})",
+                Self::MAX_CHARS
+            )));
+        }
+        Self::read(raw)
+    }
+
+    /// A title as stored in a task or an event. Titles taken before control characters were
+    /// refused, or with white space around them, must still be read: an event already on the
+    /// queue is never refused for them.
+    fn read(raw: &str) -> Result<Self, ValueError> {
         let trimmed = raw.trim();
         let count = trimmed.chars().count();
         if count == 0 {
@@ -128,7 +149,7 @@ impl TryFrom<String> for Title {
     type Error = ValueError;
 
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
+        Self::read(&raw)
     }
 }
 
@@ -138,7 +159,8 @@ impl From<Title> for String {
     }
 }
 
-/// A free-text description: at most 2000 characters.
+/// A free-text description: at most 2000 characters; line breaks and tabs are its only
+/// control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Description(String);
@@ -146,7 +168,22 @@ pub struct Description(String);
 impl Description {
     pub const MAX_CHARS: usize = 2000;
 
+    /// A description as a client sends it.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(ValueError(
+                "description must not contain control characters other than tab and line breaks"
+                    .into(),
+            ));
+        }
+        Self::read(raw)
+    }
+
+    /// A description as stored: see [`Title::read`].
+    fn read(raw: &str) -> Result<Self, ValueError> {
         let count = raw.chars().count();
         if count > Self::MAX_CHARS {
             return Err(ValueError(format!(
@@ -166,7 +203,7 @@ impl TryFrom<String> for Description {
     type Error = ValueError;
 
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
+        Self::read(&raw)
     }
 }
 
@@ -271,13 +308,40 @@ mod tests {
     #[test]
     fn title_is_trimmed_and_bounded() {
         assert_eq!(
-            Title::parse("  write report \n").unwrap().as_str(),
+            Title::parse("  write report \u{3000}").unwrap().as_str(),
             "write report"
         );
         assert!(Title::parse("   ").is_err());
+        assert!(Title::parse("\u{a0}\u{2003}").is_err());
         assert!(Title::parse(&"é".repeat(200)).is_ok());
         let err = Title::parse(&"x".repeat(201)).unwrap_err();
         assert!(err.0.contains("at most 200"), "{err}");
+        // The length is that of what was sent, before trimming.
+        let padded = format!("{:^210}", "x".repeat(190));
+        assert!(Title::parse(&padded).is_err());
+    }
+
+    #[test]
+    fn titles_and_descriptions_refuse_control_characters_but_stored_ones_still_read() {
+        for title in [
+            "a\u{0}b",
+            "line\nbreak",
+            "tab\there",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            let err = Title::parse(title).unwrap_err();
+            assert!(err.0.contains("control"), "{title:?}: {err}");
+            assert!(
+                serde_json::from_value::<Title>(title.into()).is_ok(),
+                "{title:?}"
+            );
+        }
+        assert!(Description::parse("two\r\nlines\tand a tab").is_ok());
+        for description in ["nul\u{0}", "bell\u{7}", "esc\u{1b}[0m"] {
+            assert!(Description::parse(description).is_err(), "{description:?}");
+            assert!(serde_json::from_value::<Description>(description.into()).is_ok());
+        }
     }
 
     #[test]

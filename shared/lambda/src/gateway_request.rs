@@ -93,11 +93,16 @@ impl GatewayRequest {
         event
     }
 
-    /// The event as the `lambda_http` request the handler receives.
+    /// The event as the `lambda_http` request the handler receives, or why `lambda_http` cannot
+    /// read it (a header value that is no HTTP header value, for one).
+    pub fn try_to_request(&self) -> Result<Request, String> {
+        lambda_http::request::from_str(&self.to_json().to_string()).map_err(|e| e.to_string())
+    }
+
+    /// The request of an event built to be valid (tests): one that is not is a defect there.
     pub fn to_request(&self) -> Request {
-        // The JSON above always has the shape lambda_http parses.
-        lambda_http::request::from_str(&self.to_json().to_string())
-            .unwrap_or_else(|_| Request::default())
+        self.try_to_request()
+            .unwrap_or_else(|e| panic!("{self:?} is not an API Gateway event: {e}"))
     }
 }
 

@@ -17,6 +17,10 @@ use taskpulse_domain::{
 };
 use uuid::Uuid;
 
+mod precondition;
+
+pub use precondition::IfMatch;
+
 use crate::backoff::Backoff;
 use crate::metric;
 use crate::ports::{
@@ -45,8 +49,9 @@ pub struct IdempotencyKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandContext {
     pub caller: UserId,
-    /// The version the caller last saw (`If-Match`); the command is refused if it moved.
-    pub if_match: Option<u64>,
+    /// The versions the caller last saw (`If-Match`); the command is refused if the task is
+    /// at none of them.
+    pub if_match: Option<IfMatch>,
     pub idempotency: Option<IdempotencyKey>,
 }
 
@@ -232,7 +237,11 @@ where
                 .filter(|stored| stored.task.owner == context.caller)
                 .ok_or(CommandError::NotFound)?;
             let read_version = stored.task.version;
-            if context.if_match.is_some_and(|v| v != read_version) {
+            if context
+                .if_match
+                .as_ref()
+                .is_some_and(|precondition| !precondition.matches(read_version))
+            {
                 return Err(CommandError::PreconditionFailed {
                     current_version: Some(read_version),
                 });
@@ -281,7 +290,12 @@ where
                         events,
                     });
                 }
-                Err(SaveError::VersionConflict) if context.if_match.is_some() => {
+                Err(SaveError::VersionConflict)
+                    if context
+                        .if_match
+                        .as_ref()
+                        .is_some_and(IfMatch::names_versions) =>
+                {
                     // The caller asked for the version it saw; it is gone.
                     return Err(CommandError::PreconditionFailed {
                         current_version: None,

@@ -141,7 +141,7 @@ async fn if_match_must_name_the_current_version() {
     let commands = commands();
     let id = create(&commands, "u1").await.task.id;
     let stale = CommandContext {
-        if_match: Some(7),
+        if_match: Some(IfMatch::Versions(vec![7])),
         ..as_user("u1")
     };
     let change = TaskCommand::ChangePriority {
@@ -154,7 +154,7 @@ async fn if_match_must_name_the_current_version() {
         })
     );
     let fresh = CommandContext {
-        if_match: Some(1),
+        if_match: Some(IfMatch::Versions(vec![1])),
         ..as_user("u1")
     };
     assert_eq!(

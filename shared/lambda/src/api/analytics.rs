@@ -15,6 +15,7 @@ use super::conditional::conditional_json;
 use super::identity::caller;
 use super::problem::Problem;
 use super::query::analytics_range;
+use super::request::header_text;
 
 /// The OAuth scope that lets a caller read everyone's analytics.
 pub const ANALYTICS_READ_SCOPE: &str = "analytics:read";
@@ -43,6 +44,7 @@ impl<S, P, R: ReadCounters + LoadProjectionConfig> Api<S, P, R> {
             AnalyticsRoute::Me => Scope::User(caller.user_id),
         };
         let (from, to) = analytics_range(request, Utc::now().date_naive())?;
+        let if_none_match = header_text(request.headers(), "If-None-Match")?;
         // One configuration read per request: the whole answer comes from one version.
         let active = self.analytics.load_projection_config().await?.active;
         let report = analytics_report(&self.analytics, active, &scope, from, to).await?;
@@ -54,7 +56,7 @@ impl<S, P, R: ReadCounters + LoadProjectionConfig> Api<S, P, R> {
                 "the answer could not be written",
             )
         })?;
-        Ok(conditional_json(request.headers(), body))
+        Ok(conditional_json(if_none_match, body))
     }
 }
 
@@ -200,6 +202,9 @@ mod tests {
                 "from=2026-02-01&to=2026-01-01",
                 "from=2024-01-01&to=2026-01-01",
                 "from=yesterday",
+                "from=2026-1-1",
+                "to=2026-01-1",
+                "from=+2026-01-01",
                 "days=3",
             ],
         )

@@ -13,6 +13,7 @@ mod conditional;
 mod cors;
 mod cursor;
 mod identity;
+mod if_match;
 mod problem;
 mod query;
 mod request;
@@ -22,7 +23,7 @@ mod tasks;
 mod test_support;
 
 use http::Method;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use taskpulse_app::{
     ListTasks, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished, PublishEvents,
     ReadCounters, SaveTask, TaskCommands,
@@ -134,7 +135,16 @@ where
     }
 
     async fn route(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let path = request.uri().path().trim_end_matches('/');
+        // The path the client asked for, as API Gateway received it: the URI lambda_http builds
+        // from it also depends on the Host and X-Forwarded-Proto headers, which must never
+        // decide which route runs.
+        let raw_path = request.raw_http_path();
+        let path = if raw_path.is_empty() {
+            request.uri().path()
+        } else {
+            raw_path
+        };
+        let path = path.trim_end_matches('/');
         let route = Route::find(path).ok_or_else(|| Problem::no_route(path))?;
         let method = request.method();
         if method == Method::OPTIONS {
@@ -294,5 +304,20 @@ mod tests {
                 .is_none()
         );
         assert!(answer.headers.get(header::VARY).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_route_is_the_path_the_client_asked_for_whatever_the_host() {
+        let api = api();
+        super::test_support::create(&api, "u").await;
+        for (name, value) in [
+            ("host", "x/analytics/global?"),
+            ("host", "x/analytics/me#"),
+            ("x-forwarded-proto", "https://x/analytics/me?"),
+        ] {
+            let r = send(&api, get("/tasks", "u", "").header(name, value)).await;
+            assert_eq!(r.status, StatusCode::OK, "{name}: {value}");
+            assert_eq!(r.body["items"].as_array().map(Vec::len), Some(1), "{value}");
+        }
     }
 }

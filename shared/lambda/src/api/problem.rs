@@ -154,14 +154,6 @@ impl Problem {
         )
     }
 
-    /// An `If-Match` that is no version number can never match.
-    pub(super) fn no_such_version(if_match: &str) -> Self {
-        Self::new(
-            StatusCode::PRECONDITION_FAILED,
-            format!("If-Match {if_match} names no version of this task"),
-        )
-    }
-
     pub(super) fn body_too_large(bytes: usize, max_bytes: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -75,9 +75,9 @@ pub(super) fn analytics_range(
     let (parameters, mut errors) = parameters(request, &["from", "to"]);
     let mut date = |name: &str| match parameters.first(name) {
         None => None,
-        Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-            Ok(day) => Some(day),
-            Err(_) => {
+        Some(raw) => match full_date(raw) {
+            Some(day) => Some(day),
+            None => {
                 errors.push(name, format!("must be a date YYYY-MM-DD (got '{raw}')"));
                 None
             }
@@ -101,6 +101,22 @@ pub(super) fn analytics_range(
         }
     }
     errors.finish(Some((from, to)))
+}
+
+/// A `full-date` of RFC 3339 (JSON Schema's `date` format): four-digit year, two-digit month
+/// and day. The parser alone would also take `2026-1-1`.
+fn full_date(raw: &str) -> Option<NaiveDate> {
+    let digits_where_due = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    digits_where_due
+        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -163,6 +179,7 @@ mod tests {
                 "limit=101",
                 "status=done",
                 "cursor=zzz",
+                "cursor=",
                 "color=red",
             ],
         )

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use taskpulse_app::{CommandContext, IdempotencyKey};
 
 use super::identity::Caller;
+use super::if_match;
 use super::problem::{FieldError, FieldErrors, Problem};
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
@@ -30,11 +31,13 @@ pub(super) fn command_request<T>(
 /// `If-Match` and `Idempotency-Key`, and the caller, as the use cases need them.
 fn command_context(request: &Request, caller: Caller) -> Result<CommandContext, Problem> {
     let headers = request.headers();
-    let if_match = match header_text(headers, header::IF_MATCH.as_str())? {
+    let if_match = match header_text(headers, "If-Match")? {
         None => None,
-        Some(raw) => parse_if_match(raw)?,
+        Some(raw) => Some(if_match::parse(raw).ok_or_else(|| {
+            Problem::validation(vec![FieldError::new("If-Match", if_match::EXPECTED)])
+        })?),
     };
-    let idempotency = match header_text(headers, "idempotency-key")? {
+    let idempotency = match header_text(headers, "Idempotency-Key")? {
         None => None,
         Some(key) => {
             let valid = !key.is_empty()
@@ -59,25 +62,27 @@ fn command_context(request: &Request, caller: Caller) -> Result<CommandContext, 
     })
 }
 
-fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Problem> {
-    match headers.get(name) {
-        None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .map(|s| Some(s.trim()))
-            .map_err(|_| Problem::validation(vec![FieldError::new(name, "must be visible ASCII")])),
-    }
-}
-
-/// `If-Match: "3"` (or `W/"3"`, or `3`) names version 3; `*` matches any version.
-fn parse_if_match(raw: &str) -> Result<Option<u64>, Problem> {
-    if raw == "*" {
+/// A header's value, trimmed; `name` as problems name it (headers match in any case). One
+/// that is not visible ASCII is refused rather than ignored: a precondition or an idempotency
+/// key the server cannot read must not be dropped.
+pub(super) fn header_text<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+) -> Result<Option<&'a str>, Problem> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
         return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Problem::validation(vec![FieldError::new(
+            name,
+            "must be sent once",
+        )]));
     }
-    let tag = raw.trim_start_matches("W/").trim_matches('"');
-    tag.parse::<u64>()
-        .map(Some)
-        .map_err(|_| Problem::no_such_version(raw))
+    value
+        .to_str()
+        .map(|s| Some(s.trim()))
+        .map_err(|_| Problem::validation(vec![FieldError::new(name, "must be visible ASCII")]))
 }
 
 /// Identifies a request for idempotency: the same key may only be retried with the same
@@ -142,7 +147,8 @@ impl<'a> Fields<'a> {
     }
 
     /// A string field, parsed; `None` (with an error recorded) if it is missing or invalid.
-    /// `default` is used when the field is absent or null; without one, the field is required.
+    /// `default` is used when the field is absent; without one, the field is required. `null`
+    /// is no string: an optional field is left out, not set to null.
     pub(super) fn parse<T, E: std::fmt::Display>(
         &mut self,
         field: &str,
@@ -150,7 +156,7 @@ impl<'a> Fields<'a> {
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
         match self.body.get(field) {
-            None | Some(Value::Null) => {
+            None => {
                 if default.is_none() {
                     self.errors.push(field, "is required");
                 }
@@ -170,7 +176,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An optional string field: absent or null is `Some(None)`.
+    /// An optional string field: absent is `Some(None)`.
     pub(super) fn optional<T, E: std::fmt::Display>(
         &mut self,
         field: &str,
@@ -184,10 +190,15 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// An RFC 3339 date-time with `T` between date and time, as JSON Schema's `date-time` format
+/// has it (the parser alone would also take a space there).
 pub(super) fn timestamp(raw: &str) -> Result<DateTime<Utc>, String> {
+    let separated_by_t = matches!(raw.as_bytes().get(10), Some(b'T' | b't'));
     DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .filter(|_| separated_by_t)
         .map(|at| at.with_timezone(&Utc))
-        .map_err(|_| {
+        .ok_or_else(|| {
             format!("must be an RFC 3339 timestamp such as 2026-12-01T17:00:00Z (got '{raw}')")
         })
 }
@@ -329,5 +340,85 @@ mod tests {
         .await;
         assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
         assert_eq!(fields(&invalid.body), ["Idempotency-Key"]);
+    }
+
+    #[tokio::test]
+    async fn header_values_that_are_not_ascii_are_refused_never_ignored() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let keyed = || post("/tasks", "u", serde_json::from_str(VALID).unwrap());
+        for _ in 0..2 {
+            let r = send(&api, keyed().header("idempotency-key", "ключ")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST);
+            assert_eq!(fields(&r.body), ["Idempotency-Key"]);
+        }
+        let guarded = post(
+            &format!("/tasks/{id}/priority"),
+            "u",
+            json!({"priority": "low"}),
+        )
+        .header("if-match", "ä");
+        let r = send(&api, guarded).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&r.body), ["If-Match"]);
+        assert_eq!(
+            api.commands().store().len(),
+            1,
+            "nothing was created or changed"
+        );
+        assert_eq!(
+            api.commands()
+                .store()
+                .get(id.parse().unwrap())
+                .unwrap()
+                .task
+                .version,
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn null_is_no_value_for_an_optional_field() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let planned = "2030-01-01T00:00:00Z";
+        for (field, body) in [
+            (
+                "description",
+                json!({"title": "t", "description": null, "plannedAccomplishDate": planned}),
+            ),
+            (
+                "priority",
+                json!({"title": "t", "priority": null, "plannedAccomplishDate": planned}),
+            ),
+        ] {
+            let r = send(&api, post("/tasks", "u", body)).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}");
+            assert_eq!(fields(&r.body), [field]);
+        }
+        let r = send(
+            &api,
+            post(
+                &format!("/tasks/{id}/status"),
+                "u",
+                json!({"status": "on_hold", "at": null}),
+            ),
+        )
+        .await;
+        assert_eq!(fields(&r.body), ["at"]);
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_date_times_with_t() {
+        assert!(timestamp("2026-12-01T17:00:00Z").is_ok());
+        assert!(timestamp("2026-12-01t17:00:00.5+02:00").is_ok());
+        for raw in [
+            "2026-12-01 17:00:00Z",
+            "2026-12-01",
+            "2026-12-01T17:00:00",
+            "",
+        ] {
+            assert!(timestamp(raw).is_err(), "{raw}");
+        }
     }
 }

@@ -74,9 +74,13 @@ where
     }
 }
 
-/// An id that is not a UUID names no task: 404, like any unknown task.
+/// A task has one spelling, the one the API answers with (a lowercase, hyphenated UUID): any
+/// other (`urn:uuid:…`, braces, no hyphens, upper case) names no task, 404 like any unknown one.
 fn task_id(raw: &str) -> Result<TaskId, Problem> {
-    raw.parse().map_err(|_| Problem::no_such_task())
+    raw.parse::<TaskId>()
+        .ok()
+        .filter(|id| id.to_string() == raw)
+        .ok_or_else(Problem::no_such_task)
 }
 
 fn parse_new_task(body: &Map<String, Value>) -> Result<NewTask, Problem> {
@@ -252,5 +256,67 @@ mod tests {
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{action} {body}");
             assert_eq!(fields(&r.body), expected, "{action} {body}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_task_has_one_spelling_of_its_id() {
+        let api = api();
+        let id = create(&api, "u").await;
+        let undashed = id.replace('-', "");
+        for other in [
+            format!("urn:uuid:{id}"),
+            id.to_uppercase(),
+            undashed,
+            format!("{{{id}}}"),
+        ] {
+            let r = send(&api, get(&format!("/tasks/{other}"), "u", "")).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{other}");
+            let r = send(
+                &api,
+                post(
+                    &format!("/tasks/{other}/priority"),
+                    "u",
+                    json!({"priority": "low"}),
+                ),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{other}");
+        }
+        let r = send(&api, get(&format!("/tasks/{id}"), "u", "")).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn text_fields_refuse_control_characters_and_titles_count_what_was_sent() {
+        let api = api();
+        let planned = "2030-01-01T00:00:00Z";
+        for (field, body) in [
+            (
+                "title",
+                json!({"title": "nul\u{0}", "plannedAccomplishDate": planned}),
+            ),
+            (
+                "title",
+                json!({"title": "two\nlines", "plannedAccomplishDate": planned}),
+            ),
+            (
+                "title",
+                json!({"title": format!("{:^210}", "x"), "plannedAccomplishDate": planned}),
+            ),
+            (
+                "description",
+                json!({"title": "t", "description": "bell\u{7}", "plannedAccomplishDate": planned}),
+            ),
+        ] {
+            let r = send(&api, post("/tasks", "u", body.clone())).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(fields(&r.body), [field], "{body}");
+        }
+        let multiline = json!({"title": "t", "description": "one\r\ntwo\tthree", "plannedAccomplishDate": planned});
+        assert_eq!(
+            send(&api, post("/tasks", "u", multiline)).await.status,
+            StatusCode::CREATED
+        );
+        assert_eq!(api.commands().store().len(), 1);
     }
 }
