@@ -1,5 +1,6 @@
 //! A request of the local server as API Gateway would hand it to the API function: the local
-//! identity headers become the JWT authorizer's claims, and the headers API Gateway sets itself
+//! identity headers (or a bearer token's claims) become the JWT authorizer's claims, and the
+//! headers API Gateway sets itself
 //! (`Host`, `X-Forwarded-*`) are set here, never taken from the client.
 
 use http::{HeaderName, StatusCode, header};
@@ -7,7 +8,7 @@ use hyper::body::Bytes;
 use serde_json::json;
 use taskpulse_lambda::gateway_request::GatewayRequest;
 
-use super::{HttpResponse, full, json_response, problem};
+use super::{HttpResponse, bearer, full, json_response, problem};
 use crate::backend::{AnalyticsTable, Backend, TaskTable};
 use crate::queue::EventQueue;
 
@@ -61,25 +62,48 @@ fn set_by_the_gateway(name: &HeaderName) -> bool {
         || name == SCOPES_HEADER
 }
 
-/// The caller API Gateway's authorizer would let through, checked before the body is read.
-/// A CORS preflight carries no token: the template's preflight route has no authorizer.
-pub(super) fn identity(parts: &http::request::Parts) -> Result<Option<&str>, Refusal> {
-    let user = parts
-        .headers
-        .get(USER_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    match user {
+/// Who a request acts as: the JWT `sub` and the token's scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Identity {
+    user: String,
+    scopes: Vec<String>,
+}
+
+/// The caller API Gateway's authorizer would let through, checked before the body is read:
+/// the local identity headers, or else the claims of a bearer token (see `bearer`). A CORS
+/// preflight carries no token: the template's preflight route has no authorizer.
+pub(super) fn identity(parts: &http::request::Parts) -> Result<Option<Identity>, Refusal> {
+    let text = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let identity = match text(USER_HEADER) {
+        Some(user) => Some(Identity {
+            user: user.to_owned(),
+            scopes: text(SCOPES_HEADER)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        }),
+        None => text(header::AUTHORIZATION.as_str())
+            .and_then(bearer::claims)
+            .map(|(user, scopes)| Identity { user, scopes }),
+    };
+    match identity {
         None if parts.method == http::Method::OPTIONS => Ok(None),
         None => Err(Refusal::Unauthorized),
-        Some(user) => Ok(Some(user)),
+        Some(identity) => Ok(Some(identity)),
     }
 }
 
 /// The request as API Gateway would hand it to the API function.
 fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayRequest, Refusal> {
-    let user = identity(parts)?;
+    let identity = identity(parts)?;
     let mut event = GatewayRequest::new(parts.method.as_str(), parts.uri.path());
     event.raw_query = parts.uri.query().unwrap_or_default().to_owned();
     for (name, value) in &parts.headers {
@@ -107,14 +131,9 @@ fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayReques
         let text = String::from_utf8(body.to_vec()).map_err(|_| Refusal::BodyNotUtf8)?;
         event.body = Some(text);
     }
-    if let Some(user) = user {
-        event = event.caller(user);
-        let scopes = parts
-            .headers
-            .get(SCOPES_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        event.scopes = scopes.split_whitespace().map(str::to_owned).collect();
+    if let Some(identity) = identity {
+        event = event.caller(&identity.user);
+        event.scopes = identity.scopes;
     }
     Ok(event)
 }
@@ -242,5 +261,31 @@ mod tests {
             Refusal::HeaderNotText(HeaderName::from_static("if-match"))
         );
         assert_eq!(refusal.response().status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_bearer_token_names_the_caller_when_no_local_user_is_given() {
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"sub":"ana","scope":"analytics:read"}"#);
+        let authorization = format!("Bearer e30.{payload}.sig");
+        let parts = parts(
+            "GET",
+            "/analytics/global",
+            &[("authorization", authorization.as_bytes())],
+        );
+        let json = api_event(&parts, &Bytes::new()).unwrap().to_json();
+        let authorizer = &json["requestContext"]["authorizer"]["jwt"];
+        assert_eq!(authorizer["claims"]["sub"], "ana");
+        assert_eq!(authorizer["scopes"], json!(["analytics:read"]));
+        let garbage = parts_with_authorization("Bearer not-a-jwt");
+        assert_eq!(
+            api_event(&garbage, &Bytes::new()).unwrap_err(),
+            Refusal::Unauthorized
+        );
+    }
+
+    fn parts_with_authorization(value: &str) -> http::request::Parts {
+        parts("GET", "/tasks", &[("authorization", value.as_bytes())])
     }
 }

@@ -17,6 +17,7 @@
 //! poison), `GET /_local/queue/dead-letters` (embedded queue only).
 
 mod api_request;
+mod bearer;
 mod body;
 mod change_stream;
 mod connections;
