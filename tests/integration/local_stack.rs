@@ -66,7 +66,7 @@ impl LocalStack {
     }
 
     /// Ctrl-C, then the exit status (the stack must stop within 30 s).
-    fn interrupt(&mut self) -> ExitStatus {
+    pub(crate) fn interrupt(&mut self) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()

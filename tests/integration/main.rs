@@ -12,6 +12,7 @@ mod commands;
 mod consumer;
 mod dashboard;
 mod events;
+mod hostile_http;
 mod lambda_runtime;
 mod local_stack;
 mod pipeline;
