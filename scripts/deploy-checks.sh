@@ -10,20 +10,9 @@ export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 # SAM CLI wants credentials even offline; these reach no account.
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-offline} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-offline}
 
-stamp=.venv-sam/.taskpulse-requirements
-if ! cmp -s tests/requirements-sam.txt "$stamp" 2>/dev/null; then
-  echo "installing tests/requirements-sam.txt into .venv-sam"
-  python3 -m venv .venv-sam
-  .venv-sam/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-sam.txt
-  cp tests/requirements-sam.txt "$stamp"
-fi
-stamp=.venv/.taskpulse-requirements
-if ! cmp -s tests/requirements.txt "$stamp" 2>/dev/null; then
-  echo "installing tests/requirements.txt into .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-  cp tests/requirements.txt "$stamp"
-fi
+source scripts/python-venv.sh
+python_venv .venv-sam tests/requirements-sam.txt
+python_venv .venv tests/requirements.txt
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "==> sam validate --lint"

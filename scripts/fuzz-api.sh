@@ -15,13 +15,8 @@ seconds=${1:-180}
 seed=${FUZZ_SEED:-$RANDOM}
 mkdir -p target/fuzz
 
-stamp=.venv-fuzz/.taskpulse-requirements
-if ! cmp -s tests/requirements-fuzz.txt "$stamp" 2>/dev/null; then
-  echo "installing tests/requirements-fuzz.txt into .venv-fuzz"
-  python3 -m venv .venv-fuzz
-  .venv-fuzz/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-fuzz.txt
-  cp tests/requirements-fuzz.txt "$stamp"
-fi
+source scripts/python-venv.sh
+python_venv .venv-fuzz tests/requirements-fuzz.txt
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=target/fuzz/stack.log
