@@ -12,6 +12,7 @@ mod analytics;
 mod conditional;
 mod cors;
 mod cursor;
+mod fields;
 mod identity;
 mod if_match;
 mod problem;

@@ -11,10 +11,11 @@ use taskpulse_app::{
 use taskpulse_domain::{Description, Priority, TaskCommand, TaskId, TaskStatus, Title};
 
 use super::Api;
+use super::fields::{Fields, timestamp};
 use super::identity::caller;
 use super::problem::Problem;
 use super::query::list_query;
-use super::request::{Fields, command_request, timestamp};
+use super::request::command_request;
 use super::response::{outcome_response, task_page_response, task_response};
 
 /// Which command a `POST /tasks/{id}/…` route carries.
