@@ -5,8 +5,8 @@
 //! internal detail leaks to the caller. The routes are described in `docs/openapi.yaml`.
 //!
 //! This module holds the route table; the handlers are in `tasks` and `analytics`, what they
-//! read from a request in `identity`, `request`, `fields`, `if_match` and `query`, and what they answer in
-//! `response` and `problem`.
+//! read from a request in `identity`, `request`, `fields`, `if_match` and `query`, and what
+//! they answer in `response` and `problem`.
 
 mod analytics;
 mod conditional;
