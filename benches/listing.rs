@@ -8,7 +8,7 @@
 //!   without and with a status filter;
 //! - `/health` requests/s from a few clients, idle and while eight clients list without pause.
 //!
-//! Run: `cargo bench --bench listing` (release build; about a minute once built).
+//! Run: `cargo bench --bench listing` (release build; under a minute once built).
 //! `LISTING_TASKS` sets how many tasks are preloaded (default 1,000,000, 100 per user).
 //! Results are recorded in `docs/benchmarks.md`.
 
