@@ -1,0 +1,174 @@
+//! The task table's contents: the tasks by id and the idempotency records, with the two
+//! secondary indexes the DynamoDB table has, kept in step with the tasks on every write.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use taskpulse_domain::{Task, TaskId, TaskStatus, UserId};
+
+use crate::ports::{IdempotencyRecord, SaveError, StoreError, StoredTask};
+
+/// Where a task sits in its owner's listing: its creation time, then its id.
+pub(super) type ListingKey = (DateTime<Utc>, TaskId);
+
+/// Where a task sits in the outbox index: when its oldest pending event was committed, then
+/// its id.
+type OutboxKey = (DateTime<Utc>, TaskId);
+
+#[derive(Debug, Default)]
+pub(super) struct TaskTable {
+    tasks: HashMap<TaskId, StoredTask>,
+    idempotency: HashMap<(UserId, String), IdempotencyRecord>,
+    /// Each owner's tasks in listing order: the `byUser` index.
+    by_owner: HashMap<UserId, BTreeSet<ListingKey>>,
+    /// Only the tasks with pending events, oldest first: the sparse `outbox` index.
+    outbox: BTreeSet<OutboxKey>,
+}
+
+/// What one read of an owner's listing found.
+#[derive(Debug, Default)]
+pub(super) struct ListingBatch {
+    /// The tasks read that passed the status filter, newest first.
+    pub tasks: Vec<Task>,
+    /// The last entry read when the read stopped before the end of the owner's listing: the
+    /// next read starts below it (as DynamoDB's `LastEvaluatedKey`).
+    pub resume_below: Option<ListingKey>,
+}
+
+fn listing_key(task: &Task) -> ListingKey {
+    (task.created_at, task.id)
+}
+
+fn outbox_key(stored: &StoredTask) -> Option<OutboxKey> {
+    let oldest = stored.pending_events.first()?;
+    Some((oldest.committed_at, stored.task.id))
+}
+
+impl TaskTable {
+    pub fn get(&self, id: TaskId) -> Option<&StoredTask> {
+        self.tasks.get(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn idempotency(&self, user_id: &UserId, key: &str) -> Option<&IdempotencyRecord> {
+        self.idempotency.get(&(user_id.clone(), key.to_owned()))
+    }
+
+    /// Records `record` under its key if the key is free (never used, or expired).
+    pub fn claim_idempotency(&mut self, record: &IdempotencyRecord) -> Result<(), SaveError> {
+        let key = (record.user_id.clone(), record.key.clone());
+        let free = self
+            .idempotency
+            .get(&key)
+            .is_none_or(|existing| existing.expires_at <= Utc::now());
+        if !free {
+            return Err(SaveError::IdempotencyKeyTaken);
+        }
+        self.idempotency.insert(key, record.clone());
+        Ok(())
+    }
+
+    /// Stores `stored` in place of the task with its id, and moves its index entries along.
+    /// A task's owner and creation time are set when it is created; should a write change
+    /// them anyway, the listing entry moves, as DynamoDB moves an index item whose keys change.
+    pub fn put(&mut self, stored: StoredTask) {
+        let owner = stored.task.owner.clone();
+        let listing = listing_key(&stored.task);
+        let outbox = outbox_key(&stored);
+        let previous = self.tasks.insert(stored.task.id, stored);
+        let previous_outbox = previous.as_ref().and_then(outbox_key);
+        match previous {
+            Some(previous)
+                if previous.task.owner == owner && listing_key(&previous.task) == listing => {}
+            Some(previous) => {
+                self.remove_listing(&previous.task);
+                self.by_owner.entry(owner).or_default().insert(listing);
+            }
+            None => {
+                self.by_owner.entry(owner).or_default().insert(listing);
+            }
+        }
+        if previous_outbox != outbox {
+            if let Some(key) = previous_outbox {
+                self.outbox.remove(&key);
+            }
+            if let Some(key) = outbox {
+                self.outbox.insert(key);
+            }
+        }
+    }
+
+    fn remove_listing(&mut self, task: &Task) {
+        if let Some(listing) = self.by_owner.get_mut(&task.owner) {
+            listing.remove(&listing_key(task));
+            if listing.is_empty() {
+                self.by_owner.remove(&task.owner);
+            }
+        }
+    }
+
+    /// Clears the outbox of the task if it is still at `version`.
+    pub fn mark_events_published(&mut self, id: TaskId, version: u64) -> Result<(), StoreError> {
+        match self.tasks.get_mut(&id) {
+            Some(stored) if stored.task.version == version => {
+                if let Some(key) = outbox_key(stored) {
+                    self.outbox.remove(&key);
+                }
+                stored.pending_events.clear();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    /// Reads at most `read_limit` of `owner`'s listing entries below `below` (from the newest
+    /// when `None`), newest first, keeping the tasks of `status` (any when `None`), and stops
+    /// early once `wanted` tasks are kept. As a DynamoDB `Query` page with a filter: the
+    /// filter thins what was read, it does not extend the read.
+    pub fn read_listing(
+        &self,
+        owner: &UserId,
+        below: Option<ListingKey>,
+        status: Option<TaskStatus>,
+        read_limit: usize,
+        wanted: usize,
+    ) -> ListingBatch {
+        let mut batch = ListingBatch::default();
+        let Some(listing) = self.by_owner.get(owner) else {
+            return batch;
+        };
+        let mut newest_first = match below {
+            Some(below) => listing.range(..below),
+            None => listing.range(..),
+        }
+        .rev();
+        let mut read = 0;
+        while read < read_limit && batch.tasks.len() < wanted {
+            let Some(key) = newest_first.next() else {
+                batch.resume_below = None;
+                return batch;
+            };
+            read += 1;
+            let task = &self.tasks[&key.1].task;
+            if status.is_none_or(|status| task.status() == status) {
+                batch.tasks.push(task.clone());
+            }
+            batch.resume_below = Some(*key);
+        }
+        batch
+    }
+
+    /// Up to `limit` tasks whose oldest pending event was committed before `before`, oldest
+    /// first.
+    pub fn pending_before(&self, before: DateTime<Utc>, limit: usize) -> Vec<TaskId> {
+        self.outbox
+            .iter()
+            .take_while(|(committed_at, _)| *committed_at < before)
+            .take(limit)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+}
