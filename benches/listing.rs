@@ -261,7 +261,12 @@ fn main() {
         backend.mapping.start(stop.clone())
     };
     let relay = stack_runtime.spawn(Arc::clone(&backend).run_relay(stop.clone()));
-    let server = stack_runtime.spawn(server::serve(listener, Arc::clone(&backend), stop));
+    let server = stack_runtime.spawn(server::serve(
+        listener,
+        Arc::clone(&backend),
+        server::MAX_CONNECTIONS as usize,
+        stop,
+    ));
 
     // Users far apart in the workload, each with a full page of every listing.
     let users: Vec<String> = (0..LISTING_CLIENTS)

@@ -90,6 +90,10 @@ pub struct ServeOptions {
     /// aws backends archive to the template's bucket.
     #[arg(long, env = "TASKPULSE_ARCHIVE_DIR")]
     pub archive_dir: Option<std::path::PathBuf>,
+    /// Open connections at most; one more is answered 503 and closed.
+    #[arg(long, default_value_t = crate::server::MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     #[command(flatten)]
     pub mapping: MappingOverrides,
 }

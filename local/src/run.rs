@@ -59,6 +59,11 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
     let addr = listener
         .local_addr()
         .map_err(|source| StackError::Listen { addr, source })?;
+    let socket = ServerSocket {
+        listener,
+        addr,
+        max_connections: options.max_connections as usize,
+    };
     let kind = options
         .backend
         .unwrap_or_else(BackendKind::from_environment);
@@ -74,19 +79,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
                 Some(dir) => LocalArchive::Directory(DirectoryArchive::new(dir)),
                 None => LocalArchive::Memory(Default::default()),
             };
-            run(
-                Backend::embedded(&template, overrides, archive)?,
-                listener,
-                addr,
-            )
-            .await;
+            run(Backend::embedded(&template, overrides, archive)?, socket).await;
         }
         BackendKind::Aws => {
             let resources = SdkResources::from_environment().await?;
             run(
                 Backend::sdk(kind, resources, &template, overrides, None).await?,
-                listener,
-                addr,
+                socket,
             )
             .await;
         }
@@ -95,8 +94,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
             let resources = SdkResources::on_moto(&stack)?;
             run(
                 Backend::sdk(kind, resources, &template, overrides, Some(stack)).await?,
-                listener,
-                addr,
+                socket,
             )
             .await;
         }
@@ -104,12 +102,23 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
     Ok(())
 }
 
-/// Serves on `listener` until Ctrl-C, with the pollers and the relay running beside it.
-async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
-    backend: Backend<T, Q, C>,
+/// Where the stack listens, and how many connections it keeps open at once.
+struct ServerSocket {
     listener: TcpListener,
     addr: SocketAddr,
+    max_connections: usize,
+}
+
+/// Serves on `socket` until Ctrl-C, with the pollers and the relay running beside it.
+async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
+    backend: Backend<T, Q, C>,
+    socket: ServerSocket,
 ) {
+    let ServerSocket {
+        listener,
+        addr,
+        max_connections,
+    } = socket;
     let backend = Arc::new(backend);
     let settings = &backend.mapping.settings;
     let url = format!("http://{addr}");
@@ -144,7 +153,12 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     let (stop_tx, stop) = watch::channel(false);
     let pollers = backend.mapping.start(stop.clone());
     let relay = tokio::spawn(Arc::clone(&backend).run_relay(stop.clone()));
-    let server = tokio::spawn(server::serve(listener, Arc::clone(&backend), stop));
+    let server = tokio::spawn(server::serve(
+        listener,
+        Arc::clone(&backend),
+        max_connections,
+        stop,
+    ));
 
     shutdown_signal().await;
     println!("\nStopping: no new requests; finishing the batches in progress...");

@@ -141,10 +141,10 @@ fn assert_fails_clearly(args: &[&str], envs: &[(&str, String)], message: &str) {
 }
 
 /// A plain HTTP/1.1 answer: status, header lines (names in lower case) and body.
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Answer {
@@ -158,18 +158,25 @@ impl Answer {
 
 /// One plain HTTP/1.1 request to the stack, with `headers` ("Name: value") and `body`.
 fn request(url: &str, method: &str, path: &str, headers: &[&str], body: &str) -> Answer {
-    use std::io::Write;
     let addr = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).expect("the stack accepts connections");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for header in headers {
         request.push_str(header);
         request.push_str("\r\n");
     }
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    send_raw(url, &request)
+}
+
+/// Sends `request` to the stack byte for byte and reads the answer until the server closes
+/// the connection (or 10 s pass).
+pub(crate) fn send_raw(url: &str, request: &str) -> Answer {
+    use std::io::Write;
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("the stack accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
@@ -179,7 +186,7 @@ fn request(url: &str, method: &str, path: &str, headers: &[&str], body: &str) ->
         .next()
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
     let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))

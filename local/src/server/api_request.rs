@@ -101,9 +101,13 @@ pub(super) fn identity(parts: &http::request::Parts) -> Result<Option<Identity>,
     }
 }
 
-/// The request as API Gateway would hand it to the API function.
-fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayRequest, Refusal> {
-    let identity = identity(parts)?;
+/// The request of `identity` (see [`identity`]) as API Gateway would hand it to the API
+/// function.
+fn api_event(
+    parts: &http::request::Parts,
+    identity: Option<Identity>,
+    body: &Bytes,
+) -> Result<GatewayRequest, Refusal> {
     let mut event = GatewayRequest::new(parts.method.as_str(), parts.uri.path());
     event.raw_query = parts.uri.query().unwrap_or_default().to_owned();
     for (name, value) in &parts.headers {
@@ -141,9 +145,10 @@ fn api_event(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayReques
 pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     backend: &Backend<T, Q, C>,
     parts: &http::request::Parts,
+    identity: Option<Identity>,
     body: Bytes,
 ) -> HttpResponse {
-    let request = api_event(parts, &body)
+    let request = api_event(parts, identity, &body)
         .and_then(|event| event.try_to_request().map_err(Refusal::NotAnEvent));
     let request = match request {
         Ok(request) => request,
@@ -163,6 +168,11 @@ pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The event of a request, its identity checked first as the server does.
+    fn event_of(parts: &http::request::Parts, body: &Bytes) -> Result<GatewayRequest, Refusal> {
+        api_event(parts, identity(parts)?, body)
+    }
 
     fn parts(method: &str, uri: &str, headers: &[(&str, &[u8])]) -> http::request::Parts {
         let mut builder = http::Request::builder().method(method).uri(uri);
@@ -185,7 +195,7 @@ mod tests {
                 ("x-trace", b"b"),
             ],
         );
-        let event = api_event(&parts, &Bytes::new()).unwrap();
+        let event = event_of(&parts, &Bytes::new()).unwrap();
         let json = event.to_json();
         let authorizer = &json["requestContext"]["authorizer"]["jwt"];
         assert_eq!(authorizer["claims"]["sub"], "ana");
@@ -203,7 +213,7 @@ mod tests {
     #[test]
     fn a_request_without_the_user_header_is_refused_as_the_authorizer_would() {
         let parts = parts("GET", "/tasks", &[("authorization", b"Bearer x")]);
-        let refusal = api_event(&parts, &Bytes::new()).unwrap_err();
+        let refusal = event_of(&parts, &Bytes::new()).unwrap_err();
         assert_eq!(refusal, Refusal::Unauthorized);
         assert_eq!(refusal.response().status(), StatusCode::UNAUTHORIZED);
     }
@@ -211,7 +221,7 @@ mod tests {
     #[test]
     fn a_body_that_is_not_utf8_is_a_bad_request() {
         let parts = parts("POST", "/tasks", &[("x-local-user", b"ana")]);
-        let refusal = api_event(&parts, &Bytes::from_static(&[0xff, 0xfe])).unwrap_err();
+        let refusal = event_of(&parts, &Bytes::from_static(&[0xff, 0xfe])).unwrap_err();
         assert_eq!(refusal.response().status(), StatusCode::BAD_REQUEST);
     }
 
@@ -226,7 +236,7 @@ mod tests {
             ("forwarded", b"for=1.2.3.4"),
         ] {
             let parts = parts("GET", "/tasks", &[("x-local-user", b"ana"), (name, value)]);
-            let event = api_event(&parts, &Bytes::new()).unwrap();
+            let event = event_of(&parts, &Bytes::new()).unwrap();
             let headers = &event.to_json()["headers"];
             assert_eq!(headers["host"], LOCAL_DOMAIN, "{name}");
             assert_eq!(headers["x-forwarded-proto"], "http", "{name}");
@@ -247,7 +257,7 @@ mod tests {
                 ("idempotency-key", "ключ".as_bytes()),
             ],
         );
-        let event = api_event(&utf8, &Bytes::new()).unwrap();
+        let event = event_of(&utf8, &Bytes::new()).unwrap();
         assert_eq!(event.headers["idempotency-key"], "ключ");
 
         let latin1 = parts(
@@ -255,7 +265,7 @@ mod tests {
             "/tasks",
             &[("x-local-user", b"ana"), ("if-match", b"\"\xe4\"")],
         );
-        let refusal = api_event(&latin1, &Bytes::new()).unwrap_err();
+        let refusal = event_of(&latin1, &Bytes::new()).unwrap_err();
         assert_eq!(
             refusal,
             Refusal::HeaderNotText(HeaderName::from_static("if-match"))
@@ -274,13 +284,13 @@ mod tests {
             "/analytics/global",
             &[("authorization", authorization.as_bytes())],
         );
-        let json = api_event(&parts, &Bytes::new()).unwrap().to_json();
+        let json = event_of(&parts, &Bytes::new()).unwrap().to_json();
         let authorizer = &json["requestContext"]["authorizer"]["jwt"];
         assert_eq!(authorizer["claims"]["sub"], "ana");
         assert_eq!(authorizer["scopes"], json!(["analytics:read"]));
         let garbage = parts_with_authorization("Bearer not-a-jwt");
         assert_eq!(
-            api_event(&garbage, &Bytes::new()).unwrap_err(),
+            event_of(&garbage, &Bytes::new()).unwrap_err(),
             Refusal::Unauthorized
         );
     }

@@ -2,13 +2,15 @@
 //! request head, and how the server stops. A server people leave running must not be held by
 //! clients that connect and send nothing, or send a request a byte at a time.
 //!
-//! - At most [`MAX_CONNECTIONS`] are open; one more is answered `503` at once and closed,
-//!   without reading from it.
+//! - At most `max_connections` ([`MAX_CONNECTIONS`] unless `--max-connections` says
+//!   otherwise) are open; one more is answered `503` at once and closed, and past
+//!   [`MAX_REFUSING`] such answers in flight a surplus connection is dropped unanswered.
 //! - A request head must arrive within [`HEADER_READ_TIMEOUT`], also on a kept-alive
 //!   connection waiting for its next request, or the connection is closed.
-//! - On stop, idle connections and those still sending a request head are closed at once;
-//!   requests in progress have up to [`DRAIN_TIMEOUT`] to finish (a body still arriving is
-//!   refused by the request's own stop check, see `body`).
+//! - On stop, idle connections close at once and one still sending a request head within
+//!   [`FLUSH_GRACE`]; while a request is in progress its connection has up to
+//!   [`DRAIN_TIMEOUT`] to finish it (a body still arriving is refused by the request's own
+//!   stop check, see `body`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,31 +21,36 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::HttpResponse;
+use super::{HttpResponse, problem_document};
 
 /// Open connections at most: well under the usual limit of 1,024 open files per process,
 /// which the stack's own SDK clients share.
-pub const MAX_CONNECTIONS: usize = 512;
+pub const MAX_CONNECTIONS: u32 = 512;
 /// How long a client may take to send a whole request head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stop waits for requests in progress.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a stop lets a connection without a request in progress write what it has.
+/// How long a stop lets a connection without a request in progress write what it has; also
+/// how often it looks again whether one is in progress.
 const FLUSH_GRACE: Duration = Duration::from_millis(250);
+/// Surplus connections answered `503` at the same time at the most; past that they are closed
+/// unanswered, so that a flood of connections costs no more than this many tasks.
+const MAX_REFUSING: usize = 64;
+/// How long a refused connection is read (and what it sent thrown away) after the answer:
+/// closing a socket with unread data resets it, and the client could lose the answer.
+const REFUSAL_LINGER: Duration = Duration::from_millis(200);
 
 /// What a connection over the cap is told before it is closed.
 fn over_capacity() -> Vec<u8> {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": "Service Unavailable",
-        "status": 503,
-        "detail": "too many open connections; retry",
-    })
+    let body = problem_document(
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "too many open connections; retry",
+    )
     .to_string();
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\
@@ -56,13 +63,15 @@ fn over_capacity() -> Vec<u8> {
 /// Serves each accepted connection with `respond` until `stop` turns true, then drains.
 pub(super) async fn serve_connections<F, Fut>(
     listener: TcpListener,
+    max_connections: usize,
     mut stop: watch::Receiver<bool>,
     respond: F,
 ) where
     F: Fn(hyper::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = HttpResponse> + Send + 'static,
 {
-    let open = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let open = Arc::new(Semaphore::new(max_connections));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let mut connections = JoinSet::new();
     loop {
         // Finished connections are reaped as the server goes, not kept until it stops.
@@ -80,7 +89,13 @@ pub(super) async fn serve_connections<F, Fut>(
             }
         };
         let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
-            connections.spawn(refuse(stream));
+            // Dropped unanswered when too many are being refused already.
+            if let Ok(refusal) = Arc::clone(&refusing).try_acquire_owned() {
+                connections.spawn(async move {
+                    refuse(stream).await;
+                    drop(refusal);
+                });
+            }
             continue;
         };
         let connection = serve_connection(stream, stop.clone(), respond.clone());
@@ -91,7 +106,7 @@ pub(super) async fn serve_connections<F, Fut>(
     }
     drop(listener);
     let drained = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(DRAIN_TIMEOUT + FLUSH_GRACE, drained)
+    if tokio::time::timeout(DRAIN_TIMEOUT + FLUSH_GRACE * 2, drained)
         .await
         .is_err()
     {
@@ -104,7 +119,14 @@ async fn refuse(mut stream: TcpStream) {
         stream.write_all(&over_capacity()).await?;
         stream.shutdown().await
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
+    if tokio::time::timeout(Duration::from_secs(1), answer)
+        .await
+        .is_ok_and(|written| written.is_ok())
+    {
+        let mut discarded = [0u8; 4096];
+        let linger = async { while stream.read(&mut discarded).await.is_ok_and(|n| n > 0) {} };
+        let _ = tokio::time::timeout(REFUSAL_LINGER, linger).await;
+    }
 }
 
 async fn serve_connection<F, Fut>(stream: TcpStream, mut stop: watch::Receiver<bool>, respond: F)
@@ -139,14 +161,22 @@ where
         }
         _ = stop.changed() => {}
     }
-    // Stopping: no further request on this connection; an idle one closes at once.
+    // Stopping: no further request on this connection; an idle one closes at once. It is
+    // looked at again every FLUSH_GRACE, so that a request whose head arrived in the meantime
+    // is waited for too.
     connection.as_mut().graceful_shutdown();
-    let patience = if in_progress.load(Ordering::SeqCst) > 0 {
-        DRAIN_TIMEOUT
-    } else {
-        FLUSH_GRACE
-    };
-    let _ = tokio::time::timeout(patience, connection).await;
+    let give_up = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        if tokio::time::timeout(FLUSH_GRACE, connection.as_mut())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if in_progress.load(Ordering::SeqCst) == 0 || tokio::time::Instant::now() >= give_up {
+            return;
+        }
+    }
 }
 
 /// Counts a request as in progress until dropped.

@@ -55,10 +55,11 @@ pub(crate) fn full(bytes: Bytes) -> HttpBody {
 pub async fn serve<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     listener: TcpListener,
     backend: Arc<Backend<T, Q, C>>,
+    max_connections: usize,
     stop: watch::Receiver<bool>,
 ) {
     let stopping = stop.clone();
-    connections::serve_connections(listener, stop, move |request| {
+    connections::serve_connections(listener, max_connections, stop, move |request| {
         let backend = Arc::clone(&backend);
         let stop = stopping.clone();
         async move { respond(&backend, request, stop).await }
@@ -76,16 +77,18 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     response
 }
 
+/// An RFC 9457 problem document, as the API handler writes them.
+pub(crate) fn problem_document(status: StatusCode, detail: &str) -> Value {
+    json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or_default(),
+        "status": status.as_u16(),
+        "detail": detail,
+    })
+}
+
 pub(crate) fn problem(status: StatusCode, detail: &str) -> HttpResponse {
-    let mut response = json_response(
-        status,
-        &json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or_default(),
-            "status": status.as_u16(),
-            "detail": detail,
-        }),
-    );
+    let mut response = json_response(status, &problem_document(status, detail));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/problem+json"),
@@ -118,22 +121,21 @@ async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
             _ => {}
         }
     }
-    let limit = if path.starts_with("/_local/") {
-        local_endpoints::body_limit(path)
-    } else {
-        // API Gateway's authorizer answers before a byte of the body is read.
-        if let Err(refusal) = api_request::identity(&parts) {
-            return refusal.response();
-        }
-        taskpulse_lambda::api::MAX_BODY_BYTES
-    };
-    let body = match body::read_body(&parts.headers, body, limit, stop).await {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
     if path.starts_with("/_local/") {
-        local_endpoints::respond(backend, &parts, &body).await
-    } else {
-        api_request::respond(backend, &parts, body).await
+        let limit = local_endpoints::body_limit(path);
+        return match body::read_body(&parts.headers, body, limit, stop).await {
+            Ok(body) => local_endpoints::respond(backend, &parts, &body).await,
+            Err(refused) => refused,
+        };
+    }
+    // API Gateway's authorizer answers before a byte of the body is read.
+    let identity = match api_request::identity(&parts) {
+        Ok(identity) => identity,
+        Err(refusal) => return refusal.response(),
+    };
+    let limit = taskpulse_lambda::api::MAX_BODY_BYTES;
+    match body::read_body(&parts.headers, body, limit, stop).await {
+        Ok(body) => api_request::respond(backend, &parts, identity, body).await,
+        Err(refused) => refused,
     }
 }

@@ -56,7 +56,7 @@ impl<S, P, R: ReadCounters + LoadProjectionConfig> Api<S, P, R> {
                 "the answer could not be written",
             )
         })?;
-        Ok(conditional_json(if_none_match, body))
+        Ok(conditional_json(if_none_match.as_deref(), body))
     }
 }
 

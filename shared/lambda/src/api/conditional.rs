@@ -6,6 +6,8 @@ use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use sha2::{Digest, Sha256};
 
+use super::entity_tags::entity_tags;
+
 /// How caches may keep a conditional answer: only the caller's own, revalidated every time.
 const CACHE_CONTROL: &str = "private, no-cache";
 
@@ -45,10 +47,13 @@ fn entity_tag(body: &str) -> String {
 }
 
 /// `If-None-Match` uses the weak comparison: `W/"x"` matches `"x"`; `*` matches any answer.
+/// A value that is no entity-tag list names no answer: the whole answer is sent.
 fn matches_any(list: &str, tag: &str) -> bool {
-    list.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag
-    })
+    if list.trim() == "*" {
+        return true;
+    }
+    let opaque = tag.trim_matches('"');
+    entity_tags(list).is_some_and(|tags| tags.iter().any(|held| held.opaque == opaque))
 }
 
 #[cfg(test)]

@@ -5,16 +5,16 @@
 //! internal detail leaks to the caller. The routes are described in `docs/openapi.yaml`.
 //!
 //! This module holds the route table; the handlers are in `tasks` and `analytics`, what they
-//! read from a request in `identity`, `request`, `fields`, `if_match` and `query`, and what
+//! read from a request in `identity`, `request`, `fields`, `entity_tags` and `query`, and what
 //! they answer in `response` and `problem`.
 
 mod analytics;
 mod conditional;
 mod cors;
 mod cursor;
+mod entity_tags;
 mod fields;
 mod identity;
-mod if_match;
 mod problem;
 mod query;
 mod request;

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use taskpulse_app::{CommandContext, IdempotencyKey};
 
+use super::entity_tags;
 use super::identity::Caller;
-use super::if_match;
 use super::problem::{FieldError, Problem};
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
@@ -33,8 +33,11 @@ fn command_context(request: &Request, caller: Caller) -> Result<CommandContext, 
     let headers = request.headers();
     let if_match = match header_text(headers, "If-Match")? {
         None => None,
-        Some(raw) => Some(if_match::parse(raw).ok_or_else(|| {
-            Problem::validation(vec![FieldError::new("If-Match", if_match::EXPECTED)])
+        Some(raw) => Some(entity_tags::if_match(&raw).ok_or_else(|| {
+            Problem::validation(vec![FieldError::new(
+                "If-Match",
+                entity_tags::IF_MATCH_EXPECTED,
+            )])
         })?),
     };
     let idempotency = match header_text(headers, "Idempotency-Key")? {
@@ -62,27 +65,19 @@ fn command_context(request: &Request, caller: Caller) -> Result<CommandContext, 
     })
 }
 
-/// A header's value, trimmed; `name` as problems name it (headers match in any case). One
-/// that is not visible ASCII is refused rather than ignored: a precondition or an idempotency
-/// key the server cannot read must not be dropped.
-pub(super) fn header_text<'a>(
-    headers: &'a HeaderMap,
-    name: &str,
-) -> Result<Option<&'a str>, Problem> {
-    let mut values = headers.get_all(name).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(Problem::validation(vec![FieldError::new(
-            name,
-            "must be sent once",
-        )]));
+/// A header's value, trimmed; `name` as problems name it (headers match in any case). Values
+/// of repeated lines are joined with commas, as API Gateway joins them. One that is not visible
+/// ASCII is refused rather than ignored: a precondition or an idempotency key the server cannot
+/// read must not be dropped.
+pub(super) fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, Problem> {
+    let mut texts = vec![];
+    for value in headers.get_all(name) {
+        let text = value.to_str().map_err(|_| {
+            Problem::validation(vec![FieldError::new(name, "must be visible ASCII")])
+        })?;
+        texts.push(text.trim());
     }
-    value
-        .to_str()
-        .map(|s| Some(s.trim()))
-        .map_err(|_| Problem::validation(vec![FieldError::new(name, "must be visible ASCII")]))
+    Ok((!texts.is_empty()).then(|| texts.join(", ")))
 }
 
 /// Identifies a request for idempotency: the same key may only be retried with the same

@@ -1,28 +1,33 @@
-//! The `If-Match` header (RFC 9110 §13.1.1): `*`, or a comma-separated list of entity tags.
+//! Entity-tag lists (RFC 9110 §8.8.3, §13.1.1–2): `*`, or comma-separated entity tags, each
+//! `"opaque"` or weak `W/"opaque"`. `If-Match` and `If-None-Match` are read with one parser.
 //!
 //! A task's `ETag` is its version, quoted (`"3"`). Writes use the strong comparison, so a weak
 //! tag (`W/"3"`) never matches, and neither does a tag that is no version as this API spells
 //! it (`"03"`, `"abc"`); both are valid syntax, which fails the precondition (412) once the
 //! task is found, never before (404 first). Only a value that is no entity-tag list at all is
-//! refused (400): a precondition the server cannot read is never ignored.
+//! refused (400), with the request's other fields: a precondition the server cannot read is
+//! never ignored.
 
 use taskpulse_app::IfMatch;
 
 /// What an `If-Match` value that is not `*` nor an entity-tag list is told.
-pub(super) const EXPECTED: &str =
+pub(super) const IF_MATCH_EXPECTED: &str =
     "must be * or a comma-separated list of entity tags such as \"3\"";
 
-/// Parses an `If-Match` value; `None` if it is not one.
-pub(super) fn parse(raw: &str) -> Option<IfMatch> {
-    let raw = raw.trim_matches(is_whitespace);
-    if raw == "*" {
-        return Some(IfMatch::Any);
-    }
-    let mut versions = vec![];
-    let mut tags = 0;
-    let mut rest = raw;
+/// One entity tag of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct EntityTag<'a> {
+    pub(super) weak: bool,
+    /// Between the quotes.
+    pub(super) opaque: &'a str,
+}
+
+/// The tags of a list, or `None` if `raw` is not one (at least one tag; empty elements are
+/// allowed, RFC 9110 §5.6.1.2). `*` is no list: callers look for it first.
+pub(super) fn entity_tags(raw: &str) -> Option<Vec<EntityTag<'_>>> {
+    let mut tags = vec![];
+    let mut rest = raw.trim_matches(is_whitespace);
     loop {
-        // Empty list elements are allowed (RFC 9110 §5.6.1.2).
         rest = rest.trim_start_matches(|c| c == ',' || is_whitespace(c));
         if rest.is_empty() {
             break;
@@ -31,22 +36,32 @@ pub(super) fn parse(raw: &str) -> Option<IfMatch> {
             Some(after) => (true, after),
             None => (false, rest),
         };
-        let opaque = after.strip_prefix('"')?;
-        let end = opaque.find('"')?;
-        let tag = &opaque[..end];
-        if !tag.bytes().all(is_etag_char) {
+        let quoted = after.strip_prefix('"')?;
+        let end = quoted.find('"')?;
+        let opaque = &quoted[..end];
+        if !opaque.bytes().all(is_etag_char) {
             return None;
         }
-        tags += 1;
-        if !weak && let Some(version) = version_of(tag) {
-            versions.push(version);
-        }
-        rest = opaque[end + 1..].trim_start_matches(is_whitespace);
+        tags.push(EntityTag { weak, opaque });
+        rest = quoted[end + 1..].trim_start_matches(is_whitespace);
         if !(rest.is_empty() || rest.starts_with(',')) {
             return None;
         }
     }
-    (tags > 0).then_some(IfMatch::Versions(versions))
+    (!tags.is_empty()).then_some(tags)
+}
+
+/// Parses an `If-Match` value; `None` if it is not one.
+pub(super) fn if_match(raw: &str) -> Option<IfMatch> {
+    if raw.trim_matches(is_whitespace) == "*" {
+        return Some(IfMatch::Any);
+    }
+    let versions = entity_tags(raw)?
+        .into_iter()
+        .filter(|tag| !tag.weak)
+        .filter_map(|tag| version_of(tag.opaque))
+        .collect();
+    Some(IfMatch::Versions(versions))
 }
 
 /// The version a tag names when it is spelled as the API writes versions (no sign, no
@@ -69,24 +84,42 @@ fn is_whitespace(c: char) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn tags_keep_their_weakness_and_may_hold_commas() {
+        assert_eq!(
+            entity_tags("W/\"a,b\", \"c\""),
+            Some(vec![
+                EntityTag {
+                    weak: true,
+                    opaque: "a,b"
+                },
+                EntityTag {
+                    weak: false,
+                    opaque: "c"
+                },
+            ])
+        );
+        assert_eq!(entity_tags(" , "), None);
+    }
+
     fn versions(list: &[u64]) -> Option<IfMatch> {
         Some(IfMatch::Versions(list.to_vec()))
     }
 
     #[test]
     fn star_and_lists_of_strong_tags() {
-        assert_eq!(parse("*"), Some(IfMatch::Any));
-        assert_eq!(parse(" \"3\" "), versions(&[3]));
-        assert_eq!(parse("\"1\", \"3\",\"7\""), versions(&[1, 3, 7]));
-        assert_eq!(parse("\"1\",,\t,\"2\","), versions(&[1, 2]));
+        assert_eq!(if_match("*"), Some(IfMatch::Any));
+        assert_eq!(if_match(" \"3\" "), versions(&[3]));
+        assert_eq!(if_match("\"1\", \"3\",\"7\""), versions(&[1, 3, 7]));
+        assert_eq!(if_match("\"1\",,\t,\"2\","), versions(&[1, 2]));
     }
 
     #[test]
     fn weak_and_foreign_tags_are_valid_but_name_no_version() {
-        assert_eq!(parse("W/\"3\""), versions(&[]));
-        assert_eq!(parse("W/\"3\", \"4\""), versions(&[4]));
+        assert_eq!(if_match("W/\"3\""), versions(&[]));
+        assert_eq!(if_match("W/\"3\", \"4\""), versions(&[4]));
         for tag in ["\"abc\"", "\"03\"", "\"-1\"", "\"+3\"", "\"\"", "\"a,b\""] {
-            assert_eq!(parse(tag), versions(&[]), "{tag}");
+            assert_eq!(if_match(tag), versions(&[]), "{tag}");
         }
     }
 
@@ -105,7 +138,7 @@ mod tests {
             ",",
             "\"ä\"",
         ] {
-            assert_eq!(parse(raw), None, "{raw:?}");
+            assert_eq!(if_match(raw), None, "{raw:?}");
         }
     }
 
