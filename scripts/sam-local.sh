@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# `sam local` on the arm64 bootstraps that `sam build` made (.aws-sam/build), on any Linux machine
+# with the Rust toolchain and python3, with or without access to a container registry.
+#
+#   bash scripts/sam-local.sh            # prepare, then run the sam_local checks; stop what it started
+#   bash scripts/sam-local.sh prepare    # prepare only, and leave it running (a developer's session)
+#   bash scripts/sam-local.sh down       # stop what `prepare` started
+#
+# What "prepare" does, each step a no-op where it is not needed:
+#   1. a Docker engine: uses the one that answers; else installs Debian's docker.io if dockerd is
+#      missing and starts dockerd in the background (stopped by `down`, or at the end of a check);
+#   2. arm64 emulation when the host is not arm64: Debian's qemu-user-static and binfmt-support,
+#      registered with binfmt_misc (the functions deploy as arm64, and these are those bootstraps);
+#   3. the invocation image: SAM pulls `public.ecr.aws/lambda/provided:al2023` itself where a
+#      registry answers, and this script then uses it. Where none answers, it builds a STAND-IN
+#      with the same role from Debian's arm64 packages (the C runtime the bootstraps link, a CA
+#      bundle, busybox for the `mv`/`chmod` of SAM's image build) and tags it
+#      `taskpulse-standin/provided-al2023:arm64`. The stand-in is not Amazon Linux: it only runs
+#      a `provided` runtime bootstrap as Lambda does.
+# The checks (`cargo test --test integration sam_local:: -- --ignored`) then start moto on the
+# Docker bridge's gateway address (never on all interfaces) with the resources of template.yaml,
+# and drive `sam local start-lambda`, `sam local invoke` and `sam local start-api` against it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+# SAM CLI wants credentials even offline; these reach no account (the functions talk to moto).
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-offline} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-offline}
+
+STATE=target/sam-local
+OFFICIAL_IMAGE=public.ecr.aws/lambda/provided:al2023-arm64
+STANDIN_IMAGE=taskpulse-standin/provided-al2023:arm64
+DOCKER_WAIT_SECONDS=60
+mkdir -p "$STATE"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  if [ ! -f "$STATE/apt-updated" ]; then as_root apt-get update -qq; touch "$STATE/apt-updated"; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+elapsed() { echo "$(( $(date +%s) - $1 )) s"; }
+
+ensure_docker() {
+  if docker info >/dev/null 2>&1; then echo "docker: an engine answers"; return; fi
+  local started; started=$(date +%s)
+  if ! command -v dockerd >/dev/null; then apt_install docker.io; fi
+  echo "docker: starting dockerd (log: $STATE/dockerd.log)"
+  as_root dockerd --host unix:///var/run/docker.sock >"$STATE/dockerd.log" 2>&1 &
+  echo $! >"$STATE/dockerd.pid"
+  for _ in $(seq 1 $(( DOCKER_WAIT_SECONDS * 2 ))); do
+    if docker info >/dev/null 2>&1; then echo "docker: ready after $(elapsed "$started")"; return; fi
+    sleep 0.5
+  done
+  echo "docker: dockerd did not answer within ${DOCKER_WAIT_SECONDS} s:"; tail -20 "$STATE/dockerd.log"
+  exit 1
+}
+
+ensure_arm64_emulation() {
+  case "$(uname -m)" in aarch64|arm64) echo "arm64: native"; return ;; esac
+  if [ -f /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+    echo "arm64: qemu already registered"; return
+  fi
+  local started; started=$(date +%s)
+  if [ ! -x /usr/bin/qemu-aarch64-static ] || ! command -v update-binfmts >/dev/null; then
+    apt_install qemu-user-static binfmt-support
+  fi
+  if [ ! -f /proc/sys/fs/binfmt_misc/register ]; then
+    as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  fi
+  as_root update-binfmts --enable qemu-aarch64
+  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64
+  echo "arm64: qemu registered in $(elapsed "$started")"
+}
+
+# Prints the image to invoke with.
+ensure_invocation_image() {
+  if docker image inspect "$OFFICIAL_IMAGE" >/dev/null 2>&1 \
+    || timeout 60 docker pull --platform linux/arm64 "$OFFICIAL_IMAGE" >/dev/null 2>&1; then
+    echo "$OFFICIAL_IMAGE"; return
+  fi
+  if docker image inspect "$STANDIN_IMAGE" >/dev/null 2>&1; then echo "$STANDIN_IMAGE"; return; fi
+  local started; started=$(date +%s)
+  local work="$STATE/standin"
+  rm -rf "$work" && mkdir -p "$work/debs" "$work/root"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64 && [ "$(dpkg --print-architecture)" != arm64 ]; then
+    as_root dpkg --add-architecture arm64
+    rm -f "$STATE/apt-updated"
+  fi
+  if [ ! -f "$STATE/apt-updated" ]; then as_root apt-get update -qq; touch "$STATE/apt-updated"; fi
+  # apt-get download writes into the current directory as the invoking user.
+  (cd "$work/debs" && apt-get download -qq libc6:arm64 libgcc-s1:arm64 busybox-static:arm64 2>/dev/null)
+  for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+  local root="$work/root"
+  mkdir -p "$root/bin" "$root/etc/ssl/certs" "$root/var/task" "$root/var/runtime" "$root/opt" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  for tool in sh mv chmod cp rm ls cat; do ln -sf busybox "$root/bin/$tool"; done
+  # The CA bundle is architecture-independent: the host's, as the official image carries its own.
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+  ln -sf certs/ca-certificates.crt "$root/etc/ssl/cert.pem"
+  tar -C "$root" -c . | docker import --platform linux/arm64 \
+    --change 'ENV LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime PATH=/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin' \
+    --change 'WORKDIR /var/task' \
+    --message "stand-in for $OFFICIAL_IMAGE: Debian arm64 C runtime, CA bundle, busybox" \
+    - "$STANDIN_IMAGE" >/dev/null
+  echo "image: built $STANDIN_IMAGE in $(elapsed "$started")" >&2
+  echo "$STANDIN_IMAGE"
+}
+
+# The default bridge's address on the host (docker0's), which its containers reach as their gateway.
+docker_gateway() {
+  local bridge gateway
+  bridge=$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}')
+  gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+  if [ -z "$gateway" ]; then
+    gateway=$(ip -4 -o addr show dev "${bridge:-docker0}" | awk '{ split($4, a, "/"); print a[1]; exit }')
+  fi
+  if [ -z "$gateway" ]; then echo "no address on Docker's bridge ${bridge:-docker0}" >&2; exit 1; fi
+  echo "$gateway"
+}
+
+prepare() {
+  ensure_docker
+  ensure_arm64_emulation
+  local image; image=$(ensure_invocation_image)
+  echo "image: $image"
+  echo "$image" >"$STATE/image"
+  docker_gateway >"$STATE/gateway"
+  echo "gateway: $(cat "$STATE/gateway") (moto binds here, reachable from the containers only)"
+}
+
+down() {
+  if [ -f "$STATE/dockerd.pid" ]; then
+    local pid; pid=$(cat "$STATE/dockerd.pid")
+    # Containers SAM left behind go with the engine that ran them.
+    docker ps -q --filter label=sam.cli.container.type | xargs -r docker rm -f >/dev/null 2>&1 || true
+    as_root kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    rm -f "$STATE/dockerd.pid"
+    echo "docker: stopped the dockerd this script started"
+  fi
+}
+
+check() {
+  if [ ! -f .aws-sam/build/template.yaml ]; then
+    echo "no .aws-sam/build: run scripts/deploy-checks.sh (sam build) first"; exit 1
+  fi
+  local started; started=$(date +%s)
+  trap down EXIT
+  prepare
+  echo "prepared in $(elapsed "$started")"
+  source scripts/python-venv.sh
+  python_venv .venv-sam tests/requirements-sam.txt
+  TASKPULSE_SAM_IMAGE=$(cat "$STATE/image") TASKPULSE_DOCKER_GATEWAY=$(cat "$STATE/gateway") \
+    cargo test --test integration sam_local:: -- --ignored --test-threads=1
+  echo "sam local checks took $(elapsed "$started") in all"
+}
+
+case "${1:-check}" in
+  prepare) prepare ;;
+  down) down ;;
+  check) check ;;
+  *) echo "usage: $0 [check|prepare|down]"; exit 2 ;;
+esac
