@@ -8,7 +8,8 @@
 #
 # What "prepare" does, each step a no-op where it is not needed:
 #   1. a Docker engine: uses the one that answers; else installs Debian's docker.io if dockerd is
-#      missing and starts dockerd in the background (stopped by `down`, or at the end of a check);
+#      missing and starts dockerd in the background, without the userland proxy (see
+#      ensure_docker), stopped by `down` or at the end of a check;
 #   2. arm64 emulation when the host is not arm64: Debian's qemu-user-static and binfmt-support,
 #      registered with binfmt_misc (the functions deploy as arm64, and these are those bootstraps);
 #   3. the invocation image: SAM pulls `public.ecr.aws/lambda/provided:al2023` itself where a
@@ -45,7 +46,12 @@ ensure_docker() {
   local started; started=$(date +%s)
   if ! command -v dockerd >/dev/null; then apt_install docker.io; fi
   echo "docker: starting dockerd (log: $STATE/dockerd.log)"
-  as_root dockerd --host unix:///var/run/docker.sock >"$STATE/dockerd.log" 2>&1 &
+  # Without the userland proxy, a published port refuses connections until the process in the
+  # container listens. SAM takes an accepted connection as "the runtime emulator is up" and
+  # then sends the invocation; docker-proxy accepts at once, and an invocation sent before the
+  # emulator (slow to start under arm64 emulation) listens is lost: "No response from invoke
+  # container", "timed out after 10 seconds".
+  as_root dockerd --host unix:///var/run/docker.sock --userland-proxy=false >"$STATE/dockerd.log" 2>&1 &
   echo $! >"$STATE/dockerd.pid"
   for _ in $(seq 1 $(( DOCKER_WAIT_SECONDS * 2 ))); do
     if docker info >/dev/null 2>&1; then echo "docker: ready after $(elapsed "$started")"; return; fi

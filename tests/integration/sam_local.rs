@@ -197,35 +197,57 @@ async fn sam_local_start_api_serves_create_get_and_list_to_a_bearer_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Docker and `sam build` output: run by scripts/sam-local.sh"]
-async fn what_sam_refuses_fails_with_sams_own_message_and_no_hang() {
-    let (_stack, settings) = stack_for_containers("refusals").await;
+async fn what_cannot_run_fails_with_its_own_message_and_no_hang() {
+    let (stack, settings) = stack_for_containers("refusals").await;
     let started = std::time::Instant::now();
+    let invoke = |settings: SamSettings, function: &'static str, event: PathBuf| {
+        tokio::task::spawn_blocking(move || sam_invoke(&settings, function, &event))
+    };
+
+    // An event the runtime cannot read: its error, as SAM reports it.
     let not_json = workspace_root().join("target/sam-local/not-an-event.json");
     std::fs::write(&not_json, "this is not JSON").unwrap();
-    let refused = {
-        let settings = settings.clone();
-        tokio::task::spawn_blocking(move || sam_invoke(&settings, "ApiFunction", &not_json))
-            .await
-            .unwrap()
-    };
-    let message = refused
-        .expect_err("SAM refuses an event that is not JSON")
+    let refused = invoke(settings.clone(), "ApiFunction", not_json)
+        .await
+        .unwrap()
+        .expect_err("an event that is not JSON fails")
         .to_string();
-    assert!(message.contains("stderr"), "{message}");
-    let unknown = tokio::task::spawn_blocking(move || {
-        sam_invoke(
-            &settings,
-            "NoSuchFunction",
-            &event_path("api-get-task.json"),
-        )
-    })
+    assert!(refused.contains("failed to deserialize"), "{refused}");
+
+    // A function the template lacks: SAM's own message.
+    let unknown = invoke(
+        settings.clone(),
+        "NoSuchFunction",
+        event_path("api-get-task.json"),
+    )
     .await
     .unwrap()
     .expect_err("SAM refuses a function the template lacks")
     .to_string();
-    assert!(unknown.contains("NoSuchFunction"), "{unknown}");
+    assert!(unknown.contains("NoSuchFunction not found"), "{unknown}");
+
+    // A container that cannot reach its endpoint: the API answers 503 within its timeout.
+    let gateway = stack.moto.endpoint_url();
+    let closed = {
+        let host: Ipv4Addr = setting("TASKPULSE_DOCKER_GATEWAY").parse().unwrap();
+        let listener = std::net::TcpListener::bind((host, 0)).unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mut env_vars = sam_env_vars(&stack);
+    env_vars["Parameters"]["LOCAL_AWS_ENDPOINT_URL"] = json!(closed);
+    assert_ne!(closed, gateway);
+    let unreachable = SamSettings {
+        env_vars: write_env_vars("unreachable", &env_vars),
+        ..settings
+    };
+    let response = invoke(unreachable, "ApiFunction", event_path("api-get-task.json"))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response["statusCode"], 503, "{response}");
+
     assert!(
-        started.elapsed() < 2 * INVOKE_TIMEOUT,
+        started.elapsed() < 3 * INVOKE_TIMEOUT,
         "{:?}",
         started.elapsed()
     );
@@ -236,8 +258,8 @@ fn the_template_lets_sam_local_set_the_endpoint_and_never_sets_it_on_aws() {
     use taskpulse_aws::env::{AWS_SAM_LOCAL, LOCAL_AWS_ENDPOINT_URL};
     let template = taskpulse_devstack::Template::load_project().expect("template.yaml parses");
     // SAM passes a function only the variables the template declares: declared, and empty.
-    let globals = &template.section("Globals").expect("Globals")["Function"]["Environment"]
-        ["Variables"];
+    let globals =
+        &template.section("Globals").expect("Globals")["Function"]["Environment"]["Variables"];
     assert_eq!(globals[LOCAL_AWS_ENDPOINT_URL].as_str(), Some(""));
     // No function overrides it, and none claims to run under SAM on AWS (that would make the
     // API read callers from unverified bearer tokens).

@@ -66,12 +66,15 @@ impl SamSettings {
         }
     }
 
-    /// `sam local <subcommand>` with the built template and these settings.
-    fn command(&self, subcommand: &str) -> Result<Command, DevstackError> {
+    /// `sam local <subcommand> [<function>]` with the built template and these settings. The
+    /// function comes first: `--parameter-overrides` takes every word after it.
+    fn command(&self, subcommand: &str, function: Option<&str>) -> Result<Command, DevstackError> {
         let mut command = Command::new(Self::sam()?);
         command
             .current_dir(workspace_root())
-            .args(["local", subcommand, "--template"])
+            .args(["local", subcommand])
+            .args(function)
+            .arg("--template")
             .arg(Self::built_template()?)
             .args(["--invoke-image", &self.invoke_image, "--skip-pull-image"])
             .arg("--env-vars")
@@ -114,7 +117,7 @@ impl SamEmulator {
 
     fn start(subcommand: &'static str, settings: &SamSettings) -> Result<Self, DevstackError> {
         let port = free_port()?;
-        let mut command = settings.command(subcommand)?;
+        let mut command = settings.command(subcommand, None)?;
         command
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--warm-containers", "LAZY"])
@@ -194,7 +197,7 @@ impl Drop for SamEmulator {
 
 /// `sam local invoke <function> --event <event>`: one container for one event. The function's
 /// JSON response (SAM prints it on stdout), or what SAM printed when it gives none within
-/// [`INVOKE_TIMEOUT`].
+/// [`INVOKE_TIMEOUT`] or the function failed (`errorType`, `errorMessage`).
 pub fn sam_invoke(
     settings: &SamSettings,
     function: &str,
@@ -206,8 +209,7 @@ pub fn sam_invoke(
     let stderr_path = log_dir.join(format!("sam-invoke-{function}.err"));
     let create = |path: &Path| std::fs::File::create(path).map_err(|e| DevstackError::io(path, e));
     let mut child = settings
-        .command("invoke")?
-        .arg(function)
+        .command("invoke", Some(function))?
         .arg("--event")
         .arg(event)
         .stdout(create(&stdout_path)?)
@@ -247,8 +249,12 @@ pub fn sam_invoke(
             // The response is SAM's last line of output on stdout.
             let last = stdout.lines().rev().find(|line| !line.trim().is_empty());
             let response = last.ok_or_else(|| described("printed no response".into()))?;
-            serde_json::from_str(response)
-                .map_err(|e| described(format!("the response is not JSON ({e})")))
+            let response: serde_json::Value = serde_json::from_str(response)
+                .map_err(|e| described(format!("the response is not JSON ({e})")))?;
+            if response.get("errorType").is_some() && response.get("errorMessage").is_some() {
+                return Err(described(format!("the function failed: {response}")));
+            }
+            Ok(response)
         }
     }
 }
