@@ -180,7 +180,7 @@ async fn sam_local_start_api_serves_create_get_and_list_to_a_bearer_token() {
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids, [id.clone()]);
+    assert_eq!(ids, [id.as_str()]);
 
     // Another user's token does not see the task; no token is a 401 that says what to send.
     let other = bearer(&json!({ "sub": "dev-2" }));
