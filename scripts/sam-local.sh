@@ -3,8 +3,15 @@
 # with the Rust toolchain and python3, with or without access to a container registry.
 #
 #   bash scripts/sam-local.sh            # prepare, then run the sam_local checks; stop what it started
-#   bash scripts/sam-local.sh prepare    # prepare only, and leave it running (a developer's session)
-#   bash scripts/sam-local.sh down       # stop what `prepare` started
+#   bash scripts/sam-local.sh prepare    # prepare only (Docker, emulation, the image)
+#   bash scripts/sam-local.sh up         # prepare, then the local stack on moto for SAM's functions
+#   bash scripts/sam-local.sh down       # stop what `prepare` and `up` started
+#
+# `up` runs `taskpulse serve --backend moto` with moto on the Docker bridge's address (where the
+# containers reach it and other machines do not) and writes the `--env-vars` file with the
+# template's resources on it, then prints the `sam local` commands that use them. Functions run
+# by SAM and the local stack then share the tables and queues: events the API function emits
+# under `sam local start-api` are counted by the stack's consumer.
 #
 # What "prepare" does, each step a no-op where it is not needed:
 #   1. a Docker engine: uses the one that answers; else installs Debian's docker.io if dockerd is
@@ -134,7 +141,44 @@ prepare() {
   echo "gateway: $(cat "$STATE/gateway") (moto binds here, reachable from the containers only)"
 }
 
+up() {
+  prepare
+  source scripts/python-venv.sh
+  python_venv .venv-sam tests/requirements-sam.txt
+  local gateway image env_vars="$STATE/env-vars.json" started options
+  gateway=$(cat "$STATE/gateway"); image=$(cat "$STATE/image"); started=$(date +%s)
+  rm -f "$env_vars"
+  cargo run --quiet -- serve --backend moto --moto-host "$gateway" --sam-env-vars "$env_vars" \
+    --port 0 >"$STATE/stack.log" 2>&1 &
+  echo $! >"$STATE/stack.pid"
+  # The first run compiles the stack and installs moto: minutes, not more than fifteen.
+  while [ ! -s "$env_vars" ]; do
+    if ! kill -0 "$(cat "$STATE/stack.pid")" 2>/dev/null || [ $(( $(date +%s) - started )) -gt 900 ]; then
+      echo "the local stack did not start:"; tail -20 "$STATE/stack.log"; exit 1
+    fi
+    sleep 1
+  done
+  sleep 1
+  grep -m1 "http://127.0.0.1" "$STATE/stack.log" || true
+  options="--env-vars $env_vars --parameter-overrides JwtIssuer=https://issuer.invalid JwtAudience=local"
+  if [ "$image" != "$OFFICIAL_IMAGE" ]; then
+    options="--invoke-image $image --skip-pull-image $options"
+  fi
+  echo "moto on $gateway (log: $STATE/stack.log); variables for sam local: $env_vars"
+  echo "Now, after \`sam build\` (bash scripts/deploy-checks.sh):"
+  echo "  .venv-sam/bin/sam local invoke ApiFunction -e events/api-create-task.json $options"
+  echo "  .venv-sam/bin/sam local start-api --port 3001 $options"
+  echo "Stop with: bash scripts/sam-local.sh down"
+}
+
 down() {
+  if [ -f "$STATE/stack.pid" ]; then
+    local stack; stack=$(cat "$STATE/stack.pid")
+    kill -INT "$stack" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$stack" 2>/dev/null || break; sleep 0.25; done
+    rm -f "$STATE/stack.pid"
+    echo "stack: stopped"
+  fi
   if [ -f "$STATE/dockerd.pid" ]; then
     local pid; pid=$(cat "$STATE/dockerd.pid")
     # Containers SAM left behind go with the engine that ran them.
@@ -163,7 +207,8 @@ check() {
 
 case "${1:-check}" in
   prepare) prepare ;;
+  up) up ;;
   down) down ;;
   check) check ;;
-  *) echo "usage: $0 [check|prepare|down]"; exit 2 ;;
+  *) echo "usage: $0 [check|prepare|up|down]"; exit 2 ;;
 esac

@@ -16,11 +16,11 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use taskpulse_devstack::http::send;
 use taskpulse_devstack::{
-    INVOKE_TIMEOUT, SamEmulator, SamSettings, Stack, sam_invoke, workspace_root,
+    INVOKE_TIMEOUT, SamEmulator, SamSettings, Stack, sam_env_vars, sam_invoke, workspace_root,
 };
 use taskpulse_testkit::{
     FIXTURE_TASK_ID, SampleFunction, check_api_consumer_and_relay_events, check_rebuild_events,
-    sam_env_vars, seed_fixture_task,
+    seed_fixture_task,
 };
 
 /// A setting `scripts/sam-local.sh` passes; without it the test cannot run at all.
@@ -40,7 +40,7 @@ async fn stack_for_containers(label: &str) -> (Stack, SamSettings) {
         .await
         .unwrap_or_else(|e| panic!("moto on {gateway} could not start: {e}"));
     seed_fixture_task(&stack).await;
-    let env_vars = write_env_vars(label, &sam_env_vars(&stack));
+    let env_vars = write_env_vars(label, &sam_env_vars(&stack).unwrap());
     let settings = SamSettings {
         invoke_image: setting("TASKPULSE_SAM_IMAGE"),
         env_vars,
@@ -233,7 +233,7 @@ async fn what_cannot_run_fails_with_its_own_message_and_no_hang() {
         let listener = std::net::TcpListener::bind((host, 0)).unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let mut env_vars = sam_env_vars(&stack);
+    let mut env_vars = sam_env_vars(&stack).unwrap();
     env_vars["Parameters"]["LOCAL_AWS_ENDPOINT_URL"] = json!(closed);
     assert_ne!(closed, gateway);
     let unreachable = SamSettings {

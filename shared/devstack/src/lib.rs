@@ -7,6 +7,7 @@ mod lambda;
 mod moto;
 mod process;
 mod python_tools;
+mod sam_env_vars;
 mod sam_local;
 mod template;
 
@@ -16,6 +17,7 @@ use std::path::Path;
 pub use lambda::LambdaEmulator;
 pub use moto::{MotoServer, sdk_config_for};
 pub use python_tools::{PythonTools, workspace_root};
+pub use sam_env_vars::sam_env_vars;
 pub use sam_local::{INVOKE_TIMEOUT, SamEmulator, SamSettings, sam_invoke};
 pub use template::{ConsumerMapping, Provisioned, QueueInfo, Template, provision};
 

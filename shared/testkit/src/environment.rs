@@ -1,10 +1,8 @@
 //! The environment a function binary (or `taskpulse serve` on the AWS backend) reads, for
 //! starting one against moto or against an endpoint where nothing answers.
 
-use serde_json::{Map, Value, json};
 use taskpulse_aws::env::{
-    ANALYTICS_TABLE, ARCHIVE_BUCKET, EVENTS_QUEUE_URL, LOCAL_AWS_ENDPOINT_URL,
-    OUTBOX_GRACE_SECONDS, REBUILD_QUEUE_URL, TASKS_TABLE,
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, EVENTS_QUEUE_URL, REBUILD_QUEUE_URL, TASKS_TABLE,
 };
 use taskpulse_devstack::Stack;
 
@@ -55,25 +53,4 @@ pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
             .clone(),
     ));
     environment
-}
-
-/// The `--env-vars` file of `sam local` for the stack's moto server: the same resources as
-/// [`moto_environment`], for every function (`Parameters`), the endpoint as
-/// `LOCAL_AWS_ENDPOINT_URL` (SAM sets only variables the template declares, and its own
-/// region and credentials), and no relay grace, as in the runtime test.
-pub fn sam_env_vars(stack: &Stack) -> Value {
-    let mut variables = Map::new();
-    for (name, value) in moto_environment(stack) {
-        match name {
-            "AWS_ENDPOINT_URL" => {
-                variables.insert(LOCAL_AWS_ENDPOINT_URL.to_owned(), json!(value));
-            }
-            name if name.starts_with("AWS_") => {}
-            name => {
-                variables.insert(name.to_owned(), json!(value));
-            }
-        }
-    }
-    variables.insert(OUTBOX_GRACE_SECONDS.to_owned(), json!("0"));
-    json!({ "Parameters": variables })
 }
