@@ -40,16 +40,21 @@ OFFICIAL_IMAGE=public.ecr.aws/lambda/provided:al2023-arm64
 STANDIN_IMAGE=taskpulse-standin/provided-al2023:arm64
 DOCKER_WAIT_SECONDS=60
 mkdir -p "$STATE"
+STATE_DIR=$(cd "$STATE" && pwd)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
+apt_update_once() {
   if [ ! -f "$STATE/apt-updated" ]; then as_root apt-get update -qq; touch "$STATE/apt-updated"; fi
+}
+apt_install() {
+  apt_update_once
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 elapsed() { echo "$(( $(date +%s) - $1 )) s"; }
+docker_answers() { timeout 10 docker info >/dev/null 2>&1; }
 
 ensure_docker() {
-  if docker info >/dev/null 2>&1; then echo "docker: an engine answers"; return; fi
+  if docker_answers; then echo "docker: an engine answers"; return; fi
   local started; started=$(date +%s)
   if ! command -v dockerd >/dev/null; then apt_install docker.io; fi
   echo "docker: starting dockerd (log: $STATE/dockerd.log)"
@@ -58,10 +63,11 @@ ensure_docker() {
   # then sends the invocation; docker-proxy accepts at once, and an invocation sent before the
   # emulator (slow to start under arm64 emulation) listens is lost: "No response from invoke
   # container", "timed out after 10 seconds".
-  as_root dockerd --host unix:///var/run/docker.sock --userland-proxy=false >"$STATE/dockerd.log" 2>&1 &
-  echo $! >"$STATE/dockerd.pid"
+  rm -f "$STATE/dockerd.pid"
+  as_root dockerd --host unix:///var/run/docker.sock --userland-proxy=false \
+    --pidfile "$STATE_DIR/dockerd.pid" >"$STATE/dockerd.log" 2>&1 &
   for _ in $(seq 1 $(( DOCKER_WAIT_SECONDS * 2 ))); do
-    if docker info >/dev/null 2>&1; then echo "docker: ready after $(elapsed "$started")"; return; fi
+    if docker_answers; then echo "docker: ready after $(elapsed "$started")"; return; fi
     sleep 0.5
   done
   echo "docker: dockerd did not answer within ${DOCKER_WAIT_SECONDS} s:"; tail -20 "$STATE/dockerd.log"
@@ -70,7 +76,9 @@ ensure_docker() {
 
 ensure_arm64_emulation() {
   case "$(uname -m)" in aarch64|arm64) echo "arm64: native"; return ;; esac
-  if [ -f /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+  local entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
+  # The F flag: the interpreter is opened when registered, so it works inside containers too.
+  if [ -f "$entry" ] && grep -q '^enabled' "$entry" && grep -q '^flags:.*F' "$entry"; then
     echo "arm64: qemu already registered"; return
   fi
   local started; started=$(date +%s)
@@ -81,29 +89,30 @@ ensure_arm64_emulation() {
     as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
   fi
   as_root update-binfmts --enable qemu-aarch64
-  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64
+  if ! { grep -q '^enabled' "$entry" && grep -q '^flags:.*F' "$entry"; }; then
+    echo "arm64: qemu is not registered with the F flag in $entry:"; cat "$entry" 2>/dev/null
+    exit 1
+  fi
   echo "arm64: qemu registered in $(elapsed "$started")"
 }
 
-# Prints the image to invoke with.
-ensure_invocation_image() {
-  if docker image inspect "$OFFICIAL_IMAGE" >/dev/null 2>&1 \
-    || timeout 60 docker pull --platform linux/arm64 "$OFFICIAL_IMAGE" >/dev/null 2>&1; then
-    echo "$OFFICIAL_IMAGE"; return
-  fi
-  if docker image inspect "$STANDIN_IMAGE" >/dev/null 2>&1; then echo "$STANDIN_IMAGE"; return; fi
-  local started; started=$(date +%s)
-  local work="$STATE/standin"
-  rm -rf "$work" && mkdir -p "$work/debs" "$work/root"
-  if ! dpkg --print-foreign-architectures | grep -qx arm64 && [ "$(dpkg --print-architecture)" != arm64 ]; then
+build_standin_image() {
+  local started work root deb
+  started=$(date +%s); work="$STATE/standin"; root="$work/root"
+  rm -rf "$work" && mkdir -p "$work/debs" "$root"
+  if [ "$(dpkg --print-architecture)" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
     as_root dpkg --add-architecture arm64
     rm -f "$STATE/apt-updated"
   fi
-  if [ ! -f "$STATE/apt-updated" ]; then as_root apt-get update -qq; touch "$STATE/apt-updated"; fi
-  # apt-get download writes into the current directory as the invoking user.
-  (cd "$work/debs" && apt-get download -qq libc6:arm64 libgcc-s1:arm64 busybox-static:arm64 2>/dev/null)
-  for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
-  local root="$work/root"
+  apt_update_once
+  # The C runtime the bootstraps link, and busybox for the `mv`/`chmod` of SAM's image build.
+  (cd "$work/debs" && apt-get download -qq libc6:arm64 libgcc-s1:arm64 busybox-static:arm64)
+  for package in libc6 libgcc-s1 busybox-static; do
+    if ! ls "$work"/debs/"${package}"_*_arm64.deb >/dev/null 2>&1; then
+      echo "image: apt-get download gave no $package:arm64"; exit 1
+    fi
+  done
+  for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$root"; done
   mkdir -p "$root/bin" "$root/etc/ssl/certs" "$root/var/task" "$root/var/runtime" "$root/opt" "$root/tmp"
   chmod 1777 "$root/tmp"
   for tool in sh mv chmod cp rm ls cat; do ln -sf busybox "$root/bin/$tool"; done
@@ -115,8 +124,26 @@ ensure_invocation_image() {
     --change 'WORKDIR /var/task' \
     --message "stand-in for $OFFICIAL_IMAGE: Debian arm64 C runtime, CA bundle, busybox" \
     - "$STANDIN_IMAGE" >/dev/null
-  echo "image: built $STANDIN_IMAGE in $(elapsed "$started")" >&2
-  echo "$STANDIN_IMAGE"
+  echo "image: built $STANDIN_IMAGE in $(elapsed "$started")"
+}
+
+# Writes the image to invoke with to $STATE/image: the official one where it is here or can be
+# pulled, else the stand-in (built once, then reused; remove it to try pulling again).
+ensure_invocation_image() {
+  local image
+  if docker image inspect "$OFFICIAL_IMAGE" >/dev/null 2>&1; then
+    image=$OFFICIAL_IMAGE
+  elif docker image inspect "$STANDIN_IMAGE" >/dev/null 2>&1; then
+    image=$STANDIN_IMAGE
+  elif timeout 60 docker pull --platform linux/arm64 "$OFFICIAL_IMAGE" >/dev/null 2>&1; then
+    image=$OFFICIAL_IMAGE
+  else
+    echo "image: $OFFICIAL_IMAGE cannot be pulled here; building the stand-in"
+    build_standin_image
+    image=$STANDIN_IMAGE
+  fi
+  echo "$image" >"$STATE/image"
+  echo "image: $image"
 }
 
 # The default bridge's address on the host (docker0's), which its containers reach as their gateway.
@@ -134,14 +161,14 @@ docker_gateway() {
 prepare() {
   ensure_docker
   ensure_arm64_emulation
-  local image; image=$(ensure_invocation_image)
-  echo "image: $image"
-  echo "$image" >"$STATE/image"
+  ensure_invocation_image
   docker_gateway >"$STATE/gateway"
   echo "gateway: $(cat "$STATE/gateway") (moto binds here, reachable from the containers only)"
 }
 
 up() {
+  # Whatever started is stopped again if `up` fails half way.
+  trap down EXIT
   prepare
   source scripts/python-venv.sh
   python_venv .venv-sam tests/requirements-sam.txt
@@ -169,24 +196,33 @@ up() {
   echo "  .venv-sam/bin/sam local invoke ApiFunction -e events/api-create-task.json $options"
   echo "  .venv-sam/bin/sam local start-api --port 3001 $options"
   echo "Stop with: bash scripts/sam-local.sh down"
+  trap - EXIT
 }
+
+# Whether `pid` (from a pid file) is still the process `name`, not a recycled pid.
+is_process() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+wait_gone() { for _ in $(seq 1 80); do [ -d "/proc/$1" ] || return 0; sleep 0.25; done; }
 
 down() {
   if [ -f "$STATE/stack.pid" ]; then
     local stack; stack=$(cat "$STATE/stack.pid")
-    kill -INT "$stack" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$stack" 2>/dev/null || break; sleep 0.25; done
+    if is_process "$stack" taskpulse; then
+      kill -INT "$stack" 2>/dev/null || true
+      wait_gone "$stack"
+      echo "stack: stopped"
+    fi
     rm -f "$STATE/stack.pid"
-    echo "stack: stopped"
   fi
   if [ -f "$STATE/dockerd.pid" ]; then
     local pid; pid=$(cat "$STATE/dockerd.pid")
-    # Containers SAM left behind go with the engine that ran them.
-    docker ps -q --filter label=sam.cli.container.type | xargs -r docker rm -f >/dev/null 2>&1 || true
-    as_root kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    rm -f "$STATE/dockerd.pid"
-    echo "docker: stopped the dockerd this script started"
+    if is_process "$pid" dockerd; then
+      # Containers SAM left behind go with the engine that ran them.
+      docker ps -q --filter label=sam.cli.container.type | xargs -r docker rm -f >/dev/null 2>&1 || true
+      as_root kill "$pid" 2>/dev/null || true
+      wait_gone "$pid"
+      echo "docker: stopped the dockerd this script started"
+    fi
+    as_root rm -f "$STATE/dockerd.pid"
   fi
 }
 

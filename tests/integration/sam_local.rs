@@ -14,7 +14,7 @@ use std::sync::Arc;
 use base64::Engine;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use taskpulse_devstack::http::send;
+use taskpulse_devstack::bounded_http::send;
 use taskpulse_devstack::{
     INVOKE_TIMEOUT, SamEmulator, SamSettings, Stack, sam_env_vars, sam_invoke, workspace_root,
 };
@@ -46,7 +46,10 @@ async fn stack_for_containers(label: &str) -> (Stack, SamSettings) {
         env_vars,
         parameters: vec![
             ("JwtIssuer".into(), "https://issuer.invalid".into()),
-            ("JwtAudience".into(), "taskpulse".into()),
+            ("JwtAudience".into(), "local".into()),
+            // The relay takes every pending event at once: an event the API failed to publish
+            // would show as published by the relay.
+            ("OutboxGraceSeconds".into(), "0".into()),
         ],
     };
     (stack, settings)
@@ -197,9 +200,8 @@ async fn sam_local_start_api_serves_create_get_and_list_to_a_bearer_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Docker and `sam build` output: run by scripts/sam-local.sh"]
-async fn what_cannot_run_fails_with_its_own_message_and_no_hang() {
+async fn what_cannot_run_fails_with_the_runtimes_or_sams_message_and_no_hang() {
     let (stack, settings) = stack_for_containers("refusals").await;
-    let started = std::time::Instant::now();
     let invoke = |settings: SamSettings, function: &'static str, event: PathBuf| {
         tokio::task::spawn_blocking(move || sam_invoke(&settings, function, &event))
     };
@@ -226,31 +228,48 @@ async fn what_cannot_run_fails_with_its_own_message_and_no_hang() {
     .to_string();
     assert!(unknown.contains("NoSuchFunction not found"), "{unknown}");
 
-    // A container that cannot reach its endpoint: the API answers 503 within its timeout.
-    let gateway = stack.moto.endpoint_url();
+    let host: Ipv4Addr = setting("TASKPULSE_DOCKER_GATEWAY").parse().unwrap();
+    let pointing_at = |label: &str, endpoint: String| {
+        let mut env_vars = sam_env_vars(&stack).unwrap();
+        env_vars["Parameters"]["LOCAL_AWS_ENDPOINT_URL"] = json!(endpoint);
+        SamSettings {
+            env_vars: write_env_vars(label, &env_vars),
+            ..settings.clone()
+        }
+    };
+
+    // A container that cannot reach its endpoint (nothing listens): the API answers 503.
     let closed = {
-        let host: Ipv4Addr = setting("TASKPULSE_DOCKER_GATEWAY").parse().unwrap();
         let listener = std::net::TcpListener::bind((host, 0)).unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let mut env_vars = sam_env_vars(&stack).unwrap();
-    env_vars["Parameters"]["LOCAL_AWS_ENDPOINT_URL"] = json!(closed);
-    assert_ne!(closed, gateway);
-    let unreachable = SamSettings {
-        env_vars: write_env_vars("unreachable", &env_vars),
-        ..settings
-    };
-    let response = invoke(unreachable, "ApiFunction", event_path("api-get-task.json"))
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = invoke(
+        pointing_at("unreachable", closed),
+        "ApiFunction",
+        event_path("api-get-task.json"),
+    )
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(response["statusCode"], 503, "{response}");
 
+    // An endpoint that accepts and never answers: the function runs into its timeout (10 s in
+    // the template), and the invocation ends with SAM's message rather than waiting on.
+    let silent = std::net::TcpListener::bind((host, 0)).unwrap();
+    let timed_out = invoke(
+        pointing_at("silent", format!("http://{}", silent.local_addr().unwrap())),
+        "ApiFunction",
+        event_path("api-get-task.json"),
+    )
+    .await
+    .unwrap()
+    .expect_err("a function past its timeout gives no response")
+    .to_string();
     assert!(
-        started.elapsed() < 3 * INVOKE_TIMEOUT,
-        "{:?}",
-        started.elapsed()
+        timed_out.contains("timed out after 10 seconds"),
+        "{timed_out}"
     );
+    drop(silent);
 }
 
 #[test]
@@ -261,6 +280,9 @@ fn the_template_lets_sam_local_set_the_endpoint_and_never_sets_it_on_aws() {
     let globals =
         &template.section("Globals").expect("Globals")["Function"]["Environment"]["Variables"];
     assert_eq!(globals[LOCAL_AWS_ENDPOINT_URL].as_str(), Some(""));
+    for name in [AWS_SAM_LOCAL, "AWS_ENDPOINT_URL"] {
+        assert!(globals.get(name).is_none(), "Globals set {name}");
+    }
     // No function overrides it, and none claims to run under SAM on AWS (that would make the
     // API read callers from unverified bearer tokens).
     for (id, resource) in template.resources_of_type("AWS::Serverless::Function") {

@@ -2,7 +2,7 @@
 //! project-local virtualenv, and the resources of `template.yaml` created on it; the Lambda
 //! emulators of cargo-lambda and of SAM CLI.
 
-pub mod http;
+pub mod bounded_http;
 mod lambda;
 mod moto;
 mod process;

@@ -13,12 +13,13 @@
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use http::Method;
 
 use crate::DevstackError;
-use crate::http::send;
+use crate::bounded_http::send;
 use crate::process::{Service, free_port};
 use crate::python_tools::workspace_root;
 
@@ -83,8 +84,8 @@ impl SamSettings {
             .env("SAM_CLI_TELEMETRY", "0")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ACCESS_KEY_ID", "offline")
+            .env("AWS_SECRET_ACCESS_KEY", "offline")
             .stdin(Stdio::null());
         if !self.parameters.is_empty() {
             let overrides: Vec<String> = self
@@ -178,21 +179,27 @@ impl SamEmulator {
 
 impl Drop for SamEmulator {
     fn drop(&mut self) {
-        // SIGTERM lets SAM stop its warm containers; SIGKILL if it takes too long.
-        let child = &mut self.service.child;
-        let group = format!("-{}", child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                self.service.remove_log();
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if stop_group(&mut self.service.child) {
+            self.service.remove_log();
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = child.wait();
     }
+}
+
+/// Stops a SAM process and its group: SIGTERM first, which lets SAM stop and remove its
+/// containers, SIGKILL after [`STOP_TIMEOUT`]. Whether it stopped on SIGTERM.
+fn stop_group(child: &mut std::process::Child) -> bool {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.wait();
+    false
 }
 
 /// `sam local invoke <function> --event <event>`: one container for one event. The function's
@@ -203,10 +210,17 @@ pub fn sam_invoke(
     function: &str,
     event: &Path,
 ) -> Result<serde_json::Value, DevstackError> {
+    static INVOCATIONS: AtomicU32 = AtomicU32::new(0);
     let log_dir = workspace_root().join("target/devstack");
     std::fs::create_dir_all(&log_dir).map_err(|e| DevstackError::io(&log_dir, e))?;
-    let stdout_path = log_dir.join(format!("sam-invoke-{function}.out"));
-    let stderr_path = log_dir.join(format!("sam-invoke-{function}.err"));
+    // One pair of files per invocation: tests may invoke the same function at once.
+    let name = format!(
+        "sam-invoke-{function}-{}-{}",
+        std::process::id(),
+        INVOCATIONS.fetch_add(1, Ordering::Relaxed)
+    );
+    let stdout_path = log_dir.join(format!("{name}.out"));
+    let stderr_path = log_dir.join(format!("{name}.err"));
     let create = |path: &Path| std::fs::File::create(path).map_err(|e| DevstackError::io(path, e));
     let mut child = settings
         .command("invoke", Some(function))?
@@ -226,10 +240,7 @@ pub fn sam_invoke(
             break Some(status);
         }
         if Instant::now() > deadline {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
-            let _ = child.wait();
+            stop_group(&mut child);
             break None;
         }
         std::thread::sleep(Duration::from_millis(100));

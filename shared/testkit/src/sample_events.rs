@@ -32,6 +32,19 @@ pub const API_EVENT_STATUSES: &[(&str, u16)] = &[
     ("api-analytics-global.json", 200),
 ];
 
+/// The consumer's sample events, in the order `events/README.md` gives.
+pub const CONSUMER_EVENTS: [&str; 2] = [
+    "consumer-task-created.json",
+    "consumer-batch-with-poison.json",
+];
+/// The relay's sample event.
+pub const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
+/// The rebuild functions' sample events, in order: the coordinator's, then the worker's.
+pub const REBUILD_EVENTS: [&str; 2] = [
+    "rebuild-coordinator-start.json",
+    "rebuild-worker-partition.json",
+];
+
 /// Stores the fixture task (owner `user-1`, status new, version 1) as the API would have.
 pub async fn seed_fixture_task(stack: &Stack) {
     let command = TaskCommand::Create(CreateTask {
@@ -115,6 +128,11 @@ where
     F: Fn(SampleFunction, &'static str) -> Fut,
     Fut: Future<Output = Value>,
 {
+    let mut invoked = Vec::new();
+    let mut invoke = |function, file| {
+        invoked.push(file);
+        invoke(function, file)
+    };
     for (file, status) in API_EVENT_STATUSES {
         let response = invoke(SampleFunction::Api, file).await;
         assert_eq!(response["statusCode"], *status, "{file}: {response}");
@@ -145,6 +163,17 @@ where
     let response = invoke(SampleFunction::Relay, "relay-scheduled.json").await;
     assert_eq!(response["eventsPublished"], 0, "{response}");
     assert_eq!(response["tasksFailed"], 0, "{response}");
+
+    let listed: Vec<&str> = API_EVENT_STATUSES
+        .iter()
+        .map(|(file, _)| *file)
+        .chain(CONSUMER_EVENTS)
+        .chain(RELAY_EVENTS)
+        .collect();
+    assert_eq!(
+        invoked, listed,
+        "every listed sample event is invoked, in order"
+    );
 }
 
 /// Invokes the rebuild sample events through `invoke` after
@@ -156,6 +185,11 @@ where
     F: Fn(SampleFunction, &'static str) -> Fut,
     Fut: Future<Output = Value>,
 {
+    let mut invoked = Vec::new();
+    let mut invoke = |function, file| {
+        invoked.push(file);
+        invoke(function, file)
+    };
     let answer = invoke(
         SampleFunction::RebuildCoordinator,
         "rebuild-coordinator-start.json",
