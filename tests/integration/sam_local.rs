@@ -271,24 +271,3 @@ async fn what_cannot_run_fails_with_the_runtimes_or_sams_message_and_no_hang() {
     );
     drop(silent);
 }
-
-#[test]
-fn the_template_lets_sam_local_set_the_endpoint_and_never_sets_it_on_aws() {
-    use taskpulse_aws::env::{AWS_SAM_LOCAL, LOCAL_AWS_ENDPOINT_URL};
-    let template = taskpulse_devstack::Template::load_project().expect("template.yaml parses");
-    // SAM passes a function only the variables the template declares: declared, and empty.
-    let globals =
-        &template.section("Globals").expect("Globals")["Function"]["Environment"]["Variables"];
-    assert_eq!(globals[LOCAL_AWS_ENDPOINT_URL].as_str(), Some(""));
-    for name in [AWS_SAM_LOCAL, "AWS_ENDPOINT_URL"] {
-        assert!(globals.get(name).is_none(), "Globals set {name}");
-    }
-    // No function overrides it, and none claims to run under SAM on AWS (that would make the
-    // API read callers from unverified bearer tokens).
-    for (id, resource) in template.resources_of_type("AWS::Serverless::Function") {
-        let variables = &resource["Properties"]["Environment"]["Variables"];
-        for name in [LOCAL_AWS_ENDPOINT_URL, AWS_SAM_LOCAL, "AWS_ENDPOINT_URL"] {
-            assert!(variables.get(name).is_none(), "{id} sets {name}");
-        }
-    }
-}
