@@ -31,6 +31,19 @@ pub const VERSION: &str = "version";
 pub const CURRENT_STATUS: &str = "currentStatus";
 /// A task's outbox: the events committed with it and not yet confirmed on the queue.
 pub const PENDING_EVENTS: &str = "pendingEvents";
+/// The attributes of one pending event written detached (`taskpulse_domain::DetachedEvent`):
+/// its id, type, commit time (its `occurredAt`), sequence, schema version (absent: 1) and data
+/// without what the task holds. Short, because they are billed on every write of the task while
+/// the event waits. Entries written before carry `eventId`, `eventType`, `committedAt` and the
+/// whole envelope in `body` (`PENDING_BODY`); both forms are read.
+pub const PENDING_EVENT_ID: &str = "id";
+pub const PENDING_EVENT_TYPE: &str = "type";
+pub const PENDING_COMMITTED_AT: &str = "at";
+pub const PENDING_SEQUENCE: &str = "seq";
+pub const PENDING_SCHEMA_VERSION: &str = "v";
+pub const PENDING_DATA: &str = "data";
+/// The whole envelope of a pending event written before events were stored detached.
+pub const PENDING_BODY: &str = "body";
 /// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
 /// records only.
 pub const EXPIRES_AT: &str = "expiresAt";

@@ -123,7 +123,11 @@ impl LoadTask for DynamoTaskStore {
         let item: Option<TaskItem> = self
             .get_consistent(keys::task_key(id), &format!("task {id}"))
             .await?;
-        Ok(item.map(TaskItem::into_stored))
+        item.map(|item| {
+            item.into_stored()
+                .map_err(|e| unreadable(&format!("the outbox of task {id}"), e))
+        })
+        .transpose()
     }
 }
 

@@ -21,6 +21,9 @@ use uuid::Uuid;
 use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
 mod archive;
+mod detached;
+
+pub use detached::DetachedEvent;
 
 /// RFC 3339 timestamps, parsed strictly and fast: this runs several times per consumed event.
 mod rfc3339 {
