@@ -13,6 +13,15 @@
 //!
 //! `<v>` is the projection version's prefix: empty for version 1 (the keys every deployment
 //! started with, so no migration is needed), `V<n>#` for version `n` ≥ 2.
+//!
+//! A task item also carries the keys of its index entries: `gsi1pk` = `USER#<userId>` and
+//! `gsi1sk` = `<createdAt>#<taskId>` (`byUser`); while events are pending, `outboxPk` =
+//! `OUTBOX#<shard>` and `outboxSk` = `<committedAt of the oldest>` (`outbox`; items written
+//! before end it with `#<taskId>`). Its pending events (`pendingEvents`, a list) are stored
+//! detached from the task, each a map of `id`, `type`, `at`, `seq`, `v` (absent: 1) and `data`
+//! (`taskpulse_domain::DetachedEvent`); an entry written before, or one whose envelope would not
+//! come back byte for byte, holds `eventId`, `eventType`, `committedAt` and the whole envelope
+//! in `body`. Both forms are read.
 
 use std::collections::HashMap;
 
@@ -73,7 +82,7 @@ pub const TASKS_BY_USER_PROJECTION: &[&str] = &[
 ];
 
 /// The sparse index of tasks with pending events (`outboxPk` = `OUTBOX#<shard>`,
-/// `outboxSk` = commit time of the oldest pending event and the task id).
+/// `outboxSk` = commit time of the oldest pending event).
 pub const OUTBOX_INDEX: &str = "outbox";
 /// The partition key of the `outbox` index; present only while events are pending.
 pub const OUTBOX_PK: &str = "outboxPk";
@@ -190,8 +199,11 @@ pub fn outbox_partition(id: TaskId) -> String {
     outbox_shard_partition(shard)
 }
 
-pub fn outbox_sort_key(oldest_pending: DateTime<Utc>, id: TaskId) -> String {
-    time_then_id(oldest_pending, id)
+/// The commit time of a task's oldest pending event. Index keys need not be unique, and the
+/// index item carries the task's own key, so the time alone orders and finds it; items written
+/// before append `#<taskId>`, which orders the same way.
+pub fn outbox_sort_key(oldest_pending: DateTime<Utc>) -> String {
+    sortable_time(oldest_pending)
 }
 
 pub fn day_sort_key(day: NaiveDate) -> String {

@@ -156,7 +156,7 @@ impl TaskItem {
             task: task.clone(),
             pending_events: pending.iter().map(|p| PendingItem::new(p, task)).collect(),
             outbox_pk: oldest.map(|_| keys::outbox_partition(task.id)),
-            outbox_sk: oldest.map(|at| keys::outbox_sort_key(at, task.id)),
+            outbox_sk: oldest.map(|at| keys::outbox_sort_key(at)),
         }
     }
 

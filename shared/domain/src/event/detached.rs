@@ -2,8 +2,10 @@
 //!
 //! A pending event waits on its task's item until the queue has it, and that item is billed
 //! per started KB on every write. Most of an envelope repeats the task: `taskId` and `userId`
-//! always, and `title` and `description` in `TaskCreated` (no command changes them, so the task
-//! still holds them when the event is sent). A detached event keeps the rest, and attaching it
+//! always, `title` and `description` in `TaskCreated` (no command changes them, so the task
+//! still holds them when the event is sent), and all of `TaskCompleted` (a completed task can
+//! no longer change, so it still says how it was completed). A detached event keeps the rest,
+//! and attaching it
 //! to its task gives back the envelope as committed, byte for byte: the same `eventId` and the
 //! same content, which consumers deduplicate on and the archive keeps. [`DetachedEvent::detach`]
 //! checks that before it answers, so an envelope that would not come back identical is never
@@ -14,6 +16,9 @@ use chrono::{DateTime, Utc};
 use super::{EnvelopeError, EventEnvelope, EventId, TaskCreated, TaskEvent};
 use crate::task::Task;
 
+/// The `data` of a detached `TaskCompleted` that its completed task says all of.
+const DATA_OF_THE_TASK: &str = "{}";
+
 /// The parts of an envelope its task does not hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetachedEvent {
@@ -22,7 +27,7 @@ pub struct DetachedEvent {
     pub schema_version: u32,
     pub occurred_at: DateTime<Utc>,
     pub sequence: u64,
-    /// The event's `data` as JSON, without the fields the task holds.
+    /// The event's `data` as JSON, without the fields the task holds (`{}` when it holds all).
     pub data: String,
 }
 
@@ -49,20 +54,36 @@ impl DetachedEvent {
             }
             other => other,
         };
+        let data = match &event {
+            TaskEvent::Completed(completed) if task.completion().as_ref() == Some(completed) => {
+                DATA_OF_THE_TASK.to_owned()
+            }
+            other => other.data_json().to_string(),
+        };
         let detached = Self {
             event_id: envelope.event_id,
             event_type: event.event_type().to_owned(),
             schema_version: envelope.schema_version,
             occurred_at: envelope.occurred_at,
             sequence: envelope.sequence,
-            data: event.data_json().to_string(),
+            data,
         };
         (detached.attach(task).ok()? == body).then_some(detached)
     }
 
     /// The envelope as committed: these parts with the task's own.
     pub fn attach(&self, task: &Task) -> Result<String, EnvelopeError> {
-        let event = match TaskEvent::from_data(&self.event_type, &self.data)? {
+        let completed_type = TaskEvent::TYPES[2];
+        let event = if self.event_type == completed_type && self.data == DATA_OF_THE_TASK {
+            let completion = task.completion().ok_or_else(|| EnvelopeError::InvalidData {
+                event_type: completed_type.to_owned(),
+                reason: format!("task {} is not completed", task.id),
+            })?;
+            TaskEvent::Completed(completion)
+        } else {
+            TaskEvent::from_data(&self.event_type, &self.data)?
+        };
+        let event = match event {
             TaskEvent::Created(created) => TaskEvent::Created(TaskCreated {
                 title: Some(task.title.clone()),
                 description: task.description.clone(),
@@ -169,6 +190,9 @@ mod tests {
                 let detached = DetachedEvent::detach(body, &task).expect("detachable");
                 assert_eq!(&detached.attach(&task).unwrap(), body);
                 assert!(body.len() > detached.data.len());
+                if detached.event_type == "TaskCompleted" {
+                    assert_eq!(detached.data, "{}", "the completed task says it all");
+                }
                 for own in ["taskId", "userId", "title", "description"] {
                     assert!(!detached.data.contains(own), "{own} in {}", detached.data);
                 }
@@ -198,6 +222,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(DetachedEvent::detach(&spaced, &task), None);
+    }
+
+    #[test]
+    fn a_completion_the_task_does_not_say_is_kept_whole_and_one_it_cannot_is_an_error() {
+        let (task, bodies) = a_life(None);
+        let completed = bodies.last().unwrap();
+        // The task as it would be had it been completed at another time.
+        let mut other = task.clone();
+        other.status_history.last_mut().unwrap().set_at = at("2026-11-27T09:00:00Z");
+        assert_ne!(other.completion(), task.completion());
+        let detached = DetachedEvent::detach(completed, &other).expect("detachable");
+        assert_ne!(detached.data, DATA_OF_THE_TASK);
+        assert_eq!(&detached.attach(&other).unwrap(), completed);
+
+        let derived = DetachedEvent::detach(completed, &task).unwrap();
+        let (open, _) = a_life(None);
+        let mut open = open;
+        open.status_history.pop();
+        assert!(matches!(
+            derived.attach(&open),
+            Err(EnvelopeError::InvalidData { .. })
+        ));
     }
 
     #[test]
