@@ -1,14 +1,17 @@
 //! The task command API against moto: every route through the DynamoDB and SQS adapters,
 //! concurrent commands on one task, and the outbox when SQS is unreachable.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use http::StatusCode;
 use serde_json::{Value, json};
 use taskpulse_app::LoadTask;
 use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
 use taskpulse_lambda::relay::relay_outbox;
-use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto};
+use taskpulse_aws::keys;
+use taskpulse_devstack::TASKS_TABLE;
+use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto, read_item, write_item};
 
 fn new_task(title: &str) -> Value {
     json!({"title": title, "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"})
@@ -313,4 +316,111 @@ async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_eve
         .await
         .unwrap();
     assert_eq!(again.events_published, 0);
+}
+
+/// The pending events of a task item as the release before wrote them: each whole under
+/// `body`, and the outbox sort key ending in the task id.
+fn in_the_earlier_layout(
+    item: &mut HashMap<String, AttributeValue>,
+    id: TaskId,
+    pending: &[taskpulse_app::PendingEvent],
+) {
+    let whole = pending
+        .iter()
+        .map(|p| {
+            AttributeValue::M(HashMap::from([
+                ("eventId".into(), AttributeValue::S(p.event_id.to_string())),
+                ("eventType".into(), AttributeValue::S(p.event_type.clone())),
+                (keys::PENDING_BODY.into(), AttributeValue::S(p.body.clone())),
+                (
+                    "committedAt".into(),
+                    AttributeValue::S(keys::sortable_time(p.committed_at)),
+                ),
+            ]))
+        })
+        .collect();
+    item.insert(keys::PENDING_EVENTS.into(), AttributeValue::L(whole));
+    let oldest = pending.iter().map(|p| p.committed_at).min().unwrap();
+    item.insert(
+        keys::OUTBOX_SK.into(),
+        AttributeValue::S(format!("{}#{id}", keys::sortable_time(oldest))),
+    );
+}
+
+/// The pending entries of a stored task item, as attribute maps.
+fn pending_entries(item: &HashMap<String, AttributeValue>) -> Vec<HashMap<String, AttributeValue>> {
+    item[keys::PENDING_EVENTS]
+        .as_l()
+        .unwrap()
+        .iter()
+        .map(|entry| entry.as_m().unwrap().clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn tasks_left_pending_in_the_earlier_layout_are_relayed_as_committed() {
+    let (stack, pipeline) = pipeline_on_moto().await;
+    let store = pipeline.tasks();
+    let offline = pipeline.api_publishing_with(pipeline.unreachable_publisher());
+    let offline = ApiClient::new(&offline);
+
+    // Three tasks whose events SQS never took: one stays in the new layout, two are rewritten
+    // as the release before left them, and one of those gets another command afterwards.
+    let mut ids = vec![];
+    for n in 0..3 {
+        let id = create(&offline, "old", &format!("left pending {n}")).await;
+        let reply = offline.change_status("old", &id, "in_progress").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        ids.push(id.parse::<TaskId>().unwrap());
+    }
+    let mut committed = BTreeSet::new();
+    for (n, id) in ids.iter().enumerate() {
+        let stored = store.load_task(*id).await.unwrap().unwrap();
+        let mut item = read_item(&stack, TASKS_TABLE, keys::task_key(*id)).await;
+        // Written detached: no envelope is stored whole.
+        assert!(
+            pending_entries(&item)
+                .iter()
+                .all(|entry| !entry.contains_key(keys::PENDING_BODY)
+                    && entry.contains_key(keys::PENDING_DATA)),
+            "{item:?}"
+        );
+        if n > 0 {
+            in_the_earlier_layout(&mut item, *id, &stored.pending_events);
+            write_item(&stack, TASKS_TABLE, item).await;
+            let read = store.load_task(*id).await.unwrap().unwrap();
+            assert_eq!(read, stored, "the earlier layout reads as the task it was");
+        }
+        committed.extend(stored.pending_events.into_iter().map(|p| p.body));
+    }
+    // A command on a task in the earlier layout keeps its pending envelopes byte for byte.
+    let reply = offline.change_priority("old", &ids[2].to_string(), "high").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let stored = store.load_task(ids[2]).await.unwrap().unwrap();
+    assert_eq!(stored.pending_events.len(), 3);
+    committed.extend(stored.pending_events.iter().map(|p| p.body.clone()));
+    assert_eq!(committed.len(), 7);
+
+    let publisher = pipeline.publisher();
+    let report = relay_outbox(store, &publisher, chrono::TimeDelta::zero())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.tasks, report.events_published, report.tasks_failed),
+        (3, 7, 0)
+    );
+    let on_queue: BTreeSet<String> = pipeline
+        .drain()
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.body().unwrap().to_owned())
+        .collect();
+    assert_eq!(on_queue, committed);
+    for id in &ids {
+        let item = read_item(&stack, TASKS_TABLE, keys::task_key(*id)).await;
+        for name in [keys::PENDING_EVENTS, keys::OUTBOX_PK, keys::OUTBOX_SK] {
+            assert!(!item.contains_key(name), "{name} cleared");
+        }
+    }
 }
