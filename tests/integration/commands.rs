@@ -7,10 +7,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use http::StatusCode;
 use serde_json::{Value, json};
 use taskpulse_app::LoadTask;
-use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
-use taskpulse_lambda::relay::relay_outbox;
 use taskpulse_aws::keys;
 use taskpulse_devstack::TASKS_TABLE;
+use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
+use taskpulse_lambda::relay::relay_outbox;
 use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto, read_item, write_item};
 
 fn new_task(title: &str) -> Value {
@@ -394,7 +394,9 @@ async fn tasks_left_pending_in_the_earlier_layout_are_relayed_as_committed() {
         committed.extend(stored.pending_events.into_iter().map(|p| p.body));
     }
     // A command on a task in the earlier layout keeps its pending envelopes byte for byte.
-    let reply = offline.change_priority("old", &ids[2].to_string(), "high").await;
+    let reply = offline
+        .change_priority("old", &ids[2].to_string(), "high")
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     let stored = store.load_task(ids[2]).await.unwrap().unwrap();
     assert_eq!(stored.pending_events.len(), 3);

@@ -156,7 +156,7 @@ impl TaskItem {
             task: task.clone(),
             pending_events: pending.iter().map(|p| PendingItem::new(p, task)).collect(),
             outbox_pk: oldest.map(|_| keys::outbox_partition(task.id)),
-            outbox_sk: oldest.map(|at| keys::outbox_sort_key(at)),
+            outbox_sk: oldest.map(keys::outbox_sort_key),
         }
     }
 
@@ -244,7 +244,9 @@ mod tests {
         (task.unwrap(), PendingEvent::from_envelope(&events[0]))
     }
 
-    fn pending_entries(item: &HashMap<String, AttributeValue>) -> Vec<HashMap<String, AttributeValue>> {
+    fn pending_entries(
+        item: &HashMap<String, AttributeValue>,
+    ) -> Vec<HashMap<String, AttributeValue>> {
         item[PENDING_EVENTS]
             .as_l()
             .unwrap()
@@ -306,8 +308,14 @@ mod tests {
         let odd_body = pending.body.replace(',', ", ");
         let entry = |body: &str| {
             AttributeValue::M(HashMap::from([
-                ("eventId".into(), AttributeValue::S(pending.event_id.to_string())),
-                ("eventType".into(), AttributeValue::S(pending.event_type.clone())),
+                (
+                    "eventId".into(),
+                    AttributeValue::S(pending.event_id.to_string()),
+                ),
+                (
+                    "eventType".into(),
+                    AttributeValue::S(pending.event_type.clone()),
+                ),
                 (PENDING_BODY.into(), AttributeValue::S(body.to_owned())),
                 (
                     "committedAt".into(),
@@ -322,7 +330,11 @@ mod tests {
         );
         let read: TaskItem = serde_dynamo::from_item(item).unwrap();
         let stored = read.into_stored().unwrap();
-        let bodies: Vec<&str> = stored.pending_events.iter().map(|p| p.body.as_str()).collect();
+        let bodies: Vec<&str> = stored
+            .pending_events
+            .iter()
+            .map(|p| p.body.as_str())
+            .collect();
         assert_eq!(bodies, [pending.body.as_str(), odd_body.as_str()]);
         assert_eq!(stored.pending_events[0], pending);
     }

@@ -75,10 +75,12 @@ impl DetachedEvent {
     pub fn attach(&self, task: &Task) -> Result<String, EnvelopeError> {
         let completed_type = TaskEvent::TYPES[2];
         let event = if self.event_type == completed_type && self.data == DATA_OF_THE_TASK {
-            let completion = task.completion().ok_or_else(|| EnvelopeError::InvalidData {
-                event_type: completed_type.to_owned(),
-                reason: format!("task {} is not completed", task.id),
-            })?;
+            let completion = task
+                .completion()
+                .ok_or_else(|| EnvelopeError::InvalidData {
+                    event_type: completed_type.to_owned(),
+                    reason: format!("task {} is not completed", task.id),
+                })?;
             TaskEvent::Completed(completion)
         } else {
             TaskEvent::from_data(&self.event_type, &self.data)?
