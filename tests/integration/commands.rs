@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use taskpulse_app::LoadTask;
 use taskpulse_aws::keys;
 use taskpulse_devstack::TASKS_TABLE;
-use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
+use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId, UserId};
 use taskpulse_lambda::relay::relay_outbox;
 use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto, read_item, write_item};
 
@@ -425,4 +425,47 @@ async fn tasks_left_pending_in_the_earlier_layout_are_relayed_as_committed() {
             assert!(!item.contains_key(name), "{name} cleared");
         }
     }
+}
+
+#[tokio::test]
+async fn idempotency_records_written_with_their_text_before_still_replay() {
+    let (stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
+    let task = json!({"title": "kept whole", "description": "a record of the earlier layout", "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"});
+    let first = client
+        .create_task("idold", &task)
+        .idempotency_key("old-1")
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let key = keys::idempotency_key(&UserId::parse("idold").unwrap(), "old-1");
+    let mut record = read_item(&stack, TASKS_TABLE, key.clone()).await;
+    let AttributeValue::M(answer) = record.get_mut(keys::IDEMPOTENCY_ANSWER).unwrap() else {
+        panic!("the answer is a map");
+    };
+    assert!(
+        keys::TASK_TEXT
+            .iter()
+            .all(|name| !answer.contains_key(*name)),
+        "written without its text: {answer:?}"
+    );
+    // As the release before wrote it: the answer with its text.
+    answer.insert("title".into(), AttributeValue::S("kept whole".into()));
+    answer.insert(
+        "description".into(),
+        AttributeValue::S("a record of the earlier layout".into()),
+    );
+    write_item(&stack, TASKS_TABLE, record).await;
+
+    let again = client
+        .create_task("idold", &task)
+        .idempotency_key("old-1")
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body, first.body);
+    let reused = client
+        .create_task("idold", &new_task("another"))
+        .idempotency_key("old-1")
+        .await;
+    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -22,6 +22,9 @@
 //! (`taskpulse_domain::DetachedEvent`); an entry written before, or one whose envelope would not
 //! come back byte for byte, holds `eventId`, `eventType`, `committedAt` and the whole envelope
 //! in `body`. Both forms are read.
+//!
+//! An idempotency record keeps its answer (`task`) without the task's text (`TASK_TEXT`), which
+//! a replay reads from the task item; records written before hold it, and are read as they are.
 
 use std::collections::HashMap;
 
@@ -53,6 +56,11 @@ pub const PENDING_SCHEMA_VERSION: &str = "v";
 pub const PENDING_DATA: &str = "data";
 /// The whole envelope of a pending event written before events were stored detached.
 pub const PENDING_BODY: &str = "body";
+/// The free text of a task: attributes of the task item that no command changes.
+pub const TASK_TEXT: [&str; 2] = ["title", "description"];
+/// The answer an idempotency record keeps: the task as the command left it, written without
+/// its `TASK_TEXT` (the task item holds it; records written before hold it too).
+pub const IDEMPOTENCY_ANSWER: &str = "task";
 /// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
 /// records only.
 pub const EXPIRES_AT: &str = "expiresAt";

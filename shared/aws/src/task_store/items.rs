@@ -1,11 +1,11 @@
-//! The stored forms of a task (with its outbox) and of an idempotency record. Their field
-//! names are the attribute names of `keys`; the tests below hold them together.
+//! The stored form of a task with its outbox. Its field names are the attribute names of
+//! `keys`; the tests below hold them together.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskpulse_app::{IdempotencyRecord, PendingEvent, StoredTask};
+use taskpulse_app::{PendingEvent, StoredTask};
 use taskpulse_domain::event::EnvelopeError;
-use taskpulse_domain::{DetachedEvent, EventId, Task, UserId};
+use taskpulse_domain::{DetachedEvent, EventId, Task};
 
 use crate::keys;
 
@@ -129,20 +129,6 @@ pub(super) struct TaskItem {
     outbox_sk: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct IdempotencyItem {
-    pk: String,
-    sk: String,
-    user_id: UserId,
-    key: String,
-    fingerprint: String,
-    task: Task,
-    created: bool,
-    /// Epoch seconds: the table's TTL attribute.
-    expires_at: i64,
-}
-
 impl TaskItem {
     pub(super) fn new(task: &Task, pending: &[PendingEvent]) -> Self {
         let (pk, sk) = keys::task_key(task.id);
@@ -179,50 +165,23 @@ impl TaskItem {
     }
 }
 
-impl IdempotencyItem {
-    pub(super) fn new(record: &IdempotencyRecord) -> Self {
-        let (pk, sk) = keys::idempotency_key(&record.user_id, &record.key);
-        Self {
-            pk,
-            sk,
-            user_id: record.user_id.clone(),
-            key: record.key.clone(),
-            fingerprint: record.fingerprint.clone(),
-            task: record.task.clone(),
-            created: record.created,
-            expires_at: record.expires_at.timestamp(),
-        }
-    }
-
-    pub(super) fn into_record(self) -> IdempotencyRecord {
-        IdempotencyRecord {
-            user_id: self.user_id,
-            key: self.key,
-            fingerprint: self.fingerprint,
-            task: self.task,
-            created: self.created,
-            expires_at: DateTime::from_timestamp(self.expires_at, 0).unwrap_or_default(),
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::HashMap;
 
     use aws_sdk_dynamodb::types::AttributeValue;
     use taskpulse_domain::task::CreateTask;
-    use taskpulse_domain::{Priority, TaskCommand, TaskId, Title};
+    use taskpulse_domain::{Priority, TaskCommand, TaskId, Title, UserId};
     use uuid::Uuid;
 
     use super::*;
     use crate::keys::{
-        CURRENT_STATUS, EXPIRES_AT, OUTBOX_PK, OUTBOX_SK, PENDING_BODY, PENDING_COMMITTED_AT,
-        PENDING_DATA, PENDING_EVENT_ID, PENDING_EVENT_TYPE, PENDING_EVENTS, PENDING_SCHEMA_VERSION,
+        CURRENT_STATUS, OUTBOX_PK, OUTBOX_SK, PENDING_BODY, PENDING_COMMITTED_AT, PENDING_DATA,
+        PENDING_EVENT_ID, PENDING_EVENT_TYPE, PENDING_EVENTS, PENDING_SCHEMA_VERSION,
         PENDING_SEQUENCE, PK, SK, TASKS_BY_USER_PK, TASKS_BY_USER_PROJECTION, TASKS_BY_USER_SK,
     };
 
-    fn task() -> Task {
+    pub(in crate::task_store) fn task() -> Task {
         created().0
     }
 
@@ -396,22 +355,5 @@ mod tests {
         for name in [PENDING_EVENTS, OUTBOX_PK, OUTBOX_SK] {
             assert!(!published.contains_key(name), "{name} only while pending");
         }
-    }
-
-    #[test]
-    fn an_idempotency_item_carries_its_keys_and_ttl() {
-        let record = IdempotencyRecord {
-            user_id: UserId::parse("u1").unwrap(),
-            key: "k".into(),
-            fingerprint: "f".into(),
-            task: task(),
-            created: true,
-            expires_at: "2026-01-03T03:04:05Z".parse().unwrap(),
-        };
-        let item = attributes(IdempotencyItem::new(&record));
-        for name in [PK, SK, EXPIRES_AT] {
-            assert!(item.contains_key(name), "{name} in {:?}", item.keys());
-        }
-        assert_eq!(IdempotencyItem::new(&record).into_record(), record);
     }
 }
