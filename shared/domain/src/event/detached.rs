@@ -12,8 +12,9 @@
 //! detached (its store keeps the whole envelope instead).
 
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 
-use super::{EnvelopeError, EventEnvelope, EventId, TaskCreated, TaskEvent};
+use super::{EnvelopeError, EventEnvelope, EventId, TaskCreated, TaskEvent, WireEnvelope};
 use crate::task::Task;
 
 /// The `data` of a detached `TaskCompleted` that its completed task says all of.
@@ -71,38 +72,49 @@ impl DetachedEvent {
         (detached.attach(task).ok()? == body).then_some(detached)
     }
 
-    /// The envelope as committed: these parts with the task's own.
+    /// The envelope as committed: these parts with the task's own. Only `TaskCreated` and a
+    /// `TaskCompleted` the task says all of take fields from the task; any other type's `data`
+    /// is written back as stored, unparsed, so an entry of a type added later (written by a
+    /// newer release before a rollback) is attached all the same.
     pub fn attach(&self, task: &Task) -> Result<String, EnvelopeError> {
-        let completed_type = TaskEvent::TYPES[2];
-        let event = if self.event_type == completed_type && self.data == DATA_OF_THE_TASK {
+        let [created_type, _, completed_type, ..] = TaskEvent::TYPES;
+        let invalid = |reason: String| EnvelopeError::InvalidData {
+            event_type: self.event_type.clone(),
+            reason,
+        };
+        let from_task = if self.event_type == created_type {
+            match TaskEvent::from_data(created_type, &self.data)? {
+                TaskEvent::Created(created) => Some(TaskEvent::Created(TaskCreated {
+                    title: Some(task.title.clone()),
+                    description: task.description.clone(),
+                    ..created
+                })),
+                other => Some(other),
+            }
+        } else if self.event_type == completed_type && self.data == DATA_OF_THE_TASK {
             let completion = task
                 .completion()
-                .ok_or_else(|| EnvelopeError::InvalidData {
-                    event_type: completed_type.to_owned(),
-                    reason: format!("task {} is not completed", task.id),
-                })?;
-            TaskEvent::Completed(completion)
+                .ok_or_else(|| invalid(format!("task {} is not completed", task.id)))?;
+            Some(TaskEvent::Completed(completion))
         } else {
-            TaskEvent::from_data(&self.event_type, &self.data)?
+            None
         };
-        let event = match event {
-            TaskEvent::Created(created) => TaskEvent::Created(TaskCreated {
-                title: Some(task.title.clone()),
-                description: task.description.clone(),
-                ..created
-            }),
-            other => other,
-        };
-        let envelope = EventEnvelope {
+        let data = match from_task {
+            Some(event) => serde_json::value::to_raw_value(&event.data_json()),
+            None => RawValue::from_string(self.data.clone()),
+        }
+        .map_err(|e| invalid(e.to_string()))?;
+        let wire = WireEnvelope {
             event_id: self.event_id,
+            event_type: self.event_type.clone(),
             schema_version: self.schema_version,
             occurred_at: self.occurred_at,
             task_id: task.id,
             user_id: task.owner.clone(),
             sequence: self.sequence,
-            event,
+            data: &*data,
         };
-        Ok(envelope.to_json())
+        serde_json::to_string(&wire).map_err(|e| invalid(e.to_string()))
     }
 }
 
@@ -249,13 +261,28 @@ mod tests {
     }
 
     #[test]
-    fn stored_data_of_an_unknown_type_is_an_error_not_a_guess() {
+    fn an_event_type_added_later_is_attached_as_stored_and_damage_is_an_error() {
         let (task, bodies) = a_life(None);
         let mut detached = DetachedEvent::detach(&bodies[1], &task).unwrap();
         detached.event_type = "TaskRenamed".into();
+        detached.data = r#"{"from":"a","to":"b"}"#.into();
+        let body = detached.attach(&task).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["eventType"], "TaskRenamed");
+        assert_eq!(json["data"], serde_json::json!({"from": "a", "to": "b"}));
+        assert_eq!(json["taskId"], task.id.to_string());
+        assert_eq!(json["userId"], task.owner.as_str());
+
+        detached.data = "{not json".into();
         assert!(matches!(
             detached.attach(&task),
-            Err(EnvelopeError::UnknownEventType(_))
+            Err(EnvelopeError::InvalidData { .. })
+        ));
+        let mut created = DetachedEvent::detach(&bodies[0], &task).unwrap();
+        created.data = "[]".into();
+        assert!(matches!(
+            created.attach(&task),
+            Err(EnvelopeError::InvalidData { .. })
         ));
     }
 }
