@@ -5,11 +5,10 @@
 //! always, `title` and `description` in `TaskCreated` (no command changes them, so the task
 //! still holds them when the event is sent), and all of `TaskCompleted` (a completed task can
 //! no longer change, so it still says how it was completed). A detached event keeps the rest,
-//! and attaching it
-//! to its task gives back the envelope as committed, byte for byte: the same `eventId` and the
-//! same content, which consumers deduplicate on and the archive keeps. [`DetachedEvent::detach`]
-//! checks that before it answers, so an envelope that would not come back identical is never
-//! detached (its store keeps the whole envelope instead).
+//! and attaching it to its task gives back the envelope as committed, byte for byte: the same
+//! `eventId` and the same content, which consumers deduplicate on and the archive keeps.
+//! [`DetachedEvent::detach`] checks that before it answers, so an envelope that would not come
+//! back identical is never detached (its store keeps the whole envelope instead).
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
