@@ -11,7 +11,9 @@ use taskpulse_aws::keys;
 use taskpulse_devstack::TASKS_TABLE;
 use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId, UserId};
 use taskpulse_lambda::relay::relay_outbox;
-use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto, read_item, write_item};
+use taskpulse_testkit::{
+    ApiClient, AwsPipeline, delete_item, pipeline_on_moto, read_item, write_item,
+};
 
 fn new_task(title: &str) -> Value {
     json!({"title": title, "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"})
@@ -432,13 +434,17 @@ async fn idempotency_records_written_with_their_text_before_still_replay() {
     let (stack, pipeline) = pipeline_on_moto().await;
     let client = pipeline.client();
     let task = json!({"title": "kept whole", "description": "a record of the earlier layout", "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"});
-    let first = client
-        .create_task("idold", &task)
-        .idempotency_key("old-1")
-        .await;
-    assert_eq!(first.status, StatusCode::CREATED);
+    let created = client.create_task("idold", &task).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let change = || {
+        client
+            .change_priority("idold", &id, "high")
+            .idempotency_key("old-1")
+    };
+    let first = change().await;
+    assert_eq!(first.status, StatusCode::OK);
     let key = keys::idempotency_key(&UserId::parse("idold").unwrap(), "old-1");
-    let mut record = read_item(&stack, TASKS_TABLE, key.clone()).await;
+    let mut record = read_item(&stack, TASKS_TABLE, key).await;
     let AttributeValue::M(answer) = record.get_mut(keys::IDEMPOTENCY_ANSWER).unwrap() else {
         panic!("the answer is a map");
     };
@@ -446,7 +452,7 @@ async fn idempotency_records_written_with_their_text_before_still_replay() {
         keys::TASK_TEXT
             .iter()
             .all(|name| !answer.contains_key(*name)),
-        "written without its text: {answer:?}"
+        "a change's record is written without the text: {answer:?}"
     );
     // As the release before wrote it: the answer with its text.
     answer.insert("title".into(), AttributeValue::S("kept whole".into()));
@@ -456,16 +462,63 @@ async fn idempotency_records_written_with_their_text_before_still_replay() {
     );
     write_item(&stack, TASKS_TABLE, record).await;
 
-    let again = client
-        .create_task("idold", &task)
-        .idempotency_key("old-1")
-        .await;
-    assert_eq!(again.status, StatusCode::CREATED);
+    let again = change().await;
+    assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(again.body, first.body);
     let reused = client
-        .create_task("idold", &new_task("another"))
+        .change_priority("idold", &id, "low")
         .idempotency_key("old-1")
         .await;
     assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_create_whose_record_was_written_but_not_its_task_is_completed_by_the_retry() {
+    let (stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
+    let create = || {
+        client
+            .create_task("idstop", &new_task("stopped between its writes"))
+            .idempotency_key("stop-1")
+    };
+    let first = create().await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let sent = drain_queue(&pipeline).await;
+    assert_eq!(sent.len(), 1);
+    // What a create that stopped after its record leaves: the record, and no task.
+    let id: TaskId = first.body["id"].as_str().unwrap().parse().unwrap();
+    delete_item(&stack, TASKS_TABLE, keys::task_key(id)).await;
+
+    let retry = create().await;
+    assert_eq!(retry.status, StatusCode::CREATED);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert_eq!(retry.body, first.body);
+    let stored = pipeline.tasks().load_task(id).await.unwrap().unwrap();
+    assert_eq!(stored.task.version, 1);
+    assert!(stored.pending_events.is_empty(), "sent and cleared");
+    let resent = drain_queue(&pipeline).await;
+    assert_eq!(resent, sent, "the same event, decided once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_with_one_key_make_one_task_and_one_event() {
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
+    let attempt = || {
+        client
+            .create_task("idrace", &new_task("raced"))
+            .idempotency_key("race-1")
+    };
+    let (a, b, c, d) = tokio::join!(attempt(), attempt(), attempt(), attempt());
+    let replies = [a, b, c, d];
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(reply.body, replies[0].body);
+    }
+    let listed = client.list_tasks("idrace", "").await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let events = drain_queue(&pipeline).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].task_id.to_string(), replies[0].body["id"]);
 }

@@ -196,18 +196,44 @@ where
         let (task, events) = Task::execute(None, &command, now_millis(), new_event_id)?;
         let task = task.ok_or(CommandError::NotFound)?;
         let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
-        let record = self.idempotency_record(context, &task, true);
+        let created_event = events.first().map(|event| event.event_id);
+        let record = self.idempotency_record(context, &task, created_event);
+        if let Some(record) = &record {
+            // The record first, on its own: it names the new task and its event, so a retry
+            // that finds it without the task completes this very create (`complete_create`).
+            // A fresh task id makes that safe without a transaction, which would bill both
+            // writes twice.
+            match self.store.save_idempotency(record).await {
+                Ok(()) => {}
+                Err(SaveError::IdempotencyKeyTaken) => {
+                    return self.replay_after_race(context).await;
+                }
+                Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+        }
         let write = TaskWrite {
             task: &task,
             expected_version: None,
             pending_events: &pending,
-            idempotency: record.as_ref(),
+            idempotency: None,
         };
         match self.store.save_task(write).await {
             Ok(()) => {}
-            Err(SaveError::IdempotencyKeyTaken) => return self.replay_after_race(context).await,
+            // A retry with the same key completed this create from its record in the meantime:
+            // the same task and event, committed and sent by that retry.
+            Err(SaveError::VersionConflict) if record.is_some() => {
+                return Ok(CommandOutcome {
+                    task,
+                    created: true,
+                    replayed: false,
+                    events,
+                });
+            }
             // A fresh UUID v7 colliding with a stored task: not a state a retry can fix.
-            Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
+            Err(SaveError::VersionConflict | SaveError::IdempotencyKeyTaken) => {
+                return Err(CommandError::Conflict);
+            }
             Err(SaveError::Store(error)) => return Err(error.into()),
         }
         self.publish(&task, &pending).await;
@@ -249,7 +275,7 @@ where
             let (task, events) =
                 Task::execute(Some(stored.task), &command, now_millis(), new_event_id)?;
             let task = task.ok_or(CommandError::NotFound)?;
-            let record = self.idempotency_record(context, &task, false);
+            let record = self.idempotency_record(context, &task, None);
 
             if events.is_empty() {
                 // Nothing changes; only remember the answer for retries of this key.
@@ -311,20 +337,68 @@ where
         Err(CommandError::Conflict)
     }
 
+    /// The record of a command under the caller's key, if there is one; `created_event` is the
+    /// `TaskCreated` of a create (`None` for a change).
     fn idempotency_record(
         &self,
         context: &CommandContext,
         task: &Task,
-        created: bool,
+        created_event: Option<EventId>,
     ) -> Option<IdempotencyRecord> {
         context.idempotency.as_ref().map(|key| IdempotencyRecord {
             user_id: context.caller.clone(),
             key: key.key.clone(),
             fingerprint: key.fingerprint.clone(),
             task: task.clone(),
-            created,
+            created: created_event.is_some(),
+            created_event,
             expires_at: Utc::now() + IDEMPOTENCY_TTL,
         })
+    }
+
+    /// Completes the create a record stands for if its task was never written (the request
+    /// stopped between the two writes, or is still between them): the same decision again,
+    /// from the same command, time and event id, committed and sent as the create would have.
+    async fn complete_create(&self, record: &IdempotencyRecord) -> Result<(), CommandError> {
+        let Some(event_id) = record.created_event else {
+            return Ok(());
+        };
+        if self.store.load_task(record.task.id).await?.is_some() {
+            return Ok(());
+        }
+        let answer = &record.task;
+        let command = TaskCommand::Create(CreateTask {
+            task_id: answer.id,
+            owner: answer.owner.clone(),
+            title: answer.title.clone(),
+            description: answer.description.clone(),
+            priority: answer.priority,
+            planned_accomplish_date: answer.planned_accomplish_date,
+        });
+        let (task, events) = Task::execute(None, &command, answer.created_at, || event_id)?;
+        if task.as_ref() != Some(answer) {
+            return Err(CommandError::Unavailable(format!(
+                "the idempotency record of task {} does not describe its create",
+                answer.id
+            )));
+        }
+        let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
+        let write = TaskWrite {
+            task: answer,
+            expected_version: None,
+            pending_events: &pending,
+            idempotency: None,
+        };
+        match self.store.save_task(write).await {
+            Ok(()) => {
+                self.publish(answer, &pending).await;
+                count_accepted(&command);
+                Ok(())
+            }
+            // The create itself (or another retry) wrote it in the meantime.
+            Err(SaveError::VersionConflict | SaveError::IdempotencyKeyTaken) => Ok(()),
+            Err(SaveError::Store(error)) => Err(error.into()),
+        }
     }
 
     /// The stored outcome of an earlier request with the same key, if there is one.
@@ -346,6 +420,7 @@ where
         if record.fingerprint != key.fingerprint {
             return Err(CommandError::IdempotencyKeyReused);
         }
+        self.complete_create(&record).await?;
         Ok(Some(CommandOutcome {
             task: record.task,
             created: record.created,

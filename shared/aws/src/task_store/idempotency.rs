@@ -1,10 +1,12 @@
 //! The stored form of an idempotency record: a command's answer kept under its key.
 //!
-//! The answer is the task as the command left it, written without its title and description
-//! (`keys::TASK_TEXT`): no command changes them, so the task's own item holds them as long as
-//! the record lives, and a replay reads them from there. The record then stays one write unit
-//! (two in its transaction) however long the text. Records written before hold the text; both
-//! are read. Field names are the attribute names of `keys`; the tests hold them together.
+//! The answer is the task as the command left it. A change's record is written without the
+//! task's title and description (`keys::TASK_TEXT`): no command changes them, so the task's own
+//! item holds them as long as the record lives, and a replay reads them from there. The record
+//! then stays one write unit (two in its transaction) however long the text. A create's record
+//! is written before its task, and a retry may have to create the task from it
+//! (`created_event`), so it keeps the text. Records written before hold the text; all are read.
+//! Field names are the attribute names of `keys`; the tests hold them together.
 
 use std::collections::HashMap;
 
@@ -12,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskpulse_app::IdempotencyRecord;
-use taskpulse_domain::{Task, TaskId, UserId};
+use taskpulse_domain::{EventId, Task, TaskId, UserId};
 
 use crate::keys::{self, IDEMPOTENCY_ANSWER, TASK_TEXT};
 
@@ -26,6 +28,8 @@ struct IdempotencyItem {
     fingerprint: String,
     task: Task,
     created: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_event: Option<EventId>,
     /// Epoch seconds: the table's TTL attribute.
     expires_at: i64,
 }
@@ -43,9 +47,14 @@ pub(super) fn record_attributes(record: &IdempotencyRecord) -> Result<Attributes
         fingerprint: record.fingerprint.clone(),
         task: record.task.clone(),
         created: record.created,
+        created_event: record.created_event,
         expires_at: record.expires_at.timestamp(),
     };
     let mut attributes: Attributes = serde_dynamo::to_item(item).map_err(|e| e.to_string())?;
+    // A create's record is written before its task and may have to complete it: it keeps all.
+    if record.created {
+        return Ok(attributes);
+    }
     if let Some(AttributeValue::M(answer)) = attributes.get_mut(IDEMPOTENCY_ANSWER) {
         for name in TASK_TEXT {
             answer.remove(name);
@@ -86,6 +95,7 @@ pub(super) fn record_from(
         fingerprint: item.fingerprint,
         task: item.task,
         created: item.created,
+        created_event: item.created_event,
         expires_at: DateTime::<Utc>::from_timestamp(item.expires_at, 0).unwrap_or_default(),
     })
 }
@@ -111,7 +121,8 @@ mod tests {
             key: "k".into(),
             fingerprint: "f".repeat(64),
             task,
-            created: true,
+            created: false,
+            created_event: None,
             expires_at: "2026-01-03T03:04:05Z".parse().unwrap(),
         }
     }
@@ -162,6 +173,19 @@ mod tests {
         assert_eq!(text_held_by(&attributes), None);
         // What this layout cost with the longest text: three units, six in the transaction.
         assert_eq!(write_units(item_size(&attributes)), 3);
+        assert_eq!(record_from(attributes, None).unwrap(), record);
+    }
+
+    #[test]
+    fn a_create_record_keeps_its_text_and_its_event() {
+        let mut record = record();
+        record.created = true;
+        record.created_event = Some(taskpulse_domain::EventId::from_uuid(uuid::Uuid::from_u128(
+            9,
+        )));
+        let attributes = record_attributes(&record).unwrap();
+        assert_eq!(text_held_by(&attributes), None, "nothing to read elsewhere");
+        assert!(attributes.contains_key("createdEvent"));
         assert_eq!(record_from(attributes, None).unwrap(), record);
     }
 
