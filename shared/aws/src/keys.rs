@@ -23,8 +23,10 @@
 //! come back byte for byte, holds `eventId`, `eventType`, `committedAt` and the whole envelope
 //! in `body`. Both forms are read.
 //!
-//! An idempotency record keeps its answer (`task`) without the task's text (`TASK_TEXT`), which
-//! a replay reads from the task item; records written before hold it, and are read as they are.
+//! A change's idempotency record keeps its answer (`task`) without the task's text
+//! (`TASK_TEXT`), which a replay reads from the task item; a create's keeps it whole, with the
+//! id of its `TaskCreated` (`createdEvent`), since it is written before its task. Records
+//! written before hold the text, and are read as they are.
 
 use std::collections::HashMap;
 
@@ -58,8 +60,8 @@ pub const PENDING_DATA: &str = "data";
 pub const PENDING_BODY: &str = "body";
 /// The free text of a task: attributes of the task item that no command changes.
 pub const TASK_TEXT: [&str; 2] = ["title", "description"];
-/// The answer an idempotency record keeps: the task as the command left it, written without
-/// its `TASK_TEXT` (the task item holds it; records written before hold it too).
+/// The answer an idempotency record keeps: the task as the command left it, a change's written
+/// without its `TASK_TEXT` (the task item holds it).
 pub const IDEMPOTENCY_ANSWER: &str = "task";
 /// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
 /// records only.

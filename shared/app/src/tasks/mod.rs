@@ -17,15 +17,17 @@ use taskpulse_domain::{
 };
 use uuid::Uuid;
 
+mod idempotency;
 mod precondition;
 
+pub use idempotency::{IDEMPOTENCY_TTL, IdempotencyKey};
 pub use precondition::IfMatch;
 
 use crate::backoff::Backoff;
 use crate::metric;
 use crate::ports::{
-    IdempotencyRecord, ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
-    PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
+    ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent,
+    PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
 };
 
 /// A validated request to create a task; the owner comes from the caller's identity.
@@ -35,14 +37,6 @@ pub struct NewTask {
     pub description: Option<Description>,
     pub priority: Priority,
     pub planned_accomplish_date: DateTime<Utc>,
-}
-
-/// A client-chosen key that makes a request safe to retry, and the fingerprint of the request
-/// it was first used with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey {
-    pub key: String,
-    pub fingerprint: String,
 }
 
 /// Who is asking, and on which conditions.
@@ -115,8 +109,6 @@ impl From<StoreError> for CommandError {
 
 /// How many times a command is decided again after losing a race to a concurrent writer.
 const MAX_ATTEMPTS: u32 = 10;
-/// How long a stored response answers retries of the same idempotency key.
-pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
 
 /// Event and response timestamps carry milliseconds: enough to order commands, and stable
 /// through every JSON and DynamoDB round trip.
@@ -335,106 +327,6 @@ where
             }
         }
         Err(CommandError::Conflict)
-    }
-
-    /// The record of a command under the caller's key, if there is one; `created_event` is the
-    /// `TaskCreated` of a create (`None` for a change).
-    fn idempotency_record(
-        &self,
-        context: &CommandContext,
-        task: &Task,
-        created_event: Option<EventId>,
-    ) -> Option<IdempotencyRecord> {
-        context.idempotency.as_ref().map(|key| IdempotencyRecord {
-            user_id: context.caller.clone(),
-            key: key.key.clone(),
-            fingerprint: key.fingerprint.clone(),
-            task: task.clone(),
-            created: created_event.is_some(),
-            created_event,
-            expires_at: Utc::now() + IDEMPOTENCY_TTL,
-        })
-    }
-
-    /// Completes the create a record stands for if its task was never written (the request
-    /// stopped between the two writes, or is still between them): the same decision again,
-    /// from the same command, time and event id, committed and sent as the create would have.
-    async fn complete_create(&self, record: &IdempotencyRecord) -> Result<(), CommandError> {
-        let Some(event_id) = record.created_event else {
-            return Ok(());
-        };
-        if self.store.load_task(record.task.id).await?.is_some() {
-            return Ok(());
-        }
-        let answer = &record.task;
-        let command = TaskCommand::Create(CreateTask {
-            task_id: answer.id,
-            owner: answer.owner.clone(),
-            title: answer.title.clone(),
-            description: answer.description.clone(),
-            priority: answer.priority,
-            planned_accomplish_date: answer.planned_accomplish_date,
-        });
-        let (task, events) = Task::execute(None, &command, answer.created_at, || event_id)?;
-        if task.as_ref() != Some(answer) {
-            return Err(CommandError::Unavailable(format!(
-                "the idempotency record of task {} does not describe its create",
-                answer.id
-            )));
-        }
-        let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
-        let write = TaskWrite {
-            task: answer,
-            expected_version: None,
-            pending_events: &pending,
-            idempotency: None,
-        };
-        match self.store.save_task(write).await {
-            Ok(()) => {
-                self.publish(answer, &pending).await;
-                count_accepted(&command);
-                Ok(())
-            }
-            // The create itself (or another retry) wrote it in the meantime.
-            Err(SaveError::VersionConflict | SaveError::IdempotencyKeyTaken) => Ok(()),
-            Err(SaveError::Store(error)) => Err(error.into()),
-        }
-    }
-
-    /// The stored outcome of an earlier request with the same key, if there is one.
-    async fn replay(
-        &self,
-        context: &CommandContext,
-    ) -> Result<Option<CommandOutcome>, CommandError> {
-        let Some(key) = &context.idempotency else {
-            return Ok(None);
-        };
-        let Some(record) = self
-            .store
-            .load_idempotency(&context.caller, &key.key)
-            .await?
-            .filter(|record| record.expires_at > Utc::now())
-        else {
-            return Ok(None);
-        };
-        if record.fingerprint != key.fingerprint {
-            return Err(CommandError::IdempotencyKeyReused);
-        }
-        self.complete_create(&record).await?;
-        Ok(Some(CommandOutcome {
-            task: record.task,
-            created: record.created,
-            replayed: true,
-            events: vec![],
-        }))
-    }
-
-    /// A concurrent request with the same key committed first: answer as it did.
-    async fn replay_after_race(
-        &self,
-        context: &CommandContext,
-    ) -> Result<CommandOutcome, CommandError> {
-        self.replay(context).await?.ok_or(CommandError::Conflict)
     }
 
     /// Sends the outbox of a committed write. A failure does not fail the command: the events
