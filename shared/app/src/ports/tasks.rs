@@ -88,8 +88,8 @@ pub trait SaveTask: Send + Sync {
     fn save_task(&self, write: TaskWrite<'_>)
     -> impl Future<Output = Result<(), SaveError>> + Send;
 
-    /// Stores only an idempotency record (for a command that changed nothing), if the key is
-    /// still free.
+    /// Stores only an idempotency record, if the key is still free: for a command that changed
+    /// nothing, and for a create, whose record is written before its task.
     fn save_idempotency(
         &self,
         record: &IdempotencyRecord,
