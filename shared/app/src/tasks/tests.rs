@@ -277,6 +277,30 @@ async fn a_completed_create_left_pending_when_the_queue_is_down_is_relayed() {
 }
 
 #[tokio::test]
+async fn a_keyed_create_on_an_unreachable_store_claims_nothing() {
+    let commands = commands();
+    commands.store().set_unavailable(true);
+    let refused = commands
+        .create_task(&with_key("u1", "k1", "body-a"), new_task())
+        .await;
+    assert!(
+        matches!(refused, Err(CommandError::Unavailable(_))),
+        "{refused:?}"
+    );
+    commands.store().set_unavailable(false);
+    let caller = UserId::parse("u1").unwrap();
+    assert_eq!(
+        commands
+            .store()
+            .load_idempotency(&caller, "k1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(commands.store().is_empty());
+}
+
+#[tokio::test]
 async fn creates_with_one_key_make_one_task_and_one_event() {
     let commands = commands();
     let context = with_key("u1", "k-race", "body-a");
