@@ -121,6 +121,11 @@ impl CounterTable {
             .unwrap_or_default()
     }
 
+    /// One shard of a global day.
+    pub fn global_shard(&self, day: NaiveDate, shard: u32) -> BTreeMap<Counter, i64> {
+        self.globals.get(&(day, shard)).cloned().unwrap_or_default()
+    }
+
     /// The global day: the sum of its shards.
     pub fn global_day(&self, day: NaiveDate) -> BTreeMap<Counter, i64> {
         let mut total = BTreeMap::new();
