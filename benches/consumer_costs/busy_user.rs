@@ -16,12 +16,14 @@ use taskpulse_app::analytics::TransactionPlan;
 use taskpulse_app::memory::MemoryAnalyticsStore;
 use taskpulse_app::projections::ProjectionConfig;
 use taskpulse_app::{
-    ApplyTransaction, MarkerHints, PlanLimits, StoreError, TransactionResult, apply_events,
+    ApplyTransaction, MarkerHints, PlanLimits, ReadCounters, StoreError, TransactionResult,
+    apply_events,
 };
 use taskpulse_aws::capacity::{item_size, query_read_units_paged, transactional_write_units};
 use taskpulse_aws::keys;
-use taskpulse_domain::analytics::{Counter, ProjectionVersion};
+use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
 use taskpulse_domain::{EventEnvelope, UserId};
+use taskpulse_testkit::HistoryShape;
 use uuid::Uuid;
 
 type Item = HashMap<String, AttributeValue>;
@@ -181,7 +183,7 @@ impl PricedTable {
 /// Read units of `GET /analytics/me` over `days` days of one user with `per_day` events a
 /// day (counters as the in-memory table counted them): the inline cap, the layout before it,
 /// and a day item with no marker at all (the floor).
-pub fn year_of_reads(
+pub fn year_of_reads_of(
     user: &UserId,
     days: &[(NaiveDate, std::collections::BTreeMap<Counter, i64>)],
     per_day: usize,
@@ -195,4 +197,93 @@ pub fn year_of_reads(
         )
     };
     (read(per_day.min(inline_cap)), read(per_day), read(0))
+}
+
+/// The busy user at 1,000, 25,000 and 200,000 events that day, priced over the in-memory table.
+pub async fn busy_user_priced() {
+    println!(
+        "\nbusy user priced over the in-memory table (batches of 100; before = every marker inline):\n"
+    );
+    println!(
+        "| events that day | WCU per event | WCU per event, last 1,000 | before: WCU per event (events it could apply) | before: WCU per event, last 1,000 | before: events failed (item > 400 KB) | counted exactly, dead letters |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for count in [1_000usize, 25_000, 200_000] {
+        let mut events = HistoryShape::busy_user_day(count * 10 / 26)
+            .generate()
+            .events;
+        assert!(events.len() >= count, "{} < {count}", events.len());
+        events.truncate(count);
+        let table = PricedTable::default();
+        let (head, tail) = events.split_at(count - 1_000);
+        let (mut applied, mut failed) = table.deliver(head, 100).await;
+        let (units_head, old_head, old_failed_head) = table.units();
+        let (a, f) = table.deliver(tail, 100).await;
+        applied += a;
+        failed += f;
+        let (units, old_units, old_failed) = table.units();
+        let created = events
+            .iter()
+            .filter(|e| e.event_type() == "TaskCreated")
+            .count() as i64;
+        let counted = super::global_created(table.store(), &events).await;
+        let old_last = if old_failed > old_failed_head {
+            "fails".to_owned()
+        } else {
+            format!("{:.2}", (old_units - old_head) as f64 / 1_000.0)
+        };
+        println!(
+            "| {count} | {:.2} | {:.2} | {:.2} ({}) | {old_last} | {old_failed} | {} created of {created}, {} failed |",
+            units as f64 / applied as f64,
+            (units - units_head) as f64 / 1_000.0,
+            old_units as f64 / (count - old_failed) as f64,
+            count - old_failed,
+            counted,
+            failed,
+        );
+        assert_eq!((applied, failed, counted), (count, 0, created));
+    }
+}
+
+/// Read units of `GET /analytics/me` over 366 days of one user, each day like one priced over
+/// the in-memory table with that many events.
+pub async fn year_of_reads() {
+    println!(
+        "\nread units of a year of one user's analytics (366 day items, one eventually consistent Query):\n"
+    );
+    println!(
+        "| events per day | before (every marker inline) | after (at most 32 inline) | no marker at all (floor) |"
+    );
+    println!("|---|---|---|---|");
+    for per_day in [5usize, 50, 1_000] {
+        let mut events = HistoryShape::busy_user_day(per_day * 10 / 26 + 2)
+            .generate()
+            .events;
+        events.truncate(per_day);
+        let table = PricedTable::default();
+        table.deliver(&events, 100).await;
+        let user = events[0].user_id.clone();
+        let day = events[0].occurred_at.date_naive();
+        let counters = table
+            .store()
+            .read_counters(
+                ProjectionVersion::FIRST,
+                &CounterKey {
+                    scope: Scope::User(user.clone()),
+                    day,
+                },
+            )
+            .await
+            .unwrap();
+        let days: Vec<_> = (0..366)
+            .map(|d| (day - chrono::Days::new(d), counters.clone()))
+            .collect();
+        let (after, before, floor) = year_of_reads_of(
+            &user,
+            &days,
+            per_day,
+            taskpulse_app::analytics::MAX_INLINE_MARKERS,
+        );
+        println!("| {per_day} | {before} | {after} | {floor} |");
+    }
 }
