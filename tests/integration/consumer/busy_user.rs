@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
-use taskpulse_app::analytics::MAX_INLINE_MARKERS;
+use taskpulse_app::analytics::{InlineMarkers, MAX_INLINE_MARKERS, TransactionPlan, UserDayWrite};
+use taskpulse_app::{ApplyTransaction, TransactionResult};
 use taskpulse_aws::{DynamoAnalyticsStore, keys};
 use taskpulse_domain::analytics::{ProjectionVersion, effect, merged_deltas};
-use taskpulse_domain::{EventEnvelope, UserId};
+use taskpulse_domain::{EventEnvelope, EventId, UserId};
 use taskpulse_testkit::{
     AwsPipeline, HistoryShape, applied_events, overflow_markers, shuffle, sqs_event, sqs_record,
 };
