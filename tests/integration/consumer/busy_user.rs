@@ -167,4 +167,36 @@ async fn a_day_item_with_every_marker_inline_still_deduplicates() {
         before.len()
     );
     assert_eq!(overflow_markers(&stack, &user, day()).await, after.len());
+
+    // A write that adds no counter (deltas netting to zero) and only overflow markers checks
+    // the day item's conditions without updating it: applied once, then a duplicate.
+    let event = EventId::from_uuid(uuid::Uuid::from_u128(0xC0DE));
+    let plan = TransactionPlan {
+        version: ProjectionVersion::FIRST,
+        users: vec![UserDayWrite {
+            user: UserId::parse(&user).unwrap(),
+            day: day(),
+            deltas: Default::default(),
+            events: vec![event],
+            inline: 0,
+            before: InlineMarkers::Full,
+        }],
+        globals: vec![],
+    };
+    let first = pipeline.analytics.apply_transaction(&plan).await.unwrap();
+    assert!(
+        matches!(first, TransactionResult::Committed { .. }),
+        "{first:?}"
+    );
+    let again = pipeline.analytics.apply_transaction(&plan).await.unwrap();
+    assert_eq!(again, TransactionResult::AlreadyApplied(vec![event]));
+    assert_eq!(
+        overflow_markers(&stack, &user, day()).await,
+        after.len() + 1
+    );
+    assert_matches(
+        &user_report(&pipeline, &user).await,
+        &recount(&history, Some(&user)),
+        &user,
+    );
 }
