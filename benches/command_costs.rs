@@ -2,7 +2,8 @@
 //!
 //! - DynamoDB write units per command, counted from the items actually written (moto reports
 //!   no consumed capacity for transactions, so the units are computed from item sizes with
-//!   DynamoDB's billing rules, including the writes to both secondary indexes);
+//!   DynamoDB's billing rules, including the writes to both secondary indexes; with a key, a
+//!   create writes its record and then its task, a change both in one transaction);
 //! - handler latency per command (p50/p99), API handler -> DynamoDB -> SQS on moto.
 //!
 //! Run: `cargo bench --bench command_costs` (release build; prints Markdown tables).
@@ -67,6 +68,8 @@ fn projected(
 /// Write units of one command: the task write (with its outbox), the idempotency record, the
 /// index entries it creates or changes, and the later write that clears the outbox.
 struct Units {
+    /// The task item as the command wrote it, with its outbox.
+    item_bytes: usize,
     task_write: usize,
     idempotency: usize,
     by_user_index: usize,
@@ -84,7 +87,22 @@ impl Units {
     }
 }
 
-async fn units_of(stack: &Stack, task_id: &str, with_key: Option<&str>, user: &str) -> Units {
+/// How a command with a key writes its task and its record.
+#[derive(Clone, Copy)]
+enum KeyedWrites {
+    /// A create: the record, then the task, each a standard write.
+    RecordThenTask,
+    /// A change: both in one `TransactWriteItems`.
+    Transaction,
+}
+
+async fn units_of(
+    stack: &Stack,
+    task_id: &str,
+    with_key: Option<&str>,
+    user: &str,
+    keyed: KeyedWrites,
+) -> Units {
     // The outbox is still on the item: this is exactly what the command's write put there.
     let task_id: TaskId = task_id.parse().expect("a task id");
     let item = read_item(stack, TASKS_TABLE, keys::task_key(task_id)).await;
@@ -110,13 +128,15 @@ async fn units_of(stack: &Stack, task_id: &str, with_key: Option<&str>, user: &s
         Some(key) => {
             let user = taskpulse_domain::UserId::parse(user).unwrap();
             let record = read_item(stack, TASKS_TABLE, keys::idempotency_key(&user, key)).await;
-            (
-                transactional_write_units(size),
-                transactional_write_units(item_size(&record)),
-            )
+            let units = match keyed {
+                KeyedWrites::RecordThenTask => write_units,
+                KeyedWrites::Transaction => transactional_write_units,
+            };
+            (units(size), units(item_size(&record)))
         }
     };
     Units {
+        item_bytes: size,
         task_write,
         idempotency,
         by_user_index: by_user,
@@ -125,6 +145,53 @@ async fn units_of(stack: &Stack, task_id: &str, with_key: Option<&str>, user: &s
         // UpdateItem is billed on the larger of the item before and after: before, with outbox.
         clear_outbox: write_units(size),
     }
+}
+
+/// Read units of one listing page (`limit=20`, no filter) from the items it returns: as the
+/// `byUser` index answers it today (its projection), and as it would be answered by an index
+/// projecting only keys plus a `BatchGetItem` of the page's tasks (the projection under which
+/// a change of a task writes nothing to the index). Eventually consistent reads: half a unit
+/// per started 4 KB, per `Query` page summed, per `BatchGetItem` item rounded up on its own.
+async fn listing_read_units(stack: &Stack, client: &ApiClient<'_>) {
+    const READ_UNIT_BYTES: usize = 4096;
+    let page = client.list_tasks(USER, "limit=20").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let index_keys = [
+        keys::PK,
+        keys::SK,
+        keys::TASKS_BY_USER_PK,
+        keys::TASKS_BY_USER_SK,
+    ];
+    let projection: Vec<&str> = index_keys
+        .iter()
+        .chain(keys::TASKS_BY_USER_PROJECTION)
+        .copied()
+        .collect();
+    let (mut projected_bytes, mut keys_bytes, mut items) = (0, 0, 0);
+    let mut batch_get_units = 0.0;
+    // The page and the one task more that says whether another page follows.
+    for task in page.body["items"].as_array().unwrap() {
+        let id: TaskId = task["id"].as_str().unwrap().parse().unwrap();
+        let item = read_item(stack, TASKS_TABLE, keys::task_key(id)).await;
+        projected_bytes += item_size(&projected(&item, &projection));
+        keys_bytes += item_size(&projected(&item, &index_keys));
+        batch_get_units += 0.5 * item_size(&item).div_ceil(READ_UNIT_BYTES) as f64;
+        items += 1;
+    }
+    let query_units = |bytes: usize| 0.5 * bytes.div_ceil(READ_UNIT_BYTES) as f64;
+    println!("\n## Read units of one listing page ({items} tasks, eventually consistent)\n");
+    println!("| byUser projection | Query | BatchGetItem | total RCU |");
+    println!("|---|---|---|---|");
+    println!(
+        "| the task's attributes (today) | {} | 0 | **{}** |",
+        query_units(projected_bytes),
+        query_units(projected_bytes)
+    );
+    println!(
+        "| keys only | {} | {batch_get_units} | **{}** |",
+        query_units(keys_bytes),
+        query_units(keys_bytes) + batch_get_units
+    );
 }
 
 fn ms(d: Duration) -> String {
@@ -141,9 +208,9 @@ async fn main() {
         "## Write units per command (DynamoDB pricing rules, counted from the written items)\n"
     );
     println!(
-        "| command | Idempotency-Key | task write | idempotency record | byUser index | outbox index (in + out) | clear outbox | total WCU |"
+        "| command | Idempotency-Key | task item bytes | task write | idempotency record | byUser index | outbox index (in + out) | clear outbox | total WCU |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for with_key in [false, true] {
         let offline = pipeline.api_publishing_with(pipeline.unreachable_publisher());
         let offline = ApiClient::new(&offline);
@@ -153,7 +220,14 @@ async fn main() {
         let id = reply.body["id"].as_str().unwrap().to_owned();
         let mut rows = vec![(
             "create",
-            units_of(&stack, &id, key(0).as_deref(), USER).await,
+            units_of(
+                &stack,
+                &id,
+                key(0).as_deref(),
+                USER,
+                KeyedWrites::RecordThenTask,
+            )
+            .await,
         )];
         taskpulse_app::MarkEventsPublished::mark_events_published(
             store,
@@ -168,7 +242,14 @@ async fn main() {
             assert_eq!(changed.status, StatusCode::OK, "{name}");
             rows.push((
                 name,
-                units_of(&stack, &id, key(n + 1).as_deref(), USER).await,
+                units_of(
+                    &stack,
+                    &id,
+                    key(n + 1).as_deref(),
+                    USER,
+                    KeyedWrites::Transaction,
+                )
+                .await,
             ));
             let version = changed.body["version"].as_u64().unwrap();
             taskpulse_app::MarkEventsPublished::mark_events_published(
@@ -181,8 +262,9 @@ async fn main() {
         }
         for (name, units) in rows {
             println!(
-                "| {name} | {} | {} | {} | {} | {} | {} | **{}** |",
+                "| {name} | {} | {} | {} | {} | {} | {} | {} | **{}** |",
                 if with_key { "yes" } else { "no" },
+                units.item_bytes,
                 units.task_write,
                 units.idempotency,
                 units.by_user_index,
@@ -223,6 +305,7 @@ async fn main() {
             assert_eq!(reply.status, StatusCode::OK);
         }
     }
+    listing_read_units(&stack, &client).await;
     println!("\n## Handler latency against moto ({LATENCY_ROUNDS} of each, sequential)\n");
     println!("| command | p50 ms | p99 ms |");
     println!("|---|---|---|");

@@ -90,6 +90,14 @@ pub struct ServeOptions {
     /// aws backends archive to the template's bucket.
     #[arg(long, env = "TASKPULSE_ARCHIVE_DIR")]
     pub archive_dir: Option<std::path::PathBuf>,
+    /// The address the moto backend's server listens on: 127.0.0.1, or Docker's bridge address
+    /// for functions in containers (`sam local`, see scripts/sam-local.sh); never 0.0.0.0.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub moto_host: std::net::Ipv4Addr,
+    /// Write the `--env-vars` file of `sam local` for the moto backend's resources here, so
+    /// that functions run by SAM share this stack's tables and queues.
+    #[arg(long)]
+    pub sam_env_vars: Option<std::path::PathBuf>,
     /// Open connections at most; one more is answered 503 and closed.
     #[arg(long, default_value_t = crate::server::MAX_CONNECTIONS,
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -6,16 +6,14 @@
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
+use taskpulse_devstack::bounded_http::send;
 
 /// How often the state is polled.
 const POLL_EVERY: Duration = Duration::from_millis(200);
+/// The stack answers these requests at once; a stack that does not is not serving.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RebuildOptions {
@@ -47,38 +45,25 @@ pub struct RebuildOptions {
 }
 
 async fn call(
-    client: &Client<HttpConnector, Full<Bytes>>,
     method: Method,
     url: &str,
     body: Option<Value>,
 ) -> Result<(StatusCode, Value), String> {
-    let mut request = http::Request::builder().method(method).uri(url);
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    let request = request
-        .body(Full::new(Bytes::from(
-            body.map(|b| b.to_string()).unwrap_or_default(),
-        )))
+    let headers: &[(&str, &str)] = if body.is_some() {
+        &[("content-type", "application/json")]
+    } else {
+        &[]
+    };
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let answer = send(method, url, headers, body, REQUEST_TIMEOUT)
+        .await
         .map_err(|e| e.to_string())?;
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Ok((status, value))
+    let value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    Ok((answer.status, value))
 }
 
 /// Runs the rebuild; `Ok(true)` when it was verified and (unless `--no-activate`) activated.
 pub async fn run(options: RebuildOptions) -> Result<bool, String> {
-    let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let base = options.url.trim_end_matches('/');
     let endpoint = format!("{base}/_local/rebuild");
     let request = json!({
@@ -90,7 +75,7 @@ pub async fn run(options: RebuildOptions) -> Result<bool, String> {
         "writeRate": options.write_rate,
         "settleSeconds": options.settle_seconds,
     });
-    let (status, answer) = call(&client, Method::POST, &endpoint, Some(request))
+    let (status, answer) = call(Method::POST, &endpoint, Some(request))
         .await
         .map_err(|e| {
             format!("no local stack answers: {e}\n  start one with `cargo run` (or pass --url)")
@@ -111,7 +96,7 @@ pub async fn run(options: RebuildOptions) -> Result<bool, String> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let state = loop {
-        let (_, state) = call(&client, Method::GET, &endpoint, None).await?;
+        let (_, state) = call(Method::GET, &endpoint, None).await?;
         let stage = state["stage"].as_str().unwrap_or("?");
         bar.set_length(state["partitionsPending"].as_u64().unwrap_or(0));
         bar.set_position(state["partitionsDone"].as_u64().unwrap_or(0));

@@ -69,6 +69,10 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
         .unwrap_or_else(BackendKind::from_environment);
     if kind == BackendKind::Moto {
         println!("Starting moto (first run installs it into .venv, about a minute)...");
+    } else if options.sam_env_vars.is_some() || !options.moto_host.is_loopback() {
+        return Err(StackError::Config(
+            "--moto-host and --sam-env-vars apply to the moto backend (--backend moto)".into(),
+        ));
     }
     let template = Template::load_project()?.consumer_mapping(CONSUMER_FUNCTION)?;
     let overrides = &options.mapping;
@@ -90,7 +94,10 @@ pub async fn serve(options: ServeOptions) -> Result<(), StackError> {
             .await;
         }
         BackendKind::Moto => {
-            let stack = taskpulse_devstack::Stack::start().await?;
+            let stack = taskpulse_devstack::Stack::start_on(options.moto_host).await?;
+            if let Some(path) = &options.sam_env_vars {
+                write_sam_env_vars(&stack, path)?;
+            }
             let resources = SdkResources::on_moto(&stack)?;
             run(
                 Backend::sdk(kind, resources, &template, overrides, Some(stack)).await?,
@@ -194,4 +201,18 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
         );
     }
     println!("Stopped.");
+}
+
+/// Writes the `--env-vars` file of `sam local` for the stack's resources (see
+/// `scripts/sam-local.sh`): functions run by SAM then share this stack's tables and queues.
+fn write_sam_env_vars(
+    stack: &taskpulse_devstack::Stack,
+    path: &std::path::Path,
+) -> Result<(), StackError> {
+    let env_vars = taskpulse_devstack::sam_env_vars(stack)?;
+    let text = serde_json::to_string_pretty(&env_vars).unwrap_or_default();
+    std::fs::write(path, text)
+        .map_err(|e| StackError::Config(format!("cannot write {}: {e}", path.display())))?;
+    println!("sam local --env-vars: {}", path.display());
+    Ok(())
 }

@@ -11,19 +11,9 @@ use taskpulse_app::ReadCounters;
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
 use taskpulse_testkit::{
-    API_EVENT_STATUSES, AwsPipeline, FIXTURE_TASK_ID, event_file, failed_ids, pipeline_on_moto,
-    seed_fixture_task,
+    API_EVENT_STATUSES, AwsPipeline, CONSUMER_EVENTS, FIXTURE_TASK_ID, REBUILD_EVENTS,
+    RELAY_EVENTS, event_file, failed_ids, pipeline_on_moto, seed_fixture_task,
 };
-
-const CONSUMER_EVENTS: [&str; 2] = [
-    "consumer-task-created.json",
-    "consumer-batch-with-poison.json",
-];
-const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
-const REBUILD_EVENTS: [&str; 2] = [
-    "rebuild-coordinator-start.json",
-    "rebuild-worker-partition.json",
-];
 
 #[test]
 fn every_event_file_is_checked() {

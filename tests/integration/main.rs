@@ -18,4 +18,5 @@ mod local_stack;
 mod pipeline;
 mod rebuild;
 mod routes;
+mod sam_local;
 mod template;

@@ -7,7 +7,7 @@ use lambda_http::{Error, Request, RequestExt, service_fn};
 use taskpulse_app::TaskCommands;
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, env, sdk};
-use taskpulse_lambda::api::{Api, CorsPolicy};
+use taskpulse_lambda::api::{Api, CallerSource, CorsPolicy};
 use taskpulse_lambda::telemetry;
 
 #[tokio::main]
@@ -19,6 +19,17 @@ async fn main() -> Result<(), Error> {
     let shards = env::global_counter_shards()?;
     let cors = CorsPolicy::parse(&env::optional(env::CORS_ALLOWED_ORIGINS))
         .map_err(|reason| env::invalid(env::CORS_ALLOWED_ORIGINS, reason))?;
+    // `sam local start-api` runs no JWT authorizer: callers then name themselves with a bearer
+    // token, read unverified (see `CallerSource`). Lambda never sets AWS_SAM_LOCAL.
+    let caller_source = if env::under_sam_local() {
+        tracing::warn!(
+            "AWS_SAM_LOCAL=true: requests without JWT authorizer claims are identified by their \
+             bearer token, unverified"
+        );
+        CallerSource::SamLocalBearerToken
+    } else {
+        CallerSource::JwtAuthorizer
+    };
     let config = sdk::load_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let api = Arc::new(
@@ -33,7 +44,8 @@ async fn main() -> Result<(), Error> {
                 PROJECTION_CONFIG_TTL,
             ),
         )
-        .with_cors(cors),
+        .with_cors(cors)
+        .with_caller_source(caller_source),
     );
     lambda_http::run(service_fn(move |request: Request| {
         let api = Arc::clone(&api);

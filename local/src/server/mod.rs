@@ -17,7 +17,6 @@
 //! poison), `GET /_local/queue/dead-letters` (embedded queue only).
 
 mod api_request;
-mod bearer;
 mod body;
 mod change_stream;
 mod connections;

@@ -29,6 +29,20 @@ pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
 pub const REBUILD_QUEUE_URL: &str = "REBUILD_QUEUE_URL";
 /// The origins whose browser pages may call the API (comma-separated; unset or empty: none).
 pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
+/// An AWS-compatible endpoint (moto) for every SDK client, set by `sam local` through its
+/// `--env-vars` file; empty on AWS. Not `AWS_ENDPOINT_URL` itself: SAM passes a function only
+/// the variables the template declares, and the SDK cannot take an empty `AWS_ENDPOINT_URL`
+/// (it panics: "URL was unset"), so the template cannot declare that one with no value.
+pub const LOCAL_AWS_ENDPOINT_URL: &str = "LOCAL_AWS_ENDPOINT_URL";
+
+/// Set to `true` by SAM CLI in every container it runs a function in (`sam local`); never set by
+/// Lambda.
+pub const AWS_SAM_LOCAL: &str = "AWS_SAM_LOCAL";
+
+/// Whether SAM CLI runs this function (`sam local invoke`, `start-api`, `start-lambda`).
+pub fn under_sam_local() -> bool {
+    std::env::var(AWS_SAM_LOCAL).is_ok_and(|value| value == "true")
+}
 
 /// The text of an optional setting; empty when unset.
 pub fn optional(name: &'static str) -> String {

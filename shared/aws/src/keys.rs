@@ -17,6 +17,20 @@
 //!
 //! Overflow markers share the user's partition, so a version's deletion finds them with its
 //! day items, and sort before `DAY#`, so a read of a range of days never reads them.
+//!
+//! A task item also carries the keys of its index entries: `gsi1pk` = `USER#<userId>` and
+//! `gsi1sk` = `<createdAt>#<taskId>` (`byUser`); while events are pending, `outboxPk` =
+//! `OUTBOX#<shard>` and `outboxSk` = `<committedAt of the oldest>` (`outbox`; items written
+//! before end it with `#<taskId>`). Its pending events (`pendingEvents`, a list) are stored
+//! detached from the task, each a map of `id`, `type`, `at`, `seq`, `v` (absent: 1) and `data`
+//! (`taskpulse_domain::DetachedEvent`); an entry written before, or one whose envelope would not
+//! come back byte for byte, holds `eventId`, `eventType`, `committedAt` and the whole envelope
+//! in `body`. Both forms are read.
+//!
+//! A change's idempotency record keeps its answer (`task`) without the task's text
+//! (`TASK_TEXT`), which a replay reads from the task item; a create's keeps it whole, with the
+//! id of its `TaskCreated` (`createdEvent`), since it is written before its task. Records
+//! written before hold the text, and are read as they are.
 
 use std::collections::HashMap;
 
@@ -35,6 +49,24 @@ pub const VERSION: &str = "version";
 pub const CURRENT_STATUS: &str = "currentStatus";
 /// A task's outbox: the events committed with it and not yet confirmed on the queue.
 pub const PENDING_EVENTS: &str = "pendingEvents";
+/// The attributes of one pending event written detached (`taskpulse_domain::DetachedEvent`):
+/// its id, type, commit time (its `occurredAt`), sequence, schema version (absent: 1) and data
+/// without what the task holds. Short, because they are billed on every write of the task while
+/// the event waits. Entries written before carry `eventId`, `eventType`, `committedAt` and the
+/// whole envelope in `body` (`PENDING_BODY`); both forms are read.
+pub const PENDING_EVENT_ID: &str = "id";
+pub const PENDING_EVENT_TYPE: &str = "type";
+pub const PENDING_COMMITTED_AT: &str = "at";
+pub const PENDING_SEQUENCE: &str = "seq";
+pub const PENDING_SCHEMA_VERSION: &str = "v";
+pub const PENDING_DATA: &str = "data";
+/// The whole envelope of a pending event written before events were stored detached.
+pub const PENDING_BODY: &str = "body";
+/// The free text of a task: attributes of the task item that no command changes.
+pub const TASK_TEXT: [&str; 2] = ["title", "description"];
+/// The answer an idempotency record keeps: the task as the command left it, a change's written
+/// without its `TASK_TEXT` (the task item holds it).
+pub const IDEMPOTENCY_ANSWER: &str = "task";
 /// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
 /// records only.
 pub const EXPIRES_AT: &str = "expiresAt";
@@ -66,7 +98,7 @@ pub const TASKS_BY_USER_PROJECTION: &[&str] = &[
 ];
 
 /// The sparse index of tasks with pending events (`outboxPk` = `OUTBOX#<shard>`,
-/// `outboxSk` = commit time of the oldest pending event and the task id).
+/// `outboxSk` = commit time of the oldest pending event).
 pub const OUTBOX_INDEX: &str = "outbox";
 /// The partition key of the `outbox` index; present only while events are pending.
 pub const OUTBOX_PK: &str = "outboxPk";
@@ -184,8 +216,11 @@ pub fn outbox_partition(id: TaskId) -> String {
     outbox_shard_partition(shard)
 }
 
-pub fn outbox_sort_key(oldest_pending: DateTime<Utc>, id: TaskId) -> String {
-    time_then_id(oldest_pending, id)
+/// The commit time of a task's oldest pending event. Index keys need not be unique, and the
+/// index item carries the task's own key, so the time alone orders and finds it; items written
+/// before append `#<taskId>`, which orders the same way.
+pub fn outbox_sort_key(oldest_pending: DateTime<Utc>) -> String {
+    sortable_time(oldest_pending)
 }
 
 pub fn day_sort_key(day: NaiveDate) -> String {

@@ -26,9 +26,24 @@ pub fn config_loader() -> ConfigLoader {
 }
 
 /// The SDK configuration from the environment, as `aws_config::load_from_env` reads it
-/// (region, credentials, `AWS_ENDPOINT_URL`, retries, profile files), with [`http_client`].
+/// (region, credentials, `AWS_ENDPOINT_URL`, retries, profile files), with [`http_client`];
+/// a non-empty `LOCAL_AWS_ENDPOINT_URL` (see [`crate::env::LOCAL_AWS_ENDPOINT_URL`]) names the
+/// endpoint instead.
 pub async fn load_from_env() -> SdkConfig {
-    config_loader().load().await
+    let loader = config_loader();
+    match local_endpoint_url(std::env::var(crate::env::LOCAL_AWS_ENDPOINT_URL).ok()) {
+        Some(url) => loader.endpoint_url(url),
+        None => loader,
+    }
+    .load()
+    .await
+}
+
+/// The local endpoint a `LOCAL_AWS_ENDPOINT_URL` value names: none when unset or blank.
+fn local_endpoint_url(value: Option<String>) -> Option<String> {
+    value
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty())
 }
 
 /// An S3 client for `config`. With a custom endpoint (an emulator such as moto) requests use
@@ -38,4 +53,20 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
         .force_path_style(config.endpoint_url().is_some())
         .build();
     aws_sdk_s3::Client::from_conf(s3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_local_endpoint_is_no_endpoint() {
+        assert_eq!(local_endpoint_url(None), None);
+        assert_eq!(local_endpoint_url(Some(String::new())), None);
+        assert_eq!(local_endpoint_url(Some("  ".into())), None);
+        assert_eq!(
+            local_endpoint_url(Some(" http://172.17.0.1:4566 ".into())).as_deref(),
+            Some("http://172.17.0.1:4566")
+        );
+    }
 }

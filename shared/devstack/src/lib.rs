@@ -1,17 +1,24 @@
 //! Local stand-ins for AWS, for tests and the local run: a moto server from a pinned,
-//! project-local virtualenv, and the resources of `template.yaml` created on it.
+//! project-local virtualenv, and the resources of `template.yaml` created on it; the Lambda
+//! emulators of cargo-lambda and of SAM CLI.
 
+pub mod bounded_http;
 mod lambda;
 mod moto;
 mod process;
 mod python_tools;
+mod sam_env_vars;
+mod sam_local;
 mod template;
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 pub use lambda::LambdaEmulator;
 pub use moto::{MotoServer, sdk_config_for};
 pub use python_tools::{PythonTools, workspace_root};
+pub use sam_env_vars::sam_env_vars;
+pub use sam_local::{INVOKE_TIMEOUT, SamEmulator, SamSettings, sam_invoke};
 pub use template::{ConsumerMapping, Provisioned, QueueInfo, Template, provision};
 
 /// Logical ids of the resources in `template.yaml` that the local stack and the tests use.
@@ -66,7 +73,12 @@ pub struct Stack {
 impl Stack {
     /// Starts moto and creates the resources of the project's `template.yaml` on it.
     pub async fn start() -> Result<Self, DevstackError> {
-        let moto = tokio::task::spawn_blocking(MotoServer::start)
+        Self::start_on(Ipv4Addr::LOCALHOST).await
+    }
+
+    /// [`Stack::start`] with moto on `host` (see [`MotoServer::start_on`]).
+    pub async fn start_on(host: Ipv4Addr) -> Result<Self, DevstackError> {
+        let moto = tokio::task::spawn_blocking(move || MotoServer::start_on(host))
             .await
             .map_err(|e| DevstackError::Tool(format!("moto start-up task failed: {e}")))??;
         let config = moto.sdk_config().await;

@@ -1,5 +1,7 @@
-//! A moto server on a free 127.0.0.1 port, from the project-local virtualenv.
+//! A moto server on a free port of 127.0.0.1 (or of Docker's bridge, for functions in
+//! containers), from the project-local virtualenv.
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -8,7 +10,7 @@ use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
 use crate::DevstackError;
-use crate::process::{Service, free_port};
+use crate::process::{Service, free_port_on};
 use crate::python_tools::PythonTools;
 
 /// How long moto may take to accept connections (it is usually ready in half a second).
@@ -23,17 +25,29 @@ pub struct MotoServer {
 impl MotoServer {
     /// Starts moto on a free 127.0.0.1 port and waits until it accepts connections.
     pub fn start() -> Result<Self, DevstackError> {
+        Self::start_on(Ipv4Addr::LOCALHOST)
+    }
+
+    /// Starts moto on a free port of `host`, an address of this machine such as the Docker
+    /// bridge's gateway (which containers reach and other machines do not); never all
+    /// interfaces.
+    pub fn start_on(host: Ipv4Addr) -> Result<Self, DevstackError> {
+        if host.is_unspecified() {
+            return Err(DevstackError::Tool(
+                "moto must not listen on all interfaces (0.0.0.0)".into(),
+            ));
+        }
         let tools = PythonTools::ensure()?;
         // The port is free when chosen but could be taken before moto binds it: try again then.
         let mut last_error = None;
         for _ in 0..3 {
-            let port = free_port()?;
+            let port = free_port_on(host)?;
             // One request at a time, as DynamoDB applies each request atomically (see the script).
             let mut command = Command::new(tools.bin_dir().join("python"));
             command
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_one_request_at_a_time.py"))
-                .args(["127.0.0.1", &port.to_string()]);
-            let mut service = Service::spawn("moto", port, &mut command)?;
+                .args([&host.to_string(), &port.to_string()]);
+            let mut service = Service::spawn_on("moto", host, port, &mut command)?;
             match service.wait_listening(READY_TIMEOUT) {
                 Ok(()) => return Ok(Self { service }),
                 Err(e) => {
@@ -51,7 +65,7 @@ impl MotoServer {
     }
 
     pub fn endpoint_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.service.port)
+        format!("http://{}:{}", self.service.host, self.service.port)
     }
 
     /// SDK configuration pointing every client at this server, with moto's dummy credentials.

@@ -1,5 +1,6 @@
-//! A helper process serving on a 127.0.0.1 port, with its output in a log file under
-//! `target/devstack` (outside every crate folder, so no file watcher reacts to it).
+//! A helper process serving on a port of 127.0.0.1 (or of another local address: Docker's
+//! bridge, for containers), with its output in a log file under `target/devstack` (outside
+//! every crate folder, so no file watcher reacts to it).
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -13,24 +14,40 @@ use crate::python_tools::workspace_root;
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub(crate) fn free_port() -> Result<u16, DevstackError> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+    free_port_on(Ipv4Addr::LOCALHOST)
+}
+
+/// A port on `host` (an address of this machine) that was free a moment ago.
+pub(crate) fn free_port_on(host: Ipv4Addr) -> Result<u16, DevstackError> {
+    TcpListener::bind((host, 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
-        .map_err(|e| DevstackError::Tool(format!("no free port on 127.0.0.1: {e}")))
+        .map_err(|e| DevstackError::Tool(format!("no free port on {host}: {e}")))
 }
 
 #[derive(Debug)]
 pub(crate) struct Service {
     pub child: Child,
+    pub host: Ipv4Addr,
     pub port: u16,
     name: &'static str,
     log_path: PathBuf,
 }
 
 impl Service {
-    /// Spawns `command` (which must serve on `port`), its output going to the log file.
+    /// Spawns `command` (which must serve on 127.0.0.1:`port`), its output going to the log file.
     pub fn spawn(
         name: &'static str,
+        port: u16,
+        command: &mut Command,
+    ) -> Result<Self, DevstackError> {
+        Self::spawn_on(name, Ipv4Addr::LOCALHOST, port, command)
+    }
+
+    /// Spawns `command` (which must serve on `host`:`port`), its output going to the log file.
+    pub fn spawn_on(
+        name: &'static str,
+        host: Ipv4Addr,
         port: u16,
         command: &mut Command,
     ) -> Result<Self, DevstackError> {
@@ -49,6 +66,7 @@ impl Service {
             .map_err(|e| DevstackError::Tool(format!("cannot start {name}: {e}")))?;
         Ok(Self {
             child,
+            host,
             port,
             name,
             log_path,
@@ -58,7 +76,7 @@ impl Service {
     /// Waits until the port accepts connections; fails with the log if the process exits or
     /// `timeout` passes first.
     pub fn wait_listening(&mut self, timeout: Duration) -> Result<(), DevstackError> {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let address = SocketAddr::from((self.host, self.port));
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {

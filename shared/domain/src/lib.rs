@@ -13,6 +13,6 @@ pub mod event;
 pub mod task;
 pub mod values;
 
-pub use event::{EventEnvelope, EventId, TaskEvent};
+pub use event::{DetachedEvent, EventEnvelope, EventId, TaskEvent};
 pub use task::{DomainError, Task, TaskCommand};
 pub use values::{Description, Priority, TaskId, TaskStatus, Title, UserId};

@@ -19,7 +19,7 @@ mod sampling;
 pub use archive_sql::{readme_archive_queries, run_archive_query};
 pub use browser::{Browser, browser};
 pub use client::{ApiClient, AwsApi, Call, Reply, Route};
-pub use dynamodb::{applied_events, overflow_markers, read_item};
+pub use dynamodb::{applied_events, delete_item, overflow_markers, read_item, write_item};
 pub use environment::{function_environment, moto_environment};
 pub use history::{Due, History, HistoryShape, Step};
 pub use offline::{ClosedPort, offline_sqs};
@@ -28,7 +28,11 @@ pub use pipeline::{
     pipeline_on_moto, sqs_event, sqs_record,
 };
 pub use poison::Poison;
-pub use sample_events::{API_EVENT_STATUSES, FIXTURE_TASK_ID, event_file, seed_fixture_task};
+pub use sample_events::{
+    API_EVENT_STATUSES, CONSUMER_EVENTS, FIXTURE_TASK_ID, REBUILD_EVENTS, RELAY_EVENTS,
+    SampleFunction, check_api_consumer_and_relay_events, check_rebuild_events, event_file,
+    seed_fixture_task,
+};
 pub use sampling::shuffle;
 /// Nearest-rank percentile of sorted samples: the simulator's, so every figure is computed alike.
 pub use taskpulse_simulator::percentile;

@@ -1,5 +1,8 @@
 //! The sample events in `events/` and the state they expect (see `events/README.md`).
 
+use std::future::Future;
+
+use serde_json::{Value, json};
 use taskpulse_app::{SaveTask, TaskWrite};
 use taskpulse_devstack::Stack;
 use taskpulse_domain::task::CreateTask;
@@ -27,6 +30,19 @@ pub const API_EVENT_STATUSES: &[(&str, u16)] = &[
     ("api-analytics-me.json", 200),
     ("api-analytics-global-forbidden.json", 403),
     ("api-analytics-global.json", 200),
+];
+
+/// The consumer's sample events, in the order `events/README.md` gives.
+pub const CONSUMER_EVENTS: [&str; 2] = [
+    "consumer-task-created.json",
+    "consumer-batch-with-poison.json",
+];
+/// The relay's sample event.
+pub const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
+/// The rebuild functions' sample events, in order: the coordinator's, then the worker's.
+pub const REBUILD_EVENTS: [&str; 2] = [
+    "rebuild-coordinator-start.json",
+    "rebuild-worker-partition.json",
 ];
 
 /// Stores the fixture task (owner `user-1`, status new, version 1) as the API would have.
@@ -68,4 +84,137 @@ pub fn event_file(name: &str) -> String {
         .join("events")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The functions the sample events are for, as cargo-lambda (the binary) and SAM (the
+/// template's logical id) name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleFunction {
+    Api,
+    Consumer,
+    Relay,
+    RebuildCoordinator,
+    RebuildWorker,
+}
+
+impl SampleFunction {
+    pub fn binary(self) -> &'static str {
+        match self {
+            Self::Api => "taskpulse-api",
+            Self::Consumer => "taskpulse-consumer",
+            Self::Relay => "taskpulse-relay",
+            Self::RebuildCoordinator => "taskpulse-rebuild-coordinator",
+            Self::RebuildWorker => "taskpulse-rebuild-worker",
+        }
+    }
+
+    pub fn logical_id(self) -> &'static str {
+        match self {
+            Self::Api => "ApiFunction",
+            Self::Consumer => "ConsumerFunction",
+            Self::Relay => "RelayFunction",
+            Self::RebuildCoordinator => "RebuildCoordinatorFunction",
+            Self::RebuildWorker => "RebuildWorkerFunction",
+        }
+    }
+}
+
+/// Invokes the API, consumer and relay sample events through `invoke` (the function and the
+/// file name in `events/`, answering the function's JSON response), in the order
+/// `events/README.md` gives, against a stack holding only the fixture task, and checks each
+/// documented result.
+pub async fn check_api_consumer_and_relay_events<F, Fut>(invoke: F)
+where
+    F: Fn(SampleFunction, &'static str) -> Fut,
+    Fut: Future<Output = Value>,
+{
+    let mut invoked = Vec::new();
+    let mut invoke = |function, file| {
+        invoked.push(file);
+        invoke(function, file)
+    };
+    for (file, status) in API_EVENT_STATUSES {
+        let response = invoke(SampleFunction::Api, file).await;
+        assert_eq!(response["statusCode"], *status, "{file}: {response}");
+        if *file == "api-get-task.json" {
+            let task: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+            assert_eq!(task["id"], FIXTURE_TASK_ID);
+        }
+    }
+
+    let response = invoke(SampleFunction::Consumer, "consumer-task-created.json").await;
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+    let response = invoke(SampleFunction::Consumer, "consumer-batch-with-poison.json").await;
+    let failed: Vec<&str> = response["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no batchItemFailures: {response}"))
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "5f1c3f4e-2222-4c1a-9d5e-000000000002",
+            "5f1c3f4e-2222-4c1a-9d5e-000000000004"
+        ]
+    );
+
+    // The API published its events, so the relay finds nothing pending.
+    let response = invoke(SampleFunction::Relay, "relay-scheduled.json").await;
+    assert_eq!(response["eventsPublished"], 0, "{response}");
+    assert_eq!(response["tasksFailed"], 0, "{response}");
+
+    let listed: Vec<&str> = API_EVENT_STATUSES
+        .iter()
+        .map(|(file, _)| *file)
+        .chain(CONSUMER_EVENTS)
+        .chain(RELAY_EVENTS)
+        .collect();
+    assert_eq!(
+        invoked, listed,
+        "every listed sample event is invoked, in order"
+    );
+}
+
+/// Invokes the rebuild sample events through `invoke` after
+/// [`check_api_consumer_and_relay_events`] (the consumer archived 2026-11-26) and checks their
+/// documented results: the coordinator starts version 2 with that one partition enqueued, and
+/// the worker backfills it.
+pub async fn check_rebuild_events<F, Fut>(invoke: F)
+where
+    F: Fn(SampleFunction, &'static str) -> Fut,
+    Fut: Future<Output = Value>,
+{
+    let mut invoked = Vec::new();
+    let mut invoke = |function, file| {
+        invoked.push(file);
+        invoke(function, file)
+    };
+    let answer = invoke(
+        SampleFunction::RebuildCoordinator,
+        "rebuild-coordinator-start.json",
+    )
+    .await;
+    let started = &answer["started"];
+    assert_eq!(
+        (&started["version"], &started["projection"]),
+        (&json!(2), &json!("tasks-by-priority")),
+        "{answer}"
+    );
+    assert_eq!(
+        (&started["pending"], &started["enqueued"]),
+        (&json!(1), &json!(1)),
+        "{answer}"
+    );
+    assert!(
+        started["delaySeconds"].as_u64().is_some_and(|d| d <= 35),
+        "{answer}"
+    );
+
+    let response = invoke(
+        SampleFunction::RebuildWorker,
+        "rebuild-worker-partition.json",
+    )
+    .await;
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
 }

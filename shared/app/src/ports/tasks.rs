@@ -46,6 +46,10 @@ pub struct IdempotencyRecord {
     pub fingerprint: String,
     pub task: Task,
     pub created: bool,
+    /// For a create: the id of its `TaskCreated`. A create's record is written before its
+    /// task, so a retry that finds the record without the task completes the create with the
+    /// same task and the same event. `None` for a change, and in records written before.
+    pub created_event: Option<EventId>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -84,8 +88,8 @@ pub trait SaveTask: Send + Sync {
     fn save_task(&self, write: TaskWrite<'_>)
     -> impl Future<Output = Result<(), SaveError>> + Send;
 
-    /// Stores only an idempotency record (for a command that changed nothing), if the key is
-    /// still free.
+    /// Stores only an idempotency record, if the key is still free: for a command that changed
+    /// nothing, and for a create, whose record is written before its task.
     fn save_idempotency(
         &self,
         record: &IdempotencyRecord,

@@ -17,15 +17,17 @@ use taskpulse_domain::{
 };
 use uuid::Uuid;
 
+mod idempotency;
 mod precondition;
 
+pub use idempotency::{IDEMPOTENCY_TTL, IdempotencyKey};
 pub use precondition::IfMatch;
 
 use crate::backoff::Backoff;
 use crate::metric;
 use crate::ports::{
-    IdempotencyRecord, ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished,
-    PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
+    ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent,
+    PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
 };
 
 /// A validated request to create a task; the owner comes from the caller's identity.
@@ -35,14 +37,6 @@ pub struct NewTask {
     pub description: Option<Description>,
     pub priority: Priority,
     pub planned_accomplish_date: DateTime<Utc>,
-}
-
-/// A client-chosen key that makes a request safe to retry, and the fingerprint of the request
-/// it was first used with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey {
-    pub key: String,
-    pub fingerprint: String,
 }
 
 /// Who is asking, and on which conditions.
@@ -115,8 +109,6 @@ impl From<StoreError> for CommandError {
 
 /// How many times a command is decided again after losing a race to a concurrent writer.
 const MAX_ATTEMPTS: u32 = 10;
-/// How long a stored response answers retries of the same idempotency key.
-pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
 
 /// Event and response timestamps carry milliseconds: enough to order commands, and stable
 /// through every JSON and DynamoDB round trip.
@@ -196,18 +188,44 @@ where
         let (task, events) = Task::execute(None, &command, now_millis(), new_event_id)?;
         let task = task.ok_or(CommandError::NotFound)?;
         let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
-        let record = self.idempotency_record(context, &task, true);
+        let created_event = events.first().map(|event| event.event_id);
+        let record = self.idempotency_record(context, &task, created_event);
+        if let Some(record) = &record {
+            // The record first, on its own: it names the new task and its event, so a retry
+            // that finds it without the task completes this very create (`complete_create`).
+            // A fresh task id makes that safe without a transaction, which would bill both
+            // writes twice.
+            match self.store.save_idempotency(record).await {
+                Ok(()) => {}
+                Err(SaveError::IdempotencyKeyTaken) => {
+                    return self.replay_after_race(context).await;
+                }
+                Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
+                Err(SaveError::Store(error)) => return Err(error.into()),
+            }
+        }
         let write = TaskWrite {
             task: &task,
             expected_version: None,
             pending_events: &pending,
-            idempotency: record.as_ref(),
+            idempotency: None,
         };
         match self.store.save_task(write).await {
             Ok(()) => {}
-            Err(SaveError::IdempotencyKeyTaken) => return self.replay_after_race(context).await,
+            // A retry with the same key completed this create from its record in the meantime:
+            // the same task and event, committed and sent by that retry.
+            Err(SaveError::VersionConflict) if record.is_some() => {
+                return Ok(CommandOutcome {
+                    task,
+                    created: true,
+                    replayed: false,
+                    events,
+                });
+            }
             // A fresh UUID v7 colliding with a stored task: not a state a retry can fix.
-            Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
+            Err(SaveError::VersionConflict | SaveError::IdempotencyKeyTaken) => {
+                return Err(CommandError::Conflict);
+            }
             Err(SaveError::Store(error)) => return Err(error.into()),
         }
         self.publish(&task, &pending).await;
@@ -249,7 +267,7 @@ where
             let (task, events) =
                 Task::execute(Some(stored.task), &command, now_millis(), new_event_id)?;
             let task = task.ok_or(CommandError::NotFound)?;
-            let record = self.idempotency_record(context, &task, false);
+            let record = self.idempotency_record(context, &task, None);
 
             if events.is_empty() {
                 // Nothing changes; only remember the answer for retries of this key.
@@ -309,57 +327,6 @@ where
             }
         }
         Err(CommandError::Conflict)
-    }
-
-    fn idempotency_record(
-        &self,
-        context: &CommandContext,
-        task: &Task,
-        created: bool,
-    ) -> Option<IdempotencyRecord> {
-        context.idempotency.as_ref().map(|key| IdempotencyRecord {
-            user_id: context.caller.clone(),
-            key: key.key.clone(),
-            fingerprint: key.fingerprint.clone(),
-            task: task.clone(),
-            created,
-            expires_at: Utc::now() + IDEMPOTENCY_TTL,
-        })
-    }
-
-    /// The stored outcome of an earlier request with the same key, if there is one.
-    async fn replay(
-        &self,
-        context: &CommandContext,
-    ) -> Result<Option<CommandOutcome>, CommandError> {
-        let Some(key) = &context.idempotency else {
-            return Ok(None);
-        };
-        let Some(record) = self
-            .store
-            .load_idempotency(&context.caller, &key.key)
-            .await?
-            .filter(|record| record.expires_at > Utc::now())
-        else {
-            return Ok(None);
-        };
-        if record.fingerprint != key.fingerprint {
-            return Err(CommandError::IdempotencyKeyReused);
-        }
-        Ok(Some(CommandOutcome {
-            task: record.task,
-            created: record.created,
-            replayed: true,
-            events: vec![],
-        }))
-    }
-
-    /// A concurrent request with the same key committed first: answer as it did.
-    async fn replay_after_race(
-        &self,
-        context: &CommandContext,
-    ) -> Result<CommandOutcome, CommandError> {
-        self.replay(context).await?.ok_or(CommandError::Conflict)
     }
 
     /// Sends the outbox of a committed write. A failure does not fail the command: the events

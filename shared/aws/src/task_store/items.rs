@@ -1,20 +1,111 @@
-//! The stored forms of a task (with its outbox) and of an idempotency record. Their field
-//! names are the attribute names of `keys`; the tests below hold them together.
+//! The stored form of a task with its outbox. Its field names are the attribute names of
+//! `keys`; the tests below hold them together.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskpulse_app::{IdempotencyRecord, PendingEvent, StoredTask};
-use taskpulse_domain::{EventId, Task, UserId};
+use taskpulse_app::{PendingEvent, StoredTask};
+use taskpulse_domain::event::EnvelopeError;
+use taskpulse_domain::{DetachedEvent, EventId, Task};
 
 use crate::keys;
 
+/// An outbox entry as stored: detached from its task (`DetachedEvent`) when the envelope
+/// comes back from it byte for byte, whole otherwise. Items written before events were stored
+/// detached hold them whole; both forms are read.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum PendingItem {
+    Detached(DetachedItem),
+    Whole(WholeItem),
+}
+
+/// Field names: `keys::PENDING_*`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct DetachedItem {
+    id: EventId,
+    #[serde(rename = "type")]
+    event_type: String,
+    /// The commit time, which is the envelope's `occurredAt`.
+    at: DateTime<Utc>,
+    seq: u64,
+    #[serde(
+        default = "first_schema_version",
+        skip_serializing_if = "is_first_schema_version"
+    )]
+    v: u32,
+    data: String,
+}
+
+/// Absent means 1 (not "the current version"), so the rule holds after the contract moves on.
+fn first_schema_version() -> u32 {
+    1
+}
+
+fn is_first_schema_version(version: &u32) -> bool {
+    *version == first_schema_version()
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct PendingItem {
+pub(super) struct WholeItem {
     event_id: EventId,
     event_type: String,
     body: String,
     committed_at: DateTime<Utc>,
+}
+
+impl PendingItem {
+    fn new(pending: &PendingEvent, task: &Task) -> Self {
+        match DetachedEvent::detach(&pending.body, task) {
+            Some(detached)
+                if detached.event_id == pending.event_id
+                    && detached.event_type == pending.event_type
+                    && detached.occurred_at == pending.committed_at =>
+            {
+                Self::Detached(DetachedItem {
+                    id: detached.event_id,
+                    event_type: detached.event_type,
+                    at: detached.occurred_at,
+                    seq: detached.sequence,
+                    v: detached.schema_version,
+                    data: detached.data,
+                })
+            }
+            _ => Self::Whole(WholeItem {
+                event_id: pending.event_id,
+                event_type: pending.event_type.clone(),
+                body: pending.body.clone(),
+                committed_at: pending.committed_at,
+            }),
+        }
+    }
+
+    fn into_pending(self, task: &Task) -> Result<PendingEvent, EnvelopeError> {
+        Ok(match self {
+            Self::Detached(item) => {
+                let detached = DetachedEvent {
+                    event_id: item.id,
+                    event_type: item.event_type,
+                    schema_version: item.v,
+                    occurred_at: item.at,
+                    sequence: item.seq,
+                    data: item.data,
+                };
+                PendingEvent {
+                    body: detached.attach(task)?,
+                    event_id: detached.event_id,
+                    event_type: detached.event_type,
+                    committed_at: detached.occurred_at,
+                }
+            }
+            Self::Whole(item) => PendingEvent {
+                event_id: item.event_id,
+                event_type: item.event_type,
+                body: item.body,
+                committed_at: item.committed_at,
+            },
+        })
+    }
 }
 
 /// The stored form of a task.
@@ -38,20 +129,6 @@ pub(super) struct TaskItem {
     outbox_sk: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct IdempotencyItem {
-    pk: String,
-    sk: String,
-    user_id: UserId,
-    key: String,
-    fingerprint: String,
-    task: Task,
-    created: bool,
-    /// Epoch seconds: the table's TTL attribute.
-    expires_at: i64,
-}
-
 impl TaskItem {
     pub(super) fn new(task: &Task, pending: &[PendingEvent]) -> Self {
         let (pk, sk) = keys::task_key(task.id);
@@ -63,34 +140,23 @@ impl TaskItem {
             gsi1sk: keys::user_tasks_sort_key(task.created_at, task.id),
             current_status: task.status().as_str().to_owned(),
             task: task.clone(),
-            pending_events: pending
-                .iter()
-                .map(|p| PendingItem {
-                    event_id: p.event_id,
-                    event_type: p.event_type.clone(),
-                    body: p.body.clone(),
-                    committed_at: p.committed_at,
-                })
-                .collect(),
+            pending_events: pending.iter().map(|p| PendingItem::new(p, task)).collect(),
             outbox_pk: oldest.map(|_| keys::outbox_partition(task.id)),
-            outbox_sk: oldest.map(|at| keys::outbox_sort_key(at, task.id)),
+            outbox_sk: oldest.map(keys::outbox_sort_key),
         }
     }
 
-    pub(super) fn into_stored(self) -> StoredTask {
-        StoredTask {
+    /// The task and its outbox, each pending event's envelope as committed.
+    pub(super) fn into_stored(self) -> Result<StoredTask, EnvelopeError> {
+        let pending_events = self
+            .pending_events
+            .into_iter()
+            .map(|p| p.into_pending(&self.task))
+            .collect::<Result<_, _>>()?;
+        Ok(StoredTask {
             task: self.task,
-            pending_events: self
-                .pending_events
-                .into_iter()
-                .map(|p| PendingEvent {
-                    event_id: p.event_id,
-                    event_type: p.event_type,
-                    body: p.body,
-                    committed_at: p.committed_at,
-                })
-                .collect(),
-        }
+            pending_events,
+        })
     }
 
     /// The task alone, without its outbox (as a listing returns it).
@@ -99,49 +165,28 @@ impl TaskItem {
     }
 }
 
-impl IdempotencyItem {
-    pub(super) fn new(record: &IdempotencyRecord) -> Self {
-        let (pk, sk) = keys::idempotency_key(&record.user_id, &record.key);
-        Self {
-            pk,
-            sk,
-            user_id: record.user_id.clone(),
-            key: record.key.clone(),
-            fingerprint: record.fingerprint.clone(),
-            task: record.task.clone(),
-            created: record.created,
-            expires_at: record.expires_at.timestamp(),
-        }
-    }
-
-    pub(super) fn into_record(self) -> IdempotencyRecord {
-        IdempotencyRecord {
-            user_id: self.user_id,
-            key: self.key,
-            fingerprint: self.fingerprint,
-            task: self.task,
-            created: self.created,
-            expires_at: DateTime::from_timestamp(self.expires_at, 0).unwrap_or_default(),
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::HashMap;
 
     use aws_sdk_dynamodb::types::AttributeValue;
     use taskpulse_domain::task::CreateTask;
-    use taskpulse_domain::{Priority, TaskCommand, TaskId, Title};
+    use taskpulse_domain::{Priority, TaskCommand, TaskId, Title, UserId};
     use uuid::Uuid;
 
     use super::*;
     use crate::keys::{
-        CURRENT_STATUS, EXPIRES_AT, OUTBOX_PK, OUTBOX_SK, PENDING_EVENTS, PK, SK, TASKS_BY_USER_PK,
-        TASKS_BY_USER_PROJECTION, TASKS_BY_USER_SK,
+        CURRENT_STATUS, OUTBOX_PK, OUTBOX_SK, PENDING_BODY, PENDING_COMMITTED_AT, PENDING_DATA,
+        PENDING_EVENT_ID, PENDING_EVENT_TYPE, PENDING_EVENTS, PENDING_SCHEMA_VERSION,
+        PENDING_SEQUENCE, PK, SK, TASKS_BY_USER_PK, TASKS_BY_USER_PROJECTION, TASKS_BY_USER_SK,
     };
 
-    fn task() -> Task {
+    pub(in crate::task_store) fn task() -> Task {
+        created().0
+    }
+
+    /// A new task and its `TaskCreated`, pending.
+    fn created() -> (Task, PendingEvent) {
         let command = TaskCommand::Create(CreateTask {
             task_id: TaskId::from_uuid(Uuid::from_u128(1)),
             owner: UserId::parse("u1").unwrap(),
@@ -151,11 +196,125 @@ mod tests {
             planned_accomplish_date: "2030-01-01T00:00:00Z".parse().unwrap(),
         });
         let created_at = "2026-01-02T03:04:05Z".parse().unwrap();
-        let (task, _) = Task::execute(None, &command, created_at, || {
+        let (task, events) = Task::execute(None, &command, created_at, || {
             EventId::from_uuid(Uuid::from_u128(2))
         })
         .unwrap();
-        task.unwrap()
+        (task.unwrap(), PendingEvent::from_envelope(&events[0]))
+    }
+
+    fn pending_entries(
+        item: &HashMap<String, AttributeValue>,
+    ) -> Vec<HashMap<String, AttributeValue>> {
+        item[PENDING_EVENTS]
+            .as_l()
+            .unwrap()
+            .iter()
+            .map(|entry| entry.as_m().unwrap().clone())
+            .collect()
+    }
+
+    #[test]
+    fn pending_events_are_written_detached_and_read_back_as_committed() {
+        let (task, pending) = created();
+        let item = attributes(TaskItem::new(&task, std::slice::from_ref(&pending)));
+        let entries = pending_entries(&item);
+        let mut names: Vec<&str> = entries[0].keys().map(String::as_str).collect();
+        names.sort_unstable();
+        // Schema version 1 is left out.
+        let mut expected = [
+            PENDING_COMMITTED_AT,
+            PENDING_DATA,
+            PENDING_EVENT_ID,
+            PENDING_EVENT_TYPE,
+            PENDING_SEQUENCE,
+        ];
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+        let data = entries[0][PENDING_DATA].as_s().unwrap();
+        assert!(!data.contains("title"), "{data}");
+        assert!(
+            crate::capacity::value_size(&item[PENDING_EVENTS]) < pending.body.len(),
+            "the entry is smaller than the envelope alone"
+        );
+
+        let read: TaskItem = serde_dynamo::from_item(item).unwrap();
+        let stored = read.into_stored().unwrap();
+        assert_eq!(stored.task, task);
+        assert_eq!(stored.pending_events, vec![pending]);
+    }
+
+    #[test]
+    fn a_newer_schema_version_is_kept_on_the_entry() {
+        let (task, pending) = created();
+        let mut item = attributes(TaskItem::new(&task, std::slice::from_ref(&pending)));
+        let mut entries = pending_entries(&item);
+        entries[0].insert(PENDING_SCHEMA_VERSION.into(), AttributeValue::N("2".into()));
+        item.insert(
+            PENDING_EVENTS.into(),
+            AttributeValue::L(entries.into_iter().map(AttributeValue::M).collect()),
+        );
+        let read: TaskItem = serde_dynamo::from_item(item).unwrap();
+        let body = &read.into_stored().unwrap().pending_events[0].body;
+        assert!(body.contains(r#""schemaVersion":2"#), "{body}");
+    }
+
+    #[test]
+    fn entries_written_whole_before_are_read_as_they_are() {
+        let (task, pending) = created();
+        // The layout written before: the whole envelope under `body`, byte for byte, even one
+        // that could not be rebuilt from the task.
+        let odd_body = pending.body.replace(',', ", ");
+        let entry = |body: &str| {
+            AttributeValue::M(HashMap::from([
+                (
+                    "eventId".into(),
+                    AttributeValue::S(pending.event_id.to_string()),
+                ),
+                (
+                    "eventType".into(),
+                    AttributeValue::S(pending.event_type.clone()),
+                ),
+                (PENDING_BODY.into(), AttributeValue::S(body.to_owned())),
+                (
+                    "committedAt".into(),
+                    AttributeValue::S("2026-01-02T03:04:05Z".into()),
+                ),
+            ]))
+        };
+        let mut item = attributes(TaskItem::new(&task, &[]));
+        item.insert(
+            PENDING_EVENTS.into(),
+            AttributeValue::L(vec![entry(&pending.body), entry(&odd_body)]),
+        );
+        let read: TaskItem = serde_dynamo::from_item(item).unwrap();
+        let stored = read.into_stored().unwrap();
+        let bodies: Vec<&str> = stored
+            .pending_events
+            .iter()
+            .map(|p| p.body.as_str())
+            .collect();
+        assert_eq!(bodies, [pending.body.as_str(), odd_body.as_str()]);
+        assert_eq!(stored.pending_events[0], pending);
+    }
+
+    #[test]
+    fn an_envelope_that_would_not_come_back_identical_is_written_whole() {
+        let (task, pending) = created();
+        let odd = PendingEvent {
+            body: pending.body.replace(',', ", "),
+            ..pending.clone()
+        };
+        let late = PendingEvent {
+            committed_at: pending.committed_at + chrono::TimeDelta::seconds(1),
+            ..pending
+        };
+        for pending in [odd, late] {
+            let item = attributes(TaskItem::new(&task, std::slice::from_ref(&pending)));
+            assert!(pending_entries(&item)[0].contains_key(PENDING_BODY));
+            let read: TaskItem = serde_dynamo::from_item(item).unwrap();
+            assert_eq!(read.into_stored().unwrap().pending_events, vec![pending]);
+        }
     }
 
     fn attributes(item: impl Serialize) -> HashMap<String, AttributeValue> {
@@ -196,22 +355,5 @@ mod tests {
         for name in [PENDING_EVENTS, OUTBOX_PK, OUTBOX_SK] {
             assert!(!published.contains_key(name), "{name} only while pending");
         }
-    }
-
-    #[test]
-    fn an_idempotency_item_carries_its_keys_and_ttl() {
-        let record = IdempotencyRecord {
-            user_id: UserId::parse("u1").unwrap(),
-            key: "k".into(),
-            fingerprint: "f".into(),
-            task: task(),
-            created: true,
-            expires_at: "2026-01-03T03:04:05Z".parse().unwrap(),
-        };
-        let item = attributes(IdempotencyItem::new(&record));
-        for name in [PK, SK, EXPIRES_AT] {
-            assert!(item.contains_key(name), "{name} in {:?}", item.keys());
-        }
-        assert_eq!(IdempotencyItem::new(&record).into_record(), record);
     }
 }

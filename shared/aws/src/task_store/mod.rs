@@ -2,7 +2,10 @@
 //! the task's state and its pending events are one item, so one conditional write commits both.
 //! Idempotency records live in the same table and join that write in a transaction.
 
+mod idempotency;
 mod items;
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -16,7 +19,7 @@ use taskpulse_app::{
 };
 use taskpulse_domain::{Task, TaskId, UserId};
 
-use self::items::{IdempotencyItem, TaskItem};
+use self::items::TaskItem;
 use crate::error::store_error;
 use crate::keys::{
     self, CURRENT_STATUS, EXPIRES_AT, OUTBOX_INDEX, OUTBOX_PK, OUTBOX_SHARDS, OUTBOX_SK,
@@ -60,7 +63,7 @@ impl DynamoTaskStore {
     }
 
     fn idempotency_put(&self, record: &IdempotencyRecord) -> Result<Put, StoreError> {
-        let item = serde_dynamo::to_item(IdempotencyItem::new(record)).map_err(|e| {
+        let item = idempotency::record_attributes(record).map_err(|e| {
             StoreError::Rejected(format!("idempotency record cannot be stored: {e}"))
         })?;
         // TTL deletes lazily: an expired record still present counts as free.
@@ -77,12 +80,11 @@ impl DynamoTaskStore {
             .map_err(|e| StoreError::Rejected(e.to_string()))
     }
 
-    /// A strongly consistent read of one item; `what` names it if it cannot be read back.
-    async fn get_consistent<T: DeserializeOwned>(
+    /// A strongly consistent read of one item's attributes.
+    async fn get_attributes(
         &self,
         key: (String, String),
-        what: &str,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -92,8 +94,17 @@ impl DynamoTaskStore {
             .send()
             .await
             .map_err(store_error)?;
-        output
-            .item
+        Ok(output.item)
+    }
+
+    /// A strongly consistent read of one item; `what` names it if it cannot be read back.
+    async fn get_consistent<T: DeserializeOwned>(
+        &self,
+        key: (String, String),
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get_attributes(key)
+            .await?
             .map(|item| serde_dynamo::from_item(item).map_err(|e| unreadable(what, e)))
             .transpose()
     }
@@ -123,7 +134,11 @@ impl LoadTask for DynamoTaskStore {
         let item: Option<TaskItem> = self
             .get_consistent(keys::task_key(id), &format!("task {id}"))
             .await?;
-        Ok(item.map(TaskItem::into_stored))
+        item.map(|item| {
+            item.into_stored()
+                .map_err(|e| unreadable(&format!("the outbox of task {id}"), e))
+        })
+        .transpose()
     }
 }
 
@@ -186,10 +201,20 @@ impl LoadIdempotency for DynamoTaskStore {
         user_id: &UserId,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let item: Option<IdempotencyItem> = self
-            .get_consistent(keys::idempotency_key(user_id, key), "idempotency record")
-            .await?;
-        Ok(item.map(IdempotencyItem::into_record))
+        let Some(attributes) = self
+            .get_attributes(keys::idempotency_key(user_id, key))
+            .await?
+        else {
+            return Ok(None);
+        };
+        // A record keeps no text: its task's item holds it (a replay is the rare path).
+        let task_item = match idempotency::text_held_by(&attributes) {
+            Some(task_id) => self.get_attributes(keys::task_key(task_id)).await?,
+            None => None,
+        };
+        idempotency::record_from(attributes, task_item.as_ref())
+            .map(Some)
+            .map_err(|e| unreadable("idempotency record", e))
     }
 }
 

@@ -21,6 +21,9 @@ use uuid::Uuid;
 use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
 mod archive;
+mod detached;
+
+pub use detached::DetachedEvent;
 
 /// RFC 3339 timestamps, parsed strictly and fast: this runs several times per consumed event.
 mod rfc3339 {
@@ -244,9 +247,11 @@ impl EnvelopeError {
     }
 }
 
+/// The envelope as written; `data` is a `serde_json::Value`, or raw JSON already written
+/// (`detached.rs`), which gives the same bytes.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct WireEnvelope {
+struct WireEnvelope<D> {
     event_id: EventId,
     event_type: String,
     schema_version: u32,
@@ -254,7 +259,7 @@ struct WireEnvelope {
     task_id: TaskId,
     user_id: UserId,
     sequence: u64,
-    data: serde_json::Value,
+    data: D,
 }
 
 impl EventEnvelope {

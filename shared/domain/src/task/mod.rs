@@ -157,6 +157,22 @@ impl Task {
         }
     }
 
+    /// The completion of this task at `at`. A completed task can no longer change, so its
+    /// completion is also what it says of itself from then on ([`Self::completion`]).
+    fn completed_at(&self, at: DateTime<Utc>) -> TaskCompleted {
+        TaskCompleted {
+            completed_at: at,
+            planned_accomplish_date: self.planned_accomplish_date,
+            on_time: at <= self.planned_accomplish_date,
+            lead_time_seconds: whole_seconds_between(self.created_at, at),
+        }
+    }
+
+    /// The `TaskCompleted` of a completed task; `None` for a task not completed.
+    pub fn completion(&self) -> Option<TaskCompleted> {
+        (self.status() == TaskStatus::Completed).then(|| self.completed_at(self.status_since()))
+    }
+
     fn change_status(
         &self,
         to: TaskStatus,
@@ -177,12 +193,7 @@ impl Task {
         }
         let mut events = vec![TaskEvent::StatusChanged(TaskStatusChanged { from, to, at })];
         if to == TaskStatus::Completed {
-            events.push(TaskEvent::Completed(TaskCompleted {
-                completed_at: at,
-                planned_accomplish_date: self.planned_accomplish_date,
-                on_time: at <= self.planned_accomplish_date,
-                lead_time_seconds: whole_seconds_between(self.created_at, at),
-            }));
+            events.push(TaskEvent::Completed(self.completed_at(at)));
         }
         Ok(events)
     }

@@ -35,7 +35,7 @@ impl<S, P, R: ReadCounters + LoadProjectionConfig> Api<S, P, R> {
         request: &Request,
         route: AnalyticsRoute,
     ) -> Result<Response<Body>, Problem> {
-        let caller = caller(request)?;
+        let caller = caller(request, self.caller_source)?;
         let scope = match route {
             AnalyticsRoute::Global => {
                 caller.require_scope(ANALYTICS_READ_SCOPE, "everyone's analytics")?;

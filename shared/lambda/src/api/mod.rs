@@ -9,6 +9,7 @@
 //! they answer in `response` and `problem`.
 
 mod analytics;
+pub mod bearer;
 mod conditional;
 mod cors;
 mod cursor;
@@ -32,7 +33,7 @@ use taskpulse_app::{
 
 pub use analytics::ANALYTICS_READ_SCOPE;
 pub use cors::CorsPolicy;
-pub use identity::{Caller, caller};
+pub use identity::{Caller, CallerSource, caller};
 pub use problem::{FieldError, Problem};
 pub use query::{DEFAULT_ANALYTICS_DAYS, DEFAULT_PAGE_SIZE, MAX_ANALYTICS_DAYS, MAX_PAGE_SIZE};
 pub use request::{MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_CHARS};
@@ -61,6 +62,7 @@ pub struct Api<S, P, R> {
     commands: TaskCommands<S, P>,
     analytics: R,
     cors: CorsPolicy,
+    caller_source: CallerSource,
 }
 
 /// A path of the route table, with what it names.
@@ -108,7 +110,14 @@ where
             commands,
             analytics,
             cors: CorsPolicy::default(),
+            caller_source: CallerSource::default(),
         }
+    }
+
+    /// Where callers are read from: the JWT authorizer's claims unless told otherwise.
+    pub fn with_caller_source(mut self, source: CallerSource) -> Self {
+        self.caller_source = source;
+        self
     }
 
     /// Lets the browser pages of these origins call the API.

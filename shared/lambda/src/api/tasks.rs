@@ -32,7 +32,7 @@ where
     P: PublishEvents,
 {
     pub(super) async fn create_task(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let caller = caller(request)?;
+        let caller = caller(request, self.caller_source)?;
         let (new_task, context) = command_request(request, caller, parse_new_task)?;
         let outcome = self.commands.create_task(&context, new_task).await?;
         Ok(outcome_response(&outcome))
@@ -43,14 +43,14 @@ where
         request: &Request,
         id: &str,
     ) -> Result<Response<Body>, Problem> {
-        let caller = caller(request)?;
+        let caller = caller(request, self.caller_source)?;
         let id = task_id(id)?;
         let task = self.commands.get_task(&caller.user_id, id).await?;
         Ok(task_response(&task, StatusCode::OK))
     }
 
     pub(super) async fn list_tasks(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let caller = caller(request)?;
+        let caller = caller(request, self.caller_source)?;
         let query = list_query(request)?;
         let page = self.commands.list_tasks(&caller.user_id, &query).await?;
         Ok(task_page_response(&page))
@@ -62,7 +62,7 @@ where
         id: &str,
         route: ChangeRoute,
     ) -> Result<Response<Body>, Problem> {
-        let caller = caller(request)?;
+        let caller = caller(request, self.caller_source)?;
         let id = task_id(id)?;
         let parse_body = match route {
             ChangeRoute::Status => parse_status_change,

@@ -90,6 +90,7 @@ impl SaveTask for MemoryTaskStore {
     }
 
     async fn save_idempotency(&self, record: &IdempotencyRecord) -> Result<(), SaveError> {
+        self.check_available()?;
         self.write().claim_idempotency(record)
     }
 }

@@ -1,9 +1,10 @@
-//! `Authorization: Bearer <JWT>` in the local stack: the token's `sub` and scopes are taken as
-//! API Gateway's JWT authorizer would pass them on, but without checking a signature, issuer or
-//! expiry, for there is no identity provider here. So a client written for the deployed API
-//! (the dashboard with a token, an API fuzzer, a script) runs unchanged against the local
-//! stack. Only the local stack reads tokens this way; the deployed API trusts verified JWTs
-//! alone.
+//! `Authorization: Bearer <JWT>` where no JWT authorizer runs: the token's `sub` and scopes
+//! are taken as API Gateway's JWT authorizer would pass them on, but without checking a
+//! signature, issuer or expiry, for there is no identity provider there. So a client written
+//! for the deployed API (the dashboard with a token, an API fuzzer, a script) runs unchanged
+//! against the local stack (`taskpulse serve`) and under `sam local start-api`, which skips
+//! JWT authorizers. Only those read tokens this way (see `CallerSource`); the deployed API
+//! trusts the claims of verified JWTs alone.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 /// The caller a bearer token names: its `sub`, and its scopes (`scope` as OAuth writes it, or
 /// `scp`). `None` for anything that is not a JWT with a string `sub`.
-pub(super) fn claims(authorization: &str) -> Option<(String, Vec<String>)> {
+pub fn unverified_claims(authorization: &str) -> Option<(String, Vec<String>)> {
     let (scheme, token) = authorization.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
@@ -51,15 +52,15 @@ mod tests {
 
     #[test]
     fn a_jwt_names_its_subject_and_scopes() {
-        let named = claims(&token(r#"{"sub":"ana","scope":"analytics:read tasks"}"#));
+        let named = unverified_claims(&token(r#"{"sub":"ana","scope":"analytics:read tasks"}"#));
         assert_eq!(
             named,
             Some(("ana".into(), vec!["analytics:read".into(), "tasks".into()]))
         );
-        let listed = claims(&token(r#"{"sub":"ben","scp":["analytics:read"]}"#));
+        let listed = unverified_claims(&token(r#"{"sub":"ben","scp":["analytics:read"]}"#));
         assert_eq!(listed, Some(("ben".into(), vec!["analytics:read".into()])));
         assert_eq!(
-            claims(&token(r#"{"sub":"cy"}"#).replace("Bearer", "bearer")),
+            unverified_claims(&token(r#"{"sub":"cy"}"#).replace("Bearer", "bearer")),
             Some(("cy".into(), vec![]))
         );
     }
@@ -76,7 +77,7 @@ mod tests {
             token("not json"),
             format!("{}.extra", token(r#"{"sub":"ana"}"#)),
         ] {
-            assert_eq!(claims(&authorization), None, "{authorization}");
+            assert_eq!(unverified_claims(&authorization), None, "{authorization}");
         }
     }
 }

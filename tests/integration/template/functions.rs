@@ -1,0 +1,115 @@
+//! Each function is an arm64 Rust function with JSON logs and a log group, gets the
+//! environment its code reads, and lets `sam local` (and only it) name a local endpoint.
+
+use super::{environment, number, resource, sub_text, template};
+
+#[test]
+fn each_function_gets_the_environment_its_code_reads() {
+    use taskpulse_aws::env;
+    use taskpulse_lambda::rebuild::settings;
+
+    let template = template();
+    let has = |function: &str, name: &str, expected: &str| {
+        assert_eq!(
+            environment(&template, function, name).as_deref(),
+            Some(expected),
+            "{function} {name}"
+        );
+    };
+    has(
+        "ConsumerFunction",
+        env::ARCHIVE_BUCKET,
+        "!Ref ArchiveBucket",
+    );
+    has(
+        "ApiFunction",
+        env::CORS_ALLOWED_ORIGINS,
+        "!Ref DashboardOrigins",
+    );
+    for function in ["RebuildCoordinatorFunction", "RebuildWorkerFunction"] {
+        has(function, env::ANALYTICS_TABLE, "!Ref AnalyticsTable");
+        has(function, env::ARCHIVE_BUCKET, "!Ref ArchiveBucket");
+        has(
+            function,
+            env::GLOBAL_COUNTER_SHARDS,
+            "!Ref GlobalCounterShards",
+        );
+        has(
+            function,
+            settings::REBUILD_WRITE_RATE,
+            "!Ref RebuildWriteRate",
+        );
+    }
+    has(
+        "RebuildCoordinatorFunction",
+        env::REBUILD_QUEUE_URL,
+        "!Ref RebuildQueue",
+    );
+    has(
+        "RebuildWorkerFunction",
+        settings::REBUILD_WORKER_CONCURRENCY,
+        "!Ref RebuildWorkerConcurrency",
+    );
+    // The settle time waits out the longest consumer batch: it must know the real timeout.
+    let consumer_timeout =
+        number(&resource(&template, "ConsumerFunction")["Properties"]["Timeout"]);
+    has(
+        "RebuildCoordinatorFunction",
+        settings::CONSUMER_TIMEOUT_SECONDS,
+        &consumer_timeout.to_string(),
+    );
+}
+
+#[test]
+fn every_function_is_an_arm64_rust_function_with_json_logs_and_a_log_group() {
+    let template = template();
+    let globals = &template.section("Globals").expect("Globals")["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+    assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
+    for (function, binary) in [
+        ("ApiFunction", "taskpulse-api"),
+        ("ConsumerFunction", "taskpulse-consumer"),
+        ("RelayFunction", "taskpulse-relay"),
+        (
+            "RebuildCoordinatorFunction",
+            "taskpulse-rebuild-coordinator",
+        ),
+        ("RebuildWorkerFunction", "taskpulse-rebuild-worker"),
+    ] {
+        let declared = resource(&template, function);
+        assert_eq!(
+            declared["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda")
+        );
+        assert_eq!(
+            declared["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(binary)
+        );
+        let group = resource(&template, &format!("{function}LogGroup"));
+        assert!(
+            sub_text(&group["Properties"]["LogGroupName"]).ends_with(&format!("${{{function}}}"))
+        );
+    }
+}
+
+#[test]
+fn the_template_lets_sam_local_set_the_endpoint_and_never_sets_it_on_aws() {
+    use taskpulse_aws::env::{AWS_SAM_LOCAL, LOCAL_AWS_ENDPOINT_URL};
+    let template = template();
+    // SAM passes a function only the variables the template declares: declared, and empty.
+    let globals =
+        &template.section("Globals").expect("Globals")["Function"]["Environment"]["Variables"];
+    assert_eq!(globals[LOCAL_AWS_ENDPOINT_URL].as_str(), Some(""));
+    for name in [AWS_SAM_LOCAL, "AWS_ENDPOINT_URL"] {
+        assert!(globals.get(name).is_none(), "Globals set {name}");
+    }
+    // No function overrides it, and none claims to run under SAM on AWS (that would make the
+    // API read callers from unverified bearer tokens).
+    for (id, resource) in template.resources_of_type("AWS::Serverless::Function") {
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        for name in [LOCAL_AWS_ENDPOINT_URL, AWS_SAM_LOCAL, "AWS_ENDPOINT_URL"] {
+            assert!(variables.get(name).is_none(), "{id} sets {name}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The queues' redrive, visibility and encryption rules, and the rebuild queue's tries.
+
+use serde_yaml_ng::Value;
+
+use super::{number, resource, template};
+
+#[test]
+fn the_rebuild_queue_gives_each_partition_three_tries_one_per_invocation() {
+    let template = template();
+    let queue = &resource(&template, "RebuildQueue")["Properties"];
+    let dlq = &resource(&template, "RebuildDeadLetterQueue")["Properties"];
+    let worker = &resource(&template, "RebuildWorkerFunction")["Properties"];
+    let timeout = number(&worker["Timeout"]);
+    assert!(
+        number(&queue["VisibilityTimeout"]) >= 6 * timeout,
+        "visibility timeout must be at least 6 x the worker timeout ({timeout} s)"
+    );
+    assert_eq!(number(&queue["RedrivePolicy"]["maxReceiveCount"]), 3);
+    match &queue["RedrivePolicy"]["deadLetterTargetArn"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.value.as_str(), Some("RebuildDeadLetterQueue.Arn"))
+        }
+        other => panic!("the DLQ must be the stack's own, not {other:?}"),
+    }
+    assert_eq!(queue["SqsManagedSseEnabled"].as_bool(), Some(true));
+    assert_eq!(dlq["SqsManagedSseEnabled"].as_bool(), Some(true));
+    let source = &worker["Events"]["Partitions"]["Properties"];
+    assert_eq!(number(&source["BatchSize"]), 1);
+    let types: Vec<&str> = source["FunctionResponseTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+    match &source["ScalingConfig"]["MaximumConcurrency"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.value.as_str(), Some("RebuildWorkerConcurrency"))
+        }
+        other => panic!("the worker concurrency comes from its parameter, not {other:?}"),
+    }
+    for alarm in [
+        "RebuildDeadLetterQueueNotEmptyAlarm",
+        "RebuildWorkerErrorsAlarm",
+    ] {
+        resource(&template, alarm);
+    }
+}
+
+#[test]
+fn queue_rules_hold() {
+    let template = template();
+    let queue = &resource(&template, "EventsQueue")["Properties"];
+    let dlq = &resource(&template, "EventsDeadLetterQueue")["Properties"];
+    let consumer = &resource(&template, "ConsumerFunction")["Properties"];
+    let consumer_timeout = number(&consumer["Timeout"]);
+    assert!(
+        number(&queue["VisibilityTimeout"]) >= 6 * consumer_timeout,
+        "visibility timeout must be at least 6 x the consumer timeout ({consumer_timeout} s)"
+    );
+    let redrive = &queue["RedrivePolicy"];
+    assert!(number(&redrive["maxReceiveCount"]) >= 5);
+    match &redrive["deadLetterTargetArn"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.value.as_str(), Some("EventsDeadLetterQueue.Arn"))
+        }
+        other => panic!("the DLQ must be the stack's own, not {other:?}"),
+    }
+    assert!(number(&dlq["MessageRetentionPeriod"]) >= number(&queue["MessageRetentionPeriod"]));
+    assert_eq!(queue["SqsManagedSseEnabled"].as_bool(), Some(true));
+    assert_eq!(dlq["SqsManagedSseEnabled"].as_bool(), Some(true));
+
+    let source = &consumer["Events"]["TaskEvents"]["Properties"];
+    let types: Vec<&str> = source["FunctionResponseTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["ReportBatchItemFailures"],
+        "partial batch failures must be on"
+    );
+    for parameter in ["BatchSize", "MaximumBatchingWindowInSeconds"] {
+        assert!(
+            matches!(source[parameter], Value::Tagged(_)),
+            "{parameter} comes from a parameter"
+        );
+    }
+    assert!(matches!(
+        source["ScalingConfig"]["MaximumConcurrency"],
+        Value::Tagged(_)
+    ));
+}
+
+#[tokio::test]
+async fn the_rebuild_queues_are_created_on_moto_from_the_template() {
+    let stack = taskpulse_devstack::Stack::start()
+        .await
+        .expect("moto with the template's resources");
+    let queue = stack
+        .resources
+        .queue(taskpulse_devstack::REBUILD_QUEUE)
+        .unwrap();
+    let dlq = stack
+        .resources
+        .queue(taskpulse_devstack::REBUILD_DLQ)
+        .unwrap();
+    assert!(queue.url.ends_with(taskpulse_devstack::REBUILD_QUEUE));
+    assert_ne!(queue.arn, dlq.arn);
+    assert!(dlq.arn.ends_with(taskpulse_devstack::REBUILD_DLQ));
+}
