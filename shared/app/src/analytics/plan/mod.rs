@@ -16,7 +16,7 @@
 //! update per (user, day) with the summed deltas and all its event ids, and one update per
 //! global day with the sum over the transaction.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use taskpulse_domain::analytics::{
@@ -178,21 +178,23 @@ pub fn plan_transactions_knowing(
     let max_items = limits.max_items.max(2);
 
     // Next fit: fill the current transaction until the action limit, or until a write names
-    // an item it already writes (two actions on one item are refused by DynamoDB).
-    struct Open<'e> {
+    // an item it already writes (two actions on one item are refused by DynamoDB). Groups are
+    // distinct items planned one after the other, so a transaction already writes a group's
+    // item exactly when that group is the last one it took a write of.
+    struct Open {
         users: Vec<UserDayWrite>,
         actions: usize,
-        keys: HashSet<(&'e UserId, NaiveDate)>,
+        last_group: Option<usize>,
         globals: BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
     }
     let new_open = || Open {
         users: vec![],
         actions: 0,
-        keys: HashSet::new(),
+        last_group: None,
         globals: BTreeMap::new(),
     };
     let mut open: Vec<Open> = vec![new_open()];
-    for group in &groups {
+    for (group_index, group) in groups.iter().enumerate() {
         let (user, day) = (&group[0].user, group[0].day);
         let mut inline_set = known(user, day).unwrap_or(0);
         let mut rest: &[&EventEffect] = group;
@@ -220,17 +222,16 @@ pub fn plan_transactions_knowing(
                 inline,
                 before,
             };
-            let key = (user, day);
             let current = open.last().expect("one is always open");
             let new_day = usize::from(!current.globals.contains_key(&write.day));
             let full = current.actions + current.globals.len() + write.action_count() + new_day
                 > max_items;
-            if (full && !current.users.is_empty()) || current.keys.contains(&key) {
+            if (full && !current.users.is_empty()) || current.last_group == Some(group_index) {
                 open.push(new_open());
             }
             let tx = open.last_mut().expect("one is always open");
             add_into(tx.globals.entry(write.day).or_default(), &write.deltas);
-            tx.keys.insert(key);
+            tx.last_group = Some(group_index);
             tx.actions += write.action_count();
             tx.users.push(write);
         }
