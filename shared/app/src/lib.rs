@@ -18,7 +18,10 @@ pub mod tasks;
 #[cfg(test)]
 mod test_events;
 
-pub use analytics::{AnalyticsReport, BatchOutcome, PlanLimits, analytics_report, apply_events};
+pub use analytics::{
+    AnalyticsReport, BatchOutcome, InlineMarkersFound, MarkerHints, PlanLimits, analytics_report,
+    apply_events,
+};
 pub use ports::{
     ApplyTransaction, DeleteCounters, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery,
     ListTasks, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished, PendingEvent,

@@ -1,16 +1,20 @@
-//! DynamoDB's billing arithmetic, for counting the write units a design spends.
+//! DynamoDB's billing arithmetic, for counting the write and read units a design spends.
 //!
 //! Item size follows the published rules: attribute names count in UTF-8 bytes; strings in
 //! UTF-8 bytes; numbers about one byte per two significant digits plus one; booleans and nulls
 //! one byte; lists and maps three bytes plus one per element plus their contents. A standard
 //! write costs one unit per started KB of the larger of the old and new item; a transactional
-//! write costs two.
+//! write costs two. A `Query` costs one read unit per started 4 KB of the items it reads
+//! (summed over a page), half that when eventually consistent.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub const WRITE_UNIT_BYTES: usize = 1024;
+pub const READ_UNIT_BYTES: usize = 4096;
+/// A `Query` page ends at this much data read.
+pub const QUERY_PAGE_BYTES: usize = 1024 * 1024;
 
 fn number_size(n: &str) -> usize {
     let digits: String = n.chars().filter(char::is_ascii_digit).collect();
@@ -53,6 +57,34 @@ pub fn write_units(bytes: usize) -> usize {
     bytes.div_ceil(WRITE_UNIT_BYTES).max(1)
 }
 
+/// Read units of a `Query` that reads items of these sizes, in order, page by page.
+pub fn query_read_units_paged(sizes: impl IntoIterator<Item = usize>, consistent: bool) -> f64 {
+    let mut total = 0.0;
+    let mut page = vec![];
+    let mut page_bytes = 0;
+    for size in sizes {
+        page.push(size);
+        page_bytes += size;
+        if page_bytes >= QUERY_PAGE_BYTES {
+            total += query_read_units(page.drain(..), consistent);
+            page_bytes = 0;
+        }
+    }
+    if !page.is_empty() || total == 0.0 {
+        total += query_read_units(page, consistent);
+    }
+    total
+}
+
+/// Read units of one `Query` page that reads items of these sizes: their sum rounded up to
+/// 4 KB, half for an eventually consistent read. Every item read counts whole, whatever the
+/// projection expression returns.
+pub fn query_read_units(sizes: impl IntoIterator<Item = usize>, consistent: bool) -> f64 {
+    let bytes: usize = sizes.into_iter().sum();
+    let units = bytes.div_ceil(READ_UNIT_BYTES).max(1) as f64;
+    if consistent { units } else { units / 2.0 }
+}
+
 /// Write units of one item written inside `TransactWriteItems`.
 pub fn transactional_write_units(bytes: usize) -> usize {
     2 * write_units(bytes)
@@ -82,5 +114,8 @@ mod tests {
         assert_eq!(write_units(1024), 1);
         assert_eq!(write_units(1025), 2);
         assert_eq!(transactional_write_units(1500), 4);
+        assert_eq!(query_read_units([4096], true), 1.0);
+        assert_eq!(query_read_units([4000, 97], false), 1.0);
+        assert_eq!(query_read_units([], false), 0.5);
     }
 }

@@ -5,7 +5,8 @@
 //! |---|---|---|---|
 //! | tasks | a task | `TASK#<taskId>` | `TASK` |
 //! | tasks | an idempotency record | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
-//! | analytics | one user's counters for a UTC day, and the events applied to them | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
+//! | analytics | one user's counters for a UTC day, and the first 32 events applied to them (`appliedEvents`) | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
+//! | analytics | an event applied to a user's day past the first 32 (an overflow marker: keys only) | `<v>USER#<userId>` | `APPLIED#<yyyy-mm-dd>#<eventId>` |
 //! | analytics | one shard of everyone's counters for a UTC day | `<v>GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
 //!
 //! | analytics | the projection configuration | `PROJECTIONS` | `CONFIG` |
@@ -13,6 +14,9 @@
 //!
 //! `<v>` is the projection version's prefix: empty for version 1 (the keys every deployment
 //! started with, so no migration is needed), `V<n>#` for version `n` ≥ 2.
+//!
+//! Overflow markers share the user's partition, so a version's deletion finds them with its
+//! day items, and sort before `DAY#`, so a read of a range of days never reads them.
 //!
 //! A task item also carries the keys of its index entries: `gsi1pk` = `USER#<userId>` and
 //! `gsi1sk` = `<createdAt>#<taskId>` (`byUser`); while events are pending, `outboxPk` =
@@ -33,7 +37,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use taskpulse_domain::analytics::ProjectionVersion;
-use taskpulse_domain::{TaskId, UserId};
+use taskpulse_domain::{EventId, TaskId, UserId};
 
 /// The partition key of both tables.
 pub const PK: &str = "pk";
@@ -66,7 +70,9 @@ pub const IDEMPOTENCY_ANSWER: &str = "task";
 /// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
 /// records only.
 pub const EXPIRES_AT: &str = "expiresAt";
-/// The binary set of event ids (16 bytes each) applied to a user's day item.
+/// The binary set of event ids (16 bytes each) applied to a user's day item: the first
+/// `taskpulse_app::analytics::MAX_INLINE_MARKERS` of the day (items written before overflow
+/// markers existed may hold more).
 pub const APPLIED_EVENTS: &str = "appliedEvents";
 
 /// The index listing a user's tasks (`gsi1pk` = `USER#<userId>`, `gsi1sk` = creation time and id).
@@ -113,6 +119,7 @@ const CONFIG_PARTITION: &str = "PROJECTIONS";
 const CONFIG_SORT_KEY: &str = "CONFIG";
 const REBUILD_PREFIX: &str = "REBUILD#";
 const PARTITION_PREFIX: &str = "PARTITION#";
+const APPLIED_MARKER_PREFIX: &str = "APPLIED#";
 const VERSION_PREFIX: &str = "V";
 
 /// Attributes of the projection configuration item.
@@ -312,6 +319,23 @@ pub fn global_day_key(version: ProjectionVersion, day: NaiveDate, shard: u32) ->
     (global_partition(version, shard), day_sort_key(day))
 }
 
+/// The overflow marker of `event`, applied to `user`'s `day` in `version`.
+pub fn applied_marker_key(
+    version: ProjectionVersion,
+    user: &UserId,
+    day: NaiveDate,
+    event: EventId,
+) -> (String, String) {
+    (
+        counter_user_partition(version, user),
+        format!(
+            "{APPLIED_MARKER_PREFIX}{}#{}",
+            day.format("%Y-%m-%d"),
+            event.as_uuid()
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +425,14 @@ mod tests {
             ("V2#GLOBAL#3".into(), "DAY#2026-01-02".into())
         );
         assert_eq!(parse_day_sort_key("DAY#2026-01-02"), Some(day));
+        let event = EventId::from_uuid(Uuid::from_u128(7));
+        let (pk, sk) = applied_marker_key(v2, &user, day, event);
+        assert_eq!(pk, "V2#USER#u-1");
+        assert_eq!(sk, format!("APPLIED#2026-01-02#{}", Uuid::from_u128(7)));
+        assert!(
+            sk < day_sort_key(NaiveDate::MIN) && parse_day_sort_key(&sk).is_none(),
+            "a range of days never reads a marker"
+        );
         assert_eq!(parse_day_sort_key("EVENT#x"), None);
         let id = Uuid::from_u128(1);
         assert_eq!(

@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
 /// Why a raw value was rejected. The message is written for the API caller.
@@ -42,17 +44,38 @@ impl FromStr for TaskId {
     }
 }
 
-/// The owner of a task: the `sub` claim of the caller's JWT.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct UserId(String);
+/// Reads a string value type from the text in place, with the same checks as its
+/// `TryFrom<String>`: no intermediate `String` (the consumer reads several per event).
+struct ReadStr<T>(fn(&str) -> Result<T, ValueError>);
+
+impl<T> Visitor<'_> for ReadStr<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, raw: &str) -> Result<T, E> {
+        (self.0)(raw).map_err(E::custom)
+    }
+}
+
+/// The owner of a task: the `sub` claim of the caller's JWT. Shared, not copied: every counter
+/// update and write plan of an event names its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(Arc<str>);
 
 impl UserId {
     /// JWT `sub` is at most 255 characters in the common identity providers (Cognito uses 36).
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let count = raw.chars().count();
+        // One pass over the characters: the consumer reads an owner per event.
+        let (mut count, mut forbidden) = (0, false);
+        for c in raw.chars() {
+            count += 1;
+            forbidden |= c.is_control() || c == '#';
+        }
         if count == 0 {
             return Err(ValueError("user id must not be empty".into()));
         }
@@ -63,16 +86,28 @@ impl UserId {
             )));
         }
         // '#' separates key parts in the DynamoDB items; control characters have no place in ids.
-        if raw.chars().any(|c| c.is_control() || c == '#') {
+        if forbidden {
             return Err(ValueError(
                 "user id must not contain control characters or '#'".into(),
             ));
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self(Arc::from(raw)))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl Serialize for UserId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(ReadStr(Self::parse))
     }
 }
 
@@ -86,7 +121,7 @@ impl TryFrom<String> for UserId {
 
 impl From<UserId> for String {
     fn from(id: UserId) -> Self {
-        id.0
+        id.0.as_ref().to_owned()
     }
 }
 
@@ -98,8 +133,7 @@ impl fmt::Display for UserId {
 
 /// A task title: at most 200 characters as sent, no control characters, at least one that is
 /// not white space; kept trimmed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
 impl Title {
@@ -145,6 +179,18 @@ impl Title {
     }
 }
 
+impl Serialize for Title {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Title {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(ReadStr(Self::read))
+    }
+}
+
 impl TryFrom<String> for Title {
     type Error = ValueError;
 
@@ -161,8 +207,7 @@ impl From<Title> for String {
 
 /// A free-text description: at most 2000 characters; line breaks and tabs are its only
 /// control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);
 
 impl Description {
@@ -196,6 +241,18 @@ impl Description {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl Serialize for Description {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Description {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(ReadStr(Self::read))
     }
 }
 

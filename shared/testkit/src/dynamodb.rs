@@ -67,3 +67,40 @@ pub async fn applied_events(stack: &Stack, user: &str, day: chrono::NaiveDate) -
         })
         .unwrap_or_default()
 }
+
+/// The overflow markers (marker items past the inline set) of a user's day in the analytics
+/// table, counted with a consistent query of the user's partition.
+pub async fn overflow_markers(stack: &Stack, user: &str, day: chrono::NaiveDate) -> usize {
+    let version = taskpulse_domain::analytics::ProjectionVersion::FIRST;
+    let user = UserId::parse(user).unwrap();
+    let (pk, first) =
+        keys::applied_marker_key(version, &user, day, EventId::from_uuid(uuid::Uuid::nil()));
+    let prefix = first
+        .trim_end_matches(&uuid::Uuid::nil().to_string())
+        .to_owned();
+    let client = aws_sdk_dynamodb::Client::new(&stack.config);
+    let table = stack
+        .resources
+        .table(taskpulse_devstack::ANALYTICS_TABLE)
+        .unwrap();
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let output = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Query of overflow markers: {e}"));
+        count += output.items().len();
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return count;
+        }
+    }
+}

@@ -135,6 +135,24 @@ impl HistoryShape {
         }
     }
 
+    /// One busy user's UTC day: `tasks` tasks of `user-0`, created from 2026-11-20T00:00Z
+    /// within 20 hours and moved through the workload's lifecycles a minute per step, so
+    /// every event (about 2.7 per task) falls on 2026-11-20.
+    pub fn busy_user_day(tasks: usize) -> Self {
+        Self {
+            users: 1,
+            tasks,
+            start: "2026-11-20T00:00:00Z".parse().unwrap(),
+            arrival_every: Duration::seconds(7),
+            arrivals_within: Some(Duration::hours(20)),
+            due: Due::AfterCreation(Duration::hours(4)),
+            step_every: Duration::minutes(1),
+            owner_stride: 1,
+            user_digits: 0,
+            lifecycles: WORKLOAD_LIFECYCLES,
+        }
+    }
+
     /// The name of user `i`.
     pub fn user(&self, i: usize) -> String {
         format!("user-{i:0width$}", width = self.user_digits)

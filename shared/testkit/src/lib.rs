@@ -19,7 +19,7 @@ mod sampling;
 pub use archive_sql::{readme_archive_queries, run_archive_query};
 pub use browser::{Browser, browser};
 pub use client::{ApiClient, AwsApi, Call, Reply, Route};
-pub use dynamodb::{applied_events, delete_item, read_item, write_item};
+pub use dynamodb::{applied_events, delete_item, overflow_markers, read_item, write_item};
 pub use environment::{function_environment, moto_environment};
 pub use history::{Due, History, HistoryShape, Step};
 pub use offline::{ClosedPort, offline_sqs};

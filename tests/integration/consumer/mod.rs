@@ -3,6 +3,7 @@
 //! the template's redrive policy; injected conflicts, throttling and lost responses cause no
 //! drift.
 
+mod busy_user;
 mod deliveries;
 mod faults;
 mod poison;

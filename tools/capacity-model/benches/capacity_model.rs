@@ -6,6 +6,7 @@
 
 use std::sync::Mutex;
 use std::time::Instant;
+use taskpulse_app::analytics::MAX_INLINE_MARKERS;
 
 use taskpulse_capacity_model::{
     DEFAULT_TABLE_WCU_PER_SECOND, HotUser, ItemSizes, MaxRate, PARTITION_WCU_PER_SECOND, RunReport,
@@ -190,11 +191,25 @@ fn item_size_table() {
         thousands(writes(sizes.global_write_units())),
         thousands(writes(sizes.global_write_units())),
     );
-    for applied in [10, 45, 50, 1_000, 10_000, 25_000] {
-        // An update of 50 events leaves the item 50 events larger.
+    // A full day item (32 markers inline) taking 50 more events: all 50 are marker items in
+    // the same partition.
+    let full = MAX_INLINE_MARKERS as u32;
+    let units = sizes.user_write_units(full) + 50 * sizes.marker_write_units();
+    println!(
+        "| `USER#<u>` / `DAY#<d>` with its 32 inline markers, + 50 `APPLIED#` marker items ({} bytes each) | {} | {} (adding 50: {} + 50 × {}) | {} | {} |",
+        sizes.marker_item_bytes,
+        thousands(sizes.user_item_bytes(full) as f64),
+        units,
+        sizes.user_write_units(full),
+        sizes.marker_write_units(),
+        thousands(writes(units)),
+        thousands(writes(units) * 50.0),
+    );
+    for applied in [10, 1_000, 10_000, 25_000] {
+        // Before the cap, an update of 50 events left the item 50 events larger.
         let units = sizes.user_write_units(applied + 50);
         println!(
-            "| `USER#<u>` / `DAY#<d>` holding {} events | {} | {} (adding 50) | {} | {} |",
+            "| before the cap: `USER#<u>` / `DAY#<d>` holding {} events | {} | {} (adding 50) | {} | {} |",
             thousands(f64::from(applied)),
             thousands(sizes.user_item_bytes(applied) as f64),
             units,
@@ -210,7 +225,7 @@ fn hot_user_table(title: &str, rows: &[(String, Scenario)]) {
     let reports = run_all(rows);
     println!("### {title}\n");
     println!(
-        "| deployment | batch size | offered events/s | applied events/s | throttled transactions | backlog bounded | hottest partition (WCU/s) | hot user's item: start → end of run (bytes) |"
+        "| deployment | batch size | offered events/s | applied events/s | throttled transactions | backlog bounded | hottest partition (WCU/s) | hot user's day item: start → end of run (bytes) |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for ((label, scenario), report) in rows.iter().zip(&reports) {
@@ -344,13 +359,13 @@ fn main() {
         ],
     );
 
-    let one_user = |already_applied, events_per_second| {
+    let one_user = |already_applied, events_per_second, layout: &str| {
         let mut scenario = Scenario::new(events_per_second, 32, 100);
         scenario.load.users = 1;
         scenario.load.already_applied_per_user = already_applied;
         (
             format!(
-                "one user, {} events on today's item",
+                "one user, {} markers inline on today's item{layout}",
                 thousands(f64::from(already_applied))
             ),
             scenario,
@@ -359,15 +374,16 @@ fn main() {
     let mut shared = recommended.clone();
     shared.load.hot_user = Some(HotUser {
         share: 0.01,
-        already_applied: 1_000,
+        already_applied: MAX_INLINE_MARKERS as u32,
     });
-    let shared_label = "100,000 users, one with 1 % of the events and 1,000 on today's item";
+    let shared_label = "100,000 users, one with 1 % of the events and a full day item (32 inline)";
     hot_user_table(
-        "A hot user: one day item bound by its own partition (32 shards, 1,000 invocations unless named)",
+        "A hot user: one partition (its day item and its marker items) bounds it (32 shards, 1,000 invocations unless named)",
         &[
-            one_user(10, 1_000.0),
-            one_user(1_000, 1_000.0),
-            one_user(10_000, 100.0),
+            one_user(10, 1_000.0, ""),
+            one_user(MAX_INLINE_MARKERS as u32, 1_000.0, " (full)"),
+            one_user(1_000, 1_000.0, " (an item of the layout before the cap)"),
+            one_user(25_000, 100.0, " (an item of the layout before the cap)"),
             (
                 format!("{shared_label}, recommended deployment"),
                 shared.clone(),

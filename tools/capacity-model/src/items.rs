@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use taskpulse_aws::capacity::{item_size, transactional_write_units};
 use taskpulse_aws::keys;
-use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::{Projection, ProjectionVersion};
+use taskpulse_domain::{EventId, UserId};
 use uuid::Uuid;
 
 use crate::USER_ID_CHARS;
@@ -19,9 +19,12 @@ use crate::USER_ID_CHARS;
 pub struct ItemSizes {
     /// A user's day item without its applied-event ids.
     pub user_item_base_bytes: usize,
-    /// Each applied event's id in `appliedEvents`.
+    /// Each applied event's id in `appliedEvents` (the first 32 of a day, or every one on an
+    /// item of the layout before the cap).
     pub bytes_per_applied_event: usize,
     pub global_item_bytes: usize,
+    /// An overflow marker item (keys only).
+    pub marker_item_bytes: usize,
 }
 
 /// Every counter the serving projection (`tasks`) writes.
@@ -59,20 +62,33 @@ impl ItemSizes {
                 .into_iter()
                 .chain(counters("123456789012"))
                 .collect();
+        let marker = keys::key_attributes(keys::applied_marker_key(
+            ProjectionVersion::FIRST,
+            &user,
+            day,
+            EventId::from_uuid(Uuid::from_u128(u128::MAX)),
+        ));
         Self {
             user_item_base_bytes: one - (two - one),
             bytes_per_applied_event: two - one,
             global_item_bytes: item_size(&global_item),
+            marker_item_bytes: item_size(&marker),
         }
     }
 
-    pub fn user_item_bytes(&self, applied_events: u32) -> usize {
-        self.user_item_base_bytes + self.bytes_per_applied_event * applied_events as usize
+    /// A user's day item with `inline_markers` ids in its inline set.
+    pub fn user_item_bytes(&self, inline_markers: u32) -> usize {
+        self.user_item_base_bytes + self.bytes_per_applied_event * inline_markers as usize
     }
 
-    /// Units of a transactional update that leaves the user's item with `applied_events`.
-    pub fn user_write_units(&self, applied_events: u32) -> usize {
-        transactional_write_units(self.user_item_bytes(applied_events))
+    /// Units of a transactional update that leaves the user's item with `inline_markers`.
+    pub fn user_write_units(&self, inline_markers: u32) -> usize {
+        transactional_write_units(self.user_item_bytes(inline_markers))
+    }
+
+    /// Units of one overflow marker put in a transaction.
+    pub fn marker_write_units(&self) -> usize {
+        transactional_write_units(self.marker_item_bytes)
     }
 
     pub fn global_write_units(&self) -> usize {

@@ -9,15 +9,17 @@
 //! - a fleet of at most `max_concurrency` invocations takes batches as Lambda's SQS event
 //!   source mapping hands them out (a full batch, or what is there once the oldest event has
 //!   waited the batching window), plans each batch with the consumer's own planner
-//!   ([`plan_transactions`]) and sends the transactions one after another, as `apply_events`
-//!   does;
+//!   ([`plan_transactions_knowing`], knowing the inline set sizes) and sends the
+//!   transactions one after another, as `apply_events` does;
 //! - every item a transaction writes takes write units from the token bucket of its partition
 //!   (1,000 WCU/s). If any item lacks them the whole transaction is cancelled (throttled) and
 //!   sent again after the consumer's jittered backoff;
 //! - write units follow `taskpulse_aws::capacity`: two per started KB of the item after the
 //!   update (the larger of old and new, and the day item only grows). A user's day item grows
-//!   by 16 bytes per applied event (`appliedEvents`), so its units are modelled from its size;
-//!   a global shard item holds only counters.
+//!   by 16 bytes per inline marker (`appliedEvents`, at most 32 of a day; an item written
+//!   before the cap may hold more), so its units are modelled from its size; every later
+//!   event adds an overflow marker item (2 units) in the user's partition; a global shard item
+//!   holds only counters.
 //!
 //! Assumptions, each chosen to isolate the partition limit and stated in
 //! `docs/capacity-model.md`:

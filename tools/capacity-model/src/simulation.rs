@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use taskpulse_app::analytics::{TRANSACTION_RETRY_BACKOFF, plan_transactions};
+use taskpulse_app::analytics::{TRANSACTION_RETRY_BACKOFF, plan_transactions_knowing};
 use taskpulse_aws::keys;
 use taskpulse_domain::analytics::{Counter, EventEffect, ProjectionVersion};
 use taskpulse_domain::{EventId, UserId};
@@ -56,8 +56,11 @@ pub(crate) struct Queued {
 pub(crate) struct Write {
     /// Users first (by index), then the global shards.
     pub(crate) partition: usize,
-    /// Events added to a user's item; none on a global shard.
+    /// Events of a user's write; none on a global shard.
     events: u32,
+    /// Of them, markers added to the item's inline set; the rest are marker items, put in the
+    /// user's partition (they share its partition key).
+    inline: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +116,7 @@ pub(crate) struct Simulation<'s> {
     pub(crate) sizes: ItemSizes,
     rng: fastrand::Rng,
     user_ids: Vec<Option<UserId>>,
-    /// Events on each user's day item.
+    /// Markers in each user's inline set.
     applied: Vec<u32>,
     partitions: Vec<Partition>,
     table: Bucket,
@@ -190,10 +193,16 @@ impl<'s> Simulation<'s> {
             });
         }
         let rng = &mut self.rng;
-        let plans = plan_transactions(
+        let applied = &self.applied;
+        // The consumer's own hints, which a long-lived consumer holds: exact here.
+        let plans = plan_transactions_knowing(
             ProjectionVersion::FIRST,
             &effects,
             &self.scenario.limits,
+            |user, _| {
+                let index: usize = user.as_str().parse().ok()?;
+                applied.get(index).map(|n| *n as usize)
+            },
             || rng.u32(..),
         );
         let users = self.users();
@@ -206,11 +215,13 @@ impl<'s> Simulation<'s> {
                     .map(|write| Write {
                         partition: user_of(write.events[0]) as usize,
                         events: write.events.len() as u32,
+                        inline: write.inline as u32,
                     })
                     .collect();
                 writes.extend(plan.globals.iter().map(|write| Write {
                     partition: users + write.shard as usize,
                     events: 0,
+                    inline: 0,
                 }));
                 Transaction {
                     events: writes.iter().map(|w| w.events).sum(),
@@ -220,12 +231,15 @@ impl<'s> Simulation<'s> {
             .collect()
     }
 
-    /// Units of one write, or `None` when the user's item would grow past 400 KB.
+    /// Units of one write (a user's with its marker items), or `None` when the user's item
+    /// would grow past 400 KB (only an item of the layout before the cap comes near it).
     pub(crate) fn units(&self, write: Write) -> Option<usize> {
         if write.partition < self.users() {
-            let after = self.applied[write.partition] + write.events;
-            (self.sizes.user_item_bytes(after) <= MAX_ITEM_BYTES)
-                .then(|| self.sizes.user_write_units(after))
+            let after = self.applied[write.partition] + write.inline;
+            let markers = (write.events - write.inline) as usize;
+            (self.sizes.user_item_bytes(after) <= MAX_ITEM_BYTES).then(|| {
+                self.sizes.user_write_units(after) + markers * self.sizes.marker_write_units()
+            })
         } else {
             Some(self.sizes.global_write_units())
         }
@@ -269,7 +283,7 @@ impl<'s> Simulation<'s> {
                 partition.measured_units += units;
             }
             if write.partition < self.applied.len() {
-                self.applied[write.partition] += write.events;
+                self.applied[write.partition] += write.inline;
             }
         }
         Attempt::Committed

@@ -101,7 +101,8 @@ fn the_real_planner_packs_a_batch_of_100_users_into_two_transactions() {
 
 #[test]
 fn one_busy_user_is_bound_by_its_own_items_partition() {
-    // One user with 1,000 events on today's item already: ~16 KB, 34 units per write.
+    // One user whose day item is of the layout before the cap, with 1,000 markers inline:
+    // ~16 KB, 34 units per write (new markers are items of their own, the item stays).
     let mut s = scenario(3_000.0, 10, 100);
     s.load.users = 1;
     s.load.already_applied_per_user = 1_000;
@@ -122,14 +123,32 @@ fn one_busy_user_is_bound_by_its_own_items_partition() {
 }
 
 #[test]
-fn a_user_item_is_refused_at_400_kb() {
+fn a_user_item_near_400_kb_no_longer_grows_its_markers_overflow() {
+    // An item of the layout before the cap, a few events short of 400 KB: before, it was
+    // refused within a second; now its markers are items of their own. Each update of it
+    // still costs ~780 units, so its own partition takes about one a second.
     let mut s = scenario(200.0, 1, 10);
     s.load.users = 1;
     s.load.already_applied_per_user = 25_580;
     let report = run(&s);
-    assert!(report.refused_events > 0, "{report:#?}");
-    assert!(!report.sustained());
+    assert_eq!(report.refused_events, 0, "{report:#?}");
+    assert!(report.applied_events_per_second > 0.0, "{report:#?}");
+    let sizes = crate::ItemSizes::from_billing_rules();
+    assert_eq!(
+        report.largest_user_item_bytes,
+        sizes.user_item_bytes(25_580)
+    );
     assert!(report.largest_user_item_bytes <= MAX_ITEM_BYTES);
+}
+
+#[test]
+fn a_full_day_item_costs_the_same_per_event_however_busy_the_user() {
+    // 32 markers inline: the item stays under 1 KB; every event past them is one marker item.
+    let sizes = crate::ItemSizes::from_billing_rules();
+    let full = taskpulse_app::analytics::MAX_INLINE_MARKERS as u32;
+    assert!(sizes.user_item_bytes(full) <= 1024, "{sizes:?}");
+    assert_eq!(sizes.user_write_units(full), 2);
+    assert_eq!(sizes.marker_write_units(), 2);
 }
 
 #[test]

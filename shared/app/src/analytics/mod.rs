@@ -1,6 +1,7 @@
 //! Use cases of the analytics: apply a batch of events exactly once, and read the counters.
 //! [`plan`] packs a batch into the transactions the store commits.
 
+pub mod marker_hints;
 pub mod plan;
 
 use std::collections::{BTreeMap, HashSet};
@@ -12,8 +13,10 @@ use taskpulse_domain::analytics::{Counter, EventEffect, Scope};
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
+pub use self::marker_hints::{InlineMarkersFound, MarkerHints};
 pub use self::plan::{
-    GlobalDayWrite, PlanLimits, TransactionPlan, UserDayWrite, plan_transactions,
+    GlobalDayWrite, InlineMarkers, MAX_INLINE_MARKERS, PlanLimits, TransactionPlan, UserDayWrite,
+    plan_transactions, plan_transactions_knowing,
 };
 use crate::backoff::Backoff;
 use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
@@ -63,12 +66,20 @@ pub async fn apply_events<'a>(
         .collect();
     let random = RandomState::new();
     let mut shard_seed = 0u64;
+    let own_hints = MarkerHints::default();
+    let hints = store.marker_hints().unwrap_or(&own_hints);
     while !pending.is_empty() {
-        let plans = plan_transactions(target.version, &pending, limits, || {
-            shard_seed += 1;
-            // Random shards spread concurrent consumers over the global day's shards.
-            (random.hash_one(shard_seed) % u64::from(u32::MAX)) as u32
-        });
+        let plans = plan_transactions_knowing(
+            target.version,
+            &pending,
+            limits,
+            |user, day| hints.inline_markers(target.version, user, day),
+            || {
+                shard_seed += 1;
+                // Random shards spread concurrent consumers over the global day's shards.
+                (random.hash_one(shard_seed) % u64::from(u32::MAX)) as u32
+            },
+        );
         let mut replan: Vec<EventId> = vec![];
         for plan in &plans {
             let mut attempt = 0;
@@ -82,6 +93,22 @@ pub async fn apply_events<'a>(
                         outcome.items += plan.item_count();
                         outcome.write_units += write_units;
                         outcome.applied.extend(plan.events());
+                        hints.committed(plan);
+                        break;
+                    }
+                    Ok(TransactionResult::InlineMarkersMoved(found)) => {
+                        // Planned again on what was found; only concurrent writers to the
+                        // same day can make that wrong again, so the deadline bounds it.
+                        hints.found(target.version, &found);
+                        if Instant::now() + pause < deadline {
+                            outcome.retries += 1;
+                            replan.extend(plan.events());
+                        } else {
+                            let reason = "inline markers kept moving until the deadline";
+                            outcome
+                                .failed
+                                .extend(plan.events().map(|e| (e, reason.to_owned())));
+                        }
                         break;
                     }
                     Ok(TransactionResult::AlreadyApplied(duplicates)) => {
@@ -261,3 +288,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod overflow_tests;

@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use taskpulse_domain::EventEnvelope;
 use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
+use super::counter_table::Refusal;
 use super::{CounterTable, lock};
+use crate::analytics::MarkerHints;
 use crate::analytics::plan::TransactionPlan;
 use crate::ports::{
     ApplyTransaction, DeleteCounters, LoadProjectionConfig, ReadCounters, RebuildProgress,
@@ -29,6 +31,7 @@ struct Tables {
 #[derive(Debug, Default, Clone)]
 pub struct MemoryAnalyticsStore {
     tables: Arc<Mutex<Tables>>,
+    hints: Arc<MarkerHints>,
 }
 
 impl MemoryAnalyticsStore {
@@ -45,6 +48,23 @@ impl MemoryAnalyticsStore {
                 )
             })
     }
+
+    /// A store on the same tables that has learned nothing yet: another consumer process.
+    pub fn clone_without_hints(&self) -> Self {
+        Self {
+            tables: Arc::clone(&self.tables),
+            hints: Arc::default(),
+        }
+    }
+
+    /// Runs `inspect` on the counter table of `version` (an empty one if it has none).
+    pub fn with_table<T>(
+        &self,
+        version: ProjectionVersion,
+        inspect: impl FnOnce(&mut CounterTable) -> T,
+    ) -> T {
+        inspect(lock(&self.tables).counters.entry(version).or_default())
+    }
 }
 
 impl ApplyTransaction for MemoryAnalyticsStore {
@@ -54,10 +74,15 @@ impl ApplyTransaction for MemoryAnalyticsStore {
     ) -> Result<TransactionResult, StoreError> {
         let mut tables = lock(&self.tables);
         let table = tables.counters.entry(plan.version).or_default();
-        Ok(match table.commit(plan) {
+        Ok(match table.try_commit(plan) {
             Ok(()) => TransactionResult::Committed { write_units: 0.0 },
-            Err(duplicates) => TransactionResult::AlreadyApplied(duplicates),
+            Err(Refusal::Duplicates(duplicates)) => TransactionResult::AlreadyApplied(duplicates),
+            Err(Refusal::InlineMarkersMoved(found)) => TransactionResult::InlineMarkersMoved(found),
         })
+    }
+
+    fn marker_hints(&self) -> Option<&MarkerHints> {
+        Some(&self.hints)
     }
 }
 

@@ -7,12 +7,14 @@ use chrono::NaiveDate;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope, add_into};
 use taskpulse_domain::{EventId, UserId};
 
-use crate::analytics::plan::TransactionPlan;
+use crate::analytics::InlineMarkersFound;
+use crate::analytics::plan::{InlineMarkers, MAX_INLINE_MARKERS, TransactionPlan};
 use crate::ports::VersionCounters;
 
 #[derive(Debug, Default, Clone)]
 struct UserDayItem {
     counters: BTreeMap<Counter, i64>,
+    /// The inline marker set (`appliedEvents`).
     applied: HashSet<EventId>,
 }
 
@@ -20,26 +22,74 @@ struct UserDayItem {
 pub struct CounterTable {
     users: HashMap<(UserId, NaiveDate), UserDayItem>,
     globals: HashMap<(NaiveDate, u32), BTreeMap<Counter, i64>>,
+    /// Overflow marker items, one per event.
+    markers: HashSet<(UserId, NaiveDate, EventId)>,
+}
+
+/// Why a plan was refused, as DynamoDB's cancellation reasons tell it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// These events of the plan were applied before.
+    Duplicates(Vec<EventId>),
+    /// None was, but these inline sets did not hold what the placement assumed.
+    InlineMarkersMoved(Vec<InlineMarkersFound>),
 }
 
 impl CounterTable {
     /// Commits a plan all or nothing. When some of its events were applied before, nothing
-    /// is written and those events are returned.
+    /// is written and those events are returned; when an inline set was not as the plan
+    /// assumed (and nothing was applied before), nothing is written and no event is returned.
     pub fn commit(&mut self, plan: &TransactionPlan) -> Result<(), Vec<EventId>> {
-        let duplicates: Vec<EventId> = plan
-            .users
-            .iter()
-            .flat_map(|write| {
-                let item = self.users.get(&(write.user.clone(), write.day));
+        self.try_commit(plan).map_err(|refusal| match refusal {
+            Refusal::Duplicates(events) => events,
+            Refusal::InlineMarkersMoved(_) => vec![],
+        })
+    }
+
+    /// Commits a plan all or nothing, under the conditions the DynamoDB store writes: every
+    /// day update on none of its events being in the inline set and on the set holding what
+    /// the placement assumed, every overflow marker on its not existing.
+    pub fn try_commit(&mut self, plan: &TransactionPlan) -> Result<(), Refusal> {
+        let mut duplicates = vec![];
+        let mut moved = vec![];
+        for write in &plan.users {
+            let inline = self
+                .users
+                .get(&(write.user.clone(), write.day))
+                .map(|item| &item.applied);
+            let size = inline.map_or(0, HashSet::len);
+            let in_set: Vec<EventId> = write
+                .events
+                .iter()
+                .filter(|e| inline.is_some_and(|set| set.contains(e)))
+                .copied()
+                .collect();
+            let room_as_assumed = match write.before {
+                InlineMarkers::HasRoom => size + write.inline <= MAX_INLINE_MARKERS,
+                InlineMarkers::Exactly(n) => size == n,
+                InlineMarkers::Full => size >= MAX_INLINE_MARKERS,
+            };
+            if in_set.is_empty() && !room_as_assumed {
+                moved.push(InlineMarkersFound {
+                    user: write.user.clone(),
+                    day: write.day,
+                    markers: size,
+                });
+            }
+            duplicates.extend(in_set);
+            duplicates.extend(
                 write
-                    .events
+                    .overflow_events()
                     .iter()
-                    .filter(move |e| item.is_some_and(|item| item.applied.contains(e)))
                     .copied()
-            })
-            .collect();
+                    .filter(|e| self.markers.contains(&(write.user.clone(), write.day, *e))),
+            );
+        }
         if !duplicates.is_empty() {
-            return Err(duplicates);
+            return Err(Refusal::Duplicates(duplicates));
+        }
+        if !moved.is_empty() {
+            return Err(Refusal::InlineMarkersMoved(moved));
         }
         for write in &plan.users {
             let item = self
@@ -47,7 +97,13 @@ impl CounterTable {
                 .entry((write.user.clone(), write.day))
                 .or_default();
             add_into(&mut item.counters, &write.deltas);
-            item.applied.extend(write.events.iter().copied());
+            item.applied.extend(write.inline_events().iter().copied());
+            self.markers.extend(
+                write
+                    .overflow_events()
+                    .iter()
+                    .map(|e| (write.user.clone(), write.day, *e)),
+            );
         }
         for write in &plan.globals {
             add_into(
@@ -63,6 +119,11 @@ impl CounterTable {
             .get(&(user.clone(), day))
             .map(|item| item.counters.clone())
             .unwrap_or_default()
+    }
+
+    /// One shard of a global day.
+    pub fn global_shard(&self, day: NaiveDate, shard: u32) -> BTreeMap<Counter, i64> {
+        self.globals.get(&(day, shard)).cloned().unwrap_or_default()
     }
 
     /// The global day: the sum of its shards.
@@ -128,7 +189,8 @@ impl CounterTable {
         all
     }
 
-    /// Deletes up to `limit` items (user days first, then global shards); returns how many.
+    /// Deletes up to `limit` items (user days first, then global shards, then overflow
+    /// markers); returns how many.
     pub fn delete_items(&mut self, limit: usize) -> usize {
         let users: Vec<(UserId, NaiveDate)> = self.users.keys().take(limit).cloned().collect();
         for key in &users {
@@ -143,17 +205,60 @@ impl CounterTable {
         for key in &globals {
             self.globals.remove(key);
         }
-        users.len() + globals.len()
+        let markers: Vec<(UserId, NaiveDate, EventId)> = self
+            .markers
+            .iter()
+            .take(limit - users.len() - globals.len())
+            .cloned()
+            .collect();
+        for key in &markers {
+            self.markers.remove(key);
+        }
+        users.len() + globals.len() + markers.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.globals.is_empty()
+        self.users.is_empty() && self.globals.is_empty() && self.markers.is_empty()
     }
 
+    /// Whether `event` is marked applied, inline or by an overflow marker.
     pub fn is_applied(&self, user: &UserId, day: NaiveDate, event: EventId) -> bool {
         self.users
             .get(&(user.clone(), day))
             .is_some_and(|item| item.applied.contains(&event))
+            || self.markers.contains(&(user.clone(), day, event))
+    }
+
+    /// Markers of `user`'s `day`: (inline, overflow items).
+    pub fn marker_counts(&self, user: &UserId, day: NaiveDate) -> (usize, usize) {
+        let inline = self
+            .users
+            .get(&(user.clone(), day))
+            .map_or(0, |item| item.applied.len());
+        let overflow = self
+            .markers
+            .iter()
+            .filter(|(u, d, _)| u == user && *d == day)
+            .count();
+        (inline, overflow)
+    }
+
+    /// A day item as the layout before overflow markers wrote it: every marker inline,
+    /// however many. For tests that old items keep deduplicating.
+    pub fn insert_inline_day(
+        &mut self,
+        user: &UserId,
+        day: NaiveDate,
+        counters: BTreeMap<Counter, i64>,
+        applied: impl IntoIterator<Item = EventId>,
+    ) {
+        self.users.insert(
+            (user.clone(), day),
+            UserDayItem {
+                counters,
+                applied: applied.into_iter().collect(),
+            },
+        );
     }
 }
 

@@ -8,6 +8,7 @@ use taskpulse_domain::EventId;
 use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
 
 use super::StoreError;
+use crate::analytics::marker_hints::{InlineMarkersFound, MarkerHints};
 use crate::analytics::plan::TransactionPlan;
 
 /// What a transaction of counter writes came to.
@@ -18,15 +19,25 @@ pub enum TransactionResult {
     Committed { write_units: f64 },
     /// Nothing was written, because these events of the plan were applied before.
     AlreadyApplied(Vec<EventId>),
+    /// Nothing was written, because these inline marker sets did not hold what the plan's
+    /// placement of markers assumed (none of its events was applied before): plan again.
+    InlineMarkersMoved(Vec<InlineMarkersFound>),
 }
 
 /// Commits one planned transaction of counter writes, all or nothing, conditional on none of
-/// its events having been applied to their owner's day item before.
+/// its events having been applied before (inline in their owner's day item or as an overflow
+/// marker item) and on the inline marker sets holding what the plan assumed.
 pub trait ApplyTransaction: Send + Sync {
     fn apply_transaction(
         &self,
         plan: &TransactionPlan,
     ) -> impl Future<Output = Result<TransactionResult, StoreError>> + Send;
+
+    /// What this store's users have learned of its inline marker sets, kept as long as the
+    /// store (a long-lived store saves a refused first try per busy day and batch).
+    fn marker_hints(&self) -> Option<&MarkerHints> {
+        None
+    }
 }
 
 /// A borrowed table commits as the table does (a handler can take a store it does not own).
@@ -36,6 +47,10 @@ impl<T: ApplyTransaction> ApplyTransaction for &T {
         plan: &TransactionPlan,
     ) -> impl Future<Output = Result<TransactionResult, StoreError>> + Send {
         (**self).apply_transaction(plan)
+    }
+
+    fn marker_hints(&self) -> Option<&MarkerHints> {
+        (**self).marker_hints()
     }
 }
 

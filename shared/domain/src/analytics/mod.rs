@@ -132,31 +132,39 @@ pub struct CounterUpdate {
     pub deltas: BTreeMap<Counter, i64>,
 }
 
-/// The counter deltas of one event on one day, before they are spread over scopes.
-fn deltas(event: &TaskEvent) -> Vec<(Counter, i64)> {
+/// Adds the counter deltas of one event on one day, before they are spread over scopes, into
+/// `deltas` (built in place: this runs for every consumed event).
+fn add_deltas(event: &TaskEvent, deltas: &mut BTreeMap<Counter, i64>) {
     let seconds = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+    let mut add = |counter: Counter, delta: i64| *deltas.entry(counter).or_default() += delta;
     match event {
-        TaskEvent::Created(_) => vec![(Counter::Created, 1), (Counter::OpenNew, 1)],
-        TaskEvent::StatusChanged(change) => Counter::open_gauge(change.from)
-            .map(|c| (c, -1))
-            .into_iter()
-            .chain(Counter::open_gauge(change.to).map(|c| (c, 1)))
-            .collect(),
-        TaskEvent::Completed(done) => vec![
-            (Counter::Completed, 1),
+        TaskEvent::Created(_) => {
+            add(Counter::Created, 1);
+            add(Counter::OpenNew, 1);
+        }
+        TaskEvent::StatusChanged(change) => {
+            if let Some(gauge) = Counter::open_gauge(change.from) {
+                add(gauge, -1);
+            }
+            if let Some(gauge) = Counter::open_gauge(change.to) {
+                add(gauge, 1);
+            }
+        }
+        TaskEvent::Completed(done) => {
+            add(Counter::Completed, 1);
             if done.on_time {
-                (Counter::CompletedOnTime, 1)
+                add(Counter::CompletedOnTime, 1);
             } else {
-                (Counter::CompletedLate, 1)
-            },
-            (Counter::LeadTimeSecondsSum, seconds(done.lead_time_seconds)),
-        ],
-        TaskEvent::PriorityChanged(_) => vec![(Counter::PriorityChanges, 1)],
-        TaskEvent::Delayed(delay) => vec![
-            (Counter::Delayed, 1),
-            (Counter::DelaySecondsSum, seconds(delay.delay_seconds)),
-        ],
-        TaskEvent::Rescheduled(_) => vec![(Counter::Rescheduled, 1)],
+                add(Counter::CompletedLate, 1);
+            }
+            add(Counter::LeadTimeSecondsSum, seconds(done.lead_time_seconds));
+        }
+        TaskEvent::PriorityChanged(_) => add(Counter::PriorityChanges, 1),
+        TaskEvent::Delayed(delay) => {
+            add(Counter::Delayed, 1);
+            add(Counter::DelaySecondsSum, seconds(delay.delay_seconds));
+        }
+        TaskEvent::Rescheduled(_) => add(Counter::Rescheduled, 1),
     }
 }
 
@@ -173,9 +181,7 @@ pub struct EventEffect {
 /// The effect of an event in the `tasks` projection (see [`Projection::effect`] for the others).
 pub fn effect(envelope: &EventEnvelope) -> EventEffect {
     let mut deltas = BTreeMap::new();
-    for (counter, delta) in self::deltas(&envelope.event) {
-        *deltas.entry(counter).or_default() += delta;
-    }
+    add_deltas(&envelope.event, &mut deltas);
     deltas.retain(|_, delta| *delta != 0);
     EventEffect {
         event_id: envelope.event_id,
@@ -208,26 +214,82 @@ pub fn add_into(total: &mut BTreeMap<Counter, i64>, deltas: &BTreeMap<Counter, i
 }
 
 /// `deltas` without the counters that net to zero.
-pub fn non_zero(deltas: BTreeMap<Counter, i64>) -> BTreeMap<Counter, i64> {
-    deltas.into_iter().filter(|(_, d)| *d != 0).collect()
+pub fn non_zero(mut deltas: BTreeMap<Counter, i64>) -> BTreeMap<Counter, i64> {
+    deltas.retain(|_, d| *d != 0);
+    deltas
 }
 
 /// The effects of a batch grouped by their owner's day (the item they all move), groups in
 /// first-seen order and effects in batch order within each.
-pub fn by_user_day(effects: &[EventEffect]) -> Vec<Vec<&EventEffect>> {
-    // Keys borrowed: no copies of user ids.
-    let mut groups: Vec<Vec<&EventEffect>> = vec![];
-    let mut group_of: HashMap<(&UserId, NaiveDate), usize> = HashMap::new();
+pub fn by_user_day(effects: &[EventEffect]) -> UserDays<'_> {
+    // Keys borrowed: no copies of user ids. One list for all groups, not one per group: a
+    // batch has nearly as many (user, day) groups as events.
+    let mut group_of: HashMap<(&UserId, NaiveDate), usize> = HashMap::with_capacity(effects.len());
+    let mut group_ids = Vec::with_capacity(effects.len());
+    let mut ends: Vec<usize> = vec![];
     for effect in effects {
-        let index = *group_of
+        let group = *group_of
             .entry((&effect.user, effect.day))
             .or_insert_with(|| {
-                groups.push(vec![]);
-                groups.len() - 1
+                ends.push(0);
+                ends.len() - 1
             });
-        groups[index].push(effect);
+        ends[group] += 1;
+        group_ids.push(group);
     }
-    groups
+    // Sizes become where each group starts (`next`) and ends; then each effect goes to the next
+    // place of its group, which keeps batch order within a group.
+    let mut next = Vec::with_capacity(ends.len());
+    let mut end = 0;
+    for size in &mut ends {
+        next.push(end);
+        end += *size;
+        *size = end;
+    }
+    let Some(first) = effects.first() else {
+        return UserDays::default();
+    };
+    let mut grouped = vec![first; effects.len()];
+    for (effect, group) in effects.iter().zip(group_ids) {
+        grouped[next[group]] = effect;
+        next[group] += 1;
+    }
+    UserDays {
+        effects: grouped,
+        ends,
+    }
+}
+
+/// Effects grouped per owner's day (see [`by_user_day`]): each group a slice, in order.
+#[derive(Debug, Clone, Default)]
+pub struct UserDays<'a> {
+    effects: Vec<&'a EventEffect>,
+    /// Where each group ends in `effects`; the next one starts there.
+    ends: Vec<usize>,
+}
+
+impl<'a> UserDays<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The groups in first-seen order.
+    pub fn iter(&self) -> impl Iterator<Item = &[&'a EventEffect]> + '_ {
+        (0..self.len()).map(|group| &self[group])
+    }
+}
+
+impl<'a> std::ops::Index<usize> for UserDays<'a> {
+    type Output = [&'a EventEffect];
+
+    fn index(&self, group: usize) -> &Self::Output {
+        let start = group.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.effects[start..self.ends[group]]
+    }
 }
 
 /// What effects on one item come to together: their deltas summed per counter, without the

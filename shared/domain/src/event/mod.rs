@@ -14,14 +14,14 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
 mod archive;
 mod detached;
+mod read;
 
 pub use detached::DetachedEvent;
 
@@ -188,20 +188,30 @@ impl TaskEvent {
     }
 
     fn from_data(event_type: &str, data: &str) -> Result<Self, EnvelopeError> {
-        fn decode<T: DeserializeOwned>(event_type: &str, data: &str) -> Result<T, EnvelopeError> {
-            serde_json::from_str(data).map_err(|e| EnvelopeError::InvalidData {
+        let mut json = serde_json::Deserializer::from_str(data);
+        let event = Self::read_data(event_type, &mut json)
+            .ok_or_else(|| EnvelopeError::UnknownEventType(event_type.to_owned()))?;
+        event
+            .and_then(|event| json.end().map(|()| event))
+            .map_err(|e| EnvelopeError::InvalidData {
                 event_type: event_type.to_owned(),
                 reason: e.to_string(),
             })
-        }
-        Ok(match event_type {
-            "TaskCreated" => Self::Created(decode(event_type, data)?),
-            "TaskStatusChanged" => Self::StatusChanged(decode(event_type, data)?),
-            "TaskCompleted" => Self::Completed(decode(event_type, data)?),
-            "TaskPriorityChanged" => Self::PriorityChanged(decode(event_type, data)?),
-            "TaskDelayed" => Self::Delayed(decode(event_type, data)?),
-            "TaskRescheduled" => Self::Rescheduled(decode(event_type, data)?),
-            other => return Err(EnvelopeError::UnknownEventType(other.to_owned())),
+    }
+
+    /// Decodes the `data` of an `eventType`; `None` if the type is unknown.
+    fn read_data<'de, D: Deserializer<'de>>(
+        event_type: &str,
+        data: D,
+    ) -> Option<Result<Self, D::Error>> {
+        Some(match event_type {
+            "TaskCreated" => Deserialize::deserialize(data).map(Self::Created),
+            "TaskStatusChanged" => Deserialize::deserialize(data).map(Self::StatusChanged),
+            "TaskCompleted" => Deserialize::deserialize(data).map(Self::Completed),
+            "TaskPriorityChanged" => Deserialize::deserialize(data).map(Self::PriorityChanged),
+            "TaskDelayed" => Deserialize::deserialize(data).map(Self::Delayed),
+            "TaskRescheduled" => Deserialize::deserialize(data).map(Self::Rescheduled),
+            _ => return None,
         })
     }
 }
@@ -299,9 +309,9 @@ impl EventEnvelope {
 
     /// Parses an envelope whose free text may be absent (a queue body or an archived line).
     fn parse(body: &str) -> Result<Self, EnvelopeError> {
-        // One pass into borrowed parts; `data` stays raw until its type is known. The slower
-        // diagnosis below runs only for bodies that do not parse.
-        let wire: WireEnvelopeIn<'_> = match serde_json::from_str(body) {
+        // Borrowed parts, read in one pass (`read.rs`). The slower diagnosis below runs only
+        // for bodies that do not parse.
+        let wire = match read::ReadEnvelope::from_body(body) {
             Ok(wire) => wire,
             Err(error) => return Err(Self::diagnose(body, error)),
         };
@@ -313,7 +323,10 @@ impl EventEnvelope {
                 "sequence must be at least 1".into(),
             ));
         }
-        let event = TaskEvent::from_data(&wire.event_type, wire.data.get())?;
+        let event = match wire.data {
+            read::WireData::Event(event) => event,
+            read::WireData::Raw(data) => TaskEvent::from_data(&wire.event_type, data.get())?,
+        };
         Ok(Self {
             event_id: wire.event_id,
             schema_version,
@@ -360,23 +373,6 @@ impl EventEnvelope {
             _ => EnvelopeError::InvalidEnvelope(error.to_string()),
         }
     }
-}
-
-/// The envelope as read: borrowed where it can be, `data` left raw.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireEnvelopeIn<'a> {
-    event_id: EventId,
-    #[serde(borrow)]
-    event_type: std::borrow::Cow<'a, str>,
-    schema_version: u64,
-    #[serde(deserialize_with = "rfc3339::deserialize")]
-    occurred_at: DateTime<Utc>,
-    task_id: TaskId,
-    user_id: UserId,
-    sequence: u64,
-    #[serde(borrow)]
-    data: &'a serde_json::value::RawValue,
 }
 
 #[cfg(test)]

@@ -105,3 +105,35 @@ fn every_listed_type_is_decodable_name() {
         assert_eq!(err.kind(), "invalid_data", "{t} should be a known type");
     }
 }
+
+#[test]
+fn bodies_the_one_pass_does_not_take_read_the_same_or_fail_the_same() {
+    let usual = created_envelope().to_json();
+    let value: serde_json::Value = serde_json::from_str(&usual).unwrap();
+    // `data` before `eventType`, and an escaped `eventType`: the reference reading takes them.
+    let data = value["data"].to_string();
+    let data_first = usual.replace(&format!(",\"data\":{data}"), "").replacen(
+        '{',
+        &format!("{{\"data\":{data},"),
+        1,
+    );
+    assert!(data_first.starts_with("{\"data\""), "{data_first}");
+    let escaped = usual.replace("\"TaskCreated\"", "\"Task\\u0043reated\"");
+    for body in [&usual, &data_first, &escaped] {
+        assert_eq!(
+            EventEnvelope::from_json(body).unwrap(),
+            created_envelope(),
+            "{body}"
+        );
+    }
+    let repeated = usual.replacen('{', "{\"sequence\":2,", 1);
+    assert_eq!(
+        EventEnvelope::from_json(&repeated).unwrap_err().kind(),
+        "invalid_envelope"
+    );
+    let bad_data = usual.replace("\"high\"", "\"urgent\"");
+    assert_eq!(
+        EventEnvelope::from_json(&bad_data).unwrap_err().kind(),
+        "invalid_data"
+    );
+}

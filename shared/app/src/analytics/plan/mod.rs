@@ -1,14 +1,22 @@
 //! Packing a batch of event effects into as few DynamoDB transactions as possible: a storage
 //! concern of the [`ApplyTransaction`](crate::ports::ApplyTransaction) port, kept pure.
 //!
-//! Exactly-once rests on the owner's day item: every event moves it, so it carries the set of
-//! event ids already applied to it (`appliedEvents`) and its update is conditional on none of
-//! the transaction's events being in that set. The global day item (sharded, because every
-//! event moves it) is written in the same transaction, so it moves only when the user items
-//! do. A batch is merged per item: one update per (user, day) with the summed deltas and all
-//! its event ids, and one update per global day with the sum over the transaction.
+//! Exactly-once rests on a dedupe marker per event, written in the same transaction as the
+//! counters it moves. The first [`MAX_INLINE_MARKERS`] markers of a (user, day) live inline,
+//! in the `appliedEvents` set of the owner's day item, where they cost no extra item; past
+//! that cap each marker is an item of its own (an overflow marker), put on condition that it
+//! does not exist. The day item's update is conditional on none of its events being in the
+//! inline set, and on the inline set holding what the placement assumes:
+//! room for the inline ones when nothing overflows, or, when something does, a set that ends
+//! the write full. Once an overflow marker exists its set is therefore full forever, so a
+//! redelivered event is caught wherever its marker is: in the set (every update checks it),
+//! or as an item (a full set refuses inline placement, the put refuses a second marker).
+//! The global day item (sharded, because every event moves it) is written in the same
+//! transaction, so it moves only when the user items do. A batch is merged per item: one
+//! update per (user, day) with the summed deltas and all its event ids, and one update per
+//! global day with the sum over the transaction.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use taskpulse_domain::analytics::{
@@ -20,6 +28,11 @@ use taskpulse_domain::{EventId, UserId};
 pub const MAX_TRANSACTION_ACTIONS: usize = 100;
 /// Events guarded by one item update: bounds its condition expression (4 KB).
 pub const MAX_EVENTS_PER_ITEM: usize = 50;
+/// Dedupe markers kept inline in a user's day item; the rest are items of their own. 32 ids
+/// (512 bytes) keep a day item with every counter and a 36-character user id under 1 KB, so
+/// its transactional write stays at 2 WCU however busy the user is, and a read of a day
+/// reads at most this many markers.
+pub const MAX_INLINE_MARKERS: usize = 32;
 /// Every event moves its day's global counter; spreading it over shards lifts the
 /// one-partition write limit (1,000 WCU/s) off the whole system. Reads sum the shards, so the
 /// count may grow but must never shrink below a value already used.
@@ -45,13 +58,64 @@ impl Default for PlanLimits {
     }
 }
 
-/// The update of one user's day item: summed deltas and the events it marks applied.
+/// What a user day's inline marker set must hold before a write, for the write's placement
+/// of markers to be right (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InlineMarkers {
+    /// At most [`MAX_INLINE_MARKERS`] minus the write's inline markers: room for them all.
+    /// Nothing overflows.
+    HasRoom,
+    /// Exactly this many (0: no set yet): the write's inline markers fill it, the rest
+    /// overflow.
+    Exactly(usize),
+    /// At least [`MAX_INLINE_MARKERS`]: every marker of the write overflows.
+    Full,
+}
+
+/// The update of one user's day item: summed deltas and the events it marks applied, the
+/// first `inline` of them in the item's set and the rest as overflow marker items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserDayWrite {
     pub user: UserId,
     pub day: NaiveDate,
     pub deltas: BTreeMap<Counter, i64>,
     pub events: Vec<EventId>,
+    /// How many of `events`, from the first, are marked in the item's inline set.
+    pub inline: usize,
+    /// The condition on the inline set that makes this placement right.
+    pub before: InlineMarkers,
+}
+
+impl UserDayWrite {
+    /// The events marked in the day item's inline set.
+    pub fn inline_events(&self) -> &[EventId] {
+        &self.events[..self.inline]
+    }
+
+    /// The events marked by overflow marker items (each an action of the transaction).
+    pub fn overflow_events(&self) -> &[EventId] {
+        &self.events[self.inline..]
+    }
+
+    /// Actions of the transaction: the day item's update and one put per overflow marker.
+    pub fn action_count(&self) -> usize {
+        1 + self.events.len() - self.inline
+    }
+}
+
+/// Where markers go for a (user, day) whose inline set is believed to hold `known` markers
+/// (none if unknown), for the next `n` events: (inline count, condition).
+fn place(known: usize, n: usize) -> (usize, InlineMarkers) {
+    let room = MAX_INLINE_MARKERS.saturating_sub(known);
+    let inline = n.min(room);
+    let before = if inline == n {
+        InlineMarkers::HasRoom
+    } else if inline > 0 || known < MAX_INLINE_MARKERS {
+        InlineMarkers::Exactly(known)
+    } else {
+        InlineMarkers::Full
+    };
+    (inline, before)
 }
 
 /// The update of one shard of the global day item.
@@ -72,8 +136,13 @@ pub struct TransactionPlan {
 }
 
 impl TransactionPlan {
+    /// Actions of the transaction: user day updates, overflow marker puts, global updates.
     pub fn item_count(&self) -> usize {
-        self.users.len() + self.globals.len()
+        self.users
+            .iter()
+            .map(UserDayWrite::action_count)
+            .sum::<usize>()
+            + self.globals.len()
     }
 
     pub fn events(&self) -> impl Iterator<Item = EventId> + '_ {
@@ -82,52 +151,90 @@ impl TransactionPlan {
 }
 
 /// Packs effects (distinct events) into transactions of `version`'s items, at most
-/// `limits.max_items` per transaction.
+/// `limits.max_items` actions per transaction, knowing nothing of the inline marker sets
+/// (each is planned as if empty; a wrong guess is refused and planned again).
 /// `pick_shard` chooses the global shard of each (transaction, day), so concurrent
 /// consumers spread over the shards.
 pub fn plan_transactions(
     version: ProjectionVersion,
     effects: &[EventEffect],
     limits: &PlanLimits,
+    pick_shard: impl FnMut() -> u32,
+) -> Vec<TransactionPlan> {
+    plan_transactions_knowing(version, effects, limits, |_, _| None, pick_shard)
+}
+
+/// [`plan_transactions`], placing markers by `known`: the size of a (user, day)'s inline
+/// marker set as last seen, if it was seen.
+pub fn plan_transactions_knowing(
+    version: ProjectionVersion,
+    effects: &[EventEffect],
+    limits: &PlanLimits,
+    known: impl Fn(&UserId, NaiveDate) -> Option<usize>,
     mut pick_shard: impl FnMut() -> u32,
 ) -> Vec<TransactionPlan> {
     let groups = by_user_day(effects);
     let per_item = limits.max_events_per_item.max(1);
     let max_items = limits.max_items.max(2);
-    let chunks = groups.iter().flat_map(|group| group.chunks(per_item));
 
-    // Next fit: fill the current transaction until the item limit, or until a chunk names
-    // an item it already writes (two actions on one item are refused by DynamoDB).
-    struct Open<'e> {
+    // Next fit: fill the current transaction until the action limit, or until a write names
+    // an item it already writes (two actions on one item are refused by DynamoDB). Groups are
+    // distinct items planned one after the other, so a transaction already writes a group's
+    // item exactly when that group is the last one it took a write of.
+    struct Open {
         users: Vec<UserDayWrite>,
-        keys: HashSet<(&'e UserId, NaiveDate)>,
+        actions: usize,
+        last_group: Option<usize>,
         globals: BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
     }
     let new_open = || Open {
         users: vec![],
-        keys: HashSet::new(),
+        actions: 0,
+        last_group: None,
         globals: BTreeMap::new(),
     };
     let mut open: Vec<Open> = vec![new_open()];
-    for chunk in chunks {
-        let (user, day) = (&chunk[0].user, chunk[0].day);
-        let write = UserDayWrite {
-            user: user.clone(),
-            day,
-            deltas: merged_deltas(chunk.iter().copied()),
-            events: chunk.iter().map(|e| e.event_id).collect(),
-        };
-        let key = (user, day);
-        let current = open.last().expect("one is always open");
-        let new_day = usize::from(!current.globals.contains_key(&write.day));
-        let full = current.users.len() + current.globals.len() + 1 + new_day > max_items;
-        if full || current.keys.contains(&key) {
-            open.push(new_open());
+    for (group_index, group) in groups.iter().enumerate() {
+        let (user, day) = (&group[0].user, group[0].day);
+        let mut inline_set = known(user, day).unwrap_or(0);
+        let mut rest: &[&EventEffect] = group;
+        while !rest.is_empty() {
+            let mut n = rest.len().min(per_item);
+            let (mut inline, mut before) = place(inline_set, n);
+            // One action per overflow marker, beside the update and a global one.
+            let most_overflow = max_items - 2;
+            if n - inline > most_overflow {
+                n = inline + most_overflow.max(1);
+                (inline, before) = place(inline_set, n);
+            }
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            inline_set = if inline == n {
+                inline_set + inline
+            } else {
+                inline_set.max(MAX_INLINE_MARKERS)
+            };
+            let write = UserDayWrite {
+                user: user.clone(),
+                day,
+                deltas: merged_deltas(chunk.iter().copied()),
+                events: chunk.iter().map(|e| e.event_id).collect(),
+                inline,
+                before,
+            };
+            let current = open.last().expect("one is always open");
+            let new_day = usize::from(!current.globals.contains_key(&write.day));
+            let full = current.actions + current.globals.len() + write.action_count() + new_day
+                > max_items;
+            if (full && !current.users.is_empty()) || current.last_group == Some(group_index) {
+                open.push(new_open());
+            }
+            let tx = open.last_mut().expect("one is always open");
+            add_into(tx.globals.entry(write.day).or_default(), &write.deltas);
+            tx.last_group = Some(group_index);
+            tx.actions += write.action_count();
+            tx.users.push(write);
         }
-        let tx = open.last_mut().expect("one is always open");
-        add_into(tx.globals.entry(write.day).or_default(), &write.deltas);
-        tx.keys.insert(key);
-        tx.users.push(write);
     }
     let mut plans = vec![];
     for tx in open.into_iter().filter(|tx| !tx.users.is_empty()) {

@@ -1,29 +1,35 @@
 //! Analytics counters in DynamoDB, moved exactly once per event.
 //!
 //! A planned transaction (see `taskpulse_app::analytics::plan`) becomes one
-//! `TransactWriteItems`: per (user, day) item an `Update` that adds the merged deltas and the
-//! transaction's event ids to the item's `appliedEvents` binary set, conditional on none of
-//! those ids being in it; then per global day one `Update` of one shard. All or nothing: a
-//! redelivered event cancels its transaction, whose cancellation reasons name the user items
-//! whose condition failed and (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) carry their
-//! `appliedEvents`, which tells exactly which events were applied before.
+//! `TransactWriteItems` (its actions in [`writes`]): per (user, day) item an `Update` that
+//! adds the merged deltas and the inline markers to the item's `appliedEvents` binary set,
+//! conditional on none of the write's events being in it and on the set's size; a `Put` per
+//! overflow marker, conditional on its absence; then per global day one `Update` of one
+//! shard. All or nothing: a redelivered event cancels its transaction, whose cancellation
+//! reasons name the day items whose condition failed (`ReturnValuesOnConditionCheckFailure =
+//! ALL_OLD` carries their `appliedEvents`) and the markers that existed, which tells exactly
+//! which events were applied before; a set that is not as the placement assumed is reported
+//! with its size, to plan again.
+
+mod writes;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ReturnConsumedCapacity,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ReturnConsumedCapacity, TransactWriteItem,
 };
 use chrono::NaiveDate;
 use taskpulse_app::analytics::plan::{TransactionPlan, UserDayWrite};
-use taskpulse_app::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
-use taskpulse_domain::EventId;
+use taskpulse_app::{
+    ApplyTransaction, InlineMarkersFound, MarkerHints, ReadCounters, StoreError, TransactionResult,
+};
 use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
+use self::writes::{Action, inline_set};
 use crate::error::store_error;
 use crate::keys::{self, APPLIED_EVENTS, PK, SK, key_attributes};
 
@@ -88,31 +94,12 @@ pub struct DynamoAnalyticsStore<W = Client> {
     pub(crate) reader: Client,
     pub(crate) table: String,
     global_shards: u32,
-}
-
-fn event_blob(id: EventId) -> Blob {
-    Blob::new(id.as_uuid().as_bytes().to_vec())
+    /// Shared by clones: what the consumer learned of the inline marker sets.
+    hints: Arc<MarkerHints>,
 }
 
 pub(crate) fn rejected(error: impl std::fmt::Display) -> StoreError {
     StoreError::Rejected(error.to_string())
-}
-
-/// `ADD` clauses for counter deltas; placeholders keep counter names clear of reserved words.
-fn add_deltas(
-    deltas: &BTreeMap<Counter, i64>,
-    names: &mut HashMap<String, String>,
-    values: &mut HashMap<String, AttributeValue>,
-) -> Vec<String> {
-    deltas
-        .iter()
-        .enumerate()
-        .map(|(i, (counter, delta))| {
-            names.insert(format!("#c{i}"), counter.name().to_owned());
-            values.insert(format!(":d{i}"), AttributeValue::N(delta.to_string()));
-            format!("#c{i} :d{i}")
-        })
-        .collect()
 }
 
 impl DynamoAnalyticsStore<Client> {
@@ -134,6 +121,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
             reader,
             table: table.into(),
             global_shards: global_shards.max(1),
+            hints: Arc::default(),
         }
     }
 
@@ -142,122 +130,75 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
         &self.writer
     }
 
-    fn user_update(
+    /// The inline marker set of `write`'s day item, from the item a failed condition
+    /// returned (or, if it returned none, from a consistent read).
+    async fn inline_markers(
         &self,
         version: ProjectionVersion,
         write: &UserDayWrite,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut names = HashMap::from([("#applied".to_owned(), APPLIED_EVENTS.to_owned())]);
-        let mut values = HashMap::new();
-        let mut clauses = add_deltas(&write.deltas, &mut names, &mut values);
-        clauses.push("#applied :events".to_owned());
-        values.insert(
-            ":events".to_owned(),
-            AttributeValue::Bs(write.events.iter().map(|e| event_blob(*e)).collect()),
-        );
-        let mut conditions = Vec::with_capacity(write.events.len());
-        for (i, event) in write.events.iter().enumerate() {
-            values.insert(format!(":e{i}"), AttributeValue::B(event_blob(*event)));
-            conditions.push(format!("NOT contains(#applied, :e{i})"));
+        returned: Option<&HashMap<String, AttributeValue>>,
+    ) -> Result<HashSet<Vec<u8>>, StoreError> {
+        if let Some(item) = returned {
+            return Ok(inline_set(item));
         }
-        let update = Update::builder()
+        let output = self
+            .reader
+            .get_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(keys::user_day_key(
                 version,
                 &write.user,
                 write.day,
             ))))
-            .update_expression(format!("ADD {}", clauses.join(", ")))
-            .condition_expression(conditions.join(" AND "))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(rejected)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .projection_expression("#applied")
+            .expression_attribute_names("#applied", APPLIED_EVENTS)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.item.as_ref().map(inline_set).unwrap_or_default())
     }
 
-    fn global_update(
+    /// The actions of `plan`, and what each is.
+    fn actions(
         &self,
-        version: ProjectionVersion,
-        day: NaiveDate,
-        shard: u32,
-        deltas: &BTreeMap<Counter, i64>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let clauses = add_deltas(deltas, &mut names, &mut values);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(keys::global_day_key(
-                version,
-                day,
-                shard % self.global_shards,
-            ))))
-            .update_expression(format!("ADD {}", clauses.join(", ")))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(rejected)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// The events of `write` already in its item's applied set, from the item a failed
-    /// condition returned (or, if it returned none, from a consistent read).
-    async fn already_applied(
-        &self,
-        version: ProjectionVersion,
-        write: &UserDayWrite,
-        returned: Option<&HashMap<String, AttributeValue>>,
-    ) -> Result<Vec<EventId>, StoreError> {
-        let applied_of = |item: &HashMap<String, AttributeValue>| -> HashSet<Vec<u8>> {
-            item.get(APPLIED_EVENTS)
-                .and_then(|v| v.as_bs().ok())
-                .map(|set| set.iter().map(|b| b.as_ref().to_vec()).collect())
-                .unwrap_or_default()
-        };
-        let applied = match returned {
-            Some(item) => applied_of(item),
-            None => {
-                let output = self
-                    .reader
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key_attributes(keys::user_day_key(
-                        version,
-                        &write.user,
-                        write.day,
-                    ))))
-                    .projection_expression("#applied")
-                    .expression_attribute_names("#applied", APPLIED_EVENTS)
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(store_error)?;
-                output.item.as_ref().map(applied_of).unwrap_or_default()
+        plan: &TransactionPlan,
+    ) -> Result<(Vec<TransactWriteItem>, Vec<Action>), StoreError> {
+        let mut items = Vec::with_capacity(plan.item_count());
+        let mut actions = Vec::with_capacity(plan.item_count());
+        for (i, write) in plan.users.iter().enumerate() {
+            items.push(writes::day_action(&self.table, plan.version, write)?);
+            actions.push(Action::Day(i));
+            for event in write.overflow_events() {
+                items.push(writes::marker_put(
+                    &self.table,
+                    plan.version,
+                    write,
+                    *event,
+                )?);
+                actions.push(Action::Marker(*event));
             }
-        };
-        Ok(write
-            .events
-            .iter()
-            .filter(|e| applied.contains(e.as_uuid().as_bytes().as_slice()))
-            .copied()
-            .collect())
+        }
+        for write in &plan.globals {
+            let key =
+                keys::global_day_key(plan.version, write.day, write.shard % self.global_shards);
+            items.push(writes::global_update(&self.table, key, &write.deltas)?);
+            actions.push(Action::Global);
+        }
+        Ok((items, actions))
     }
 }
 
 impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
+    fn marker_hints(&self) -> Option<&MarkerHints> {
+        Some(&self.hints)
+    }
+
     async fn apply_transaction(
         &self,
         plan: &TransactionPlan,
     ) -> Result<TransactionResult, StoreError> {
-        let mut items = Vec::with_capacity(plan.item_count());
-        for write in &plan.users {
-            items.push(self.user_update(plan.version, write)?);
-        }
-        for write in &plan.globals {
-            items.push(self.global_update(plan.version, write.day, write.shard, &write.deltas)?);
-        }
+        let (items, actions) = self.actions(plan)?;
         let reasons = match self.writer.transact_write(items).await? {
             TransactOutcome::Committed { write_units } => {
                 return Ok(TransactionResult::Committed { write_units });
@@ -266,16 +207,43 @@ impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
         };
         let code = |reason: &CancellationReason| reason.code().unwrap_or("None").to_owned();
         let mut duplicates = vec![];
-        for (write, reason) in plan.users.iter().zip(&reasons) {
-            if reason.code() == Some("ConditionalCheckFailed") {
-                duplicates.extend(
-                    self.already_applied(plan.version, write, reason.item())
-                        .await?,
-                );
+        let mut moved = vec![];
+        for (action, reason) in actions.iter().zip(&reasons) {
+            if reason.code() != Some("ConditionalCheckFailed") {
+                continue;
+            }
+            match *action {
+                Action::Day(i) => {
+                    let write = &plan.users[i];
+                    let set = self
+                        .inline_markers(plan.version, write, reason.item())
+                        .await?;
+                    let before = duplicates.len();
+                    duplicates.extend(
+                        write
+                            .events
+                            .iter()
+                            .filter(|e| set.contains(e.as_uuid().as_bytes().as_slice()))
+                            .copied(),
+                    );
+                    if duplicates.len() == before {
+                        // None of its events was there: the set's size failed the condition.
+                        moved.push(InlineMarkersFound {
+                            user: write.user.clone(),
+                            day: write.day,
+                            markers: set.len(),
+                        });
+                    }
+                }
+                Action::Marker(event) => duplicates.push(event),
+                Action::Global => {}
             }
         }
         if !duplicates.is_empty() {
             return Ok(TransactionResult::AlreadyApplied(duplicates));
+        }
+        if !moved.is_empty() {
+            return Ok(TransactionResult::InlineMarkersMoved(moved));
         }
         let codes: Vec<String> = reasons.iter().map(code).collect();
         if codes
@@ -286,8 +254,8 @@ impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
                 "transaction cancelled: {codes:?}"
             )))
         } else if codes.iter().any(|c| c == "ConditionalCheckFailed") {
-            // A condition failed but the item no longer shows why (it changed in between):
-            // try again, which will either commit or name the duplicates.
+            // A condition failed but nothing shows why (a global update's condition, which
+            // none has): try again, which will either commit or name the duplicates.
             Err(StoreError::Conflict)
         } else {
             Err(StoreError::Rejected(format!(

@@ -1,7 +1,9 @@
 //! DynamoDB write units per event: this consumer (merged, packed, exactly-once transactions)
 //! against a naive consumer (one `UpdateItem ADD` per counter per event, no deduplication), on
-//! the same event mix (many users, a few days), against moto; and what the event archive costs
-//! (S3 objects and bytes per 1,000 events) at each batch size.
+//! the same event mix (many users, a few days), against moto; what the event archive costs
+//! (S3 objects and bytes per 1,000 events) at each batch size; one busy user's day (1,000
+//! events on moto; 1,000, 25,000 and 200,000 priced over the in-memory table, `busy_user`);
+//! and the read units of a year of one user's analytics.
 //!
 //! moto reports no consumed capacity for transactions, so units are counted with DynamoDB's
 //! pricing rules from the item sizes actually written: a transactional write costs 2 units per
@@ -9,13 +11,14 @@
 //!
 //! Run: `cargo bench --bench consumer_costs`. Results are recorded in `docs/benchmarks.md`.
 
+mod busy_user;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
-use taskpulse_app::PlanLimits;
-use taskpulse_app::StoreError;
+use taskpulse_app::{PlanLimits, ReadCounters, StoreError};
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
 use taskpulse_aws::{DynamoAnalyticsStore, S3Archive, TransactOutcome, TransactWrites, keys, sdk};
 use taskpulse_devstack::Stack;
@@ -35,10 +38,29 @@ impl TransactWrites for MeasuringWriter {
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<TransactOutcome, StoreError> {
+        // Day and global updates, overflow marker puts, and a day item's condition check
+        // (priced as a write of the item, as a transaction prices it).
         let keys: Vec<(String, HashMap<String, AttributeValue>)> = items
             .iter()
-            .filter_map(|i| i.update.as_ref())
-            .map(|u| (u.table_name.clone(), u.key.clone()))
+            .filter_map(|i| {
+                i.update
+                    .as_ref()
+                    .map(|u| (u.table_name.clone(), u.key.clone()))
+                    .or_else(|| {
+                        i.condition_check
+                            .as_ref()
+                            .map(|c| (c.table_name.clone(), c.key.clone()))
+                    })
+                    .or_else(|| {
+                        i.put.as_ref().map(|p| {
+                            let key = [keys::PK, keys::SK]
+                                .iter()
+                                .map(|k| ((*k).to_owned(), p.item[*k].clone()))
+                                .collect();
+                            (p.table_name.clone(), key)
+                        })
+                    })
+            })
             .collect();
         let outcome = self.client.transact_write(items).await?;
         if let TransactOutcome::Committed { .. } = outcome {
@@ -150,7 +172,7 @@ async fn ours(
     }
 }
 
-async fn global_created(store: &impl taskpulse_app::ReadCounters, events: &[EventEnvelope]) -> i64 {
+async fn global_created(store: &impl ReadCounters, events: &[EventEnvelope]) -> i64 {
     let last = events
         .iter()
         .map(|e| e.occurred_at.date_naive())
@@ -267,4 +289,25 @@ async fn main() {
     for row in archive_rows {
         println!("{row}");
     }
+
+    busy_user_on_moto().await;
+    busy_user::busy_user_priced().await;
+    busy_user::year_of_reads().await;
+}
+
+/// One busy user's day on moto: about 1,000 events of one user on one UTC day, batches of 100.
+async fn busy_user_on_moto() {
+    let mut events = HistoryShape::busy_user_day(370).generate().events;
+    events.truncate(1_000);
+    let ours = ours(&events, 100, &events[..100]).await;
+    println!("\nbusy user on moto (one user, one UTC day, batches of 100, measured):\n");
+    println!("| events that day | write units | WCU per event | transactions |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.2} | {} |",
+        events.len(),
+        ours.units,
+        ours.units as f64 / events.len() as f64,
+        ours.transactions
+    );
 }
