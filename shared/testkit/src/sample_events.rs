@@ -128,13 +128,9 @@ where
     F: Fn(SampleFunction, &'static str) -> Fut,
     Fut: Future<Output = Value>,
 {
-    let mut invoked = Vec::new();
-    let mut invoke = |function, file| {
-        invoked.push(file);
-        invoke(function, file)
-    };
+    let mut invoke = RecordedInvoke::new(invoke);
     for (file, status) in API_EVENT_STATUSES {
-        let response = invoke(SampleFunction::Api, file).await;
+        let response = invoke.call(SampleFunction::Api, file).await;
         assert_eq!(response["statusCode"], *status, "{file}: {response}");
         if *file == "api-get-task.json" {
             let task: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
@@ -142,9 +138,13 @@ where
         }
     }
 
-    let response = invoke(SampleFunction::Consumer, "consumer-task-created.json").await;
+    let response = invoke
+        .call(SampleFunction::Consumer, "consumer-task-created.json")
+        .await;
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");
-    let response = invoke(SampleFunction::Consumer, "consumer-batch-with-poison.json").await;
+    let response = invoke
+        .call(SampleFunction::Consumer, "consumer-batch-with-poison.json")
+        .await;
     let failed: Vec<&str> = response["batchItemFailures"]
         .as_array()
         .unwrap_or_else(|| panic!("no batchItemFailures: {response}"))
@@ -160,7 +160,9 @@ where
     );
 
     // The API published its events, so the relay finds nothing pending.
-    let response = invoke(SampleFunction::Relay, "relay-scheduled.json").await;
+    let response = invoke
+        .call(SampleFunction::Relay, "relay-scheduled.json")
+        .await;
     assert_eq!(response["eventsPublished"], 0, "{response}");
     assert_eq!(response["tasksFailed"], 0, "{response}");
 
@@ -170,10 +172,7 @@ where
         .chain(CONSUMER_EVENTS)
         .chain(RELAY_EVENTS)
         .collect();
-    assert_eq!(
-        invoked, listed,
-        "every listed sample event is invoked, in order"
-    );
+    invoke.assert_invoked(&listed);
 }
 
 /// Invokes the rebuild sample events through `invoke` after
@@ -185,16 +184,13 @@ where
     F: Fn(SampleFunction, &'static str) -> Fut,
     Fut: Future<Output = Value>,
 {
-    let mut invoked = Vec::new();
-    let mut invoke = |function, file| {
-        invoked.push(file);
-        invoke(function, file)
-    };
-    let answer = invoke(
-        SampleFunction::RebuildCoordinator,
-        "rebuild-coordinator-start.json",
-    )
-    .await;
+    let mut invoke = RecordedInvoke::new(invoke);
+    let answer = invoke
+        .call(
+            SampleFunction::RebuildCoordinator,
+            "rebuild-coordinator-start.json",
+        )
+        .await;
     let started = &answer["started"];
     assert_eq!(
         (&started["version"], &started["projection"]),
@@ -211,10 +207,44 @@ where
         "{answer}"
     );
 
-    let response = invoke(
-        SampleFunction::RebuildWorker,
-        "rebuild-worker-partition.json",
-    )
-    .await;
+    let response = invoke
+        .call(
+            SampleFunction::RebuildWorker,
+            "rebuild-worker-partition.json",
+        )
+        .await;
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+    invoke.assert_invoked(&REBUILD_EVENTS);
+}
+
+/// An `invoke` function that records the files it is called with, so that a check can show it
+/// invoked every listed sample event, in order (a listed file left out would go unchecked).
+struct RecordedInvoke<F> {
+    invoke: F,
+    invoked: Vec<&'static str>,
+}
+
+impl<F, Fut> RecordedInvoke<F>
+where
+    F: Fn(SampleFunction, &'static str) -> Fut,
+    Fut: Future<Output = Value>,
+{
+    fn new(invoke: F) -> Self {
+        Self {
+            invoke,
+            invoked: Vec::new(),
+        }
+    }
+
+    fn call(&mut self, function: SampleFunction, file: &'static str) -> Fut {
+        self.invoked.push(file);
+        (self.invoke)(function, file)
+    }
+
+    fn assert_invoked(&self, listed: &[&str]) {
+        assert_eq!(
+            self.invoked, listed,
+            "every listed sample event is invoked, in order"
+        );
+    }
 }

@@ -1,14 +1,14 @@
 //! The queues' redrive, visibility and encryption rules, and the rebuild queue's tries.
 
 use serde_yaml_ng::Value;
+use taskpulse_devstack::Template;
 
 use super::{number, resource, template};
 
 #[test]
 fn the_rebuild_queue_gives_each_partition_three_tries_one_per_invocation() {
     let template = template();
-    let queue = &resource(&template, "RebuildQueue")["Properties"];
-    let dlq = &resource(&template, "RebuildDeadLetterQueue")["Properties"];
+    let (queue, _) = queue_and_its_dlq(&template, "RebuildQueue", "RebuildDeadLetterQueue");
     let worker = &resource(&template, "RebuildWorkerFunction")["Properties"];
     let timeout = number(&worker["Timeout"]);
     assert!(
@@ -16,14 +16,6 @@ fn the_rebuild_queue_gives_each_partition_three_tries_one_per_invocation() {
         "visibility timeout must be at least 6 x the worker timeout ({timeout} s)"
     );
     assert_eq!(number(&queue["RedrivePolicy"]["maxReceiveCount"]), 3);
-    match &queue["RedrivePolicy"]["deadLetterTargetArn"] {
-        Value::Tagged(tagged) => {
-            assert_eq!(tagged.value.as_str(), Some("RebuildDeadLetterQueue.Arn"))
-        }
-        other => panic!("the DLQ must be the stack's own, not {other:?}"),
-    }
-    assert_eq!(queue["SqsManagedSseEnabled"].as_bool(), Some(true));
-    assert_eq!(dlq["SqsManagedSseEnabled"].as_bool(), Some(true));
     let source = &worker["Events"]["Partitions"]["Properties"];
     assert_eq!(number(&source["BatchSize"]), 1);
     let types: Vec<&str> = source["FunctionResponseTypes"]
@@ -50,8 +42,7 @@ fn the_rebuild_queue_gives_each_partition_three_tries_one_per_invocation() {
 #[test]
 fn queue_rules_hold() {
     let template = template();
-    let queue = &resource(&template, "EventsQueue")["Properties"];
-    let dlq = &resource(&template, "EventsDeadLetterQueue")["Properties"];
+    let (queue, dlq) = queue_and_its_dlq(&template, "EventsQueue", "EventsDeadLetterQueue");
     let consumer = &resource(&template, "ConsumerFunction")["Properties"];
     let consumer_timeout = number(&consumer["Timeout"]);
     assert!(
@@ -60,15 +51,7 @@ fn queue_rules_hold() {
     );
     let redrive = &queue["RedrivePolicy"];
     assert!(number(&redrive["maxReceiveCount"]) >= 5);
-    match &redrive["deadLetterTargetArn"] {
-        Value::Tagged(tagged) => {
-            assert_eq!(tagged.value.as_str(), Some("EventsDeadLetterQueue.Arn"))
-        }
-        other => panic!("the DLQ must be the stack's own, not {other:?}"),
-    }
     assert!(number(&dlq["MessageRetentionPeriod"]) >= number(&queue["MessageRetentionPeriod"]));
-    assert_eq!(queue["SqsManagedSseEnabled"].as_bool(), Some(true));
-    assert_eq!(dlq["SqsManagedSseEnabled"].as_bool(), Some(true));
 
     let source = &consumer["Events"]["TaskEvents"]["Properties"];
     let types: Vec<&str> = source["FunctionResponseTypes"]
@@ -92,6 +75,28 @@ fn queue_rules_hold() {
         source["ScalingConfig"]["MaximumConcurrency"],
         Value::Tagged(_)
     ));
+}
+
+/// The properties of the queue `queue` and of its dead-letter queue `dlq`, once checked that the
+/// queue's redrive policy sends to `dlq` (the stack's own queue, not an ARN from elsewhere) and
+/// that both queues are encrypted.
+fn queue_and_its_dlq<'a>(template: &'a Template, queue: &str, dlq: &str) -> (&'a Value, &'a Value) {
+    let queue_properties = &resource(template, queue)["Properties"];
+    let dlq_properties = &resource(template, dlq)["Properties"];
+    match &queue_properties["RedrivePolicy"]["deadLetterTargetArn"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.value.as_str(), Some(format!("{dlq}.Arn").as_str()))
+        }
+        other => panic!("the DLQ must be the stack's own, not {other:?}"),
+    }
+    for (id, properties) in [(queue, queue_properties), (dlq, dlq_properties)] {
+        assert_eq!(
+            properties["SqsManagedSseEnabled"].as_bool(),
+            Some(true),
+            "{id} is encrypted"
+        );
+    }
+    (queue_properties, dlq_properties)
 }
 
 #[tokio::test]

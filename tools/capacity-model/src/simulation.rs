@@ -2,16 +2,19 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use taskpulse_app::analytics::{TRANSACTION_RETRY_BACKOFF, plan_transactions_knowing};
+use taskpulse_app::analytics::TRANSACTION_RETRY_BACKOFF;
 use taskpulse_aws::keys;
-use taskpulse_domain::analytics::{Counter, EventEffect, ProjectionVersion};
-use taskpulse_domain::{EventId, UserId};
-use uuid::Uuid;
+use taskpulse_domain::UserId;
+use taskpulse_domain::analytics::Counter;
 
 use crate::items::{ItemSizes, model_day};
 use crate::report::RunReport;
 use crate::scenario::Scenario;
-use crate::{MAX_ITEM_BYTES, SAMPLE_EVERY_MS, TOLERATED_BACKLOG_GROWTH, USER_ID_CHARS};
+use crate::{SAMPLE_EVERY_MS, TOLERATED_BACKLOG_GROWTH, USER_ID_CHARS};
+
+mod writes;
+
+use writes::Transaction;
 
 /// Write units available to one partition (or to the table): refilled continuously, holding
 /// at most one second of them.
@@ -51,24 +54,6 @@ pub(crate) struct Queued {
     pub(crate) user: u32,
 }
 
-/// One item update of a planned transaction.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Write {
-    /// Users first (by index), then the global shards.
-    pub(crate) partition: usize,
-    /// Events of a user's write; none on a global shard.
-    events: u32,
-    /// Of them, markers added to the item's inline set; the rest are marker items, put in the
-    /// user's partition (they share its partition key).
-    inline: u32,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Transaction {
-    pub(crate) writes: Vec<Write>,
-    events: u32,
-}
-
 pub(crate) enum Invocation {
     Idle,
     Busy {
@@ -84,18 +69,6 @@ pub(crate) enum Attempt {
     Throttled,
     Conflicted,
     Refused,
-}
-
-/// The user is carried in the event id's upper half so that the planner's output (which
-/// names events, not indexes) leads straight back to the user's partition.
-pub(crate) fn event_id(user: u32, sequence: u64) -> EventId {
-    EventId::from_uuid(Uuid::from_u128(
-        (u128::from(user) << 64) | u128::from(sequence),
-    ))
-}
-
-pub(crate) fn user_of(event: EventId) -> u32 {
-    (event.as_uuid().as_u128() >> 64) as u32
 }
 
 #[derive(Default)]
@@ -177,72 +150,6 @@ impl<'s> Simulation<'s> {
                 UserId::parse(&format!("{user:0>USER_ID_CHARS$}")).expect("a valid user id")
             })
             .clone()
-    }
-
-    /// Plans a batch with the consumer's planner and maps its writes to partitions.
-    pub(crate) fn plan(&mut self, batch: &[Queued]) -> VecDeque<Transaction> {
-        let day = model_day();
-        let mut effects = Vec::with_capacity(batch.len());
-        for queued in batch {
-            self.next_sequence += 1;
-            effects.push(EventEffect {
-                event_id: event_id(queued.user, self.next_sequence),
-                user: self.user_id(queued.user),
-                day,
-                deltas: self.deltas.clone(),
-            });
-        }
-        let rng = &mut self.rng;
-        let applied = &self.applied;
-        // The consumer's own hints, which a long-lived consumer holds: exact here.
-        let plans = plan_transactions_knowing(
-            ProjectionVersion::FIRST,
-            &effects,
-            &self.scenario.limits,
-            |user, _| {
-                let index: usize = user.as_str().parse().ok()?;
-                applied.get(index).map(|n| *n as usize)
-            },
-            || rng.u32(..),
-        );
-        let users = self.users();
-        plans
-            .into_iter()
-            .map(|plan| {
-                let mut writes: Vec<Write> = plan
-                    .users
-                    .iter()
-                    .map(|write| Write {
-                        partition: user_of(write.events[0]) as usize,
-                        events: write.events.len() as u32,
-                        inline: write.inline as u32,
-                    })
-                    .collect();
-                writes.extend(plan.globals.iter().map(|write| Write {
-                    partition: users + write.shard as usize,
-                    events: 0,
-                    inline: 0,
-                }));
-                Transaction {
-                    events: writes.iter().map(|w| w.events).sum(),
-                    writes,
-                }
-            })
-            .collect()
-    }
-
-    /// Units of one write (a user's with its marker items), or `None` when the user's item
-    /// would grow past 400 KB (only an item of the layout before the cap comes near it).
-    pub(crate) fn units(&self, write: Write) -> Option<usize> {
-        if write.partition < self.users() {
-            let after = self.applied[write.partition] + write.inline;
-            let markers = (write.events - write.inline) as usize;
-            (self.sizes.user_item_bytes(after) <= MAX_ITEM_BYTES).then(|| {
-                self.sizes.user_write_units(after) + markers * self.sizes.marker_write_units()
-            })
-        } else {
-            Some(self.sizes.global_write_units())
-        }
     }
 
     pub(crate) fn attempt(&mut self, transaction: &Transaction, now_ms: u64) -> Attempt {

@@ -126,4 +126,19 @@ where
     ) -> Result<CommandOutcome, CommandError> {
         self.replay(context).await?.ok_or(CommandError::Conflict)
     }
+
+    /// Stores a record on its own (a create's, or a change that changes nothing). `Some` is the
+    /// answer to give instead: a concurrent request with the same key stored its record first.
+    pub(super) async fn save_record_alone(
+        &self,
+        context: &CommandContext,
+        record: &IdempotencyRecord,
+    ) -> Result<Option<CommandOutcome>, CommandError> {
+        match self.store.save_idempotency(record).await {
+            Ok(()) => Ok(None),
+            Err(SaveError::IdempotencyKeyTaken) => self.replay_after_race(context).await.map(Some),
+            Err(SaveError::VersionConflict) => Err(CommandError::Conflict),
+            Err(SaveError::Store(error)) => Err(error.into()),
+        }
+    }
 }

@@ -195,13 +195,8 @@ where
             // that finds it without the task completes this very create (`complete_create`).
             // A fresh task id makes that safe without a transaction, which would bill both
             // writes twice.
-            match self.store.save_idempotency(record).await {
-                Ok(()) => {}
-                Err(SaveError::IdempotencyKeyTaken) => {
-                    return self.replay_after_race(context).await;
-                }
-                Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
-                Err(SaveError::Store(error)) => return Err(error.into()),
+            if let Some(replayed) = self.save_record_alone(context, record).await? {
+                return Ok(replayed);
             }
         }
         let write = TaskWrite {
@@ -271,15 +266,10 @@ where
 
             if events.is_empty() {
                 // Nothing changes; only remember the answer for retries of this key.
-                if let Some(record) = &record {
-                    match self.store.save_idempotency(record).await {
-                        Ok(()) => {}
-                        Err(SaveError::IdempotencyKeyTaken) => {
-                            return self.replay_after_race(context).await;
-                        }
-                        Err(SaveError::VersionConflict) => return Err(CommandError::Conflict),
-                        Err(SaveError::Store(error)) => return Err(error.into()),
-                    }
+                if let Some(record) = &record
+                    && let Some(replayed) = self.save_record_alone(context, record).await?
+                {
+                    return Ok(replayed);
                 }
                 return Ok(CommandOutcome {
                     task,
