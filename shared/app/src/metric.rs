@@ -18,6 +18,8 @@ pub const EVENTS_PUBLISHED: &str = "EventsPublished";
 pub const OUTBOX_EVENTS_LEFT_PENDING: &str = "OutboxEventsLeftPending";
 /// At each relay run: the age of the oldest pending event found (0 when none).
 pub const OUTBOX_OLDEST_PENDING_AGE: &str = "OutboxOldestPendingAgeSeconds";
+/// At each relay run: tasks with pending events whose item could not be read (skipped).
+pub const OUTBOX_TASKS_UNREADABLE: &str = "OutboxTasksUnreadable";
 
 pub const EVENTS_APPLIED: &str = "EventsApplied";
 pub const DUPLICATES_SKIPPED: &str = "DuplicatesSkipped";
@@ -48,6 +50,7 @@ pub const ALL: &[&str] = &[
     EVENTS_PUBLISHED,
     OUTBOX_EVENTS_LEFT_PENDING,
     OUTBOX_OLDEST_PENDING_AGE,
+    OUTBOX_TASKS_UNREADABLE,
     EVENTS_APPLIED,
     DUPLICATES_SKIPPED,
     POISON_MESSAGES,

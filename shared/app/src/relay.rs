@@ -14,6 +14,10 @@ pub struct RelaySummary {
     pub events_published: usize,
     /// Tasks whose events could not be sent this time; they stay pending.
     pub tasks_failed: usize,
+    /// Tasks listed with pending events that could not be read (an item the store refuses to
+    /// decode, or a read that failed). They stay pending and are skipped, so one bad item does
+    /// not hold back every other task's events.
+    pub tasks_unreadable: usize,
     /// When the oldest pending event found was committed.
     pub oldest_pending: Option<DateTime<Utc>>,
 }
@@ -31,8 +35,14 @@ pub async fn relay_pending(
     let mut oldest: Option<DateTime<Utc>> = None;
     for task_id in store.list_pending_outbox(before, max_tasks).await? {
         // The index is eventually consistent: read the task itself for its current outbox.
-        let Some(stored) = store.load_task(task_id).await? else {
-            continue;
+        let stored = match store.load_task(task_id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(%task_id, %error, "task with pending events could not be read");
+                summary.tasks_unreadable += 1;
+                continue;
+            }
         };
         if stored.pending_events.is_empty() {
             continue;
@@ -50,4 +60,93 @@ pub async fn relay_pending(
     }
     summary.oldest_pending = oldest;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use taskpulse_domain::TaskId;
+
+    use super::*;
+    use crate::memory::MemoryTaskStore;
+    use crate::ports::StoredTask;
+    use crate::tasks::tests::{as_user, commands, new_task};
+
+    /// The in-memory task table, with one task whose item the store refuses to read.
+    struct OneUnreadable {
+        store: MemoryTaskStore,
+        unreadable: TaskId,
+    }
+
+    impl ListPendingOutbox for OneUnreadable {
+        async fn list_pending_outbox(
+            &self,
+            before: DateTime<Utc>,
+            limit: usize,
+        ) -> Result<Vec<TaskId>, StoreError> {
+            self.store.list_pending_outbox(before, limit).await
+        }
+    }
+
+    impl LoadTask for OneUnreadable {
+        async fn load_task(&self, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
+            if id == self.unreadable {
+                return Err(StoreError::Rejected("task item: missing `version`".into()));
+            }
+            self.store.load_task(id).await
+        }
+    }
+
+    impl MarkEventsPublished for OneUnreadable {
+        async fn mark_events_published(&self, id: TaskId, version: u64) -> Result<(), StoreError> {
+            self.store.mark_events_published(id, version).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_that_cannot_be_read_is_skipped_and_the_others_are_published() {
+        let commands = commands();
+        commands.publisher().set_unavailable(true);
+        let mut ids = vec![];
+        for _ in 0..3 {
+            let created = commands
+                .create_task(&as_user("u1"), new_task())
+                .await
+                .unwrap();
+            ids.push(created.task.id);
+        }
+        commands.publisher().set_unavailable(false);
+        let expected: Vec<_> = ids[1..]
+            .iter()
+            .flat_map(|id| commands.store().get(*id).unwrap().pending_events)
+            .collect();
+        // The oldest one: listed first, so skipping it must not end the run.
+        let store = OneUnreadable {
+            store: commands.store().clone(),
+            unreadable: ids[0],
+        };
+
+        let summary = relay_pending(
+            &store,
+            commands.publisher(),
+            Utc::now() + TimeDelta::seconds(1),
+            10,
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(
+            (
+                summary.tasks,
+                summary.events_published,
+                summary.tasks_failed
+            ),
+            (2, 2, 0)
+        );
+        assert_eq!(summary.tasks_unreadable, 1);
+        assert_eq!(commands.publisher().drain(), expected);
+        // The unreadable task keeps its events for a run after its item is repaired.
+        let kept = commands.store().get(ids[0]).unwrap().pending_events;
+        assert_eq!(kept.len(), 1);
+    }
 }

@@ -18,6 +18,9 @@ pub struct RelayReport {
     pub tasks: usize,
     pub events_published: usize,
     pub tasks_failed: usize,
+    /// Tasks with pending events that could not be read; skipped, and counted in the
+    /// `OutboxTasksUnreadable` metric an alarm watches.
+    pub tasks_unreadable: usize,
     /// Age of the oldest pending event found, in seconds (0 when none was pending).
     pub oldest_pending_age_seconds: i64,
 }
@@ -36,24 +39,30 @@ pub async fn relay_outbox(
         report.tasks += round.tasks;
         report.events_published += round.events_published;
         report.tasks_failed += round.tasks_failed;
+        report.tasks_unreadable += round.tasks_unreadable;
         if let Some(oldest) = round.oldest_pending {
             let age = (now - oldest).num_seconds().max(0);
             report.oldest_pending_age_seconds = report.oldest_pending_age_seconds.max(age);
         }
         // Stop when the backlog is drained, or when the queue refuses (the same tasks would
-        // come back in the next round; the next scheduled run retries them).
-        if round.tasks < TASKS_PER_ROUND || round.tasks_failed > 0 {
+        // come back in the next round; the next scheduled run retries them). Unreadable tasks
+        // are not counted in `round.tasks`: a round that also published goes on past them, a
+        // round of only those ends the run (they would come back first in every round).
+        let listed = round.tasks + round.tasks_unreadable;
+        if listed < TASKS_PER_ROUND || round.tasks == 0 || round.tasks_failed > 0 {
             break;
         }
     }
     // The alarm on pending events watches this: it grows while the queue stays unreachable.
     metrics::gauge!(metric::OUTBOX_OLDEST_PENDING_AGE)
         .set(report.oldest_pending_age_seconds as f64);
-    if report.tasks > 0 {
+    metrics::gauge!(metric::OUTBOX_TASKS_UNREADABLE).set(report.tasks_unreadable as f64);
+    if report.tasks + report.tasks_unreadable > 0 {
         tracing::info!(
             tasks = report.tasks,
             events_published = report.events_published,
             tasks_failed = report.tasks_failed,
+            tasks_unreadable = report.tasks_unreadable,
             "outbox relayed"
         );
     }

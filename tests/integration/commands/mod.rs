@@ -9,9 +9,11 @@ use std::collections::BTreeSet;
 use http::StatusCode;
 use serde_json::{Value, json};
 use taskpulse_app::LoadTask;
+use taskpulse_aws::keys;
+use taskpulse_devstack::TASKS_TABLE;
 use taskpulse_domain::{EventEnvelope, TaskEvent, TaskId};
 use taskpulse_lambda::relay::relay_outbox;
-use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto};
+use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto, read_item, write_item};
 
 fn new_task(title: &str) -> Value {
     json!({"title": title, "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"})
@@ -275,4 +277,55 @@ async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_eve
         .await
         .unwrap();
     assert_eq!(again.events_published, 0);
+}
+
+#[tokio::test]
+async fn the_relay_goes_on_past_a_task_item_it_cannot_read() {
+    let (stack, pipeline) = pipeline_on_moto().await;
+    let store = pipeline.tasks();
+    let offline = pipeline.api_publishing_with(pipeline.unreachable_publisher());
+    let offline = ApiClient::new(&offline);
+    let mut ids = vec![];
+    for n in 0..3 {
+        let id = create(&offline, "off", &format!("offline {n}")).await;
+        ids.push(id.parse::<TaskId>().unwrap());
+    }
+    let mut readable = BTreeSet::new();
+    for id in &ids[1..] {
+        let stored = store.load_task(*id).await.unwrap().unwrap();
+        readable.extend(stored.pending_events.into_iter().map(|p| p.body));
+    }
+    // The oldest task's item loses its version, as a hand edit might leave it: the adapter
+    // refuses to read it, and it stays in the outbox index.
+    let mut broken = read_item(&stack, TASKS_TABLE, keys::task_key(ids[0])).await;
+    assert!(broken.remove(keys::VERSION).is_some());
+    assert!(broken.contains_key(keys::OUTBOX_PK));
+    write_item(&stack, TASKS_TABLE, broken).await;
+    assert!(store.load_task(ids[0]).await.is_err());
+
+    let report = relay_outbox(store, &pipeline.publisher(), chrono::TimeDelta::zero())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.tasks,
+            report.events_published,
+            report.tasks_failed,
+            report.tasks_unreadable
+        ),
+        (2, 2, 0, 1)
+    );
+    let on_queue: BTreeSet<String> = pipeline
+        .drain()
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.body().unwrap().to_owned())
+        .collect();
+    assert_eq!(on_queue, readable);
+    let left = read_item(&stack, TASKS_TABLE, keys::task_key(ids[0])).await;
+    assert!(
+        left.contains_key(keys::OUTBOX_PK),
+        "still listed for a later run"
+    );
 }
