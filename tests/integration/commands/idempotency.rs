@@ -15,7 +15,7 @@ use taskpulse_domain::{TaskId, UserId};
 use taskpulse_lambda::relay::relay_outbox;
 use taskpulse_testkit::{ApiClient, delete_item, pipeline_on_moto, read_item, write_item};
 
-use super::{create, drain_queue, new_task};
+use super::{bodies_on_queue, create, drain_queue, new_task};
 
 #[tokio::test]
 async fn idempotency_keys_replay_through_the_transaction() {
@@ -151,13 +151,7 @@ async fn tasks_left_pending_in_the_earlier_layout_are_relayed_as_committed() {
         (report.tasks, report.events_published, report.tasks_failed),
         (3, 7, 0)
     );
-    let on_queue: BTreeSet<String> = pipeline
-        .drain()
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.body().unwrap().to_owned())
-        .collect();
+    let on_queue = bodies_on_queue(&pipeline).await;
     assert_eq!(on_queue, committed);
     for id in &ids {
         let item = read_item(&stack, TASKS_TABLE, keys::task_key(*id)).await;

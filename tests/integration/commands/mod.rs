@@ -25,6 +25,16 @@ async fn create(client: &ApiClient<'_>, user: &str, title: &str) -> String {
     reply.body["id"].as_str().unwrap().to_owned()
 }
 
+/// The body of every message on the events queue, until it is empty: what a relay sent, to
+/// compare byte for byte with what was committed.
+async fn bodies_on_queue(pipeline: &AwsPipeline) -> BTreeSet<String> {
+    let messages = pipeline.drain().await.unwrap();
+    messages
+        .iter()
+        .map(|m| m.body().unwrap().to_owned())
+        .collect()
+}
+
 /// Every message on the events queue, parsed, until it is empty.
 async fn drain_queue(pipeline: &AwsPipeline) -> Vec<EventEnvelope> {
     let messages = pipeline.drain().await.unwrap();
@@ -253,13 +263,7 @@ async fn with_sqs_unreachable_commands_succeed_and_the_relay_publishes_every_eve
         (report.tasks, report.events_published, report.tasks_failed),
         (25, 50, 0)
     );
-    let on_queue: BTreeSet<String> = pipeline
-        .drain()
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.body().unwrap().to_owned())
-        .collect();
+    let on_queue = bodies_on_queue(&pipeline).await;
     assert_eq!(on_queue, committed);
     for id in &ids {
         assert!(
@@ -315,13 +319,7 @@ async fn the_relay_goes_on_past_a_task_item_it_cannot_read() {
         ),
         (2, 2, 0, 1)
     );
-    let on_queue: BTreeSet<String> = pipeline
-        .drain()
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.body().unwrap().to_owned())
-        .collect();
+    let on_queue = bodies_on_queue(&pipeline).await;
     assert_eq!(on_queue, readable);
     let left = read_item(&stack, TASKS_TABLE, keys::task_key(ids[0])).await;
     assert!(
