@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod archive;
 pub mod backoff;
 pub mod consume;
+pub mod erasure;
 pub mod memory;
 pub mod metric;
 pub mod ports;
@@ -23,11 +24,12 @@ pub use analytics::{
     apply_events,
 };
 pub use ports::{
-    ApplyTransaction, DeleteCounters, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery,
-    ListTasks, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished, PendingEvent,
-    PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress, SaveError,
-    SaveProjectionConfig, SaveTask, ScanCounters, SendWork, StoreError, StoredTask, TaskPage,
-    TaskWrite, TransactionResult, VersionCounters, WriteArchive,
+    ApplyTransaction, DeleteCounters, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord,
+    ListCursor, ListPendingOutbox, ListQuery, ListTasks, LoadErasures, LoadIdempotency,
+    LoadProjectionConfig, LoadTask, MarkEventsPublished, MoveUserCounters, PendingEvent,
+    PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress, SaveErasure,
+    SaveError, SaveProjectionConfig, SaveTask, ScanCounters, SendWork, StoreError, StoredTask,
+    TaskPage, TaskWrite, TransactionResult, VersionCounters, WriteArchive,
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{

@@ -7,8 +7,10 @@
 //! - [`task`]: the `Task` aggregate: `Task::handle(command) -> events` and `Task::apply(event)`.
 //! - [`event`]: the events and the JSON envelope carried by every SQS message.
 //! - [`analytics`]: the projection of events onto per-day counter increments.
+//! - [`erasure`]: the steps of erasing a user, and how the user's late events are counted.
 
 pub mod analytics;
+pub mod erasure;
 pub mod event;
 pub mod task;
 pub mod values;

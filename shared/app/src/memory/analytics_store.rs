@@ -5,16 +5,17 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
-use taskpulse_domain::EventEnvelope;
 use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
+use taskpulse_domain::{EventEnvelope, UserId};
 
 use super::counter_table::Refusal;
 use super::{CounterTable, lock};
 use crate::analytics::MarkerHints;
 use crate::analytics::plan::TransactionPlan;
 use crate::ports::{
-    ApplyTransaction, DeleteCounters, LoadProjectionConfig, ReadCounters, RebuildProgress,
-    SaveProjectionConfig, ScanCounters, StoreError, TransactionResult, VersionCounters,
+    ApplyTransaction, DeleteCounters, LoadProjectionConfig, MoveUserCounters, ReadCounters,
+    RebuildProgress, SaveProjectionConfig, ScanCounters, StoreError, TransactionResult,
+    VersionCounters,
 };
 use crate::projections::ProjectionConfig;
 use crate::rebuild::PartitionDone;
@@ -131,6 +132,22 @@ impl DeleteCounters for MemoryAnalyticsStore {
             tables.progress.remove(&version);
         }
         Ok(deleted)
+    }
+}
+
+impl MoveUserCounters for MemoryAnalyticsStore {
+    async fn move_user_counters(
+        &self,
+        version: ProjectionVersion,
+        from: &UserId,
+        to: &UserId,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let mut tables = lock(&self.tables);
+        Ok(tables
+            .counters
+            .get_mut(&version)
+            .map_or(0, |table| table.move_user_items(from, to, limit)))
     }
 }
 

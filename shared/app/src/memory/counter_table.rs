@@ -217,6 +217,34 @@ impl CounterTable {
         users.len() + globals.len() + markers.len()
     }
 
+    /// Moves up to `limit` of `from`'s items (day items, then markers) to `to`, as they are;
+    /// answers how many.
+    pub fn move_user_items(&mut self, from: &UserId, to: &UserId, limit: usize) -> usize {
+        let days: Vec<NaiveDate> = self
+            .users
+            .keys()
+            .filter(|(user, _)| user == from)
+            .map(|(_, day)| *day)
+            .take(limit)
+            .collect();
+        for day in &days {
+            let item = self.users.remove(&(from.clone(), *day)).expect("listed");
+            self.users.insert((to.clone(), *day), item);
+        }
+        let markers: Vec<(UserId, NaiveDate, EventId)> = self
+            .markers
+            .iter()
+            .filter(|(user, _, _)| user == from)
+            .take(limit - days.len())
+            .cloned()
+            .collect();
+        for (_, day, event) in &markers {
+            self.markers.remove(&(from.clone(), *day, *event));
+            self.markers.insert((to.clone(), *day, *event));
+        }
+        days.len() + markers.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.users.is_empty() && self.globals.is_empty() && self.markers.is_empty()
     }

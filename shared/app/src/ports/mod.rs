@@ -3,12 +3,14 @@
 
 mod analytics;
 mod archive;
+mod erasure;
 mod projections;
 mod tasks;
 mod work_queue;
 
 pub use analytics::*;
 pub use archive::*;
+pub use erasure::*;
 pub use projections::*;
 pub use tasks::*;
 pub use work_queue::*;

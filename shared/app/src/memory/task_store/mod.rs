@@ -8,12 +8,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use taskpulse_domain::erasure::Erasure;
 use taskpulse_domain::{TaskId, UserId};
 
 use self::table::TaskTable;
 use crate::ports::{
-    IdempotencyRecord, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency, LoadTask,
-    MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
+    DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord, ListPendingOutbox, ListQuery,
+    ListTasks, LoadErasures, LoadIdempotency, LoadTask, MarkEventsPublished, SaveErasure,
+    SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
 
 /// Listing entries read per lock, as the DynamoDB adapter reads its index a `Query` page at a
@@ -145,6 +149,59 @@ impl ListPendingOutbox for MemoryTaskStore {
         limit: usize,
     ) -> Result<Vec<TaskId>, StoreError> {
         Ok(self.read().pending_before(before, limit))
+    }
+}
+
+impl DeleteTask for MemoryTaskStore {
+    async fn delete_task(&self, id: TaskId, version: u64) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.write().remove(id, version)
+    }
+}
+
+impl DeleteIdempotencyRecords for MemoryTaskStore {
+    async fn delete_idempotency_records(
+        &self,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        self.check_available()?;
+        Ok(self.write().remove_idempotency_records(user, limit))
+    }
+}
+
+impl LoadErasures for MemoryTaskStore {
+    async fn load_erasures(
+        &self,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, Erasure>, StoreError> {
+        self.check_available()?;
+        let table = self.read();
+        Ok(users
+            .iter()
+            .filter_map(|user| Some((user.clone(), table.erasure(user)?.clone())))
+            .collect())
+    }
+}
+
+impl SaveErasure for MemoryTaskStore {
+    async fn create_erasure(
+        &self,
+        user: &UserId,
+        erasure: &Erasure,
+    ) -> Result<Erasure, StoreError> {
+        self.check_available()?;
+        Ok(self.write().create_erasure(user, erasure))
+    }
+
+    async fn save_erasure(
+        &self,
+        user: &UserId,
+        previous: &Erasure,
+        next: &Erasure,
+    ) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.write().replace_erasure(user, previous, next)
     }
 }
 

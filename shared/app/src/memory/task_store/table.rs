@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use taskpulse_domain::erasure::Erasure;
 use taskpulse_domain::{Task, TaskId, TaskStatus, UserId};
 
 use crate::ports::{IdempotencyRecord, SaveError, StoreError, StoredTask};
@@ -19,6 +20,8 @@ type OutboxKey = (DateTime<Utc>, TaskId);
 pub(super) struct TaskTable {
     tasks: HashMap<TaskId, StoredTask>,
     idempotency: HashMap<(UserId, String), IdempotencyRecord>,
+    /// Erasure records by user (the DynamoDB table keys them by a digest of the user id).
+    erasures: HashMap<UserId, Erasure>,
     /// Each owner's tasks in listing order: the `byUser` index.
     by_owner: HashMap<UserId, BTreeSet<ListingKey>>,
     /// Only the tasks with pending events, oldest first: the sparse `outbox` index.
@@ -98,6 +101,65 @@ impl TaskTable {
             if let Some(key) = outbox {
                 self.outbox.insert(key);
             }
+        }
+    }
+
+    /// Deletes the task at `version` with its index entries; a task already gone is no error.
+    pub fn remove(&mut self, id: TaskId, version: u64) -> Result<(), StoreError> {
+        match self.tasks.get(&id) {
+            None => Ok(()),
+            Some(stored) if stored.task.version != version => Err(StoreError::Conflict),
+            Some(_) => {
+                let stored = self.tasks.remove(&id).expect("present");
+                self.remove_listing(&stored.task);
+                if let Some(key) = outbox_key(&stored) {
+                    self.outbox.remove(&key);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes up to `limit` of `user`'s idempotency records; answers how many.
+    pub fn remove_idempotency_records(&mut self, user: &UserId, limit: usize) -> usize {
+        let keys: Vec<(UserId, String)> = self
+            .idempotency
+            .keys()
+            .filter(|(owner, _)| owner == user)
+            .take(limit)
+            .cloned()
+            .collect();
+        for key in &keys {
+            self.idempotency.remove(key);
+        }
+        keys.len()
+    }
+
+    pub fn erasure(&self, user: &UserId) -> Option<&Erasure> {
+        self.erasures.get(user)
+    }
+
+    /// Stores `erasure` unless `user` has one; answers the stored one.
+    pub fn create_erasure(&mut self, user: &UserId, erasure: &Erasure) -> Erasure {
+        self.erasures
+            .entry(user.clone())
+            .or_insert_with(|| erasure.clone())
+            .clone()
+    }
+
+    /// Replaces `previous` with `next` if `previous` is what is stored.
+    pub fn replace_erasure(
+        &mut self,
+        user: &UserId,
+        previous: &Erasure,
+        next: &Erasure,
+    ) -> Result<(), StoreError> {
+        match self.erasures.get_mut(user) {
+            Some(stored) if stored == previous => {
+                *stored = next.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
         }
     }
 

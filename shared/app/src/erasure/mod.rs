@@ -1,0 +1,229 @@
+//! Erasing a user: the request, the steps that erase the user's tasks, idempotency records
+//! and counters (`taskpulse_domain::erasure` says in which order and why), and how the
+//! consumer and the rebuild treat the events of an erased user (`late_events`).
+//!
+//! Every step works a page at a time and records its progress, so a run that stops anywhere
+//! is resumed by the next one; two runs at once do the same idempotent work, and only one of
+//! them records each page.
+
+mod late_events;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use taskpulse_domain::UserId;
+use taskpulse_domain::erasure::{Erasure, ErasureProgress, ErasureStep};
+use uuid::Uuid;
+
+use crate::ports::{
+    DeleteIdempotencyRecords, DeleteTask, ListQuery, ListTasks, LoadErasures, LoadProjectionConfig,
+    LoadTask, MoveUserCounters, PublishEvents, SaveErasure, StoreError,
+};
+
+pub use late_events::{OwnedEvents, route_late_events};
+
+/// How long an erasure settles before its first deletion: longer than the longest command
+/// and the longest consumer invocation (the functions' timeouts, 30 s and 60 s in
+/// `template.yaml`), so that nothing that started before the request writes after it.
+pub const DEFAULT_SETTLE: TimeDelta = TimeDelta::seconds(90);
+
+/// Items deleted or moved per page of work: one `BatchWriteItem`'s worth.
+pub const ERASURE_PAGE: usize = 25;
+
+/// Records an erasure request for `user`, unless one exists; answers the stored record. The
+/// pseudonym is random: nothing derives it from the user id.
+pub async fn request_erasure(
+    store: &impl SaveErasure,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Erasure, StoreError> {
+    let pseudonym = UserId::parse(&format!("erased-{}", Uuid::new_v4()))
+        .map_err(|error| StoreError::Rejected(error.to_string()))?;
+    store
+        .create_erasure(user, &Erasure::requested(pseudonym, now))
+        .await
+}
+
+/// What one call of [`Eraser::advance`] found or did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Advance {
+    /// The user has no erasure record.
+    NotRequested,
+    /// The erasure is settling; nothing can be done before this time.
+    WaitUntil(DateTime<Utc>),
+    /// A page of work was done and recorded.
+    Progressed(Erasure),
+    /// Every step is done.
+    Complete(Erasure),
+}
+
+/// The ports an erasure works with: the task table (`T`: tasks, idempotency records and the
+/// erasure record), the event queue (`P`) and the analytics table (`A`).
+pub struct Eraser<'a, T, P, A> {
+    pub tasks: &'a T,
+    pub publisher: &'a P,
+    pub analytics: &'a A,
+    pub settle: TimeDelta,
+}
+
+impl<T, P, A> Eraser<'_, T, P, A>
+where
+    T: LoadErasures + SaveErasure + ListTasks + LoadTask + DeleteTask + DeleteIdempotencyRecords,
+    P: PublishEvents,
+    A: MoveUserCounters + LoadProjectionConfig,
+{
+    /// Does the next page of `user`'s erasure and records it. A [`StoreError::Conflict`] means
+    /// another run recorded first: call again.
+    pub async fn advance(&self, user: &UserId, now: DateTime<Utc>) -> Result<Advance, StoreError> {
+        let Some(erasure) = self
+            .tasks
+            .load_erasures(std::slice::from_ref(user))
+            .await?
+            .remove(user)
+        else {
+            return Ok(Advance::NotRequested);
+        };
+        let (done, step_complete) = match erasure.step {
+            ErasureStep::Erased => return Ok(Advance::Complete(erasure)),
+            ErasureStep::Settling => {
+                let settled_at = erasure.settled_at(self.settle);
+                if now < settled_at {
+                    return Ok(Advance::WaitUntil(settled_at));
+                }
+                (ErasureProgress::default(), true)
+            }
+            ErasureStep::Tasks => self.delete_tasks_page(user).await?,
+            ErasureStep::IdempotencyRecords => {
+                let deleted = self
+                    .tasks
+                    .delete_idempotency_records(user, ERASURE_PAGE)
+                    .await?;
+                let done = ErasureProgress {
+                    idempotency_records_deleted: deleted as u64,
+                    ..ErasureProgress::default()
+                };
+                (done, deleted == 0)
+            }
+            ErasureStep::Analytics => self.move_counters_page(user, &erasure.pseudonym).await?,
+        };
+        let next = if step_complete {
+            erasure.clone().step_done(done, now)
+        } else {
+            erasure.clone().progressed(done, now)
+        };
+        self.tasks.save_erasure(user, &erasure, &next).await?;
+        tracing::info!(
+            step = erasure.step.as_str(),
+            next = next.step.as_str(),
+            "erasure advanced"
+        );
+        Ok(if next.is_complete() {
+            Advance::Complete(next)
+        } else {
+            Advance::Progressed(next)
+        })
+    }
+
+    /// Publishes the pending events of a page of the user's tasks, then deletes them.
+    async fn delete_tasks_page(
+        &self,
+        user: &UserId,
+    ) -> Result<(ErasureProgress, bool), StoreError> {
+        let page = self
+            .tasks
+            .list_tasks(
+                user,
+                &ListQuery {
+                    status: None,
+                    limit: ERASURE_PAGE,
+                    after: None,
+                },
+            )
+            .await?;
+        let mut done = ErasureProgress::default();
+        for listed in &page.tasks {
+            // The listing index may still show a task deleted a moment ago.
+            let Some(stored) = self.tasks.load_task(listed.id).await? else {
+                continue;
+            };
+            if !stored.pending_events.is_empty() {
+                // Anonymous totals must not lose them: the consumer counts them once the
+                // erasure is complete, under the pseudonym.
+                self.publisher
+                    .publish_events(&stored.pending_events)
+                    .await
+                    .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+                done.pending_events_published += stored.pending_events.len() as u64;
+            }
+            match self
+                .tasks
+                .delete_task(stored.task.id, stored.task.version)
+                .await
+            {
+                Ok(()) => done.tasks_deleted += 1,
+                // Another run deleted or changed it; the next page sees it again if it is still there.
+                Err(StoreError::Conflict) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok((done, page.tasks.is_empty()))
+    }
+
+    /// Moves a page of the user's counter items, in every version the configuration names.
+    async fn move_counters_page(
+        &self,
+        user: &UserId,
+        pseudonym: &UserId,
+    ) -> Result<(ErasureProgress, bool), StoreError> {
+        let config = self.analytics.load_projection_config().await?;
+        let mut versions = vec![config.active.version];
+        versions.extend(config.building.as_ref().map(|b| b.spec.version));
+        versions.extend(config.retiring);
+        let mut moved = 0;
+        for version in versions {
+            moved += self
+                .analytics
+                .move_user_counters(version, user, pseudonym, ERASURE_PAGE)
+                .await?;
+            if moved > 0 {
+                break;
+            }
+        }
+        let done = ErasureProgress {
+            counter_items_moved: moved as u64,
+            ..ErasureProgress::default()
+        };
+        Ok((done, moved == 0))
+    }
+
+    /// Advances `user`'s erasure until it is complete or `until` passes, sleeping through the
+    /// settle time with `sleep`. Answers the last state seen.
+    pub async fn run_until<F, Fut>(
+        &self,
+        user: &UserId,
+        until: DateTime<Utc>,
+        sleep: F,
+    ) -> Result<Advance, StoreError>
+    where
+        F: Fn(std::time::Duration) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        loop {
+            let now = Utc::now();
+            let advance = match self.advance(user, now).await {
+                Err(StoreError::Conflict) => continue,
+                other => other?,
+            };
+            match &advance {
+                Advance::NotRequested | Advance::Complete(_) => return Ok(advance),
+                Advance::WaitUntil(at) if *at >= until => return Ok(advance),
+                Advance::WaitUntil(at) => {
+                    sleep((*at - now).to_std().unwrap_or_default()).await;
+                }
+                Advance::Progressed(_) if Utc::now() >= until => return Ok(advance),
+                Advance::Progressed(_) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! The ports of erasing a user: the erasure record, and the deletions and moves of its steps.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use taskpulse_domain::analytics::ProjectionVersion;
+use taskpulse_domain::erasure::Erasure;
+use taskpulse_domain::{TaskId, UserId};
+
+use super::StoreError;
+
+/// Reads erasure records. An eventually consistent read is enough: an erasure settles for
+/// longer than a read takes to see a new record.
+pub trait LoadErasures: Send + Sync {
+    /// The records of those of `users` who have one.
+    fn load_erasures(
+        &self,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<HashMap<UserId, Erasure>, StoreError>> + Send;
+}
+
+/// Writes erasure records.
+pub trait SaveErasure: Send + Sync {
+    /// Stores `erasure` as `user`'s record unless the user has one; answers the stored record
+    /// (the new one, or the one found).
+    fn create_erasure(
+        &self,
+        user: &UserId,
+        erasure: &Erasure,
+    ) -> impl Future<Output = Result<Erasure, StoreError>> + Send;
+
+    /// Replaces `previous` with `next`; [`StoreError::Conflict`] if the stored record is no
+    /// longer `previous` (another run saved first).
+    fn save_erasure(
+        &self,
+        user: &UserId,
+        previous: &Erasure,
+        next: &Erasure,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Deletes a task item, outbox included, if it is still at `version`
+/// ([`StoreError::Conflict`] otherwise; a task already gone is no error).
+pub trait DeleteTask: Send + Sync {
+    fn delete_task(
+        &self,
+        id: TaskId,
+        version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Deletes up to `limit` of `user`'s idempotency records; answers how many (0: none left).
+pub trait DeleteIdempotencyRecords: Send + Sync {
+    fn delete_idempotency_records(
+        &self,
+        user: &UserId,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Moves up to `limit` of `from`'s counter items in `version` (day items with their applied
+/// events, and applied-event markers) to `to`, each as it is; answers how many (0: none left).
+/// Repeating a move that was interrupted completes it: an item is written under `to` before
+/// it is deleted under `from`.
+pub trait MoveUserCounters: Send + Sync {
+    fn move_user_counters(
+        &self,
+        version: ProjectionVersion,
+        from: &UserId,
+        to: &UserId,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
