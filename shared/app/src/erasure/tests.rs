@@ -284,7 +284,7 @@ async fn an_interrupted_erasure_is_completed_by_the_next_run_and_counts_its_work
     let stored = world
         .commands
         .store()
-        .load_erasures(&[ana.clone()])
+        .load_erasures(std::slice::from_ref(&ana))
         .await
         .unwrap()[&ana]
         .clone();
