@@ -43,6 +43,12 @@ pub const ARCHIVE_FAILURES: &str = "ArchiveWriteFailures";
 pub const REBUILD_PARTITIONS: &str = "RebuildPartitionsDone";
 pub const REBUILD_EVENTS_APPLIED: &str = "RebuildEventsApplied";
 pub const REBUILD_CORRUPT_OBJECTS: &str = "RebuildCorruptObjects";
+/// Events of a user whose erasure is under way, held back (retried later by SQS).
+pub const EVENTS_HELD_FOR_ERASURE: &str = "EventsHeldForErasure";
+/// Events of an erased user counted under the user's pseudonym.
+pub const EVENTS_OF_ERASED_USERS: &str = "EventsOfErasedUsers";
+/// Erasures whose every step is done.
+pub const ERASURES_COMPLETED: &str = "ErasuresCompleted";
 
 /// Every metric the code records.
 pub const ALL: &[&str] = &[
@@ -68,4 +74,7 @@ pub const ALL: &[&str] = &[
     REBUILD_PARTITIONS,
     REBUILD_EVENTS_APPLIED,
     REBUILD_CORRUPT_OBJECTS,
+    EVENTS_HELD_FOR_ERASURE,
+    EVENTS_OF_ERASED_USERS,
+    ERASURES_COMPLETED,
 ];

@@ -9,7 +9,10 @@ use std::collections::{HashMap, HashSet};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use taskpulse_app::consume::consume_events;
-use taskpulse_app::{ApplyTransaction, LoadProjectionConfig, PlanLimits, WriteArchive, metric};
+use taskpulse_app::erasure::route_late_events;
+use taskpulse_app::{
+    ApplyTransaction, LoadErasures, LoadProjectionConfig, PlanLimits, WriteArchive, metric,
+};
 use taskpulse_domain::{EventEnvelope, EventId, TaskEvent};
 use tokio::time::Instant;
 
@@ -37,6 +40,10 @@ pub struct BatchSummary {
     pub archive_bytes: usize,
     /// Events not counted because their archive write failed (retried).
     pub archive_failures: usize,
+    /// Events held back because their owner's erasure is under way (retried by SQS).
+    pub held_for_erasure: usize,
+    /// Events of erased users, counted under their pseudonyms.
+    pub of_erased_users: usize,
     /// Live projection versions the batch was applied to (2 during a rebuild).
     pub versions: usize,
     /// Applied `TaskCreated` and `TaskCompleted` events (and how many of those were on time).
@@ -76,24 +83,78 @@ fn parse(message_id: &str, body: Option<&str>) -> Parsed {
 }
 
 /// What the consumer writes to: the archive, and the counter table (with its projection
-/// configuration, read through a short cache).
+/// configuration, read through a short cache); and where it reads the erasure records of the
+/// events' owners (the task table).
 #[derive(Debug, Clone)]
-pub struct Consumer<A, S> {
+pub struct Consumer<A, S, E> {
     pub archive: A,
     pub store: S,
+    pub erasures: E,
     pub limits: PlanLimits,
+}
+
+/// Why an event of an owner being erased was not counted (it is retried).
+const HELD_FOR_ERASURE: &str = "the owner's erasure is under way";
+
+/// Routes the batch's events by their owners' erasures, then archives and applies those that
+/// can be counted. Events of an owner being erased come back as failed, to be retried; an
+/// error is why nothing could be counted.
+async fn count_batch<A, S, E>(
+    consumer: &Consumer<A, S, E>,
+    unique: &[&EventEnvelope],
+    deadline: Instant,
+    summary: &mut BatchSummary,
+) -> Result<taskpulse_app::BatchOutcome, String>
+where
+    A: WriteArchive,
+    S: ApplyTransaction + LoadProjectionConfig,
+    E: LoadErasures,
+{
+    let config = consumer
+        .store
+        .load_projection_config()
+        .await
+        .map_err(|error| format!("projection configuration unreadable: {error}"))?;
+    let routed = route_late_events(&consumer.erasures, unique.iter().copied())
+        .await
+        .map_err(|error| format!("erasure records unreadable: {error}"))?;
+    summary.versions = config.live().len();
+    summary.held_for_erasure = routed.held.len();
+    summary.of_erased_users = routed.pseudonymised;
+    let countable: Vec<&EventEnvelope> = routed.countable.iter().map(|e| e.as_ref()).collect();
+    let consumed = consume_events(
+        &consumer.archive,
+        &consumer.store,
+        &config,
+        &countable,
+        &consumer.limits,
+        deadline,
+    )
+    .await;
+    summary.archive_objects = consumed.archive_objects;
+    summary.archive_bytes = consumed.archive_bytes;
+    summary.archive_failures = consumed.archive_failures;
+    let mut outcome = consumed.batch;
+    outcome.failed.extend(
+        routed
+            .held
+            .into_iter()
+            .map(|id| (id, HELD_FOR_ERASURE.to_owned())),
+    );
+    Ok(outcome)
 }
 
 /// Archives and applies a batch, and tells SQS which records to retry. Transient write
 /// failures are retried until `deadline`; what still fails is reported per record.
-pub async fn handle_batch<A, S>(
-    consumer: &Consumer<A, S>,
+pub async fn handle_batch<A, S, E>(
+    consumer: &Consumer<A, S, E>,
     batch: SqsEvent,
     deadline: Instant,
 ) -> Result<(SqsBatchResponse, BatchSummary), UnreportableFailure>
 where
     A: WriteArchive,
     S: ApplyTransaction + LoadProjectionConfig,
+    E: LoadErasures,
 {
     let records = batch.records;
     let mut summary = BatchSummary {
@@ -119,26 +180,11 @@ where
             _ => None,
         })
         .collect();
-    let outcome = match consumer.store.load_projection_config().await {
-        Ok(config) => {
-            summary.versions = config.live().len();
-            let consumed = consume_events(
-                &consumer.archive,
-                &consumer.store,
-                &config,
-                &unique,
-                &consumer.limits,
-                deadline,
-            )
-            .await;
-            summary.archive_objects = consumed.archive_objects;
-            summary.archive_bytes = consumed.archive_bytes;
-            summary.archive_failures = consumed.archive_failures;
-            consumed.batch
-        }
-        Err(error) => {
-            // Nothing is known about the live versions: nothing is counted, all is retried.
-            let reason = format!("projection configuration unreadable: {error}");
+    let outcome = match count_batch(consumer, &unique, deadline, &mut summary).await {
+        Ok(outcome) => outcome,
+        Err(reason) => {
+            // Nothing is known about the live versions or the owners: nothing is counted,
+            // all is retried.
             taskpulse_app::BatchOutcome {
                 failed: unique
                     .iter()
@@ -171,7 +217,9 @@ where
             Parsed::Event(event) => {
                 if let Some(reason) = failed.get(&event.event_id) {
                     tracing::warn!(message_id, event_id = %event.event_id, %reason, "event not applied; SQS will retry it");
-                    summary.failed_writes += 1;
+                    if *reason != HELD_FOR_ERASURE {
+                        summary.failed_writes += 1;
+                    }
                     true
                 } else if applied.contains(&event.event_id) && counted.insert(event.event_id) {
                     summary.applied += 1;
@@ -205,6 +253,8 @@ where
         }
     }
     metrics::counter!(metric::EVENTS_APPLIED).increment(summary.applied as u64);
+    metrics::counter!(metric::EVENTS_HELD_FOR_ERASURE).increment(summary.held_for_erasure as u64);
+    metrics::counter!(metric::EVENTS_OF_ERASED_USERS).increment(summary.of_erased_users as u64);
     metrics::counter!(metric::DUPLICATES_SKIPPED).increment(summary.duplicates as u64);
     metrics::counter!(metric::POISON_MESSAGES).increment(summary.poison as u64);
     metrics::counter!(metric::FAILED_WRITES).increment(summary.failed_writes as u64);
@@ -259,10 +309,11 @@ mod tests {
         event
     }
 
-    fn consumer() -> Consumer<MemoryArchive, MemoryAnalyticsStore> {
+    fn consumer() -> Consumer<MemoryArchive, MemoryAnalyticsStore, MemoryTaskStore> {
         Consumer {
             archive: MemoryArchive::default(),
             store: MemoryAnalyticsStore::default(),
+            erasures: MemoryTaskStore::default(),
             limits: PlanLimits::default(),
         }
     }
@@ -330,6 +381,76 @@ mod tests {
         assert_eq!(archived.len(), 1);
         let line = String::from_utf8(archived[0].1.clone()).unwrap();
         assert_eq!(line.lines().count(), 1, "one line per distinct event");
+    }
+
+    #[tokio::test]
+    async fn an_erased_owners_event_is_retried_while_the_erasure_runs_then_counted_as_the_pseudonym()
+     {
+        use taskpulse_app::{LoadErasures, SaveErasure};
+        use taskpulse_domain::erasure::{Erasure, ErasureProgress};
+
+        let consumer = consumer();
+        let (body, _) = created_event_body().await;
+        let owner = UserId::parse("u1").unwrap();
+        let requested =
+            taskpulse_app::erasure::request_erasure(&consumer.erasures, &owner, chrono::Utc::now())
+                .await
+                .unwrap();
+        let (response, summary) = handle_batch(
+            &consumer,
+            batch(vec![record(Some("m1"), Some(body.clone()))]),
+            deadline(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.batch_item_failures.len(), 1);
+        assert_eq!(
+            (
+                summary.held_for_erasure,
+                summary.applied,
+                summary.failed_writes
+            ),
+            (1, 0, 0)
+        );
+        assert!(
+            consumer.archive.objects().is_empty(),
+            "not archived under the user id"
+        );
+
+        let mut done = requested.clone();
+        while !done.is_complete() {
+            done = done.step_done(ErasureProgress::default(), chrono::Utc::now());
+        }
+        consumer
+            .erasures
+            .save_erasure(&owner, &requested, &done)
+            .await
+            .unwrap();
+        let (response, summary) = handle_batch(
+            &consumer,
+            batch(vec![record(Some("m1"), Some(body.clone()))]),
+            deadline(),
+        )
+        .await
+        .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!((summary.of_erased_users, summary.applied), (1, 1));
+        let mut event = EventEnvelope::from_json(&body).unwrap();
+        assert!(!consumer.store.is_applied(ProjectionVersion::FIRST, &event));
+        event.user_id = done.pseudonym.clone();
+        assert!(consumer.store.is_applied(ProjectionVersion::FIRST, &event));
+        let archived = String::from_utf8(consumer.archive.objects()[0].1.clone()).unwrap();
+        assert!(!archived.contains("\"u1\""), "{archived}");
+        assert!(archived.contains(done.pseudonym.as_str()));
+        let stored: Erasure = consumer
+            .erasures
+            .load_erasures(&[owner])
+            .await
+            .unwrap()
+            .into_values()
+            .next()
+            .unwrap();
+        assert!(stored.is_complete());
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 //! - [`api`]: API Gateway HTTP API (payload v2) requests in, task commands, responses out.
 //! - [`consumer`]: an SQS batch in, events applied exactly once, partial batch failures out.
 //! - [`deadline`]: when the consumer stops retrying, to answer before its timeout.
+//! - [`erasure`]: the erasure work message and the eraser's SQS batches.
 //! - [`rebuild`]: the rebuild coordinator's commands and the rebuild worker's SQS batches.
 //! - [`relay`]: one run of the outbox relay; [`telemetry`]: logs and metrics of a function.
 //! - [`gateway_request`]: a request as API Gateway hands it to the API function, for callers
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod consumer;
 pub mod deadline;
+pub mod erasure;
 pub mod gateway_request;
 pub mod rebuild;
 pub mod relay;

@@ -194,32 +194,22 @@ where
         Ok((done, moved == 0))
     }
 
-    /// Advances `user`'s erasure until it is complete or `until` passes, sleeping through the
-    /// settle time with `sleep`. Answers the last state seen.
-    pub async fn run_until<F, Fut>(
+    /// Advances `user`'s erasure page by page until it is complete, must wait (settling), or
+    /// `until` passes. Answers the last state seen. A run never sleeps through the settle
+    /// time: its driver comes back then (on AWS, a delayed work message).
+    pub async fn run_until(
         &self,
         user: &UserId,
         until: DateTime<Utc>,
-        sleep: F,
-    ) -> Result<Advance, StoreError>
-    where
-        F: Fn(std::time::Duration) -> Fut,
-        Fut: std::future::Future<Output = ()>,
-    {
+    ) -> Result<Advance, StoreError> {
         loop {
-            let now = Utc::now();
-            let advance = match self.advance(user, now).await {
+            let advance = match self.advance(user, Utc::now()).await {
+                // Another run recorded first: read its record and go on from there.
                 Err(StoreError::Conflict) => continue,
                 other => other?,
             };
-            match &advance {
-                Advance::NotRequested | Advance::Complete(_) => return Ok(advance),
-                Advance::WaitUntil(at) if *at >= until => return Ok(advance),
-                Advance::WaitUntil(at) => {
-                    sleep((*at - now).to_std().unwrap_or_default()).await;
-                }
-                Advance::Progressed(_) if Utc::now() >= until => return Ok(advance),
-                Advance::Progressed(_) => {}
+            if !matches!(advance, Advance::Progressed(_)) || Utc::now() >= until {
+                return Ok(advance);
             }
         }
     }

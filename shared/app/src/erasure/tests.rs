@@ -158,7 +158,7 @@ fn scope_items(version_counters: &VersionCounters, scope: &Scope) -> Vec<(chrono
 async fn run_to_completion(world: &World, who: &UserId) -> Erasure {
     match world
         .eraser()
-        .run_until(who, Utc::now() + TimeDelta::seconds(30), |_| async {})
+        .run_until(who, Utc::now() + TimeDelta::seconds(30))
         .await
         .unwrap()
     {

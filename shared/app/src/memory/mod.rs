@@ -7,6 +7,7 @@ mod archive;
 mod counter_table;
 mod event_queue;
 mod task_store;
+mod work_queue;
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -15,6 +16,7 @@ pub use archive::MemoryArchive;
 pub use counter_table::CounterTable;
 pub use event_queue::MemoryEventQueue;
 pub use task_store::MemoryTaskStore;
+pub use work_queue::{MemoryWorkQueue, Sent};
 
 /// A poisoned lock only means another test thread panicked; the data is still consistent
 /// because every critical section in these adapters is a single map operation.

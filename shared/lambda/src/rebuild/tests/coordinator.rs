@@ -40,7 +40,7 @@ async fn start_enqueues_one_item_per_pending_partition_held_back_by_the_settle_t
         assert_eq!(delay.subsec_nanos(), 0);
     }
     assert_eq!(started.delay_seconds, calls[0].1.as_secs());
-    let items = coordinator.queue.items();
+    let items = items(&coordinator.queue);
     assert!(items.iter().all(|item| item.version == v(2)));
     let days: Vec<NaiveDate> = items.iter().map(|item| item.day).collect();
     assert_eq!(days, (0..25).map(day).collect::<Vec<_>>());
@@ -68,7 +68,7 @@ async fn a_rerun_of_start_enqueues_only_the_partitions_not_done_and_within_range
     // Then the same version resumes with the four partitions left
     let started = again.started.unwrap();
     assert_eq!((started.version, started.enqueued), (2, 4));
-    let days: Vec<NaiveDate> = coordinator.queue.items().iter().map(|i| i.day).collect();
+    let days: Vec<NaiveDate> = items(&coordinator.queue).iter().map(|i| i.day).collect();
     assert_eq!(days, (2..6).map(day).collect::<Vec<_>>());
 
     // And a start of another projection meanwhile is refused, nothing enqueued

@@ -3,18 +3,15 @@
 //! per pending partition, held back by the settle time; partitions applied once; stale and bad
 //! items kept from blocking the queue; differences refusing the activation.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::NaiveDate;
 use serde_json::json;
 use taskpulse_app::consume::consume_events;
-use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryArchive};
+use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryArchive, MemoryWorkQueue};
 use taskpulse_app::rebuild::Rereads;
-use taskpulse_app::{
-    LoadProjectionConfig, PlanLimits, RebuildProgress, ScanCounters, SendWork, StoreError,
-};
+use taskpulse_app::{LoadProjectionConfig, PlanLimits, RebuildProgress, ScanCounters};
 use taskpulse_domain::EventEnvelope;
 use taskpulse_domain::analytics::ProjectionVersion;
 
@@ -23,45 +20,14 @@ use super::*;
 mod coordinator;
 mod worker;
 
-/// One `send_work` call: the bodies and their delay.
-pub(super) type Sent = (Vec<String>, Duration);
-
-/// The rebuild queue in memory: every `send_work` call, as sent. Clones share the calls.
-#[derive(Debug, Default, Clone)]
-pub(super) struct MemoryWorkQueue {
-    calls: Arc<Mutex<Vec<Sent>>>,
-    /// Calls accepted before the queue starts refusing; `None`: never refuses.
-    pub(super) accepts: Option<usize>,
-}
-
-impl MemoryWorkQueue {
-    pub(super) fn calls(&self) -> Vec<Sent> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    /// Every item sent, in order.
-    pub(super) fn items(&self) -> Vec<PartitionWork> {
-        self.calls()
-            .into_iter()
-            .flat_map(|(bodies, _)| bodies)
-            .map(|body| PartitionWork::from_body(&body).unwrap())
-            .collect()
-    }
-
-    pub(super) fn clear(&self) {
-        self.calls.lock().unwrap().clear();
-    }
-}
-
-impl SendWork for MemoryWorkQueue {
-    async fn send_work(&self, bodies: &[String], delay: Duration) -> Result<(), StoreError> {
-        let mut calls = self.calls.lock().unwrap();
-        if self.accepts.is_some_and(|n| calls.len() >= n) {
-            return Err(StoreError::Unavailable("queue throttled".into()));
-        }
-        calls.push((bodies.to_vec(), delay));
-        Ok(())
-    }
+/// Every partition work item `queue` was sent, in order.
+pub(super) fn items(queue: &MemoryWorkQueue) -> Vec<PartitionWork> {
+    queue
+        .calls()
+        .into_iter()
+        .flat_map(|(bodies, _)| bodies)
+        .map(|body| PartitionWork::from_body(&body).unwrap())
+        .collect()
 }
 
 pub(super) type TestCoordinator = Coordinator<MemoryArchive, MemoryAnalyticsStore, MemoryWorkQueue>;
@@ -167,7 +133,7 @@ pub(super) fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchRespo
 pub(super) async fn drain(coordinator: &TestCoordinator) -> WorkSummary {
     let worker = worker(coordinator);
     let mut total = WorkSummary::default();
-    for (n, item) in coordinator.queue.items().into_iter().enumerate() {
+    for (n, item) in items(&coordinator.queue).into_iter().enumerate() {
         let (response, summary) = handle_work(
             &worker,
             batch(vec![record(&format!("m{n}"), &item.to_body())]),

@@ -16,7 +16,7 @@ async fn the_worker_applies_a_partition_and_status_reports_it() {
         json!({"action": "start", "projection": "tasks"}),
     )
     .await;
-    let item = coordinator.queue.items()[1];
+    let item = items(&coordinator.queue)[1];
 
     // When the worker takes one work item
     let (response, summary) = handle_work(
@@ -60,7 +60,7 @@ async fn an_item_for_a_version_no_longer_building_is_acknowledged_without_writes
         json!({"action": "start", "projection": "tasks"}),
     )
     .await;
-    let item = coordinator.queue.items()[0];
+    let item = items(&coordinator.queue)[0];
     let abandoned = command(&coordinator, json!({"action": "abandon"})).await;
     assert_eq!(abandoned.refused, None);
     assert_eq!(abandoned.config.retiring, Some(2));
@@ -103,7 +103,7 @@ async fn a_bad_record_fails_alone_and_its_neighbours_are_applied() {
         json!({"action": "start", "projection": "tasks"}),
     )
     .await;
-    let items = coordinator.queue.items();
+    let items = items(&coordinator.queue);
     let (response, summary) = handle_work(
         &worker(&coordinator),
         batch(vec![

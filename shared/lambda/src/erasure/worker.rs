@@ -1,0 +1,161 @@
+//! The eraser's batch handler: each record names a user whose erasure to advance. The
+//! erasure runs page by page until it is complete or the invocation's time is nearly out;
+//! what is left continues in a new work message (delayed until the settle time ends when the
+//! erasure is settling), so no invocation sleeps and none runs out of time mid-page.
+//!
+//! Logs and metrics name no user: a record is named by its message id.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use chrono::{TimeDelta, Utc};
+use taskpulse_app::erasure::{Advance, Eraser};
+use taskpulse_app::{
+    DeleteIdempotencyRecords, DeleteTask, ListTasks, LoadErasures, LoadProjectionConfig, LoadTask,
+    MoveUserCounters, PublishEvents, SaveErasure, SendWork, metric,
+};
+use tokio::time::Instant;
+
+use super::work::ErasureWork;
+
+/// The longest delay SQS gives a message (`DelaySeconds` ≤ 900).
+pub const MAX_WORK_DELAY: Duration = Duration::from_secs(900);
+
+/// What the eraser works with: the task table, the event queue, the analytics table, the
+/// erasure work queue (for continuations) and the settle time.
+pub struct ErasureWorker<T, P, A, W> {
+    pub tasks: T,
+    pub publisher: P,
+    pub analytics: A,
+    pub work: W,
+    pub settle: TimeDelta,
+}
+
+/// What one batch did, for logs, metrics and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ErasureBatchSummary {
+    pub records: usize,
+    pub completed: usize,
+    /// Erasures with work left, continued in a new message.
+    pub continued: usize,
+    /// Records naming a user without an erasure record (nothing to do).
+    pub not_requested: usize,
+    /// Records that are no erasure work message.
+    pub poison: usize,
+    /// Records whose store or queue call failed (SQS delivers them again).
+    pub failed: usize,
+}
+
+impl<T, P, A, W> ErasureWorker<T, P, A, W>
+where
+    T: LoadErasures + SaveErasure + ListTasks + LoadTask + DeleteTask + DeleteIdempotencyRecords,
+    P: PublishEvents,
+    A: MoveUserCounters + LoadProjectionConfig,
+    W: SendWork,
+{
+    /// Advances the erasure of each record's user until `deadline`, and reports the records
+    /// to retry.
+    pub async fn handle_batch(
+        &self,
+        batch: SqsEvent,
+        deadline: Instant,
+    ) -> (SqsBatchResponse, ErasureBatchSummary) {
+        let mut summary = ErasureBatchSummary {
+            records: batch.records.len(),
+            ..ErasureBatchSummary::default()
+        };
+        let mut response = SqsBatchResponse::default();
+        for record in batch.records {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            let retry = match record.body.as_deref().map(ErasureWork::parse) {
+                Some(Ok(user)) => {
+                    let outcome = self.advance(&user, deadline).await;
+                    match outcome {
+                        Ok(Step::Completed) => summary.completed += 1,
+                        Ok(Step::Continued) => summary.continued += 1,
+                        Ok(Step::NotRequested) => summary.not_requested += 1,
+                        Err(ref reason) => {
+                            tracing::warn!(message_id, %reason, "erasure not advanced; SQS will retry it");
+                            summary.failed += 1;
+                        }
+                    }
+                    outcome.is_err()
+                }
+                Some(Err(reason)) => {
+                    tracing::warn!(message_id, %reason, "poison erasure work message");
+                    summary.poison += 1;
+                    true
+                }
+                None => {
+                    tracing::warn!(message_id, "poison erasure work message: no body");
+                    summary.poison += 1;
+                    true
+                }
+            };
+            if retry && !message_id.is_empty() {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message_id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        metrics::counter!(metric::ERASURES_COMPLETED).increment(summary.completed as u64);
+        tracing::info!(
+            records = summary.records,
+            completed = summary.completed,
+            continued = summary.continued,
+            not_requested = summary.not_requested,
+            poison = summary.poison,
+            failed = summary.failed,
+            "erasure batch processed"
+        );
+        (response, summary)
+    }
+
+    async fn advance(
+        &self,
+        user: &taskpulse_domain::UserId,
+        deadline: Instant,
+    ) -> Result<Step, String> {
+        let eraser = Eraser {
+            tasks: &self.tasks,
+            publisher: &self.publisher,
+            analytics: &self.analytics,
+            settle: self.settle,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let until = Utc::now() + TimeDelta::from_std(left).unwrap_or_default();
+        let delay = match eraser
+            .run_until(user, until)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Advance::NotRequested => return Ok(Step::NotRequested),
+            Advance::Complete(erasure) => {
+                tracing::info!(
+                    tasks_deleted = erasure.progress.tasks_deleted,
+                    pending_events_published = erasure.progress.pending_events_published,
+                    idempotency_records_deleted = erasure.progress.idempotency_records_deleted,
+                    counter_items_moved = erasure.progress.counter_items_moved,
+                    "erasure complete"
+                );
+                return Ok(Step::Completed);
+            }
+            Advance::WaitUntil(at) => (at - Utc::now()).to_std().unwrap_or_default(),
+            Advance::Progressed(_) => Duration::ZERO,
+        };
+        self.work
+            .send_work(&[ErasureWork::body(user)], delay.min(MAX_WORK_DELAY))
+            .await
+            .map_err(|e| format!("continuation not sent: {e}"))?;
+        Ok(Step::Continued)
+    }
+}
+
+enum Step {
+    Completed,
+    Continued,
+    NotRequested,
+}
+
+#[cfg(test)]
+mod tests;

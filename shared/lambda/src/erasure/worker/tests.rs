@@ -1,0 +1,142 @@
+//! Given a user's tasks in memory and an erasure request, when the eraser takes work
+//! messages, then it completes the erasure within one invocation when it can, continues in a
+//! delayed message while the erasure settles or time runs out, and retries only what failed.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use taskpulse_app::erasure::request_erasure;
+use taskpulse_app::memory::{
+    MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore, MemoryWorkQueue,
+};
+use taskpulse_app::{CommandContext, NewTask, TaskCommands};
+use taskpulse_domain::{Priority, Title, UserId};
+
+use super::*;
+
+type TestWorker =
+    ErasureWorker<MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore, MemoryWorkQueue>;
+
+fn worker(settle: TimeDelta) -> TestWorker {
+    ErasureWorker {
+        tasks: MemoryTaskStore::default(),
+        publisher: MemoryEventQueue::default(),
+        analytics: MemoryAnalyticsStore::default(),
+        work: MemoryWorkQueue::default(),
+        settle,
+    }
+}
+
+fn batch(bodies: &[&str]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            let mut message = SqsMessage::default();
+            message.message_id = Some(format!("m{n}"));
+            message.body = Some((*body).to_owned());
+            message
+        })
+        .collect();
+    event
+}
+
+async fn with_tasks(worker: &TestWorker, user: &UserId, tasks: usize) {
+    let commands = TaskCommands::new(worker.tasks.clone(), MemoryEventQueue::default());
+    for _ in 0..tasks {
+        let task = NewTask {
+            title: Title::parse("Call the bank").unwrap(),
+            description: None,
+            priority: Priority::Low,
+            planned_accomplish_date: "2030-01-01T00:00:00Z".parse().unwrap(),
+        };
+        commands
+            .create_task(&CommandContext::caller(user.clone()), task)
+            .await
+            .unwrap();
+    }
+}
+
+fn later() -> Instant {
+    Instant::now() + Duration::from_secs(30)
+}
+
+#[tokio::test]
+async fn a_settled_erasure_completes_in_one_invocation_and_sends_nothing_more() {
+    let worker = worker(TimeDelta::zero());
+    let ana = UserId::parse("ana").unwrap();
+    with_tasks(&worker, &ana, 30).await;
+    request_erasure(&worker.tasks, &ana, Utc::now())
+        .await
+        .unwrap();
+    let body = ErasureWork::body(&ana);
+    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!((summary.completed, summary.continued), (1, 0));
+    assert!(worker.work.calls().is_empty());
+    assert!(
+        worker.tasks.is_empty(),
+        "30 tasks over two pages, all deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_settling_erasure_continues_in_a_message_delayed_to_the_end_of_the_settle_time() {
+    let worker = worker(TimeDelta::seconds(90));
+    let ana = UserId::parse("ana").unwrap();
+    with_tasks(&worker, &ana, 1).await;
+    request_erasure(&worker.tasks, &ana, Utc::now())
+        .await
+        .unwrap();
+    let body = ErasureWork::body(&ana);
+    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.continued, 1);
+    let calls = worker.work.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].0, [body]);
+    assert!(
+        calls[0].1 > Duration::from_secs(85) && calls[0].1 <= Duration::from_secs(90),
+        "{:?}",
+        calls[0].1
+    );
+    assert_eq!(worker.tasks.len(), 1, "nothing deleted while settling");
+}
+
+#[tokio::test]
+async fn out_of_time_an_erasure_continues_at_once_and_bad_or_unknown_work_is_told_apart() {
+    let worker = worker(TimeDelta::zero());
+    let ana = UserId::parse("ana").unwrap();
+    with_tasks(&worker, &ana, 1).await;
+    request_erasure(&worker.tasks, &ana, Utc::now())
+        .await
+        .unwrap();
+    let body = ErasureWork::body(&ana);
+    let nobody = ErasureWork::body(&UserId::parse("nobody").unwrap());
+    let (response, summary) = worker
+        .handle_batch(
+            batch(&[&body, "{\"eraseUser\":1}", &nobody]),
+            Instant::now(),
+        )
+        .await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m1"], "only the poison record is retried");
+    assert_eq!(
+        (summary.continued, summary.poison, summary.not_requested),
+        (1, 1, 1)
+    );
+    assert_eq!(worker.work.calls()[0].1, Duration::ZERO);
+
+    let mut work = MemoryWorkQueue::default();
+    work.accepts = Some(0);
+    let refusing = ErasureWorker { work, ..worker };
+    let (response, summary) = refusing.handle_batch(batch(&[&body]), Instant::now()).await;
+    assert_eq!(
+        summary.failed, 1,
+        "a continuation that was not sent is retried"
+    );
+    assert_eq!(response.batch_item_failures.len(), 1);
+}
