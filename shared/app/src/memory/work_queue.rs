@@ -26,6 +26,14 @@ pub struct MemoryWorkQueue {
 }
 
 impl MemoryWorkQueue {
+    /// A queue that accepts `calls` calls, then refuses as a throttled queue would.
+    pub fn accepting(calls: usize) -> Self {
+        Self {
+            accepts: Some(calls),
+            ..Self::default()
+        }
+    }
+
     /// Every call, in order.
     pub fn calls(&self) -> Vec<Sent> {
         lock(&self.queue).calls.clone()
@@ -88,8 +96,7 @@ mod tests {
             ["later"]
         );
         assert_eq!(queue.calls().len(), 2);
-        let mut refusing = MemoryWorkQueue::default();
-        refusing.accepts = Some(0);
+        let refusing = MemoryWorkQueue::accepting(0);
         assert!(
             refusing
                 .send_work(&["x".into()], Duration::ZERO)

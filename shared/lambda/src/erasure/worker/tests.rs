@@ -130,9 +130,10 @@ async fn out_of_time_an_erasure_continues_at_once_and_bad_or_unknown_work_is_tol
     );
     assert_eq!(worker.work.calls()[0].1, Duration::ZERO);
 
-    let mut work = MemoryWorkQueue::default();
-    work.accepts = Some(0);
-    let refusing = ErasureWorker { work, ..worker };
+    let refusing = ErasureWorker {
+        work: MemoryWorkQueue::accepting(0),
+        ..worker
+    };
     let (response, summary) = refusing.handle_batch(batch(&[&body]), Instant::now()).await;
     assert_eq!(
         summary.failed, 1,
