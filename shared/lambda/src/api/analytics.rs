@@ -29,7 +29,7 @@ pub(super) enum AnalyticsRoute {
     Global,
 }
 
-impl<S, P, R: ReadCounters + LoadProjectionConfig> Api<S, P, R> {
+impl<S, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
     pub(super) async fn analytics_report(
         &self,
         request: &Request,

@@ -14,6 +14,7 @@ mod conditional;
 mod cors;
 mod cursor;
 mod entity_tags;
+mod erasure;
 mod fields;
 mod identity;
 mod problem;
@@ -27,18 +28,20 @@ mod test_support;
 use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use taskpulse_app::{
-    ListTasks, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished, PublishEvents,
-    ReadCounters, SaveTask, TaskCommands,
+    ListTasks, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished,
+    PublishEvents, ReadCounters, SaveErasure, SaveTask, SendWork, TaskCommands,
 };
 
 pub use analytics::ANALYTICS_READ_SCOPE;
 pub use cors::CorsPolicy;
+pub use erasure::USERS_ERASE_SCOPE;
 pub use identity::{Caller, CallerSource, caller};
 pub use problem::{FieldError, Problem};
 pub use query::{DEFAULT_ANALYTICS_DAYS, DEFAULT_PAGE_SIZE, MAX_ANALYTICS_DAYS, MAX_PAGE_SIZE};
 pub use request::{MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_CHARS};
 
 use analytics::AnalyticsRoute;
+use erasure::ErasureTarget;
 use tasks::ChangeRoute;
 
 /// The routes this handler serves, as `(method, path template)`; `docs/openapi.yaml` must
@@ -52,15 +55,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/tasks/{id}/status"),
     ("POST", "/tasks/{id}/priority"),
     ("POST", "/tasks/{id}/planned-date"),
+    ("DELETE", "/me"),
+    ("GET", "/me/erasure"),
+    ("DELETE", "/users/{userId}"),
+    ("GET", "/users/{userId}/erasure"),
 ];
 
 /// The route of CORS preflight requests, without the authorizer: every path, `OPTIONS`.
 pub const PREFLIGHT_ROUTE: (&str, &str) = ("OPTIONS", "/{proxy+}");
 
-/// The HTTP API over the task commands.
-pub struct Api<S, P, R> {
+/// The HTTP API over the task commands; erasures are handed to the eraser through `W`.
+pub struct Api<S, P, R, W> {
     commands: TaskCommands<S, P>,
     analytics: R,
+    erasure_work: W,
     cors: CorsPolicy,
     caller_source: CallerSource,
 }
@@ -72,6 +80,10 @@ enum Route<'a> {
     Task(&'a str),
     TaskChange(&'a str, ChangeRoute),
     Analytics(AnalyticsRoute),
+    /// The subject of an erasure (`DELETE`).
+    Erase(ErasureTarget<'a>),
+    /// The status of an erasure (`GET`).
+    Erasure(ErasureTarget<'a>),
 }
 
 impl<'a> Route<'a> {
@@ -85,6 +97,12 @@ impl<'a> Route<'a> {
             ["tasks", id, "planned-date"] => Self::TaskChange(id, ChangeRoute::PlannedDate),
             ["analytics", "me"] => Self::Analytics(AnalyticsRoute::Me),
             ["analytics", "global"] => Self::Analytics(AnalyticsRoute::Global),
+            ["me"] => Self::Erase(ErasureTarget::Me),
+            ["me", "erasure"] => Self::Erasure(ErasureTarget::Me),
+            ["users", user] if !user.is_empty() => Self::Erase(ErasureTarget::User(user)),
+            ["users", user, "erasure"] if !user.is_empty() => {
+                Self::Erasure(ErasureTarget::User(user))
+            }
             _ => return None,
         })
     }
@@ -93,22 +111,31 @@ impl<'a> Route<'a> {
     fn methods(self) -> &'static str {
         match self {
             Self::Tasks => "GET, POST",
-            Self::Task(_) | Self::Analytics(_) => "GET",
+            Self::Task(_) | Self::Analytics(_) | Self::Erasure(_) => "GET",
             Self::TaskChange(..) => "POST",
+            Self::Erase(_) => "DELETE",
         }
     }
 }
 
-impl<S, P, R> Api<S, P, R>
+impl<S, P, R, W> Api<S, P, R, W>
 where
-    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
+    S: LoadTask
+        + SaveTask
+        + LoadIdempotency
+        + MarkEventsPublished
+        + ListTasks
+        + LoadErasures
+        + SaveErasure,
     P: PublishEvents,
     R: ReadCounters + LoadProjectionConfig,
+    W: SendWork,
 {
-    pub fn new(commands: TaskCommands<S, P>, analytics: R) -> Self {
+    pub fn new(commands: TaskCommands<S, P>, analytics: R, erasure_work: W) -> Self {
         Self {
             commands,
             analytics,
+            erasure_work,
             cors: CorsPolicy::default(),
             caller_source: CallerSource::default(),
         }
@@ -132,6 +159,11 @@ where
 
     pub fn commands(&self) -> &TaskCommands<S, P> {
         &self.commands
+    }
+
+    /// Where erasure requests are handed to the eraser.
+    pub fn erasure_work(&self) -> &W {
+        &self.erasure_work
     }
 
     /// Serves one request. Always answers: failures become problem responses.
@@ -160,6 +192,21 @@ where
         if method == Method::OPTIONS {
             return self.cors.preflight(request.headers(), route.methods());
         }
+        match (route, method) {
+            (Route::Erase(target), &Method::DELETE) => {
+                return self.request_erasure(request, target).await;
+            }
+            (Route::Erasure(target), &Method::GET) => {
+                return self.erasure_status(request, target).await;
+            }
+            (Route::Erase(_) | Route::Erasure(_), _) => {
+                return Err(Problem::method_not_allowed(route.methods()));
+            }
+            _ => {}
+        }
+        // An erased identity stores and reads nothing more (one read of its erasure record).
+        self.refuse_erased(&caller(request, self.caller_source)?.user_id)
+            .await?;
         match (route, method) {
             (Route::Tasks, &Method::GET) => self.list_tasks(request).await,
             (Route::Tasks, &Method::POST) => self.create_task(request).await,

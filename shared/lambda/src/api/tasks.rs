@@ -26,7 +26,7 @@ pub(super) enum ChangeRoute {
     PlannedDate,
 }
 
-impl<S, P, R> Api<S, P, R>
+impl<S, P, R, W> Api<S, P, R, W>
 where
     S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
     P: PublishEvents,

@@ -5,17 +5,21 @@ use http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Response};
 use serde_json::Value;
 use taskpulse_app::TaskCommands;
-use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore};
+use taskpulse_app::memory::{
+    MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore, MemoryWorkQueue,
+};
 
 use super::Api;
 use crate::gateway_request::GatewayRequest;
 
-pub(super) type MemoryApi = Api<MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore>;
+pub(super) type MemoryApi =
+    Api<MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore, MemoryWorkQueue>;
 
 pub(super) fn api() -> MemoryApi {
     Api::new(
         TaskCommands::new(MemoryTaskStore::default(), MemoryEventQueue::default()),
         MemoryAnalyticsStore::default(),
+        MemoryWorkQueue::default(),
     )
 }
 
