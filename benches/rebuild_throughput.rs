@@ -65,9 +65,15 @@ async fn main() {
         ),
     ] {
         let started = Instant::now();
-        let report = run_rebuild(&archive, &store, &plan(projection), |_| {})
-            .await
-            .unwrap();
+        let report = run_rebuild(
+            &archive,
+            &taskpulse_app::memory::MemoryTaskStore::default(),
+            &store,
+            &plan(projection),
+            |_| {},
+        )
+        .await
+        .unwrap();
         let seconds = started.elapsed().as_secs_f64();
         assert_eq!(report.events, events.len() as u64);
         assert_eq!(report.applied, events.len() as u64);

@@ -328,3 +328,77 @@ impl World {
         panic!("no archived event of {user:?}");
     }
 }
+
+#[tokio::test]
+async fn a_rebuild_after_the_erasure_counts_the_same_and_nothing_under_the_user_id() {
+    use crate::ports::LoadProjectionConfig;
+    use crate::rebuild::{RebuildPlan, Rereads, run_rebuild};
+
+    let world = World::new().await;
+    let ana = user("ana");
+    request_erasure(world.commands.store(), &ana, Utc::now())
+        .await
+        .unwrap();
+    let erasure = run_to_completion(&world, &ana).await;
+    // The version that was building is dropped; the rebuild builds the next one from the
+    // archive, which still holds the user's events under their id.
+    for step in [
+        |c: ProjectionConfig| c.abandoned().unwrap(),
+        |c: ProjectionConfig| c.retired(),
+    ] {
+        let config = world.analytics.load_projection_config().await.unwrap();
+        world
+            .analytics
+            .save_projection_config(&step(config))
+            .await
+            .unwrap();
+    }
+    let plan = RebuildPlan {
+        projection: Projection::Tasks,
+        from: None,
+        to: None,
+        settle: Duration::ZERO,
+        write_rate: None,
+        limits: PlanLimits::default(),
+        rereads: Rereads {
+            rounds: 2,
+            pause: Duration::from_millis(1),
+        },
+        activate: true,
+        force: false,
+    };
+    let report = run_rebuild(
+        &world.archive,
+        world.commands.store(),
+        &world.analytics,
+        &plan,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let active = world
+        .analytics
+        .load_projection_config()
+        .await
+        .unwrap()
+        .active;
+    assert_eq!(
+        active.version, report.version,
+        "verified without differences and activated"
+    );
+    let first = world
+        .analytics
+        .scan_counters(taskpulse_domain::analytics::ProjectionVersion::FIRST)
+        .await
+        .unwrap();
+    let rebuilt = world.analytics.scan_counters(active.version).await.unwrap();
+    assert!(scope_items(&rebuilt, &Scope::User(ana.clone())).is_empty());
+    assert_eq!(
+        scope_items(&rebuilt, &Scope::Global),
+        scope_items(&first, &Scope::Global)
+    );
+    assert_eq!(
+        scope_items(&rebuilt, &Scope::User(erasure.pseudonym.clone())),
+        scope_items(&first, &Scope::User(erasure.pseudonym.clone()))
+    );
+}

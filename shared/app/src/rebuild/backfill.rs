@@ -2,7 +2,8 @@
 //! (deduplicated, corrupt objects skipped and reported), apply its events exactly once — the
 //! live consumer's own applied-event markers make events it already applied to the version
 //! duplicates — and record the partition as done, so a rerun continues after it. Applying a
-//! partition twice changes nothing.
+//! partition twice changes nothing. Events of erased users are counted under their
+//! pseudonyms, as the consumer counts them.
 
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use tokio::time::Instant;
 use super::{PartitionDone, RebuildError, WritePace};
 use crate::analytics::{PlanLimits, apply_events};
 use crate::archive::{CorruptObject, read_partition};
-use crate::ports::{ApplyTransaction, ReadArchive, RebuildProgress};
+use crate::erasure::route_late_events;
+use crate::ports::{ApplyTransaction, LoadErasures, ReadArchive, RebuildProgress};
 use crate::projections::ProjectionSpec;
 
 /// Events applied per call of the exactly-once path: bounds a call's retries and lets the pace
@@ -33,6 +35,7 @@ pub struct PartitionReport {
 
 pub async fn backfill_partition(
     archive: &impl ReadArchive,
+    erasures: &impl LoadErasures,
     store: &(impl ApplyTransaction + RebuildProgress),
     spec: ProjectionSpec,
     day: NaiveDate,
@@ -50,8 +53,24 @@ pub async fn backfill_partition(
     };
     let mut item_writes = 0;
     for chunk in read.events.chunks(BACKFILL_CHUNK) {
+        // Erased users' events count under their pseudonyms, as the consumer counts them; an
+        // owner being erased leaves the partition for a rerun.
+        let routed = route_late_events(erasures, chunk).await?;
+        if let Some(event) = routed.held.first() {
+            return Err(RebuildError::PartitionFailed {
+                day,
+                reason: format!("event {event}: the owner's erasure is under way"),
+            });
+        }
         let deadline = Instant::now() + CHUNK_RETRY_BUDGET;
-        let outcome = apply_events(store, spec, chunk, limits, deadline).await;
+        let outcome = apply_events(
+            store,
+            spec,
+            routed.countable.iter().map(|e| e.as_ref()),
+            limits,
+            deadline,
+        )
+        .await;
         if let Some((event, reason)) = outcome.failed.first() {
             return Err(RebuildError::PartitionFailed {
                 day,

@@ -14,8 +14,8 @@ use super::{
 use crate::analytics::PlanLimits;
 use crate::archive::CorruptObject;
 use crate::ports::{
-    ApplyTransaction, LoadProjectionConfig, ReadArchive, ReadCounters, RebuildProgress,
-    SaveProjectionConfig, ScanCounters,
+    ApplyTransaction, LoadErasures, LoadProjectionConfig, ReadArchive, ReadCounters,
+    RebuildProgress, SaveProjectionConfig, ScanCounters,
 };
 use crate::projections::ConfigError;
 
@@ -68,6 +68,7 @@ pub struct RebuildReport {
 
 pub async fn run_rebuild<S>(
     archive: &impl ReadArchive,
+    erasures: &impl LoadErasures,
     store: &S,
     plan: &RebuildPlan,
     mut observe: impl FnMut(RebuildProgressEvent<'_>),
@@ -115,7 +116,8 @@ where
     let mut pace = WritePace::new(plan.write_rate);
     for day in days {
         let partition =
-            backfill_partition(archive, store, spec, day, &plan.limits, &mut pace).await?;
+            backfill_partition(archive, erasures, store, spec, day, &plan.limits, &mut pace)
+                .await?;
         report.events += partition.done.events;
         report.applied += partition.done.applied;
         report.duplicates += partition.done.duplicates;

@@ -87,9 +87,15 @@ async fn a_changed_projection_rebuilt_from_the_archive_counts_the_whole_history(
     let events = history(40, 4);
     let (archive, store) = (MemoryArchive::default(), MemoryAnalyticsStore::default());
     live(&archive, &store, &events).await;
-    let report = run_rebuild(&archive, &store, &plan(Projection::TasksByPriority), |_| {})
-        .await
-        .unwrap();
+    let report = run_rebuild(
+        &archive,
+        &no_erasures(),
+        &store,
+        &plan(Projection::TasksByPriority),
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(report.version, v(2));
     assert_eq!(report.partitions, 4);
     assert_eq!(report.events, events.len() as u64);
@@ -143,13 +149,29 @@ async fn a_rebuild_run_twice_or_stopped_halfway_and_rerun_gives_the_same_counter
     let mut pace = WritePace::new(None);
     let limits = PlanLimits::default();
     for day in &days[..2] {
-        backfill_partition(&archive, &store, spec, *day, &limits, &mut pace)
-            .await
-            .unwrap();
-    }
-    let again = backfill_partition(&archive, &store, spec, days[0], &limits, &mut pace)
+        backfill_partition(
+            &archive,
+            &no_erasures(),
+            &store,
+            spec,
+            *day,
+            &limits,
+            &mut pace,
+        )
         .await
         .unwrap();
+    }
+    let again = backfill_partition(
+        &archive,
+        &no_erasures(),
+        &store,
+        spec,
+        days[0],
+        &limits,
+        &mut pace,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         again.done.applied, 0,
         "applying a partition twice changes nothing"
@@ -158,7 +180,9 @@ async fn a_rebuild_run_twice_or_stopped_halfway_and_rerun_gives_the_same_counter
 
     let mut rerun = plan(Projection::Tasks);
     rerun.activate = false;
-    let resumed = run_rebuild(&archive, &store, &rerun, |_| {}).await.unwrap();
+    let resumed = run_rebuild(&archive, &no_erasures(), &store, &rerun, |_| {})
+        .await
+        .unwrap();
     assert_eq!(
         resumed.version, spec.version,
         "the build under way is resumed"
@@ -172,7 +196,9 @@ async fn a_rebuild_run_twice_or_stopped_halfway_and_rerun_gives_the_same_counter
     assert_eq!(once, store.scan_counters(v(1)).await.unwrap());
 
     // Run twice: nothing is pending, nothing moves.
-    let twice = run_rebuild(&archive, &store, &rerun, |_| {}).await.unwrap();
+    let twice = run_rebuild(&archive, &no_erasures(), &store, &rerun, |_| {})
+        .await
+        .unwrap();
     assert_eq!((twice.partitions, twice.applied), (0, 0));
     assert_eq!(store.scan_counters(spec.version).await.unwrap(), once);
 }
@@ -190,7 +216,7 @@ async fn events_counted_live_while_building_are_applied_once_to_both_versions() 
     live(&archive, &store, during).await;
     let mut resume = plan(Projection::TasksByPriority);
     resume.activate = false;
-    let report = run_rebuild(&archive, &store, &resume, |_| {})
+    let report = run_rebuild(&archive, &no_erasures(), &store, &resume, |_| {})
         .await
         .unwrap();
     assert_eq!(
@@ -220,9 +246,15 @@ async fn corrupt_objects_are_reported_and_differences_block_activation_unless_fo
         .await
         .unwrap();
 
-    let report = run_rebuild(&lost, &store, &plan(Projection::Tasks), |_| {})
-        .await
-        .unwrap();
+    let report = run_rebuild(
+        &lost,
+        &no_erasures(),
+        &store,
+        &plan(Projection::Tasks),
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(report.corrupt.len(), 1);
     assert_eq!(report.corrupt[0].key, bad);
     assert!(!report.verification.differences.is_empty());
@@ -248,19 +280,30 @@ async fn progress_is_reported_partition_by_partition() {
     let (archive, store) = (MemoryArchive::default(), MemoryAnalyticsStore::default());
     live(&archive, &store, &events).await;
     let mut seen = vec![];
-    run_rebuild(&archive, &store, &plan(Projection::Tasks), |event| {
-        seen.push(match event {
-            RebuildProgressEvent::Registered { .. } => "registered".to_owned(),
-            RebuildProgressEvent::Settling { .. } => "settling".to_owned(),
-            RebuildProgressEvent::Partitions { pending } => format!("partitions {pending}"),
-            RebuildProgressEvent::PartitionDone(p) => format!("done {}", p.done.day),
-            RebuildProgressEvent::Verified(_) => "verified".to_owned(),
-        })
-    })
+    run_rebuild(
+        &archive,
+        &no_erasures(),
+        &store,
+        &plan(Projection::Tasks),
+        |event| {
+            seen.push(match event {
+                RebuildProgressEvent::Registered { .. } => "registered".to_owned(),
+                RebuildProgressEvent::Settling { .. } => "settling".to_owned(),
+                RebuildProgressEvent::Partitions { pending } => format!("partitions {pending}"),
+                RebuildProgressEvent::PartitionDone(p) => format!("done {}", p.done.day),
+                RebuildProgressEvent::Verified(_) => "verified".to_owned(),
+            })
+        },
+    )
     .await
     .unwrap();
     assert_eq!(seen[0], "registered");
     assert_eq!(seen[1], "partitions 3");
     assert_eq!(seen.iter().filter(|s| s.starts_with("done")).count(), 3);
     assert_eq!(seen.last().unwrap(), "verified");
+}
+
+/// A task table without erasure records.
+fn no_erasures() -> crate::memory::MemoryTaskStore {
+    crate::memory::MemoryTaskStore::default()
 }

@@ -6,17 +6,21 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use taskpulse_app::rebuild::{WritePace, backfill_partition};
 use taskpulse_app::{
-    ApplyTransaction, LoadProjectionConfig, PlanLimits, ReadArchive, RebuildProgress, metric,
+    ApplyTransaction, LoadErasures, LoadProjectionConfig, PlanLimits, ReadArchive, RebuildProgress,
+    metric,
 };
 
 use super::settings::WorkerSettings;
 use super::work_item::PartitionWork;
 use crate::consumer::UnreportableFailure;
 
+/// What the worker reads (the archive, and the erasure records of the events' owners in the
+/// task table) and writes (the counter table).
 #[derive(Debug, Clone)]
-pub struct Worker<A, S> {
+pub struct Worker<A, S, E> {
     pub archive: A,
     pub store: S,
+    pub erasures: E,
     pub limits: PlanLimits,
     pub settings: WorkerSettings,
 }
@@ -44,13 +48,14 @@ enum Outcome {
     Failed,
 }
 
-pub async fn handle_work<A, S>(
-    worker: &Worker<A, S>,
+pub async fn handle_work<A, S, E>(
+    worker: &Worker<A, S, E>,
     batch: SqsEvent,
 ) -> Result<(SqsBatchResponse, WorkSummary), UnreportableFailure>
 where
     A: ReadArchive,
     S: ApplyTransaction + RebuildProgress + LoadProjectionConfig,
+    E: LoadErasures,
 {
     let mut summary = WorkSummary {
         records: batch.records.len(),
@@ -99,8 +104,8 @@ where
     Ok((response, summary))
 }
 
-async fn backfill<A, S>(
-    worker: &Worker<A, S>,
+async fn backfill<A, S, E>(
+    worker: &Worker<A, S, E>,
     item: PartitionWork,
     pace: &mut WritePace,
     summary: &mut WorkSummary,
@@ -108,6 +113,7 @@ async fn backfill<A, S>(
 where
     A: ReadArchive,
     S: ApplyTransaction + RebuildProgress + LoadProjectionConfig,
+    E: LoadErasures,
 {
     let (version, day) = (item.version, item.day);
     // Read fresh for every item: an activation or abandonment must stop the fan-out at once.
@@ -132,6 +138,7 @@ where
     };
     match backfill_partition(
         &worker.archive,
+        &worker.erasures,
         &worker.store,
         spec,
         day,

@@ -9,7 +9,9 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::NaiveDate;
 use serde_json::json;
 use taskpulse_app::consume::consume_events;
-use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryArchive, MemoryWorkQueue};
+use taskpulse_app::memory::{
+    MemoryAnalyticsStore, MemoryArchive, MemoryTaskStore, MemoryWorkQueue,
+};
 use taskpulse_app::rebuild::Rereads;
 use taskpulse_app::{LoadProjectionConfig, PlanLimits, RebuildProgress, ScanCounters};
 use taskpulse_domain::EventEnvelope;
@@ -50,10 +52,13 @@ pub(super) fn coordinator() -> TestCoordinator {
     }
 }
 
-pub(super) fn worker(coordinator: &TestCoordinator) -> Worker<MemoryArchive, MemoryAnalyticsStore> {
+pub(super) fn worker(
+    coordinator: &TestCoordinator,
+) -> Worker<MemoryArchive, MemoryAnalyticsStore, MemoryTaskStore> {
     Worker {
         archive: coordinator.archive.clone(),
         store: coordinator.store.clone(),
+        erasures: MemoryTaskStore::default(),
         limits: PlanLimits::default(),
         settings: WorkerSettings { write_rate: 1e6 },
     }
