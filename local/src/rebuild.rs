@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use taskpulse_app::PlanLimits;
+use taskpulse_app::{LoadErasures, PlanLimits};
 use taskpulse_app::rebuild::{
     RebuildPlan, RebuildProgressEvent, Rereads, WritePace, retire, run_rebuild, settle_time,
 };
@@ -127,9 +127,10 @@ impl LocalRebuild {
     }
 
     /// Starts a rebuild in the background; `consumer_timeout` bounds the settle time.
-    pub fn start<C: AnalyticsTable>(
+    pub fn start<C: AnalyticsTable, E: LoadErasures + 'static>(
         self: &std::sync::Arc<Self>,
         archive: LocalArchive,
+        erasures: E,
         store: C,
         request: RebuildRequest,
         limits: PlanLimits,
@@ -172,13 +173,19 @@ impl LocalRebuild {
             };
         }
         let this = std::sync::Arc::clone(self);
-        tokio::spawn(async move { this.run(archive, store, plan).await });
+        tokio::spawn(async move { this.run(archive, erasures, store, plan).await });
         Ok(())
     }
 
-    async fn run<C: AnalyticsTable>(&self, archive: LocalArchive, store: C, plan: RebuildPlan) {
+    async fn run<C: AnalyticsTable>(
+        &self,
+        archive: LocalArchive,
+        erasures: impl LoadErasures,
+        store: C,
+        plan: RebuildPlan,
+    ) {
         let mut backfill_started: Option<Instant> = None;
-        let result = run_rebuild(&archive, &store, &plan, |event| match event {
+        let result = run_rebuild(&archive, &erasures, &store, &plan, |event| match event {
             RebuildProgressEvent::Registered { version } => {
                 self.update(|s| s.version = Some(version.number()));
             }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
-use taskpulse_app::{ApplyTransaction, LoadProjectionConfig, PlanLimits};
+use taskpulse_app::{ApplyTransaction, LoadErasures, LoadProjectionConfig, PlanLimits};
 use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_lambda::deadline::retry_deadline_after;
 use tokio::sync::watch;
@@ -31,23 +31,29 @@ pub use stats::{MappingStats, StatsSnapshot};
 
 /// The queue, the consumer and how one drives the other: `Q` is the events queue, `C` the
 /// table the consumer writes counters to (its projection configuration read through the
-/// consumer function's cache), beside the archive. Each counted batch is announced in
-/// `changes`.
+/// consumer function's cache), beside the archive, and `T` the task table it reads erasure
+/// records from. Each counted batch is announced in `changes`.
 #[derive(Debug)]
-pub struct EventSourceMapping<Q, C> {
+pub struct EventSourceMapping<Q, C, T> {
     pub queue: Q,
-    pub consumer: Consumer<LocalArchive, CachedProjectionConfig<NoticingCounters<C>>>,
+    pub consumer: Consumer<LocalArchive, CachedProjectionConfig<NoticingCounters<C>>, T>,
     pub settings: MappingSettings,
     pub chaos: Mutex<DeliveryChaos>,
     pub stats: MappingStats,
     pub changes: Arc<CounterChanges>,
 }
 
-impl<Q: EventQueue, C: ApplyTransaction + LoadProjectionConfig + 'static> EventSourceMapping<Q, C> {
+impl<Q, C, T> EventSourceMapping<Q, C, T>
+where
+    Q: EventQueue,
+    C: ApplyTransaction + LoadProjectionConfig + 'static,
+    T: LoadErasures + 'static,
+{
     pub fn new(
         queue: Q,
         archive: LocalArchive,
         counters: C,
+        erasures: T,
         limits: PlanLimits,
         settings: MappingSettings,
     ) -> Self {
@@ -61,6 +67,7 @@ impl<Q: EventQueue, C: ApplyTransaction + LoadProjectionConfig + 'static> EventS
             consumer: Consumer {
                 archive,
                 store: CachedProjectionConfig::new(counters, PROJECTION_CONFIG_TTL),
+                erasures,
                 limits,
             },
             settings,
@@ -235,7 +242,7 @@ mod tests {
     use super::*;
     use crate::queue::MemoryQueue;
     use chrono::Utc;
-    use taskpulse_app::memory::MemoryAnalyticsStore;
+    use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore};
     use taskpulse_app::{PendingEvent, PublishEvents, ReadCounters};
     use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
     use taskpulse_domain::task::CreateTask;
@@ -261,6 +268,7 @@ mod tests {
             queue.clone(),
             LocalArchive::Memory(Default::default()),
             store.clone(),
+            MemoryTaskStore::default(),
             PlanLimits::default(),
             settings,
         )
@@ -301,7 +309,7 @@ mod tests {
         counters.get(&Counter::Created).copied().unwrap_or(0)
     }
 
-    type MemoryMapping = EventSourceMapping<MemoryQueue, MemoryAnalyticsStore>;
+    type MemoryMapping = EventSourceMapping<MemoryQueue, MemoryAnalyticsStore, MemoryTaskStore>;
 
     async fn run_until(mapping: &Arc<MemoryMapping>, done: impl Fn(&MemoryMapping) -> bool) {
         let (stop_tx, stop) = watch::channel(false);

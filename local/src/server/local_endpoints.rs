@@ -86,6 +86,7 @@ pub(super) async fn respond<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
             };
             match backend.rebuild.start(
                 mapping.archive().clone(),
+                backend.api.commands().store().clone(),
                 mapping.counters().clone(),
                 request,
                 mapping.consumer.limits,

@@ -27,6 +27,12 @@ pub const OUTBOX_GRACE_SECONDS: &str = "OUTBOX_GRACE_SECONDS";
 pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
 /// The queue of a rebuild's work items (one per archive partition).
 pub const REBUILD_QUEUE_URL: &str = "REBUILD_QUEUE_URL";
+/// The queue of erasure work: the API hands requests to the eraser on it, and the eraser
+/// continues its own work there.
+pub const ERASURE_QUEUE_URL: &str = "ERASURE_QUEUE_URL";
+/// How long an erasure settles before its first deletion, in seconds
+/// (`taskpulse_app::erasure::settle_time`).
+pub const ERASURE_SETTLE_SECONDS: &str = "ERASURE_SETTLE_SECONDS";
 /// The origins whose browser pages may call the API (comma-separated; unset or empty: none).
 pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
 /// An AWS-compatible endpoint (moto) for every SDK client, set by `sam local` through its
@@ -67,6 +73,19 @@ pub fn outbox_grace() -> Result<TimeDelta, ConfigError> {
         OUTBOX_GRACE_SECONDS,
         raw.as_deref(),
         DEFAULT_OUTBOX_GRACE_SECONDS,
+        0..=86_400,
+    )?;
+    Ok(TimeDelta::seconds(seconds))
+}
+
+/// An erasure's settle time from `ERASURE_SETTLE_SECONDS` (at most a day), `default` when
+/// unset.
+pub fn erasure_settle(default: TimeDelta) -> Result<TimeDelta, ConfigError> {
+    let raw = std::env::var(ERASURE_SETTLE_SECONDS).ok();
+    let seconds = bounded_integer(
+        ERASURE_SETTLE_SECONDS,
+        raw.as_deref(),
+        default.num_seconds(),
         0..=86_400,
     )?;
     Ok(TimeDelta::seconds(seconds))

@@ -20,10 +20,16 @@ use crate::ports::{
 
 pub use late_events::{OwnedEvents, route_late_events};
 
-/// How long an erasure settles before its first deletion: longer than the longest command
-/// and the longest consumer invocation (the functions' timeouts, 30 s and 60 s in
-/// `template.yaml`), so that nothing that started before the request writes after it.
-pub const DEFAULT_SETTLE: TimeDelta = TimeDelta::seconds(90);
+/// How long an erasure settles before its first deletion: longer than the longest invocation
+/// that writes what an erasure removes, so that nothing that started before the request
+/// writes after it. On AWS that is the rebuild worker (900 s; the API's timeout is 10 s,
+/// the consumer's 30 s), plus a margin for the eventually consistent read of the record.
+pub fn settle_time(longest_writer_invocation: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(longest_writer_invocation).unwrap_or(TimeDelta::MAX) + SETTLE_MARGIN
+}
+
+/// What an erasure's settle time adds to the longest invocation.
+const SETTLE_MARGIN: TimeDelta = TimeDelta::seconds(30);
 
 /// Items deleted or moved per page of work: one `BatchWriteItem`'s worth.
 pub const ERASURE_PAGE: usize = 25;
