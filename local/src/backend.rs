@@ -12,12 +12,13 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use chrono::TimeDelta;
 use taskpulse_app::PlanLimits;
-use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore};
+use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore, MemoryWorkQueue};
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_app::{
-    ApplyTransaction, DeleteCounters, ListPendingOutbox, ListTasks, LoadIdempotency,
-    LoadProjectionConfig, LoadTask, MarkEventsPublished, ReadCounters, RebuildProgress,
-    SaveProjectionConfig, SaveTask, ScanCounters, TaskCommands,
+    ApplyTransaction, DeleteCounters, DeleteIdempotencyRecords, DeleteTask, ListPendingOutbox,
+    ListTasks, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished,
+    MoveUserCounters, ReadCounters, RebuildProgress, SaveErasure, SaveProjectionConfig, SaveTask,
+    ScanCounters, TaskCommands,
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
@@ -27,6 +28,7 @@ use tokio::sync::watch;
 
 use crate::archive::LocalArchive;
 use crate::error::StackError;
+use crate::eraser::local_erasure_settle;
 use crate::event_source_mapping::EventSourceMapping;
 use crate::options::{BackendKind, MappingOverrides};
 use crate::queue::{EventQueue, MemoryQueue, SqsQueue};
@@ -40,6 +42,11 @@ pub trait TaskTable:
     + MarkEventsPublished
     + ListTasks
     + ListPendingOutbox
+    + LoadErasures
+    + SaveErasure
+    + DeleteTask
+    + DeleteIdempotencyRecords
+    + Clone
     + 'static
 {
 }
@@ -50,6 +57,11 @@ impl<T> TaskTable for T where
         + MarkEventsPublished
         + ListTasks
         + ListPendingOutbox
+        + LoadErasures
+        + SaveErasure
+        + DeleteTask
+        + DeleteIdempotencyRecords
+        + Clone
         + 'static
 {
 }
@@ -60,6 +72,7 @@ pub trait AnalyticsTable:
     + ReadCounters
     + ScanCounters
     + DeleteCounters
+    + MoveUserCounters
     + RebuildProgress
     + LoadProjectionConfig
     + SaveProjectionConfig
@@ -72,6 +85,7 @@ impl<C> AnalyticsTable for C where
         + ReadCounters
         + ScanCounters
         + DeleteCounters
+        + MoveUserCounters
         + RebuildProgress
         + LoadProjectionConfig
         + SaveProjectionConfig
@@ -92,8 +106,10 @@ pub struct Backend<T, Q, C> {
     /// One line saying where the data lives.
     pub description: String,
     /// The API reads the active projection version through the API function's cache.
-    pub api: Api<T, Q, CachedProjectionConfig<C>>,
-    pub mapping: Arc<EventSourceMapping<Q, C>>,
+    pub api: Api<T, Q, CachedProjectionConfig<C>, MemoryWorkQueue>,
+    pub mapping: Arc<EventSourceMapping<Q, C, T>>,
+    /// How long an erasure settles here: the local consumer's timeout and a margin.
+    pub erasure_settle: TimeDelta,
     /// The rebuild `/_local/rebuild` runs in this process.
     pub rebuild: Arc<LocalRebuild>,
     /// Keeps the moto server of the `moto` backend running.
@@ -149,6 +165,7 @@ impl EmbeddedBackend {
         );
         let tasks = MemoryTaskStore::default();
         let counters = MemoryAnalyticsStore::default();
+        let erasure_settle = local_erasure_settle(&settings)?;
         Ok(Self {
             kind: BackendKind::Embedded,
             description: format!(
@@ -156,17 +173,20 @@ impl EmbeddedBackend {
                 archive.describe()
             ),
             api: Api::new(
-                TaskCommands::new(tasks, queue.clone()),
+                TaskCommands::new(tasks.clone(), queue.clone()),
                 CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
+                MemoryWorkQueue::default(),
             )
             .with_cors(cors_policy()?),
             mapping: Arc::new(EventSourceMapping::new(
                 queue,
                 archive,
                 counters,
+                tasks,
                 PlanLimits::default(),
                 settings,
             )),
+            erasure_settle,
             rebuild: Arc::default(),
             _moto: None,
         })
@@ -312,17 +332,20 @@ impl SdkBackend {
             ..PlanLimits::default()
         };
         let archive = LocalArchive::S3(S3Archive::new(sdk::s3_client(&config), archive_bucket));
+        let erasure_settle = local_erasure_settle(&settings)?;
         Ok(Self {
             kind,
             description: format!("{description}; archive {}", archive.describe()),
             api: Api::new(
-                TaskCommands::new(tasks, queue.clone()),
+                TaskCommands::new(tasks.clone(), queue.clone()),
                 CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
+                MemoryWorkQueue::default(),
             )
             .with_cors(cors_policy()?),
             mapping: Arc::new(EventSourceMapping::new(
-                queue, archive, counters, limits, settings,
+                queue, archive, counters, tasks, limits, settings,
             )),
+            erasure_settle,
             rebuild: Arc::default(),
             _moto: moto,
         })

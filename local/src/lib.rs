@@ -6,6 +6,7 @@
 //! - [`queue`]: the events queue, in process or on SQS;
 //! - [`event_source_mapping`]: what Lambda does between the queue and the consumer;
 //! - [`changes`]: notices that counters changed, for the dashboard's live updates;
+//! - [`eraser`]: the eraser, on the erasure work the API hands it;
 //! - [`archive`]: the event archive, in memory, in a directory or in S3;
 //! - [`rebuild`]: a rebuild of the analytics from the archive, run in the stack;
 //!   [`rebuild_command`] is `taskpulse rebuild`, which drives it.
@@ -13,6 +14,7 @@
 pub mod archive;
 pub mod backend;
 pub mod changes;
+pub mod eraser;
 pub mod error;
 pub mod event_source_mapping;
 pub mod options;

@@ -160,6 +160,7 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     let (stop_tx, stop) = watch::channel(false);
     let pollers = backend.mapping.start(stop.clone());
     let relay = tokio::spawn(Arc::clone(&backend).run_relay(stop.clone()));
+    let eraser = tokio::spawn(Arc::clone(&backend).run_eraser(stop.clone()));
     let server = tokio::spawn(server::serve(
         listener,
         Arc::clone(&backend),
@@ -175,6 +176,7 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
         let _ = poller.await;
     }
     let _ = relay.await;
+    let _ = eraser.await;
     let stats = backend.mapping.stats.snapshot();
     println!(
         "Consumer: {} invocations, {} records, {} events applied, {} duplicates skipped, {} poison, {} failed writes",
