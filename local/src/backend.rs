@@ -27,8 +27,8 @@ use taskpulse_lambda::relay::relay_outbox;
 use tokio::sync::watch;
 
 use crate::archive::LocalArchive;
-use crate::error::StackError;
 use crate::eraser::local_erasure_settle;
+use crate::error::StackError;
 use crate::event_source_mapping::EventSourceMapping;
 use crate::options::{BackendKind, MappingOverrides};
 use crate::queue::{EventQueue, MemoryQueue, SqsQueue};

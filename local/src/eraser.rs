@@ -54,7 +54,6 @@ impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
             }
         }
     }
-
 }
 
 /// How often the local eraser looks for due erasure work, how long one of its runs may take
@@ -85,4 +84,3 @@ fn local_erasure_settle(settings: &MappingSettings) -> Result<TimeDelta, StackEr
     env::erasure_settle(settle_time(settings.function_timeout))
         .map_err(|e| StackError::Config(e.to_string()))
 }
-

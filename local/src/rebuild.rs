@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use taskpulse_app::{LoadErasures, PlanLimits};
 use taskpulse_app::rebuild::{
     RebuildPlan, RebuildProgressEvent, Rereads, WritePace, retire, run_rebuild, settle_time,
 };
+use taskpulse_app::{LoadErasures, PlanLimits};
 use taskpulse_domain::analytics::Projection;
 
 use crate::archive::LocalArchive;

@@ -1,17 +1,18 @@
-//! The rebuild queue on SQS: work items for the rebuild worker, sent in batches of ten with a
-//! `DelaySeconds` each, so none is received before the rebuild's settle time has passed.
+//! A work queue on SQS (the rebuild's, and the eraser's): work items sent in batches of ten
+//! with a `DelaySeconds` each, so none is received before its delay has passed (a rebuild's
+//! settle time, an erasure's).
 
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use taskpulse_app::{SendWork, StoreError};
+use taskpulse_app::{MAX_WORK_DELAY, SendWork, StoreError};
 
 use crate::publisher::SQS_BATCH_LIMIT;
 
 /// The longest `DelaySeconds` SQS takes.
-const MAX_DELAY_SECONDS: u64 = 900;
+const MAX_DELAY_SECONDS: u64 = MAX_WORK_DELAY.as_secs();
 
 #[derive(Debug, Clone)]
 pub struct SqsWorkQueue {

@@ -9,6 +9,9 @@ use super::StoreError;
 /// Message bodies per [`SendWork::send_work`] call: SQS's `SendMessageBatch` limit.
 pub const WORK_BATCH_LIMIT: usize = 10;
 
+/// The longest delay a work queue gives a message: SQS's `DelaySeconds` limit.
+pub const MAX_WORK_DELAY: Duration = Duration::from_secs(900);
+
 pub trait SendWork: Send + Sync {
     /// Sends up to [`WORK_BATCH_LIMIT`] message bodies, none delivered to a worker before
     /// `delay` has passed. Either every body was accepted, or the error says none may have

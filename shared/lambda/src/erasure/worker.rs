@@ -12,14 +12,11 @@ use chrono::{TimeDelta, Utc};
 use taskpulse_app::erasure::{Advance, Eraser};
 use taskpulse_app::{
     DeleteIdempotencyRecords, DeleteTask, ListTasks, LoadErasures, LoadProjectionConfig, LoadTask,
-    MoveUserCounters, PublishEvents, SaveErasure, SendWork, metric,
+    MAX_WORK_DELAY, MoveUserCounters, PublishEvents, SaveErasure, SendWork, metric,
 };
 use tokio::time::Instant;
 
 use super::work::ErasureWork;
-
-/// The longest delay SQS gives a message (`DelaySeconds` ≤ 900).
-pub const MAX_WORK_DELAY: Duration = Duration::from_secs(900);
 
 /// What the eraser works with: the task table, the event queue, the analytics table, the
 /// erasure work queue (for continuations) and the settle time.

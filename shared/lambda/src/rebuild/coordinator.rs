@@ -20,8 +20,9 @@ use taskpulse_app::{
 
 use super::answer::{Answer, Progress, Retired, Started, VerificationView};
 use super::command::{BadCommand, Command};
-use super::settings::{CoordinatorSettings, MAX_QUEUE_DELAY};
+use super::settings::CoordinatorSettings;
 use super::work_item::PartitionWork;
+use taskpulse_app::MAX_WORK_DELAY;
 
 /// Differences a verification answer lists (their total is always given).
 pub const SAMPLE_DIFFERENCES: usize = 20;
@@ -216,7 +217,7 @@ pub fn remaining_settle(since: DateTime<Utc>, settle: Duration) -> Duration {
     let settled_at = since + chrono::Duration::from_std(settle).unwrap_or(chrono::Duration::MAX);
     let remaining = (settled_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
     let seconds = remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
-    Duration::from_secs(seconds).min(MAX_QUEUE_DELAY)
+    Duration::from_secs(seconds).min(MAX_WORK_DELAY)
 }
 
 async fn progress<A, S, Q>(

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use taskpulse_app::MAX_WORK_DELAY;
 use taskpulse_app::projections::PROJECTION_CONFIG_TTL;
 use taskpulse_app::rebuild::settle_time;
 
@@ -12,9 +13,6 @@ pub const CONSUMER_TIMEOUT_SECONDS: &str = "CONSUMER_TIMEOUT_SECONDS";
 pub const REBUILD_WRITE_RATE: &str = "REBUILD_WRITE_RATE";
 /// The worker's maximum concurrency (the event source mapping's `MaximumConcurrency`).
 pub const REBUILD_WORKER_CONCURRENCY: &str = "REBUILD_WORKER_CONCURRENCY";
-
-/// The longest delay SQS gives a message (`DelaySeconds`): the settle time must fit in it.
-pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {name}: {reason}")]
@@ -39,7 +37,7 @@ impl CoordinatorSettings {
         // A longer consumer timeout would make the settle time exceed the longest delay the
         // queue can give, and a worker could read the archive before every consumer writes
         // the new version.
-        let longest = (MAX_QUEUE_DELAY - PROJECTION_CONFIG_TTL).as_secs();
+        let longest = (MAX_WORK_DELAY - PROJECTION_CONFIG_TTL).as_secs();
         let seconds = number(&lookup, CONSUMER_TIMEOUT_SECONDS, 1.0, longest as f64)?;
         Ok(Self {
             consumer_timeout: Duration::from_secs(seconds as u64),
