@@ -6,7 +6,9 @@ use std::sync::Arc;
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use taskpulse_app::TaskCommands;
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, env, sdk};
+use taskpulse_aws::{
+    DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, SqsWorkQueue, env, sdk,
+};
 use taskpulse_lambda::api::{Api, CallerSource, CorsPolicy};
 use taskpulse_lambda::telemetry;
 
@@ -15,6 +17,7 @@ async fn main() -> Result<(), Error> {
     let metrics = telemetry::init("api")?;
     let tasks_table = env::required(env::TASKS_TABLE)?;
     let queue_url = env::required(env::EVENTS_QUEUE_URL)?;
+    let erasure_queue = env::required(env::ERASURE_QUEUE_URL)?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
     let shards = env::global_counter_shards()?;
     let cors = CorsPolicy::parse(&env::optional(env::CORS_ALLOWED_ORIGINS))
@@ -32,17 +35,20 @@ async fn main() -> Result<(), Error> {
     };
     let config = sdk::load_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
     let api = Arc::new(
         Api::new(
             TaskCommands::new(
                 DynamoTaskStore::new(dynamodb.clone(), tasks_table),
-                SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), queue_url),
+                SqsEventPublisher::new(sqs.clone(), queue_url),
             ),
             // The active projection version is read at most every few seconds, not per request.
             CachedProjectionConfig::new(
                 DynamoAnalyticsStore::new(dynamodb, analytics_table, shards),
                 PROJECTION_CONFIG_TTL,
             ),
+            // Erasure requests are handed to the eraser function on its queue.
+            SqsWorkQueue::new(sqs, erasure_queue),
         )
         .with_cors(cors)
         .with_caller_source(caller_source),

@@ -7,7 +7,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_app::PlanLimits;
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
-use taskpulse_aws::{DynamoAnalyticsStore, S3Archive, env, sdk};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_lambda::deadline::retry_deadline_at_epoch_ms;
 use taskpulse_lambda::telemetry;
@@ -16,23 +16,23 @@ use taskpulse_lambda::telemetry;
 async fn main() -> Result<(), Error> {
     let metrics = telemetry::init("consumer")?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
+    let tasks_table = env::required(env::TASKS_TABLE)?;
     let bucket = env::required(env::ARCHIVE_BUCKET)?;
     let limits = PlanLimits {
         global_shards: env::global_counter_shards()?,
         ..PlanLimits::default()
     };
     let config = sdk::load_from_env().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let consumer = Consumer {
         archive: S3Archive::new(sdk::s3_client(&config), bucket),
         // The live versions are read at most every few seconds, not per batch.
         store: CachedProjectionConfig::new(
-            DynamoAnalyticsStore::new(
-                aws_sdk_dynamodb::Client::new(&config),
-                analytics_table,
-                limits.global_shards,
-            ),
+            DynamoAnalyticsStore::new(dynamodb.clone(), analytics_table, limits.global_shards),
             PROJECTION_CONFIG_TTL,
         ),
+        // The erasure records of the batch's owners: one read per batch.
+        erasures: DynamoTaskStore::new(dynamodb, tasks_table),
         limits,
     };
     let consumer = &consumer;

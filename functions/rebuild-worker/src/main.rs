@@ -6,7 +6,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_app::PlanLimits;
-use taskpulse_aws::{DynamoAnalyticsStore, S3Archive, env, sdk};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_lambda::rebuild::{Worker, WorkerSettings, handle_work};
 use taskpulse_lambda::telemetry;
 
@@ -14,6 +14,7 @@ use taskpulse_lambda::telemetry;
 async fn main() -> Result<(), Error> {
     let metrics = telemetry::init("rebuild-worker")?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
+    let tasks_table = env::required(env::TASKS_TABLE)?;
     let bucket = env::required(env::ARCHIVE_BUCKET)?;
     let limits = PlanLimits {
         global_shards: env::global_counter_shards()?,
@@ -21,13 +22,12 @@ async fn main() -> Result<(), Error> {
     };
     let settings = WorkerSettings::from_env()?;
     let config = sdk::load_from_env().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let worker = Worker {
         archive: S3Archive::new(sdk::s3_client(&config), bucket),
-        store: DynamoAnalyticsStore::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            analytics_table,
-            limits.global_shards,
-        ),
+        store: DynamoAnalyticsStore::new(dynamodb.clone(), analytics_table, limits.global_shards),
+        // Erased users' events are backfilled under their pseudonyms.
+        erasures: DynamoTaskStore::new(dynamodb, tasks_table),
         limits,
         settings,
     };

@@ -5,7 +5,7 @@
 //! - [`DynamoAnalyticsStore`]: per-day counter items of every projection version, moved
 //!   exactly once per event; the projection configuration and a rebuild's progress.
 //! - [`S3Archive`]: the event archive.
-//! - [`SqsWorkQueue`]: a rebuild's work items.
+//! - [`SqsWorkQueue`]: a rebuild's work items, and an eraser's.
 //!
 //! The item layout is described in [`keys`] and in `docs/data-model.md`.
 

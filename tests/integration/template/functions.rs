@@ -50,6 +50,32 @@ fn each_function_gets_the_environment_its_code_reads() {
         settings::REBUILD_WORKER_CONCURRENCY,
         "!Ref RebuildWorkerConcurrency",
     );
+    for function in ["ConsumerFunction", "RebuildWorkerFunction", "EraserFunction"] {
+        has(function, env::TASKS_TABLE, "!Ref TasksTable");
+    }
+    has("ApiFunction", env::ERASURE_QUEUE_URL, "!Ref ErasureQueue");
+    has("EraserFunction", env::ERASURE_QUEUE_URL, "!Ref ErasureQueue");
+    has("EraserFunction", env::EVENTS_QUEUE_URL, "!Ref EventsQueue");
+    has("EraserFunction", env::ANALYTICS_TABLE, "!Ref AnalyticsTable");
+    // An erasure settles longer than any invocation that writes what it removes, so that
+    // nothing that began before the request writes after its deletions.
+    let settle: u64 = environment(&template, "EraserFunction", env::ERASURE_SETTLE_SECONDS)
+        .expect("the eraser's settle time")
+        .parse()
+        .unwrap();
+    let writers = ["ApiFunction", "ConsumerFunction", "RebuildWorkerFunction", "RelayFunction"];
+    for writer in writers {
+        let timeout = match &resource(&template, writer)["Properties"]["Timeout"] {
+            serde_yaml_ng::Value::Null => {
+                number(&template.section("Globals").unwrap()["Function"]["Timeout"])
+            }
+            timeout => number(timeout),
+        };
+        assert!(
+            settle > timeout as u64,
+            "the erasure settle time ({settle} s) must exceed {writer}'s timeout ({timeout} s)"
+        );
+    }
     // The settle time waits out the longest consumer batch: it must know the real timeout.
     let consumer_timeout =
         number(&resource(&template, "ConsumerFunction")["Properties"]["Timeout"]);

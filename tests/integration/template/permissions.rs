@@ -60,7 +60,8 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
-                    "dynamodb:ConditionCheckItem"
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:BatchGetItem"
                 ]
             ),
             ("!Sub ${TasksTable.Arn}/index/byUser", &["dynamodb:Query"]),
@@ -69,6 +70,7 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
                 &["dynamodb:Query", "dynamodb:GetItem"]
             ),
             ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
+            ("!GetAtt ErasureQueue.Arn", &["sqs:SendMessage"]),
         ])
     );
     assert_eq!(
@@ -79,6 +81,7 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
                 &["dynamodb:UpdateItem", "dynamodb:GetItem"]
             ),
             ("!Sub ${ArchiveBucket.Arn}/events/*", &["s3:PutObject"]),
+            ("!GetAtt TasksTable.Arn", &["dynamodb:BatchGetItem"]),
         ])
     );
     assert_eq!(
@@ -111,6 +114,35 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
             ),
             ("!Sub ${ArchiveBucket.Arn}/events/*", &["s3:GetObject"]),
             ("!GetAtt ArchiveBucket.Arn", &["s3:ListBucket"]),
+            ("!GetAtt TasksTable.Arn", &["dynamodb:BatchGetItem"]),
+        ])
+    );
+    assert_eq!(
+        granted(&template, "EraserFunction"),
+        expect(&[
+            (
+                "!GetAtt TasksTable.Arn",
+                &[
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query",
+                    "dynamodb:Scan",
+                    "dynamodb:BatchWriteItem"
+                ]
+            ),
+            ("!Sub ${TasksTable.Arn}/index/byUser", &["dynamodb:Query"]),
+            (
+                "!GetAtt AnalyticsTable.Arn",
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:Query",
+                    "dynamodb:BatchWriteItem"
+                ]
+            ),
+            ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
+            ("!GetAtt ErasureQueue.Arn", &["sqs:SendMessage"]),
         ])
     );
     assert_eq!(

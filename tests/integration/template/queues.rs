@@ -42,6 +42,19 @@ fn the_rebuild_queue_gives_each_partition_three_tries_one_per_invocation() {
 #[test]
 fn queue_rules_hold() {
     let template = template();
+    let (erasures, _) = queue_and_its_dlq(&template, "ErasureQueue", "ErasureDeadLetterQueue");
+    let eraser = &resource(&template, "EraserFunction")["Properties"];
+    assert!(
+        number(&erasures["VisibilityTimeout"]) >= 6 * number(&eraser["Timeout"]),
+        "an erasure still in work must not be delivered again"
+    );
+    let source = &eraser["Events"]["Erasures"]["Properties"];
+    assert_eq!(number(&source["BatchSize"]), 1);
+    assert_eq!(
+        source["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+
     let (queue, dlq) = queue_and_its_dlq(&template, "EventsQueue", "EventsDeadLetterQueue");
     let consumer = &resource(&template, "ConsumerFunction")["Properties"];
     let consumer_timeout = number(&consumer["Timeout"]);
