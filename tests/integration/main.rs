@@ -11,6 +11,7 @@ mod archive_sql;
 mod commands;
 mod consumer;
 mod dashboard;
+mod erasure;
 mod events;
 mod hostile_http;
 mod lambda_runtime;

@@ -7,26 +7,15 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
-use taskpulse_app::backoff::Backoff;
+use aws_sdk_dynamodb::types::AttributeValue;
 use taskpulse_app::{DeleteCounters, ScanCounters, StoreError, VersionCounters};
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
 
 use crate::analytics_store::{DynamoAnalyticsStore, rejected};
+use crate::batch::{self, Item};
 use crate::error::store_error;
 use crate::keys::{self, CounterPartition, PK, SK, key_attributes};
-
-type Item = HashMap<String, AttributeValue>;
-
-/// `BatchWriteItem` takes at most 25 requests.
-const BATCH_WRITE_LIMIT: usize = 25;
-/// Pauses before a batch's unprocessed items are sent again.
-const UNPROCESSED_BACKOFF: Backoff = Backoff {
-    first: std::time::Duration::from_millis(50),
-    longest: std::time::Duration::from_secs(2),
-};
-const UNPROCESSED_ATTEMPTS: u32 = 8;
 
 /// The filter selecting `version`'s counter items by partition key.
 fn version_filter(version: ProjectionVersion) -> (String, HashMap<String, AttributeValue>) {
@@ -90,43 +79,11 @@ impl<W: Send + Sync> DynamoAnalyticsStore<W> {
 
     /// Deletes items by key in `BatchWriteItem` pages, sending unprocessed items again.
     async fn delete_keys(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
-                        .map_err(rejected)
-                })
-                .collect::<Result<_, _>>()?;
-            let mut attempt = 0;
-            while !requests.is_empty() {
-                let output = self
-                    .reader
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(store_error)?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut left| left.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    if attempt >= UNPROCESSED_ATTEMPTS {
-                        return Err(StoreError::Unavailable(format!(
-                            "{} deletes still unprocessed after {attempt} attempts",
-                            requests.len()
-                        )));
-                    }
-                    UNPROCESSED_BACKOFF.sleep(attempt).await;
-                    attempt += 1;
-                }
-            }
-        }
-        Ok(())
+        let requests = keys
+            .into_iter()
+            .map(batch::delete_request)
+            .collect::<Result<_, _>>()?;
+        batch::write_all(&self.reader, &self.table, requests).await
     }
 }
 

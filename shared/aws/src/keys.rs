@@ -4,7 +4,9 @@
 //! | table | item | pk | sk |
 //! |---|---|---|---|
 //! | tasks | a task | `TASK#<taskId>` | `TASK` |
-//! | tasks | an idempotency record | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
+//! | tasks | an idempotency record | `IDEMPOTENCY#<userId>` | `KEY#<key>` |
+//! | tasks | an idempotency record written before the layout above (read, never written) | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
+//! | tasks | a user's erasure (no user id in it) | `ERASURE#<hex SHA-256 of the userId>` | `ERASURE` |
 //! | analytics | one user's counters for a UTC day, and the first 32 events applied to them (`appliedEvents`) | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
 //! | analytics | an event applied to a user's day past the first 32 (an overflow marker: keys only) | `<v>USER#<userId>` | `APPLIED#<yyyy-mm-dd>#<eventId>` |
 //! | analytics | one shard of everyone's counters for a UTC day | `<v>GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
@@ -27,6 +29,14 @@
 //! come back byte for byte, holds `eventId`, `eventType`, `committedAt` and the whole envelope
 //! in `body`. Both forms are read.
 //!
+//! A user's idempotency records share one partition, so an erasure finds them with a `Query`.
+//! Records written before that layout (one partition per record) live on until their TTL
+//! (`expiresAt`, 24 h): a read that finds no record under the key looks under the earlier key,
+//! so a retry across the upgrade still replays.
+//!
+//! An erasure record is keyed by a digest of the user id: it holds no user id, and the id
+//! finds it.
+//!
 //! A change's idempotency record keeps its answer (`task`) without the task's text
 //! (`TASK_TEXT`), which a replay reads from the task item; a create's keeps it whole, with the
 //! id of its `TaskCreated` (`createdEvent`), since it is written before its task. Records
@@ -36,6 +46,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
 use taskpulse_domain::analytics::ProjectionVersion;
 use taskpulse_domain::{EventId, TaskId, UserId};
 
@@ -70,6 +81,17 @@ pub const IDEMPOTENCY_ANSWER: &str = "task";
 /// The TTL attribute of the tasks table (declared in `template.yaml`): set on idempotency
 /// records only.
 pub const EXPIRES_AT: &str = "expiresAt";
+/// Attributes of an erasure record (`taskpulse_domain::erasure::Erasure`): the pseudonym, the
+/// request and last-save times (RFC 3339, to the nanosecond), the step
+/// (`ErasureStep::as_str`) and the counts of what each step did.
+pub const ERASURE_PSEUDONYM: &str = "pseudonym";
+pub const ERASURE_REQUESTED_AT: &str = "requestedAt";
+pub const ERASURE_UPDATED_AT: &str = "updatedAt";
+pub const ERASURE_STEP: &str = "step";
+pub const ERASURE_TASKS_DELETED: &str = "tasksDeleted";
+pub const ERASURE_PENDING_EVENTS_PUBLISHED: &str = "pendingEventsPublished";
+pub const ERASURE_IDEMPOTENCY_RECORDS_DELETED: &str = "idempotencyRecordsDeleted";
+pub const ERASURE_COUNTER_ITEMS_MOVED: &str = "counterItemsMoved";
 /// The binary set of event ids (16 bytes each) applied to a user's day item: the first
 /// `taskpulse_app::analytics::MAX_INLINE_MARKERS` of the day (items written before overflow
 /// markers existed may hold more).
@@ -111,7 +133,10 @@ pub const OUTBOX_SHARDS: u32 = 8;
 const TASK_PREFIX: &str = "TASK#";
 const TASK_SORT_KEY: &str = "TASK";
 const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
-const IDEMPOTENCY_SORT_KEY: &str = "IDEMPOTENCY";
+const IDEMPOTENCY_KEY_PREFIX: &str = "KEY#";
+const LEGACY_IDEMPOTENCY_SORT_KEY: &str = "IDEMPOTENCY";
+const ERASURE_PREFIX: &str = "ERASURE#";
+const ERASURE_SORT_KEY: &str = "ERASURE";
 const USER_PREFIX: &str = "USER#";
 const GLOBAL_PREFIX: &str = "GLOBAL#";
 const OUTBOX_PREFIX: &str = "OUTBOX#";
@@ -163,11 +188,47 @@ pub fn task_id_of(pk: &str) -> Option<TaskId> {
     pk.strip_prefix(TASK_PREFIX)?.parse().ok()
 }
 
+/// The partition of all of `user`'s idempotency records.
+pub fn idempotency_partition(user: &UserId) -> String {
+    format!("{IDEMPOTENCY_PREFIX}{user}")
+}
+
+/// An idempotency record: in its user's partition, sorted by the caller's key.
 pub fn idempotency_key(user: &UserId, key: &str) -> (String, String) {
+    (
+        idempotency_partition(user),
+        format!("{IDEMPOTENCY_KEY_PREFIX}{key}"),
+    )
+}
+
+/// An idempotency record as written before records shared their user's partition: read as a
+/// fallback while such records may live (their TTL), never written.
+pub fn legacy_idempotency_key(user: &UserId, key: &str) -> (String, String) {
     // User ids contain no '#', so the user part cannot run into the key part.
     (
-        format!("{IDEMPOTENCY_PREFIX}{user}#{key}"),
-        IDEMPOTENCY_SORT_KEY.to_owned(),
+        format!("{}{key}", legacy_idempotency_prefix(user)),
+        LEGACY_IDEMPOTENCY_SORT_KEY.to_owned(),
+    )
+}
+
+/// What the partition keys of `user`'s records in the earlier layout start with, and nobody
+/// else's: user ids contain no '#', so no other user's key, in either layout, starts so.
+pub fn legacy_idempotency_prefix(user: &UserId) -> String {
+    format!("{IDEMPOTENCY_PREFIX}{user}#")
+}
+
+/// The sort key of every record in the earlier layout.
+pub fn legacy_idempotency_sort_key() -> &'static str {
+    LEGACY_IDEMPOTENCY_SORT_KEY
+}
+
+/// `user`'s erasure record: keyed by the SHA-256 of the user id, so the record holds no id.
+pub fn erasure_key(user: &UserId) -> (String, String) {
+    let digest = Sha256::digest(user.as_str().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    (
+        format!("{ERASURE_PREFIX}{hex}"),
+        ERASURE_SORT_KEY.to_owned(),
     )
 }
 
@@ -337,107 +398,4 @@ pub fn applied_marker_key(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-    use uuid::Uuid;
-
-    #[test]
-    fn user_task_sort_keys_order_by_time_and_parse_back() {
-        let id = TaskId::from_uuid(Uuid::from_u128(5));
-        let early: DateTime<Utc> = "2026-01-02T03:04:05Z".parse().unwrap();
-        let late: DateTime<Utc> = "2026-01-02T03:04:05.010Z".parse().unwrap();
-        let (a, b) = (
-            user_tasks_sort_key(early, id),
-            user_tasks_sort_key(late, id),
-        );
-        assert!(a < b, "{a} < {b}");
-        assert_eq!(a, format!("2026-01-02T03:04:05.000Z#{id}"));
-        assert_eq!(parse_user_tasks_sort_key(&b), Some((late, id)));
-        assert_eq!(parse_user_tasks_sort_key("garbage"), None);
-        assert_eq!(task_id_of(&task_key(id).0), Some(id));
-        assert!(outbox_partition(id).starts_with("OUTBOX#"));
-        assert!(
-            (0..OUTBOX_SHARDS).any(|shard| outbox_shard_partition(shard) == outbox_partition(id))
-        );
-    }
-
-    #[test]
-    fn counter_partitions_parse_back_to_their_version_and_scope() {
-        let user = UserId::parse("u-1").unwrap();
-        let v2 = ProjectionVersion::new(2).unwrap();
-        for version in [ProjectionVersion::FIRST, v2] {
-            assert_eq!(
-                parse_counter_partition(&counter_user_partition(version, &user)),
-                Some((version, CounterPartition::User("u-1")))
-            );
-            assert_eq!(
-                parse_counter_partition(&global_partition(version, 7)),
-                Some((version, CounterPartition::Global(7)))
-            );
-        }
-        for other in [
-            "TASK#x",
-            "PROJECTIONS",
-            "REBUILD#2",
-            "V1#USER#u",
-            "V0#GLOBAL#1",
-            "GLOBAL#x",
-        ] {
-            assert_eq!(parse_counter_partition(other), None, "{other}");
-        }
-        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
-        let (pk, sk) = rebuild_progress_key(v2, day);
-        assert_eq!(
-            (pk.as_str(), sk.as_str()),
-            ("REBUILD#2", "PARTITION#2026-12-02")
-        );
-        assert_eq!(parse_rebuild_progress_sort_key(&sk), Some(day));
-    }
-
-    #[test]
-    fn the_key_map_names_both_keys() {
-        let map = key_attributes(("TASK#1".into(), "TASK".into()));
-        assert_eq!(map.len(), 2);
-        assert_eq!(map[PK], AttributeValue::S("TASK#1".into()));
-        assert_eq!(map[SK], AttributeValue::S("TASK".into()));
-    }
-
-    #[test]
-    fn keys_follow_the_documented_layout() {
-        let day = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
-        let user = UserId::parse("u-1").unwrap();
-        let (v1, v2) = (ProjectionVersion::FIRST, ProjectionVersion::new(2).unwrap());
-        assert_eq!(
-            user_day_key(v1, &user, day),
-            ("USER#u-1".into(), "DAY#2026-01-02".into())
-        );
-        assert_eq!(
-            global_day_key(v1, day, 3),
-            ("GLOBAL#3".into(), "DAY#2026-01-02".into())
-        );
-        assert_eq!(
-            user_day_key(v2, &user, day),
-            ("V2#USER#u-1".into(), "DAY#2026-01-02".into())
-        );
-        assert_eq!(
-            global_day_key(v2, day, 3),
-            ("V2#GLOBAL#3".into(), "DAY#2026-01-02".into())
-        );
-        assert_eq!(parse_day_sort_key("DAY#2026-01-02"), Some(day));
-        let event = EventId::from_uuid(Uuid::from_u128(7));
-        let (pk, sk) = applied_marker_key(v2, &user, day, event);
-        assert_eq!(pk, "V2#USER#u-1");
-        assert_eq!(sk, format!("APPLIED#2026-01-02#{}", Uuid::from_u128(7)));
-        assert!(
-            sk < day_sort_key(NaiveDate::MIN) && parse_day_sort_key(&sk).is_none(),
-            "a range of days never reads a marker"
-        );
-        assert_eq!(parse_day_sort_key("EVENT#x"), None);
-        let id = Uuid::from_u128(1);
-        assert_eq!(
-            task_key(TaskId::from_uuid(id)),
-            (format!("TASK#{id}"), "TASK".into())
-        );
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@
 
 mod analytics_store;
 mod archive_store;
+mod batch;
 pub mod capacity;
 mod counter_scan;
 pub mod env;

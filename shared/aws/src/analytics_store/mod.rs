@@ -11,6 +11,7 @@
 //! which events were applied before; a set that is not as the placement assumed is reported
 //! with its size, to plan again.
 
+mod moves;
 mod writes;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

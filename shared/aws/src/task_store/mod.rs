@@ -1,7 +1,11 @@
 //! Tasks in DynamoDB, each with the events not yet on the queue (the transactional outbox):
 //! the task's state and its pending events are one item, so one conditional write commits both.
-//! Idempotency records live in the same table and join that write in a transaction.
+//! Idempotency records live in the same table and join that write in a transaction, and so
+//! does each user's erasure record (`erasure_record`, with the deletions of an erasure's steps
+//! in `erasure_deletes`).
 
+mod erasure_deletes;
+mod erasure_record;
 mod idempotency;
 mod items;
 
@@ -201,10 +205,19 @@ impl LoadIdempotency for DynamoTaskStore {
         user_id: &UserId,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let Some(attributes) = self
+        let found = match self
             .get_attributes(keys::idempotency_key(user_id, key))
             .await?
-        else {
+        {
+            Some(attributes) => Some(attributes),
+            // Records written before the layout change live until their TTL (24 h): a retry
+            // across the upgrade still finds its answer. Only a key's first use pays this read.
+            None => {
+                self.get_attributes(keys::legacy_idempotency_key(user_id, key))
+                    .await?
+            }
+        };
+        let Some(attributes) = found else {
             return Ok(None);
         };
         // A record keeps no text: its task's item holds it (a replay is the rare path).

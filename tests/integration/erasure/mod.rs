@@ -1,0 +1,281 @@
+//! Erasing a user against moto: tasks made through the API (with idempotency keys, and with an
+//! event left in its outbox while SQS was down), counted by the consumer in two projection
+//! versions, then erased by `taskpulse_app::erasure`. A full scan of both tables finds the
+//! user's id nowhere, the other user's items untouched, the global counters unmoved and the
+//! user's former counters under the pseudonym. The erasure record's conditions, and idempotency
+//! records written in the earlier key layout, are in `records`.
+
+mod records;
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{TimeDelta, Utc};
+use http::StatusCode;
+use serde_json::json;
+use taskpulse_app::erasure::{Advance, Eraser, request_erasure, route_late_events};
+use taskpulse_app::projections::ProjectionConfig;
+use taskpulse_app::{LoadErasures, SaveProjectionConfig};
+use taskpulse_aws::keys;
+use taskpulse_devstack::{ANALYTICS_TABLE, Stack, TASKS_TABLE};
+use taskpulse_domain::analytics::Projection;
+use taskpulse_domain::erasure::Erasure;
+use taskpulse_domain::{EventEnvelope, UserId};
+use taskpulse_testkit::{ApiClient, AwsPipeline, pipeline_on_moto, sqs_event, sqs_record};
+
+/// The user erased. No character of it but `-` and `e` is a hex digit, so no digest, event id
+/// or task id can spell it by chance.
+const ERASED: &str = "zoe-to-erase";
+/// The user kept.
+const KEPT: &str = "max-to-keep";
+
+type Item = HashMap<String, AttributeValue>;
+
+fn user(raw: &str) -> UserId {
+    UserId::parse(raw).unwrap()
+}
+
+fn new_task(title: &str) -> serde_json::Value {
+    json!({"title": title, "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"})
+}
+
+/// Every item of the template's table `table`, by (pk, sk), from a full scan.
+async fn scan_table(stack: &Stack, table: &str) -> BTreeMap<(String, String), Item> {
+    let client = aws_sdk_dynamodb::Client::new(&stack.config);
+    let name = stack.resources.table(table).unwrap();
+    let mut items = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let output = client
+            .scan()
+            .table_name(name)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Scan of {table}: {e}"));
+        for item in output.items.unwrap_or_default() {
+            let text = |name: &str| item[name].as_s().unwrap().clone();
+            items.insert((text(keys::PK), text(keys::SK)), item);
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Everything an attribute value says, names of nested attributes included, as text.
+fn spell(value: &AttributeValue, out: &mut String) {
+    match value {
+        AttributeValue::S(s) | AttributeValue::N(s) => out.push_str(s),
+        AttributeValue::B(b) => out.push_str(&String::from_utf8_lossy(b.as_ref())),
+        AttributeValue::Ss(set) | AttributeValue::Ns(set) => {
+            set.iter().for_each(|s| out.push_str(s))
+        }
+        AttributeValue::Bs(set) => set
+            .iter()
+            .for_each(|b| out.push_str(&String::from_utf8_lossy(b.as_ref()))),
+        AttributeValue::L(list) => list.iter().for_each(|v| spell(v, out)),
+        AttributeValue::M(map) => map.iter().for_each(|(name, v)| {
+            out.push_str(name);
+            spell(v, out);
+        }),
+        other => out.push_str(&format!("{other:?}")),
+    }
+    out.push('\u{1f}');
+}
+
+/// Whether `needle` appears anywhere in `item`: a key, an attribute name or a value.
+fn mentions(item: &Item, needle: &str) -> bool {
+    let mut text = String::new();
+    for (name, value) in item {
+        text.push_str(name);
+        spell(value, &mut text);
+    }
+    text.contains(needle)
+}
+
+/// The items of `table` that mention `needle`.
+fn mentioning<'a>(
+    table: &'a BTreeMap<(String, String), Item>,
+    needle: &str,
+) -> BTreeMap<&'a (String, String), &'a Item> {
+    table
+        .iter()
+        .filter(|(_, item)| mentions(item, needle))
+        .collect()
+}
+
+/// Hands every message on the events queue to the consumer; answers how many events counted.
+async fn count_queued_events(pipeline: &AwsPipeline) -> usize {
+    let messages = pipeline.drain().await.unwrap();
+    let (response, summary) = pipeline.consume(pipeline.delivery_of(&messages)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    summary.applied
+}
+
+/// The erasure of `who` run to its end on the pipeline's stores, with no settle time.
+async fn erase(pipeline: &AwsPipeline, who: &UserId) -> Erasure {
+    request_erasure(pipeline.tasks(), who, Utc::now())
+        .await
+        .unwrap();
+    let publisher = pipeline.publisher();
+    let eraser = Eraser {
+        tasks: pipeline.tasks(),
+        publisher: &publisher,
+        analytics: &pipeline.analytics,
+        settle: TimeDelta::zero(),
+    };
+    let until = Utc::now() + TimeDelta::seconds(120);
+    match eraser
+        .run_until(who, until, tokio::time::sleep)
+        .await
+        .unwrap()
+    {
+        Advance::Complete(erasure) => erasure,
+        other => panic!("the erasure did not complete: {other:?}"),
+    }
+}
+
+/// `ERASED` with three tasks (one created with a key, one changed with a key, one whose event
+/// SQS never took) and `KEPT` with two (one keyed); every published event counted in the
+/// active version and in a version being built.
+async fn two_users_with_tasks_and_counters(pipeline: &AwsPipeline) -> usize {
+    let building = ProjectionConfig::initial()
+        .start_building(Projection::TasksByPriority, Utc::now())
+        .unwrap();
+    pipeline
+        .analytics
+        .save_projection_config(&building)
+        .await
+        .unwrap();
+    let client = pipeline.client();
+    let created = |who: &'static str, title: &'static str, key: Option<&'static str>| {
+        let call = client.create_task(who, &new_task(title));
+        async move {
+            let reply = match key {
+                Some(key) => call.idempotency_key(key).await,
+                None => call.await,
+            };
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+            reply.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let keyed = created(ERASED, "keyed create", Some("create-1")).await;
+    let changed = client
+        .change_priority(ERASED, &keyed, "high")
+        .idempotency_key("change-1")
+        .await;
+    assert_eq!(changed.status, StatusCode::OK);
+    let plain = created(ERASED, "plain", None).await;
+    let reply = client.change_status(ERASED, &plain, "in_progress").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    created(KEPT, "kept keyed", Some("create-1")).await;
+    created(KEPT, "kept plain", None).await;
+
+    let offline = pipeline.api_publishing_with(pipeline.unreachable_publisher());
+    let reply = ApiClient::new(&offline)
+        .create_task(ERASED, &new_task("left pending"))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let applied = count_queued_events(pipeline).await;
+    assert_eq!(applied, 6, "every published event counted");
+    applied
+}
+
+#[tokio::test]
+async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
+    let (stack, pipeline) = pipeline_on_moto().await;
+    two_users_with_tasks_and_counters(&pipeline).await;
+    let tasks_before = scan_table(&stack, TASKS_TABLE).await;
+    let analytics_before = scan_table(&stack, ANALYTICS_TABLE).await;
+    // Tasks and their index keys, the records of three keys, and the counters of both
+    // versions: the user is all over both tables.
+    assert_eq!(mentioning(&tasks_before, ERASED).len(), 5);
+    let erased_counters = mentioning(&analytics_before, ERASED);
+    assert!(erased_counters.len() >= 2, "{erased_counters:?}");
+
+    let erasure = erase(&pipeline, &user(ERASED)).await;
+    let progress = erasure.progress;
+    assert_eq!(
+        (
+            progress.tasks_deleted,
+            progress.pending_events_published,
+            progress.idempotency_records_deleted,
+            progress.counter_items_moved
+        ),
+        (3, 1, 2, erased_counters.len() as u64)
+    );
+
+    let tasks_after = scan_table(&stack, TASKS_TABLE).await;
+    let analytics_after = scan_table(&stack, ANALYTICS_TABLE).await;
+    for (name, table) in [("tasks", &tasks_after), ("analytics", &analytics_after)] {
+        let found = mentioning(table, ERASED);
+        assert!(found.is_empty(), "{name} still mention the user: {found:?}");
+    }
+    // The tasks table: what did not mention the user, plus the erasure record.
+    let mut expected_tasks: BTreeMap<(String, String), Item> = tasks_before
+        .iter()
+        .filter(|(_, item)| !mentions(item, ERASED))
+        .map(|(key, item)| (key.clone(), item.clone()))
+        .collect();
+    assert!(!mentioning(&tasks_before, KEPT).is_empty());
+    let record_key = keys::erasure_key(&user(ERASED));
+    let record = tasks_after
+        .get(&record_key)
+        .expect("the erasure record")
+        .clone();
+    expected_tasks.insert(record_key, record);
+    assert_eq!(tasks_after, expected_tasks);
+
+    // The analytics table: every item that was not the user's is as it was (the global
+    // shards, the other user's, the configuration); the user's are under the pseudonym, with
+    // every attribute (counters, applied events) as they were.
+    let pseudonym = erasure.pseudonym.as_str();
+    let mut expected_analytics = BTreeMap::new();
+    for ((pk, sk), item) in &analytics_before {
+        if !mentions(item, ERASED) {
+            expected_analytics.insert((pk.clone(), sk.clone()), item.clone());
+            continue;
+        }
+        let moved_pk = pk.replace(ERASED, pseudonym);
+        assert_ne!(&moved_pk, pk);
+        let mut moved = item.clone();
+        moved.insert(keys::PK.into(), AttributeValue::S(moved_pk.clone()));
+        expected_analytics.insert((moved_pk, sk.clone()), moved);
+    }
+    assert_eq!(analytics_after, expected_analytics);
+    let globals = analytics_after
+        .keys()
+        .filter(|(pk, _)| pk.contains("GLOBAL#"))
+        .count();
+    assert!(globals >= 2, "global items of both versions: {globals}");
+
+    // The event that waited in the outbox was published by the erasure: counted now, it goes
+    // to the pseudonym, read through the erasure record.
+    let messages = pipeline.drain().await.unwrap();
+    assert_eq!(messages.len(), 1);
+    let late: Vec<EventEnvelope> = messages
+        .iter()
+        .map(|m| EventEnvelope::from_json(m.body().unwrap()).unwrap())
+        .collect();
+    let routed = route_late_events(pipeline.tasks(), &late).await.unwrap();
+    assert_eq!(routed.pseudonymised, 1);
+    assert_eq!(routed.countable[0].user_id, erasure.pseudonym);
+    let records = vec![sqs_record("late-1", routed.countable[0].to_json())];
+    let (response, summary) = pipeline.consume(sqs_event(records)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.applied, 1);
+    let counted = scan_table(&stack, ANALYTICS_TABLE).await;
+    assert!(mentioning(&counted, ERASED).is_empty());
+    assert_eq!(
+        pipeline
+            .tasks()
+            .load_erasures(&[user(ERASED), user(KEPT)])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
