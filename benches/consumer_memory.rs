@@ -98,6 +98,7 @@ async fn measure(path: &str) {
     let consumer = Consumer {
         archive: DropObjects,
         store: CommitEverything,
+        erasures: taskpulse_app::memory::MemoryTaskStore::default(),
         limits: PlanLimits::default(),
     };
     let (response, summary) = handle_batch(&consumer, batch, deadline).await.unwrap();

@@ -146,9 +146,19 @@ async fn ours(
         .bucket(taskpulse_devstack::ARCHIVE_BUCKET)
         .unwrap()
         .to_owned();
+    let tasks_table = stack
+        .resources
+        .table(taskpulse_devstack::TASKS_TABLE)
+        .unwrap()
+        .to_owned();
     let consumer = Consumer {
         archive: S3Archive::new(sdk::s3_client(&stack.config), bucket),
         store,
+        // The erasure records of each batch's owners are read as the function reads them.
+        erasures: taskpulse_aws::DynamoTaskStore::new(
+            aws_sdk_dynamodb::Client::new(&stack.config),
+            tasks_table,
+        ),
         limits,
     };
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);

@@ -80,7 +80,7 @@ fn erasure_batch(bodies: &[String]) -> SqsEvent {
 
 /// How long an erasure settles in the local stack: longer than the local consumer's timeout,
 /// the longest local invocation that writes what an erasure removes.
-fn local_erasure_settle(settings: &MappingSettings) -> Result<TimeDelta, StackError> {
+pub(crate) fn local_erasure_settle(settings: &MappingSettings) -> Result<TimeDelta, StackError> {
     env::erasure_settle(settle_time(settings.function_timeout))
         .map_err(|e| StackError::Config(e.to_string()))
 }

@@ -186,6 +186,7 @@ async fn rebuild_events_start_a_rebuild_and_backfill_the_sample_day() {
     let worker = Worker {
         archive,
         store: pipeline.analytics.clone(),
+        erasures: pipeline.tasks().clone(),
         limits: pipeline.limits,
         settings: WorkerSettings { write_rate: 1000.0 },
     };

@@ -174,6 +174,7 @@ async fn a_rebuild_from_the_s3_archive_counts_the_history_in_a_new_version_and_r
     let limits = Default::default();
     backfill_partition(
         &pipeline.archive,
+        pipeline.tasks(),
         store,
         spec,
         days[0],
@@ -185,6 +186,7 @@ async fn a_rebuild_from_the_s3_archive_counts_the_history_in_a_new_version_and_r
     assert_eq!(store.done_partitions(v(2)).await.unwrap().len(), 1);
     let report = run_rebuild(
         &pipeline.archive,
+        pipeline.tasks(),
         store,
         &plan(Projection::TasksByPriority),
         |_| {},

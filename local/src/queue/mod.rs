@@ -81,7 +81,7 @@ pub struct QueueDepth {
 
 /// What the event source mapping and the local endpoints do with the events queue. The API
 /// publishes to it through [`PublishEvents`].
-pub trait EventQueue: PublishEvents + 'static {
+pub trait EventQueue: PublishEvents + Clone + 'static {
     /// The ARN the records carry as their `eventSourceArn`.
     fn arn(&self) -> &str;
 

@@ -30,6 +30,8 @@ pub const CONSUMER_FUNCTION: &str = "ConsumerFunction";
 pub const ARCHIVE_BUCKET: &str = "ArchiveBucket";
 pub const REBUILD_QUEUE: &str = "RebuildQueue";
 pub const REBUILD_DLQ: &str = "RebuildDeadLetterQueue";
+pub const ERASURE_QUEUE: &str = "ErasureQueue";
+pub const ERASURE_DLQ: &str = "ErasureDeadLetterQueue";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevstackError {

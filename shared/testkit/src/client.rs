@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use taskpulse_lambda::gateway_request::GatewayRequest;
 
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, SqsWorkQueue};
 use taskpulse_lambda::api::Api;
 
 /// The routes the client serves, as `taskpulse_lambda::api::ROUTES` names them.
@@ -67,7 +67,7 @@ pub struct Reply {
 }
 
 /// The API on the SDK adapters, as the functions wire it.
-pub type AwsApi = Api<DynamoTaskStore, SqsEventPublisher, DynamoAnalyticsStore>;
+pub type AwsApi = Api<DynamoTaskStore, SqsEventPublisher, DynamoAnalyticsStore, SqsWorkQueue>;
 
 /// The API handler, one method per route.
 #[derive(Clone, Copy)]

@@ -7,9 +7,12 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use taskpulse_app::PlanLimits;
 use taskpulse_app::{ApplyTransaction, LoadProjectionConfig, TaskCommands};
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, SqsEventPublisher, sdk};
+use taskpulse_aws::{
+    DynamoAnalyticsStore, DynamoTaskStore, S3Archive, SqsEventPublisher, SqsWorkQueue, sdk,
+};
 use taskpulse_devstack::{
-    ANALYTICS_TABLE, ARCHIVE_BUCKET, EVENTS_QUEUE, Provisioned, QueueInfo, Stack, TASKS_TABLE,
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, ERASURE_QUEUE, EVENTS_QUEUE, Provisioned, QueueInfo, Stack,
+    TASKS_TABLE,
 };
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::consumer::{BatchSummary, Consumer, handle_batch};
@@ -105,6 +108,8 @@ pub struct AwsPipeline {
     pub limits: PlanLimits,
     pub sqs: aws_sdk_sqs::Client,
     pub queue: QueueInfo,
+    /// The eraser's queue, where the API hands erasure requests.
+    pub erasure_queue: QueueInfo,
     config: SdkConfig,
     /// The same queue through the local stack's adapter, for batch deletes and releases.
     events: queue::SqsQueue,
@@ -115,6 +120,7 @@ impl AwsPipeline {
         let dynamodb = aws_sdk_dynamodb::Client::new(config);
         let sqs = aws_sdk_sqs::Client::new(config);
         let queue = resources.queue(EVENTS_QUEUE)?.clone();
+        let erasure_queue = resources.queue(ERASURE_QUEUE)?.clone();
         let limits = PlanLimits::default();
         let analytics = DynamoAnalyticsStore::new(
             dynamodb.clone(),
@@ -129,12 +135,14 @@ impl AwsPipeline {
                     SqsEventPublisher::new(sqs.clone(), &queue.url),
                 ),
                 analytics.clone(),
+                SqsWorkQueue::new(sqs.clone(), &erasure_queue.url),
             ),
             analytics,
             archive: S3Archive::new(sdk::s3_client(config), resources.bucket(ARCHIVE_BUCKET)?),
             limits,
             sqs,
             queue,
+            erasure_queue,
             config: config.clone(),
         })
     }
@@ -147,6 +155,11 @@ impl AwsPipeline {
     /// The task table the API writes to.
     pub fn tasks(&self) -> &DynamoTaskStore {
         self.api.commands().store()
+    }
+
+    /// The eraser's queue, as the API and the eraser send to it.
+    pub fn erasure_work(&self) -> SqsWorkQueue {
+        SqsWorkQueue::new(self.sqs.clone(), &self.erasure_queue.url)
     }
 
     /// A publisher to the events queue, as the API and the relay have.
@@ -164,6 +177,7 @@ impl AwsPipeline {
         Api::new(
             TaskCommands::new(self.tasks().clone(), publisher),
             self.analytics.clone(),
+            self.erasure_work(),
         )
     }
 
@@ -192,6 +206,7 @@ impl AwsPipeline {
         let consumer = Consumer {
             archive: &self.archive,
             store,
+            erasures: self.tasks(),
             limits: self.limits,
         };
         handle_batch(&consumer, batch, consumer_deadline())

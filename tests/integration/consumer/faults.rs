@@ -121,6 +121,7 @@ async fn conflicts_throttling_and_lost_responses_cause_no_drift() {
             let consumer = Consumer {
                 archive: &pipeline.archive,
                 store: &store,
+                erasures: pipeline.tasks(),
                 limits: pipeline.limits,
             };
             handle_batch(&consumer, batch, short()).await.unwrap()

@@ -128,11 +128,7 @@ async fn erase(pipeline: &AwsPipeline, who: &UserId) -> Erasure {
         settle: TimeDelta::zero(),
     };
     let until = Utc::now() + TimeDelta::seconds(120);
-    match eraser
-        .run_until(who, until, tokio::time::sleep)
-        .await
-        .unwrap()
-    {
+    match eraser.run_until(who, until).await.unwrap() {
         Advance::Complete(erasure) => erasure,
         other => panic!("the erasure did not complete: {other:?}"),
     }

@@ -50,20 +50,37 @@ fn each_function_gets_the_environment_its_code_reads() {
         settings::REBUILD_WORKER_CONCURRENCY,
         "!Ref RebuildWorkerConcurrency",
     );
-    for function in ["ConsumerFunction", "RebuildWorkerFunction", "EraserFunction"] {
+    for function in [
+        "ConsumerFunction",
+        "RebuildWorkerFunction",
+        "EraserFunction",
+    ] {
         has(function, env::TASKS_TABLE, "!Ref TasksTable");
     }
     has("ApiFunction", env::ERASURE_QUEUE_URL, "!Ref ErasureQueue");
-    has("EraserFunction", env::ERASURE_QUEUE_URL, "!Ref ErasureQueue");
+    has(
+        "EraserFunction",
+        env::ERASURE_QUEUE_URL,
+        "!Ref ErasureQueue",
+    );
     has("EraserFunction", env::EVENTS_QUEUE_URL, "!Ref EventsQueue");
-    has("EraserFunction", env::ANALYTICS_TABLE, "!Ref AnalyticsTable");
+    has(
+        "EraserFunction",
+        env::ANALYTICS_TABLE,
+        "!Ref AnalyticsTable",
+    );
     // An erasure settles longer than any invocation that writes what it removes, so that
     // nothing that began before the request writes after its deletions.
     let settle: u64 = environment(&template, "EraserFunction", env::ERASURE_SETTLE_SECONDS)
         .expect("the eraser's settle time")
         .parse()
         .unwrap();
-    let writers = ["ApiFunction", "ConsumerFunction", "RebuildWorkerFunction", "RelayFunction"];
+    let writers = [
+        "ApiFunction",
+        "ConsumerFunction",
+        "RebuildWorkerFunction",
+        "RelayFunction",
+    ];
     for writer in writers {
         let timeout = match &resource(&template, writer)["Properties"]["Timeout"] {
             serde_yaml_ng::Value::Null => {

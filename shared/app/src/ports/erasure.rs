@@ -19,6 +19,15 @@ pub trait LoadErasures: Send + Sync {
     ) -> impl Future<Output = Result<HashMap<UserId, Erasure>, StoreError>> + Send;
 }
 
+impl<T: LoadErasures> LoadErasures for &T {
+    fn load_erasures(
+        &self,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<HashMap<UserId, Erasure>, StoreError>> + Send {
+        (**self).load_erasures(users)
+    }
+}
+
 /// Writes erasure records.
 pub trait SaveErasure: Send + Sync {
     /// Stores `erasure` as `user`'s record unless the user has one; answers the stored record

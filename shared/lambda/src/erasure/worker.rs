@@ -66,7 +66,9 @@ where
             let message_id = record.message_id.clone().unwrap_or_default();
             let retry = match record.body.as_deref().map(ErasureWork::parse) {
                 Some(Ok(user)) => {
-                    let outcome = self.advance(&user, deadline).await;
+                    // Boxed: the erasure's steps nest deep enough to strain the layout of an
+                    // unboxed future in the function's runtime loop.
+                    let outcome = Box::pin(self.advance(&user, deadline)).await;
                     match outcome {
                         Ok(Step::Completed) => summary.completed += 1,
                         Ok(Step::Continued) => summary.continued += 1,
