@@ -1,5 +1,5 @@
 //! Erasing a user against moto: tasks made through the API (with idempotency keys, and with an
-//! event left in its outbox while SQS was down), counted by the consumer in two projection
+//! event left in its outbox while SQS was down; pages' worth of each), counted by the consumer in two projection
 //! versions, then erased by `taskpulse_app::erasure`. A full scan of both tables finds the
 //! user's id nowhere, the other user's items untouched, the global counters unmoved and the
 //! user's former counters under the pseudonym. The erasure record's conditions, and idempotency
@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{TimeDelta, Utc};
 use http::StatusCode;
 use serde_json::json;
-use taskpulse_app::erasure::{Advance, Eraser, request_erasure, route_late_events};
+use taskpulse_app::erasure::{Advance, ERASURE_PAGE, Eraser, request_erasure, route_late_events};
 use taskpulse_app::projections::ProjectionConfig;
 use taskpulse_app::{LoadErasures, SaveProjectionConfig};
 use taskpulse_aws::keys;
@@ -137,7 +137,7 @@ async fn erase(pipeline: &AwsPipeline, who: &UserId) -> Erasure {
 /// `ERASED` with three tasks (one created with a key, one changed with a key, one whose event
 /// SQS never took) and `KEPT` with two (one keyed); every published event counted in the
 /// active version and in a version being built.
-async fn two_users_with_tasks_and_counters(pipeline: &AwsPipeline) -> usize {
+async fn two_users_with_tasks_and_counters(pipeline: &AwsPipeline) {
     let building = ProjectionConfig::initial()
         .start_building(Projection::TasksByPriority, Utc::now())
         .unwrap();
@@ -167,6 +167,13 @@ async fn two_users_with_tasks_and_counters(pipeline: &AwsPipeline) -> usize {
     let plain = created(ERASED, "plain", None).await;
     let reply = client.change_status(ERASED, &plain, "in_progress").await;
     assert_eq!(reply.status, StatusCode::OK);
+    // Enough more for several pages of every step, and overflow markers past the 32 events a
+    // day item holds.
+    for n in 0..BULK {
+        let call = client.create_task(ERASED, &new_task("bulk"));
+        let reply = call.idempotency_key(&format!("bulk-{n}")).await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
     created(KEPT, "kept keyed", Some("create-1")).await;
     created(KEPT, "kept plain", None).await;
 
@@ -176,9 +183,11 @@ async fn two_users_with_tasks_and_counters(pipeline: &AwsPipeline) -> usize {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let applied = count_queued_events(pipeline).await;
-    assert_eq!(applied, 6, "every published event counted");
-    applied
+    assert_eq!(applied, 6 + BULK, "every published event counted");
 }
+
+/// Tasks `ERASED` creates with a key besides the three of `two_users_with_tasks_and_counters`.
+const BULK: usize = 40;
 
 #[tokio::test]
 async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
@@ -186,11 +195,17 @@ async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
     two_users_with_tasks_and_counters(&pipeline).await;
     let tasks_before = scan_table(&stack, TASKS_TABLE).await;
     let analytics_before = scan_table(&stack, ANALYTICS_TABLE).await;
-    // Tasks and their index keys, the records of three keys, and the counters of both
-    // versions: the user is all over both tables.
-    assert_eq!(mentioning(&tasks_before, ERASED).len(), 5);
+    // Tasks and their index keys, the records of their keys, and the counters of both
+    // versions with overflow markers: the user is all over both tables, in more items than a
+    // page of any step.
+    assert_eq!(mentioning(&tasks_before, ERASED).len(), 3 + BULK + 2 + BULK);
     let erased_counters = mentioning(&analytics_before, ERASED);
-    assert!(erased_counters.len() >= 2, "{erased_counters:?}");
+    let markers = erased_counters
+        .keys()
+        .filter(|(_, sk)| sk.starts_with("APPLIED#"))
+        .count();
+    assert!(markers >= 2 * 10, "{markers} overflow markers");
+    assert!(erased_counters.len() > ERASURE_PAGE);
 
     let erasure = erase(&pipeline, &user(ERASED)).await;
     let progress = erasure.progress;
@@ -201,7 +216,12 @@ async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
             progress.idempotency_records_deleted,
             progress.counter_items_moved
         ),
-        (3, 1, 2, erased_counters.len() as u64)
+        (
+            3 + BULK as u64,
+            1,
+            2 + BULK as u64,
+            erased_counters.len() as u64
+        )
     );
 
     let tasks_after = scan_table(&stack, TASKS_TABLE).await;

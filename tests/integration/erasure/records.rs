@@ -72,7 +72,7 @@ async fn erasures_are_read_in_batches_of_a_hundred_each_user_once() {
     for who in erased {
         request_erasure(store, who, Utc::now()).await.unwrap();
     }
-    // Every user twice: a batch read refuses a key named twice.
+    // Every user twice: AWS refuses a batch read naming a key twice (moto does not check).
     let asked: Vec<_> = users.iter().chain(&users).cloned().collect();
     let found = store.load_erasures(&asked).await.unwrap();
     let mut found_users: Vec<_> = found.keys().cloned().collect();

@@ -109,20 +109,26 @@ fn pk_of(item: &Item) -> Option<&str> {
     item.get(PK).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
+/// The keys of `users`' records, each once (DynamoDB refuses a batch read that names a key
+/// twice), and the user each partition key stands for.
+fn record_keys(users: &[UserId]) -> (Vec<Item>, HashMap<String, &UserId>) {
+    let mut by_key: HashMap<String, &UserId> = HashMap::with_capacity(users.len());
+    let mut keys = Vec::with_capacity(users.len());
+    for user in users {
+        let (pk, sk) = keys::erasure_key(user);
+        if by_key.insert(pk.clone(), user).is_none() {
+            keys.push(key_attributes((pk, sk)));
+        }
+    }
+    (keys, by_key)
+}
+
 impl LoadErasures for DynamoTaskStore {
     async fn load_erasures(
         &self,
         users: &[UserId],
     ) -> Result<HashMap<UserId, Erasure>, StoreError> {
-        // A batch read refuses a key named twice; the key names the user back.
-        let mut by_key: HashMap<String, &UserId> = HashMap::with_capacity(users.len());
-        let mut keys = Vec::with_capacity(users.len());
-        for user in users {
-            let (pk, sk) = keys::erasure_key(user);
-            if by_key.insert(pk.clone(), user).is_none() {
-                keys.push(key_attributes((pk, sk)));
-            }
-        }
+        let (keys, by_key) = record_keys(users);
         let items = batch::get_all(&self.client, &self.table, keys).await?;
         let mut found = HashMap::with_capacity(items.len());
         for item in &items {
@@ -262,6 +268,22 @@ mod tests {
         assert_eq!(item.len(), 10);
         let everything = format!("{item:?}");
         assert!(!everything.contains("ada"), "{everything}");
+    }
+
+    #[test]
+    fn a_batch_read_names_each_users_key_once_and_finds_the_user_back() {
+        let (ada, bo) = (user(), UserId::parse("bo").unwrap());
+        let asked = [ada.clone(), bo.clone(), ada.clone()];
+        let (keys, by_key) = record_keys(&asked);
+        assert_eq!(
+            keys,
+            [
+                key_attributes(keys::erasure_key(&ada)),
+                key_attributes(keys::erasure_key(&bo))
+            ]
+        );
+        assert_eq!(by_key.len(), 2);
+        assert_eq!(by_key[&keys::erasure_key(&bo).0], &bo);
     }
 
     #[test]
