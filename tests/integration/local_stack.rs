@@ -148,7 +148,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -157,7 +157,7 @@ impl Answer {
 }
 
 /// One plain HTTP/1.1 request to the stack, with `headers` ("Name: value") and `body`.
-fn request(url: &str, method: &str, path: &str, headers: &[&str], body: &str) -> Answer {
+pub(crate) fn request(url: &str, method: &str, path: &str, headers: &[&str], body: &str) -> Answer {
     let addr = url.trim_start_matches("http://");
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for header in headers {

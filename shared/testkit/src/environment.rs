@@ -2,7 +2,8 @@
 //! starting one against moto or against an endpoint where nothing answers.
 
 use taskpulse_aws::env::{
-    ANALYTICS_TABLE, ARCHIVE_BUCKET, EVENTS_QUEUE_URL, REBUILD_QUEUE_URL, TASKS_TABLE,
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, ERASURE_QUEUE_URL, EVENTS_QUEUE_URL, REBUILD_QUEUE_URL,
+    TASKS_TABLE,
 };
 use taskpulse_devstack::Stack;
 
@@ -27,7 +28,7 @@ pub fn function_environment(
 }
 
 /// [`function_environment`] for the stack's moto server and the template's resources on it,
-/// with the rebuild queue.
+/// with the rebuild queue and the erasure queue.
 pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
     let resources = &stack.resources;
     let mut environment = function_environment(
@@ -48,6 +49,14 @@ pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
         REBUILD_QUEUE_URL,
         resources
             .queue(taskpulse_devstack::REBUILD_QUEUE)
+            .unwrap()
+            .url
+            .clone(),
+    ));
+    environment.push((
+        ERASURE_QUEUE_URL,
+        resources
+            .queue(taskpulse_devstack::ERASURE_QUEUE)
             .unwrap()
             .url
             .clone(),

@@ -5,6 +5,7 @@
 //! user's former counters under the pseudonym. The erasure record's conditions, and idempotency
 //! records written in the earlier key layout, are in `records`.
 
+mod local_stack;
 mod records;
 
 use std::collections::{BTreeMap, HashMap};
