@@ -11,8 +11,8 @@ use taskpulse_app::ReadCounters;
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
 use taskpulse_testkit::{
-    API_EVENT_STATUSES, AwsPipeline, CONSUMER_EVENTS, FIXTURE_TASK_ID, REBUILD_EVENTS,
-    RELAY_EVENTS, event_file, failed_ids, pipeline_on_moto, seed_fixture_task,
+    API_EVENT_STATUSES, AwsPipeline, CONSUMER_EVENTS, ERASER_EVENTS, FIXTURE_TASK_ID,
+    REBUILD_EVENTS, RELAY_EVENTS, event_file, failed_ids, pipeline_on_moto, seed_fixture_task,
 };
 
 #[test]
@@ -28,6 +28,7 @@ fn every_event_file_is_checked() {
         .map(|(file, _)| *file)
         .chain(CONSUMER_EVENTS)
         .chain(RELAY_EVENTS)
+        .chain(ERASER_EVENTS)
         .chain(REBUILD_EVENTS)
         .map(str::to_owned)
         .collect();
@@ -84,6 +85,26 @@ async fn api_events_answer_their_documented_status_in_order() {
         26
     );
     assert_eq!(body("api-analytics-global.json")["scope"], "global");
+    assert_eq!(body("api-erase-me.json")["step"], "settling");
+    let sent = pipeline
+        .sqs
+        .receive_message()
+        .queue_url(&pipeline.erasure_queue.url)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = sent.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(
+        bodies,
+        [r#"{"eraseUser":"user-3"}"#],
+        "the API hands the erasure over"
+    );
+    assert_eq!(
+        event_file(ERASER_EVENTS[0])
+            .matches(r#"eraseUser\":\"user-3"#)
+            .count(),
+        1
+    );
 }
 
 /// Runs a consumer event file; returns the failed message ids and the stack to read from.

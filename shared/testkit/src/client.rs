@@ -23,10 +23,14 @@ pub enum Route {
     MovePlannedDate,
     AnalyticsMe,
     AnalyticsGlobal,
+    EraseMe,
+    MyErasure,
+    EraseUser,
+    UserErasure,
 }
 
 impl Route {
-    pub const ALL: [Route; 8] = [
+    pub const ALL: [Route; 12] = [
         Route::CreateTask,
         Route::GetTask,
         Route::ListTasks,
@@ -35,6 +39,10 @@ impl Route {
         Route::MovePlannedDate,
         Route::AnalyticsMe,
         Route::AnalyticsGlobal,
+        Route::EraseMe,
+        Route::MyErasure,
+        Route::EraseUser,
+        Route::UserErasure,
     ];
 
     /// (method, path template), as the API and `docs/openapi.yaml` write it.
@@ -48,13 +56,18 @@ impl Route {
             Route::MovePlannedDate => ("POST", "/tasks/{id}/planned-date"),
             Route::AnalyticsMe => ("GET", "/analytics/me"),
             Route::AnalyticsGlobal => ("GET", "/analytics/global"),
+            Route::EraseMe => ("DELETE", "/me"),
+            Route::MyErasure => ("GET", "/me/erasure"),
+            Route::EraseUser => ("DELETE", "/users/{userId}"),
+            Route::UserErasure => ("GET", "/users/{userId}/erasure"),
         }
     }
 
-    /// The request of `user` to this route, for the task `id` where the path has one.
+    /// The request of `user` to this route, for the task or user `id` where the path has one.
     fn request(self, user: &str, id: &str) -> GatewayRequest {
         let (method, template) = self.key();
-        GatewayRequest::new(method, &template.replace("{id}", id)).caller(user)
+        let path = template.replace("{id}", id).replace("{userId}", id);
+        GatewayRequest::new(method, &path).caller(user)
     }
 }
 
@@ -125,6 +138,25 @@ impl<'a> ApiClient<'a> {
     pub fn analytics_global(&self, user: &str, query: &str) -> Call<'a> {
         self.call(Route::AnalyticsGlobal.request(user, ""))
             .query(query)
+    }
+
+    /// `DELETE /me`: `user` asks to be erased.
+    pub fn erase_me(&self, user: &str) -> Call<'a> {
+        self.call(Route::EraseMe.request(user, ""))
+    }
+
+    pub fn my_erasure(&self, user: &str) -> Call<'a> {
+        self.call(Route::MyErasure.request(user, ""))
+    }
+
+    /// `DELETE /users/{userId}` (percent-encoded by the caller); the caller needs the
+    /// `users:erase` scope (see [`Call::scopes`]).
+    pub fn erase_user(&self, caller: &str, user: &str) -> Call<'a> {
+        self.call(Route::EraseUser.request(caller, user))
+    }
+
+    pub fn user_erasure(&self, caller: &str, user: &str) -> Call<'a> {
+        self.call(Route::UserErasure.request(caller, user))
     }
 
     fn call(&self, event: GatewayRequest) -> Call<'a> {

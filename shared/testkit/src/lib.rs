@@ -29,9 +29,9 @@ pub use pipeline::{
 };
 pub use poison::Poison;
 pub use sample_events::{
-    API_EVENT_STATUSES, CONSUMER_EVENTS, FIXTURE_TASK_ID, REBUILD_EVENTS, RELAY_EVENTS,
-    SampleFunction, check_api_consumer_and_relay_events, check_rebuild_events, event_file,
-    seed_fixture_task,
+    API_EVENT_STATUSES, CONSUMER_EVENTS, ERASER_EVENTS, FIXTURE_TASK_ID, REBUILD_EVENTS,
+    RELAY_EVENTS, SampleFunction, check_api_consumer_and_relay_events, check_rebuild_events,
+    event_file, seed_fixture_task,
 };
 pub use sampling::shuffle;
 /// Nearest-rank percentile of sorted samples: the simulator's, so every figure is computed alike.

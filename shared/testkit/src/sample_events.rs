@@ -30,6 +30,7 @@ pub const API_EVENT_STATUSES: &[(&str, u16)] = &[
     ("api-analytics-me.json", 200),
     ("api-analytics-global-forbidden.json", 403),
     ("api-analytics-global.json", 200),
+    ("api-erase-me.json", 202),
 ];
 
 /// The consumer's sample events, in the order `events/README.md` gives.
@@ -39,6 +40,8 @@ pub const CONSUMER_EVENTS: [&str; 2] = [
 ];
 /// The relay's sample event.
 pub const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
+/// The eraser's sample event: the work message `api-erase-me.json` sends.
+pub const ERASER_EVENTS: [&str; 1] = ["eraser-erase-user.json"];
 /// The rebuild functions' sample events, in order: the coordinator's, then the worker's.
 pub const REBUILD_EVENTS: [&str; 2] = [
     "rebuild-coordinator-start.json",
@@ -95,6 +98,7 @@ pub enum SampleFunction {
     Relay,
     RebuildCoordinator,
     RebuildWorker,
+    Eraser,
 }
 
 impl SampleFunction {
@@ -105,6 +109,7 @@ impl SampleFunction {
             Self::Relay => "taskpulse-relay",
             Self::RebuildCoordinator => "taskpulse-rebuild-coordinator",
             Self::RebuildWorker => "taskpulse-rebuild-worker",
+            Self::Eraser => "taskpulse-eraser",
         }
     }
 
@@ -115,11 +120,12 @@ impl SampleFunction {
             Self::Relay => "RelayFunction",
             Self::RebuildCoordinator => "RebuildCoordinatorFunction",
             Self::RebuildWorker => "RebuildWorkerFunction",
+            Self::Eraser => "EraserFunction",
         }
     }
 }
 
-/// Invokes the API, consumer and relay sample events through `invoke` (the function and the
+/// Invokes the API, consumer, relay and eraser sample events through `invoke` (the function and the
 /// file name in `events/`, answering the function's JSON response), in the order
 /// `events/README.md` gives, against a stack holding only the fixture task, and checks each
 /// documented result.
@@ -166,11 +172,19 @@ where
     assert_eq!(response["eventsPublished"], 0, "{response}");
     assert_eq!(response["tasksFailed"], 0, "{response}");
 
+    // `api-erase-me.json` recorded user-3's erasure: the eraser takes it up (and, settling,
+    // continues it in a delayed message) without failing the record.
+    let response = invoke
+        .call(SampleFunction::Eraser, "eraser-erase-user.json")
+        .await;
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+
     let listed: Vec<&str> = API_EVENT_STATUSES
         .iter()
         .map(|(file, _)| *file)
         .chain(CONSUMER_EVENTS)
         .chain(RELAY_EVENTS)
+        .chain(ERASER_EVENTS)
         .collect();
     invoke.assert_invoked(&listed);
 }

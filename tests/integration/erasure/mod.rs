@@ -5,6 +5,7 @@
 //! user's former counters under the pseudonym. The erasure record's conditions, and idempotency
 //! records written in the earlier key layout, are in `records`.
 
+mod lambda_path;
 mod local_stack;
 mod records;
 
@@ -36,7 +37,7 @@ fn user(raw: &str) -> UserId {
     UserId::parse(raw).unwrap()
 }
 
-fn new_task(title: &str) -> serde_json::Value {
+pub(super) fn new_task(title: &str) -> serde_json::Value {
     json!({"title": title, "priority": "low", "plannedAccomplishDate": "2030-03-01T12:00:00Z"})
 }
 

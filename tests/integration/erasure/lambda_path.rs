@@ -1,0 +1,123 @@
+//! The erasure's Lambda path against moto: `DELETE /me` through the API handler puts a work
+//! message on the erasure queue; the eraser's batch handler takes the message received from
+//! that queue, settles (continuing in a delayed message), then erases; the status follows,
+//! and the identity is refused from the request on.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use chrono::TimeDelta;
+use http::StatusCode;
+use taskpulse_lambda::erasure::worker::ErasureWorker;
+use taskpulse_testkit::{AwsPipeline, lambda_record, pipeline_on_moto};
+
+use super::new_task;
+
+/// Receives what is on the erasure queue (waiting up to `wait` for it) as the batch Lambda
+/// hands the eraser, and deletes it from the queue.
+async fn take_erasure_work(pipeline: &AwsPipeline, wait: Duration) -> SqsEvent {
+    let give_up = tokio::time::Instant::now() + wait;
+    loop {
+        let received = pipeline
+            .sqs
+            .receive_message()
+            .queue_url(&pipeline.erasure_queue.url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages();
+        if !messages.is_empty() || tokio::time::Instant::now() >= give_up {
+            for message in messages {
+                pipeline
+                    .sqs
+                    .delete_message()
+                    .queue_url(&pipeline.erasure_queue.url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let mut event = SqsEvent::default();
+            event.records = messages
+                .iter()
+                .map(|m| lambda_record(m, &pipeline.erasure_queue.arn))
+                .collect();
+            return event;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() {
+    let (_stack, pipeline) = pipeline_on_moto().await;
+    let client = pipeline.client();
+    for _ in 0..2 {
+        let created = client
+            .create_task("ana", &new_task("Pay rent"))
+            .send()
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+    }
+    let asked = client.erase_me("ana").send().await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{:?}", asked.body);
+    let refused = client
+        .create_task("ana", &new_task("One more"))
+        .send()
+        .await;
+    assert_eq!(refused.status, StatusCode::GONE);
+
+    let worker = |settle: TimeDelta| ErasureWorker {
+        tasks: pipeline.tasks().clone(),
+        publisher: pipeline.publisher(),
+        analytics: pipeline.analytics.clone(),
+        work: pipeline.erasure_work(),
+        settle,
+    };
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(60);
+    // Settling: the eraser continues the erasure in a delayed message and deletes nothing.
+    let work = take_erasure_work(&pipeline, Duration::from_secs(5)).await;
+    assert_eq!(work.records.len(), 1);
+    let body = work.records[0].body.clone().unwrap();
+    assert_eq!(body, r#"{"eraseUser":"ana"}"#);
+    let (response, summary) = worker(TimeDelta::seconds(5))
+        .handle_batch(work, deadline())
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.continued, 1);
+    assert_eq!(
+        client.my_erasure("ana").send().await.body["step"],
+        "settling"
+    );
+
+    // The continuation arrives after its delay; the settled erasure completes in one run.
+    let work = take_erasure_work(&pipeline, Duration::from_secs(20)).await;
+    assert_eq!(work.records.len(), 1, "the continuation");
+    assert_eq!(work.records[0].body.as_deref(), Some(body.as_str()));
+    let (response, summary) = worker(TimeDelta::seconds(5))
+        .handle_batch(work, deadline())
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.completed, 1);
+    let status = client.my_erasure("ana").send().await;
+    assert_eq!(status.body["state"], "complete", "{:?}", status.body);
+    assert_eq!(status.body["erased"]["tasks"], 2);
+    let operator = client
+        .user_erasure("ops", "ana")
+        .scopes(&["users:erase"])
+        .send()
+        .await;
+    assert_eq!(operator.body, status.body);
+    assert_eq!(
+        client.list_tasks("ana", "").send().await.status,
+        StatusCode::GONE
+    );
+    assert!(
+        take_erasure_work(&pipeline, Duration::ZERO)
+            .await
+            .records
+            .is_empty(),
+        "nothing more to do"
+    );
+}
