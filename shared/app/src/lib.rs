@@ -25,7 +25,7 @@ pub use analytics::{
 };
 pub use ports::{
     ApplyTransaction, DeleteCounters, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord,
-    ListCursor, ListPendingOutbox, ListQuery, ListTasks, LoadErasures, LoadIdempotency,
+    ListCursor, ListPendingOutbox, ListQuery, ListTasks, ListUserDays, LoadErasures, LoadIdempotency,
     LoadProjectionConfig, LoadTask, MAX_WORK_DELAY, MarkEventsPublished, MoveUserCounters,
     PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress,
     SaveErasure, SaveError, SaveProjectionConfig, SaveTask, ScanCounters, SendWork, StoreError,

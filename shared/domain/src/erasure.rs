@@ -12,16 +12,21 @@
 //! 2. `Tasks`: each task's pending events are published (so anonymous totals lose nothing),
 //!    then the task is deleted.
 //! 3. `IdempotencyRecords`: the user's stored command answers are deleted.
-//! 4. `Analytics`: the user's counter items of every projection version, with the ids of the
-//!    events applied to them, move to a random pseudonym. Nothing else writes them meanwhile:
+//! 4. `Archive`: the archive objects holding the user's events are rewritten with the
+//!    pseudonym in place of the user id, day by day (the days the user has counters for);
+//!    `archive_cursor` is the last day done.
+//! 5. `Analytics`: the user's counter items of every projection version, with the ids of the
+//!    events applied to them, move to the pseudonym. Nothing else writes them meanwhile:
 //!    counting is held back.
-//! 5. `Erased`: events of the user that still arrive (a late redelivery, a redriven dead
+//! 6. `Erased`: events of the user that still arrive (a late redelivery, a redriven dead
 //!    letter, an outbox entry) are counted under the pseudonym, where the ids of the events
 //!    already applied are: a duplicate stays a duplicate, and the global counters stay exact.
+//!    The record, the only link from the user id to the pseudonym, is kept for
+//!    [`Erasure::RETENTION`] after that, then expires.
 //!
 //! Pure: the caller supplies the time and the pseudonym.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use crate::UserId;
 
@@ -31,15 +36,17 @@ pub enum ErasureStep {
     Settling,
     Tasks,
     IdempotencyRecords,
+    Archive,
     Analytics,
     Erased,
 }
 
 impl ErasureStep {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Settling,
         Self::Tasks,
         Self::IdempotencyRecords,
+        Self::Archive,
         Self::Analytics,
         Self::Erased,
     ];
@@ -50,6 +57,7 @@ impl ErasureStep {
             Self::Settling => "settling",
             Self::Tasks => "tasks",
             Self::IdempotencyRecords => "idempotencyRecords",
+            Self::Archive => "archive",
             Self::Analytics => "analytics",
             Self::Erased => "erased",
         }
@@ -63,7 +71,8 @@ impl ErasureStep {
         match self {
             Self::Settling => Self::Tasks,
             Self::Tasks => Self::IdempotencyRecords,
-            Self::IdempotencyRecords => Self::Analytics,
+            Self::IdempotencyRecords => Self::Archive,
+            Self::Archive => Self::Analytics,
             Self::Analytics | Self::Erased => Self::Erased,
         }
     }
@@ -76,6 +85,8 @@ pub struct ErasureProgress {
     /// Events still pending in the outbox of a deleted task, published before its deletion.
     pub pending_events_published: u64,
     pub idempotency_records_deleted: u64,
+    /// Archive objects rewritten with the pseudonym.
+    pub archive_objects_rewritten: u64,
     /// Counter items and applied-event markers moved to the pseudonym, over every version.
     pub counter_items_moved: u64,
 }
@@ -90,6 +101,8 @@ pub struct Erasure {
     pub updated_at: DateTime<Utc>,
     pub step: ErasureStep,
     pub progress: ErasureProgress,
+    /// The last archive day rewritten (the `Archive` step resumes after it).
+    pub archive_cursor: Option<NaiveDate>,
 }
 
 /// How a consumer treats an event of a user with an erasure record.
@@ -102,6 +115,11 @@ pub enum ErasedOwner {
 }
 
 impl Erasure {
+    /// How long a complete erasure's record is kept: longer than any event of the user can
+    /// still arrive (4 days on the events queue, 14 in its dead-letter queue, 4 more after a
+    /// redrive), so that a late one is still recognised and counted under the pseudonym.
+    pub const RETENTION: TimeDelta = TimeDelta::days(30);
+
     /// A new request, settling from `at`.
     pub fn requested(pseudonym: UserId, at: DateTime<Utc>) -> Self {
         Self {
@@ -110,7 +128,14 @@ impl Erasure {
             updated_at: at,
             step: ErasureStep::Settling,
             progress: ErasureProgress::default(),
+            archive_cursor: None,
         }
+    }
+
+    /// When the record may be deleted: [`Erasure::RETENTION`] after it completed; never
+    /// while it runs.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.is_complete().then(|| self.updated_at + Self::RETENTION)
     }
 
     pub fn is_complete(&self) -> bool {
@@ -135,6 +160,7 @@ impl Erasure {
         self.progress.tasks_deleted += done.tasks_deleted;
         self.progress.pending_events_published += done.pending_events_published;
         self.progress.idempotency_records_deleted += done.idempotency_records_deleted;
+        self.progress.archive_objects_rewritten += done.archive_objects_rewritten;
         self.progress.counter_items_moved += done.counter_items_moved;
         self.step = self.step.next();
         self.updated_at = now;
@@ -171,8 +197,12 @@ mod tests {
             seen.push(erasure.step);
             erasure = erasure.step_done(ErasureProgress::default(), at("2026-12-06T10:01:00Z"));
         }
-        assert_eq!(seen, &ErasureStep::ALL[..4]);
+        assert_eq!(seen, &ErasureStep::ALL[..5]);
         assert_eq!(erasure.owner_of_events(), ErasedOwner::CountAs(pseudonym()));
+        assert_eq!(
+            erasure.expires_at(),
+            Some(at("2026-12-06T10:01:00Z") + Erasure::RETENTION)
+        );
         assert_eq!(
             erasure
                 .clone()
@@ -185,7 +215,9 @@ mod tests {
 
     #[test]
     fn progress_adds_up_over_pages_and_steps_and_a_page_keeps_the_step() {
-        let erasure = Erasure::requested(pseudonym(), at("2026-12-06T10:00:00Z"))
+        let requested = Erasure::requested(pseudonym(), at("2026-12-06T10:00:00Z"));
+        assert_eq!(requested.expires_at(), None, "a running erasure never expires");
+        let erasure = requested
             .step_done(ErasureProgress::default(), at("2026-12-06T10:01:00Z"));
         let page = ErasureProgress {
             tasks_deleted: 3,

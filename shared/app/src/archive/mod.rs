@@ -8,6 +8,7 @@
 //! for a batch that spans midnight.
 
 mod key;
+mod rewrite;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -15,6 +16,7 @@ use chrono::NaiveDate;
 use taskpulse_domain::{EventEnvelope, EventId};
 
 pub use self::key::{ARCHIVE_ROOT, ArchiveKey};
+pub use self::rewrite::rewrite_owner;
 use crate::ports::{ReadArchive, StoreError, WriteArchive};
 
 /// What archiving a batch came to.

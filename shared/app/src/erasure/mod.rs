@@ -1,5 +1,5 @@
-//! Erasing a user: the request, the steps that erase the user's tasks, idempotency records
-//! and counters (`taskpulse_domain::erasure` says in which order and why), and how the
+//! Erasing a user: the request, the steps that erase the user's tasks, idempotency records,
+//! archived events and counters (`taskpulse_domain::erasure` says in which order and why), and how the
 //! consumer and the rebuild treat the events of an erased user (`late_events`).
 //!
 //! Every step works a page at a time and records its progress, so a run that stops anywhere
@@ -8,14 +8,16 @@
 
 mod late_events;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use taskpulse_domain::UserId;
 use taskpulse_domain::erasure::{Erasure, ErasureProgress, ErasureStep};
 use uuid::Uuid;
 
+use crate::archive::rewrite_owner;
 use crate::ports::{
-    DeleteIdempotencyRecords, DeleteTask, ListQuery, ListTasks, LoadErasures, LoadProjectionConfig,
-    LoadTask, MoveUserCounters, PublishEvents, SaveErasure, StoreError,
+    DeleteIdempotencyRecords, DeleteTask, ListQuery, ListTasks, ListUserDays, LoadErasures,
+    LoadProjectionConfig, LoadTask, MoveUserCounters, PublishEvents, ReadArchive, SaveErasure,
+    StoreError, WriteArchive,
 };
 
 pub use late_events::{OwnedEvents, route_late_events};
@@ -33,6 +35,9 @@ const SETTLE_MARGIN: TimeDelta = TimeDelta::seconds(30);
 
 /// Items deleted or moved per page of work: one `BatchWriteItem`'s worth.
 pub const ERASURE_PAGE: usize = 25;
+
+/// Archive days rewritten per page of work: a day's partition may hold thousands of objects.
+pub const ARCHIVE_DAYS_PAGE: usize = 1;
 
 /// Records an erasure request for `user`, unless one exists; answers the stored record. The
 /// pseudonym is random: nothing derives it from the user id.
@@ -62,19 +67,22 @@ pub enum Advance {
 }
 
 /// The ports an erasure works with: the task table (`T`: tasks, idempotency records and the
-/// erasure record), the event queue (`P`) and the analytics table (`A`).
-pub struct Eraser<'a, T, P, A> {
+/// erasure record), the event queue (`P`), the analytics table (`A`) and the event archive
+/// (`R`).
+pub struct Eraser<'a, T, P, A, R> {
     pub tasks: &'a T,
     pub publisher: &'a P,
     pub analytics: &'a A,
+    pub archive: &'a R,
     pub settle: TimeDelta,
 }
 
-impl<T, P, A> Eraser<'_, T, P, A>
+impl<T, P, A, R> Eraser<'_, T, P, A, R>
 where
     T: LoadErasures + SaveErasure + ListTasks + LoadTask + DeleteTask + DeleteIdempotencyRecords,
     P: PublishEvents,
-    A: MoveUserCounters + LoadProjectionConfig,
+    A: MoveUserCounters + ListUserDays + LoadProjectionConfig,
+    R: ReadArchive + WriteArchive,
 {
     /// Does the next page of `user`'s erasure and records it. A [`StoreError::Conflict`] means
     /// another run recorded first: call again.
@@ -87,6 +95,7 @@ where
         else {
             return Ok(Advance::NotRequested);
         };
+        let mut archive_cursor = erasure.archive_cursor;
         let (done, step_complete) = match erasure.step {
             ErasureStep::Erased => return Ok(Advance::Complete(erasure)),
             ErasureStep::Settling => {
@@ -108,13 +117,19 @@ where
                 };
                 (done, deleted == 0)
             }
+            ErasureStep::Archive => {
+                let (done, last_day) = self.rewrite_archive_page(user, &erasure).await?;
+                archive_cursor = last_day.or(archive_cursor);
+                (done, last_day.is_none())
+            }
             ErasureStep::Analytics => self.move_counters_page(user, &erasure.pseudonym).await?,
         };
-        let next = if step_complete {
+        let mut next = if step_complete {
             erasure.clone().step_done(done, now)
         } else {
             erasure.clone().progressed(done, now)
         };
+        next.archive_cursor = archive_cursor;
         self.tasks.save_erasure(user, &erasure, &next).await?;
         tracing::info!(
             step = erasure.step.as_str(),
@@ -171,6 +186,27 @@ where
             }
         }
         Ok((done, page.tasks.is_empty()))
+    }
+
+    /// Rewrites the archive partitions of the next day the user has counters for (in the
+    /// active version: every counted event is archived first) with the pseudonym in place of
+    /// the user id. Answers what it rewrote and the day, or no day when none is left.
+    async fn rewrite_archive_page(
+        &self,
+        user: &UserId,
+        erasure: &Erasure,
+    ) -> Result<(ErasureProgress, Option<NaiveDate>), StoreError> {
+        let active = self.analytics.load_projection_config().await?.active.version;
+        let days = self
+            .analytics
+            .list_user_days(active, user, erasure.archive_cursor, ARCHIVE_DAYS_PAGE)
+            .await?;
+        let mut done = ErasureProgress::default();
+        for day in &days {
+            let rewritten = rewrite_owner(self.archive, *day, user, &erasure.pseudonym).await?;
+            done.archive_objects_rewritten += rewritten as u64;
+        }
+        Ok((done, days.last().copied()))
     }
 
     /// Moves a page of the user's counter items, in every version the configuration names.

@@ -100,11 +100,14 @@ impl World {
         }
     }
 
-    fn eraser(&self) -> Eraser<'_, MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore> {
+    fn eraser(
+        &self,
+    ) -> Eraser<'_, MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore, MemoryArchive> {
         Eraser {
             tasks: self.commands.store(),
             publisher: self.commands.publisher(),
             analytics: &self.analytics,
+            archive: &self.archive,
             settle: TimeDelta::zero(),
         }
     }
@@ -172,12 +175,25 @@ async fn an_erasure_leaves_nothing_under_the_user_id_and_moves_no_global_counter
     let world = World::new().await;
     let (ana, bo) = (user("ana"), user("bo"));
     let before = world.counters().await;
+    let counted_before = world.archive_events_of(&ana).await;
     let requested = request_erasure(world.commands.store(), &ana, Utc::now())
         .await
         .unwrap();
     assert!(requested.pseudonym.as_str().starts_with("erased-"));
 
     let erasure = run_to_completion(&world, &ana).await;
+
+    // The archive holds the user's events under the pseudonym only, every other line as it was.
+    let archived: Vec<String> = world
+        .archive
+        .objects()
+        .into_iter()
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .collect();
+    assert!(erasure.progress.archive_objects_rewritten >= 1, "{erasure:?}");
+    assert!(archived.iter().all(|text| !text.contains("\"ana\"")), "{archived:?}");
+    assert!(archived.iter().any(|text| text.contains(erasure.pseudonym.as_str())));
+    assert!(archived.iter().any(|text| text.contains("\"bo\"")));
 
     assert_eq!(erasure.progress.tasks_deleted, 3);
     assert_eq!(erasure.progress.pending_events_published, 1);
@@ -212,7 +228,6 @@ async fn an_erasure_leaves_nothing_under_the_user_id_and_moves_no_global_counter
     // late: the first is counted under the pseudonym, the second is still a duplicate.
     let mut late = world.commands.publisher().drain_envelopes();
     assert_eq!(late.len(), 1, "the pending TaskCreated");
-    let counted_before = world.archive_events_of(&ana).await;
     late.push(counted_before);
     let counted = world.count(&late).await;
     assert_eq!(
@@ -341,7 +356,7 @@ async fn a_rebuild_after_the_erasure_counts_the_same_and_nothing_under_the_user_
         .unwrap();
     let erasure = run_to_completion(&world, &ana).await;
     // The version that was building is dropped; the rebuild builds the next one from the
-    // archive, which still holds the user's events under their id.
+    // archive, where the user's events now carry the pseudonym.
     for step in [
         |c: ProjectionConfig| c.abandoned().unwrap(),
         |c: ProjectionConfig| c.retired(),

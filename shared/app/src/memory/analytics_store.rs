@@ -13,7 +13,7 @@ use super::{CounterTable, lock};
 use crate::analytics::MarkerHints;
 use crate::analytics::plan::TransactionPlan;
 use crate::ports::{
-    ApplyTransaction, DeleteCounters, LoadProjectionConfig, MoveUserCounters, ReadCounters,
+    ApplyTransaction, DeleteCounters, ListUserDays, LoadProjectionConfig, MoveUserCounters, ReadCounters,
     RebuildProgress, SaveProjectionConfig, ScanCounters, StoreError, TransactionResult,
     VersionCounters,
 };
@@ -132,6 +132,21 @@ impl DeleteCounters for MemoryAnalyticsStore {
             tables.progress.remove(&version);
         }
         Ok(deleted)
+    }
+}
+
+impl ListUserDays for MemoryAnalyticsStore {
+    async fn list_user_days(
+        &self,
+        version: ProjectionVersion,
+        user: &UserId,
+        after: Option<NaiveDate>,
+        limit: usize,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        Ok(lock(&self.tables)
+            .counters
+            .get(&version)
+            .map_or_else(Vec::new, |table| table.user_days(user, after, limit)))
     }
 }
 

@@ -217,6 +217,19 @@ impl CounterTable {
         users.len() + globals.len() + markers.len()
     }
 
+    /// The days `user` has a day item for, after `after`, in order, at most `limit`.
+    pub fn user_days(&self, user: &UserId, after: Option<NaiveDate>, limit: usize) -> Vec<NaiveDate> {
+        let mut days: Vec<NaiveDate> = self
+            .users
+            .keys()
+            .filter(|(owner, day)| owner == user && after.is_none_or(|after| *day > after))
+            .map(|(_, day)| *day)
+            .collect();
+        days.sort_unstable();
+        days.truncate(limit);
+        days
+    }
+
     /// Moves up to `limit` of `from`'s items (day items, then markers) to `to`, as they are;
     /// answers how many.
     pub fn move_user_items(&mut self, from: &UserId, to: &UserId, limit: usize) -> usize {

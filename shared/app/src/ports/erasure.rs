@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use chrono::NaiveDate;
 use taskpulse_domain::analytics::ProjectionVersion;
 use taskpulse_domain::erasure::Erasure;
 use taskpulse_domain::{TaskId, UserId};
@@ -65,6 +66,18 @@ pub trait DeleteIdempotencyRecords: Send + Sync {
         user: &UserId,
         limit: usize,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Lists the days `user` has a day item for in `version`, after `after`, in order, at most
+/// `limit` of them: the archive days that can hold the user's events.
+pub trait ListUserDays: Send + Sync {
+    fn list_user_days(
+        &self,
+        version: ProjectionVersion,
+        user: &UserId,
+        after: Option<NaiveDate>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<NaiveDate>, StoreError>> + Send;
 }
 
 /// Moves up to `limit` of `from`'s counter items in `version` (day items with their applied
