@@ -16,9 +16,9 @@ use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore, MemoryWorkQue
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_app::{
     ApplyTransaction, DeleteCounters, DeleteIdempotencyRecords, DeleteTask, ListPendingOutbox,
-    ListTasks, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished,
-    MoveUserCounters, ReadCounters, RebuildProgress, SaveErasure, SaveProjectionConfig, SaveTask,
-    ScanCounters, TaskCommands,
+    ListTasks, ListUserDays, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask,
+    MarkEventsPublished, MoveUserCounters, ReadCounters, RebuildProgress, SaveErasure,
+    SaveProjectionConfig, SaveTask, ScanCounters, TaskCommands,
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
@@ -73,6 +73,7 @@ pub trait AnalyticsTable:
     + ScanCounters
     + DeleteCounters
     + MoveUserCounters
+    + ListUserDays
     + RebuildProgress
     + LoadProjectionConfig
     + SaveProjectionConfig
@@ -86,6 +87,7 @@ impl<C> AnalyticsTable for C where
         + ScanCounters
         + DeleteCounters
         + MoveUserCounters
+        + ListUserDays
         + RebuildProgress
         + LoadProjectionConfig
         + SaveProjectionConfig

@@ -26,6 +26,7 @@ impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
             tasks: self.api.commands().store().clone(),
             publisher: self.mapping.queue.clone(),
             analytics: self.mapping.counters().clone(),
+            archive: self.mapping.archive().clone(),
             work: self.api.erasure_work().clone(),
             settle: self.erasure_settle,
         };

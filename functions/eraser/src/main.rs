@@ -9,7 +9,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_app::erasure::settle_time;
 use taskpulse_aws::{
-    DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, SqsWorkQueue, env, sdk,
+    DynamoAnalyticsStore, DynamoTaskStore, S3Archive, SqsEventPublisher, SqsWorkQueue, env, sdk,
 };
 use taskpulse_lambda::deadline::retry_deadline_at_epoch_ms;
 use taskpulse_lambda::erasure::worker::ErasureWorker;
@@ -27,6 +27,7 @@ async fn main() -> Result<(), Error> {
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
     let events_queue = env::required(env::EVENTS_QUEUE_URL)?;
     let erasure_queue = env::required(env::ERASURE_QUEUE_URL)?;
+    let bucket = env::required(env::ARCHIVE_BUCKET)?;
     let shards = env::global_counter_shards()?;
     let settle = env::erasure_settle(settle_time(LONGEST_WRITER_INVOCATION))?;
     let config = sdk::load_from_env().await;
@@ -36,6 +37,7 @@ async fn main() -> Result<(), Error> {
         tasks: DynamoTaskStore::new(dynamodb.clone(), tasks_table),
         publisher: SqsEventPublisher::new(sqs.clone(), events_queue),
         analytics: DynamoAnalyticsStore::new(dynamodb, analytics_table, shards),
+        archive: S3Archive::new(sdk::s3_client(&config), bucket),
         work: SqsWorkQueue::new(sqs, erasure_queue),
         settle,
     };

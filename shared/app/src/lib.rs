@@ -25,11 +25,12 @@ pub use analytics::{
 };
 pub use ports::{
     ApplyTransaction, DeleteCounters, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord,
-    ListCursor, ListPendingOutbox, ListQuery, ListTasks, ListUserDays, LoadErasures, LoadIdempotency,
-    LoadProjectionConfig, LoadTask, MAX_WORK_DELAY, MarkEventsPublished, MoveUserCounters,
-    PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress,
-    SaveErasure, SaveError, SaveProjectionConfig, SaveTask, ScanCounters, SendWork, StoreError,
-    StoredTask, TaskPage, TaskWrite, TransactionResult, VersionCounters, WriteArchive,
+    ListCursor, ListPendingOutbox, ListQuery, ListTasks, ListUserDays, LoadErasures,
+    LoadIdempotency, LoadProjectionConfig, LoadTask, MAX_WORK_DELAY, MarkEventsPublished,
+    MoveUserCounters, PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters,
+    RebuildProgress, SaveErasure, SaveError, SaveProjectionConfig, SaveTask, ScanCounters,
+    SendWork, StoreError, StoredTask, TaskPage, TaskWrite, TransactionResult, VersionCounters,
+    WriteArchive,
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{

@@ -92,6 +92,9 @@ pub const ERASURE_TASKS_DELETED: &str = "tasksDeleted";
 pub const ERASURE_PENDING_EVENTS_PUBLISHED: &str = "pendingEventsPublished";
 pub const ERASURE_IDEMPOTENCY_RECORDS_DELETED: &str = "idempotencyRecordsDeleted";
 pub const ERASURE_COUNTER_ITEMS_MOVED: &str = "counterItemsMoved";
+pub const ERASURE_ARCHIVE_OBJECTS_REWRITTEN: &str = "archiveObjectsRewritten";
+/// The last archive day rewritten (`yyyy-mm-dd`); absent before the first.
+pub const ERASURE_ARCHIVE_CURSOR: &str = "archiveCursor";
 /// The binary set of event ids (16 bytes each) applied to a user's day item: the first
 /// `taskpulse_app::analytics::MAX_INLINE_MARKERS` of the day (items written before overflow
 /// markers existed may hold more).

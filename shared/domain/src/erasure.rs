@@ -132,10 +132,17 @@ impl Erasure {
         }
     }
 
+    /// Whether the record has outlived its retention at `now`: it then counts as absent (the
+    /// table's TTL deletes it some time later).
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at().is_some_and(|at| at <= now)
+    }
+
     /// When the record may be deleted: [`Erasure::RETENTION`] after it completed; never
     /// while it runs.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.is_complete().then(|| self.updated_at + Self::RETENTION)
+        self.is_complete()
+            .then(|| self.updated_at + Self::RETENTION)
     }
 
     pub fn is_complete(&self) -> bool {
@@ -216,9 +223,12 @@ mod tests {
     #[test]
     fn progress_adds_up_over_pages_and_steps_and_a_page_keeps_the_step() {
         let requested = Erasure::requested(pseudonym(), at("2026-12-06T10:00:00Z"));
-        assert_eq!(requested.expires_at(), None, "a running erasure never expires");
-        let erasure = requested
-            .step_done(ErasureProgress::default(), at("2026-12-06T10:01:00Z"));
+        assert_eq!(
+            requested.expires_at(),
+            None,
+            "a running erasure never expires"
+        );
+        let erasure = requested.step_done(ErasureProgress::default(), at("2026-12-06T10:01:00Z"));
         let page = ErasureProgress {
             tasks_deleted: 3,
             pending_events_published: 1,

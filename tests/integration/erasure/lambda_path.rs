@@ -72,6 +72,7 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
         tasks: pipeline.tasks().clone(),
         publisher: pipeline.publisher(),
         analytics: pipeline.analytics.clone(),
+        archive: pipeline.archive.clone(),
         work: pipeline.erasure_work(),
         settle,
     };

@@ -109,6 +109,19 @@ fn mentioning<'a>(
         .collect()
 }
 
+/// Every object of the event archive, as text.
+async fn archive_texts(pipeline: &AwsPipeline) -> Vec<String> {
+    use taskpulse_app::ReadArchive;
+    let mut texts = vec![];
+    for day in pipeline.archive.archive_days().await.unwrap() {
+        for key in pipeline.archive.archive_objects(day).await.unwrap() {
+            let bytes = pipeline.archive.read_archive_object(&key).await.unwrap();
+            texts.push(String::from_utf8(bytes).unwrap());
+        }
+    }
+    texts
+}
+
 /// Hands every message on the events queue to the consumer; answers how many events counted.
 async fn count_queued_events(pipeline: &AwsPipeline) -> usize {
     let messages = pipeline.drain().await.unwrap();
@@ -127,6 +140,7 @@ async fn erase(pipeline: &AwsPipeline, who: &UserId) -> Erasure {
         tasks: pipeline.tasks(),
         publisher: &publisher,
         analytics: &pipeline.analytics,
+        archive: &pipeline.archive,
         settle: TimeDelta::zero(),
     };
     let until = Utc::now() + TimeDelta::seconds(120);
@@ -208,6 +222,8 @@ async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
         .count();
     assert!(markers >= 2 * 10, "{markers} overflow markers");
     assert!(erased_counters.len() > ERASURE_PAGE);
+    let archived = archive_texts(&pipeline).await;
+    assert!(archived.iter().any(|text| text.contains(ERASED)));
 
     let erasure = erase(&pipeline, &user(ERASED)).await;
     let progress = erasure.progress;
@@ -216,7 +232,7 @@ async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
             progress.tasks_deleted,
             progress.pending_events_published,
             progress.idempotency_records_deleted,
-            progress.counter_items_moved
+            progress.counter_items_moved,
         ),
         (
             3 + BULK as u64,
@@ -225,6 +241,18 @@ async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
             erased_counters.len() as u64
         )
     );
+
+    // The archive: the same objects, the user's events under the pseudonym.
+    let archived_after = archive_texts(&pipeline).await;
+    assert_eq!(archived_after.len(), archived.len());
+    assert!(progress.archive_objects_rewritten >= 1);
+    assert!(archived_after.iter().all(|text| !text.contains(ERASED)));
+    assert!(
+        archived_after
+            .iter()
+            .any(|text| text.contains(erasure.pseudonym.as_str()))
+    );
+    assert!(archived_after.iter().any(|text| text.contains(KEPT)));
 
     let tasks_after = scan_table(&stack, TASKS_TABLE).await;
     let analytics_after = scan_table(&stack, ANALYTICS_TABLE).await;
@@ -281,10 +309,17 @@ async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
     let routed = route_late_events(pipeline.tasks(), &late).await.unwrap();
     assert_eq!(routed.pseudonymised, 1);
     assert_eq!(routed.countable[0].user_id, erasure.pseudonym);
-    let records = vec![sqs_record("late-1", routed.countable[0].to_json())];
+    // The consumer reads the erasure record itself: the message as published goes in.
+    let records = vec![sqs_record("late-1", late[0].to_json())];
     let (response, summary) = pipeline.consume(sqs_event(records)).await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(summary.applied, 1);
+    assert_eq!((summary.applied, summary.of_erased_users), (1, 1));
+    assert!(
+        archive_texts(&pipeline)
+            .await
+            .iter()
+            .all(|text| !text.contains(ERASED))
+    );
     let counted = scan_table(&stack, ANALYTICS_TABLE).await;
     assert!(mentioning(&counted, ERASED).is_empty());
     assert_eq!(

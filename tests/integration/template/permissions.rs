@@ -141,6 +141,11 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
                     "dynamodb:BatchWriteItem"
                 ]
             ),
+            (
+                "!Sub ${ArchiveBucket.Arn}/events/*",
+                &["s3:GetObject", "s3:PutObject"]
+            ),
+            ("!GetAtt ArchiveBucket.Arn", &["s3:ListBucket"]),
             ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
             ("!GetAtt ErasureQueue.Arn", &["sqs:SendMessage"]),
         ])
@@ -178,7 +183,11 @@ fn statements_granting<'a>(template: &'a Template, function: &str, action: &str)
 #[test]
 fn listing_the_archive_is_limited_to_its_events_prefix() {
     let template = template();
-    for function in ["RebuildCoordinatorFunction", "RebuildWorkerFunction"] {
+    for function in [
+        "RebuildCoordinatorFunction",
+        "RebuildWorkerFunction",
+        "EraserFunction",
+    ] {
         let statements = statements_granting(&template, function, "s3:ListBucket");
         assert_eq!(statements.len(), 1, "{function}");
         let prefixes: Vec<&str> = statements[0]["Condition"]["StringLike"]["s3:prefix"]

@@ -21,12 +21,13 @@ pub async fn rewrite_owner(
     let mut rewritten = 0;
     for key in archive.archive_objects(day).await? {
         let bytes = archive.read_archive_object(&key).await?;
-        let events: Option<Vec<EventEnvelope>> = std::str::from_utf8(&bytes).ok().and_then(|text| {
-            text.lines()
-                .filter(|line| !line.trim().is_empty())
-                .map(|line| EventEnvelope::from_archive_line(line).ok())
-                .collect()
-        });
+        let events: Option<Vec<EventEnvelope>> =
+            std::str::from_utf8(&bytes).ok().and_then(|text| {
+                text.lines()
+                    .filter(|line| !line.trim().is_empty())
+                    .map(|line| EventEnvelope::from_archive_line(line).ok())
+                    .collect()
+            });
         let Some(mut events) = events else {
             let named = String::from_utf8_lossy(&bytes).contains(from.as_str());
             if named {
@@ -64,16 +65,25 @@ mod tests {
         let archive = MemoryArchive::default();
         // One object per user: each batch holds one user's events.
         for owner in ["user-0", "user-1", "user-2"] {
-            let own: Vec<&EventEnvelope> =
-                events.iter().filter(|e| e.user_id.as_str() == owner).collect();
+            let own: Vec<&EventEnvelope> = events
+                .iter()
+                .filter(|e| e.user_id.as_str() == owner)
+                .collect();
             archive_events(&archive, own).await;
         }
         let day = events[0].occurred_at.date_naive();
-        let (from, to) = (UserId::parse("user-1").unwrap(), UserId::parse("erased-x").unwrap());
+        let (from, to) = (
+            UserId::parse("user-1").unwrap(),
+            UserId::parse("erased-x").unwrap(),
+        );
         let before = read_partition(&archive, day).await.unwrap();
 
         assert_eq!(rewrite_owner(&archive, day, &from, &to).await, Ok(1));
-        assert_eq!(rewrite_owner(&archive, day, &from, &to).await, Ok(0), "nothing left");
+        assert_eq!(
+            rewrite_owner(&archive, day, &from, &to).await,
+            Ok(0),
+            "nothing left"
+        );
 
         let after = read_partition(&archive, day).await.unwrap();
         assert_eq!(after.events.len(), before.events.len());
@@ -96,7 +106,10 @@ mod tests {
             .put_archive_object(&key, b"{\"userId\":\"user-1\", cut".to_vec())
             .await
             .unwrap();
-        let (from, to) = (UserId::parse("user-1").unwrap(), UserId::parse("erased-x").unwrap());
+        let (from, to) = (
+            UserId::parse("user-1").unwrap(),
+            UserId::parse("erased-x").unwrap(),
+        );
         assert!(matches!(
             rewrite_owner(&archive, day, &from, &to).await,
             Err(StoreError::Rejected(_))

@@ -196,7 +196,12 @@ where
         user: &UserId,
         erasure: &Erasure,
     ) -> Result<(ErasureProgress, Option<NaiveDate>), StoreError> {
-        let active = self.analytics.load_projection_config().await?.active.version;
+        let active = self
+            .analytics
+            .load_projection_config()
+            .await?
+            .active
+            .version;
         let days = self
             .analytics
             .list_user_days(active, user, erasure.archive_cursor, ARCHIVE_DAYS_PAGE)

@@ -190,9 +190,19 @@ async fn an_erasure_leaves_nothing_under_the_user_id_and_moves_no_global_counter
         .into_iter()
         .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
         .collect();
-    assert!(erasure.progress.archive_objects_rewritten >= 1, "{erasure:?}");
-    assert!(archived.iter().all(|text| !text.contains("\"ana\"")), "{archived:?}");
-    assert!(archived.iter().any(|text| text.contains(erasure.pseudonym.as_str())));
+    assert!(
+        erasure.progress.archive_objects_rewritten >= 1,
+        "{erasure:?}"
+    );
+    assert!(
+        archived.iter().all(|text| !text.contains("\"ana\"")),
+        "{archived:?}"
+    );
+    assert!(
+        archived
+            .iter()
+            .any(|text| text.contains(erasure.pseudonym.as_str()))
+    );
     assert!(archived.iter().any(|text| text.contains("\"bo\"")));
 
     assert_eq!(erasure.progress.tasks_deleted, 3);

@@ -13,9 +13,9 @@ use super::{CounterTable, lock};
 use crate::analytics::MarkerHints;
 use crate::analytics::plan::TransactionPlan;
 use crate::ports::{
-    ApplyTransaction, DeleteCounters, ListUserDays, LoadProjectionConfig, MoveUserCounters, ReadCounters,
-    RebuildProgress, SaveProjectionConfig, ScanCounters, StoreError, TransactionResult,
-    VersionCounters,
+    ApplyTransaction, DeleteCounters, ListUserDays, LoadProjectionConfig, MoveUserCounters,
+    ReadCounters, RebuildProgress, SaveProjectionConfig, ScanCounters, StoreError,
+    TransactionResult, VersionCounters,
 };
 use crate::projections::ProjectionConfig;
 use crate::rebuild::PartitionDone;

@@ -218,7 +218,12 @@ impl CounterTable {
     }
 
     /// The days `user` has a day item for, after `after`, in order, at most `limit`.
-    pub fn user_days(&self, user: &UserId, after: Option<NaiveDate>, limit: usize) -> Vec<NaiveDate> {
+    pub fn user_days(
+        &self,
+        user: &UserId,
+        after: Option<NaiveDate>,
+        limit: usize,
+    ) -> Vec<NaiveDate> {
         let mut days: Vec<NaiveDate> = self
             .users
             .keys()

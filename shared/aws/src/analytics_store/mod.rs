@@ -12,6 +12,7 @@
 //! with its size, to plan again.
 
 mod moves;
+mod user_days;
 mod writes;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -14,9 +14,10 @@ use super::{DynamoTaskStore, unreadable};
 use crate::batch::{self, Item};
 use crate::error::store_error;
 use crate::keys::{
-    self, ERASURE_COUNTER_ITEMS_MOVED, ERASURE_IDEMPOTENCY_RECORDS_DELETED,
-    ERASURE_PENDING_EVENTS_PUBLISHED, ERASURE_PSEUDONYM, ERASURE_REQUESTED_AT, ERASURE_STEP,
-    ERASURE_TASKS_DELETED, ERASURE_UPDATED_AT, PK, SK, key_attributes,
+    self, ERASURE_ARCHIVE_CURSOR, ERASURE_ARCHIVE_OBJECTS_REWRITTEN, ERASURE_COUNTER_ITEMS_MOVED,
+    ERASURE_IDEMPOTENCY_RECORDS_DELETED, ERASURE_PENDING_EVENTS_PUBLISHED, ERASURE_PSEUDONYM,
+    ERASURE_REQUESTED_AT, ERASURE_STEP, ERASURE_TASKS_DELETED, ERASURE_UPDATED_AT, EXPIRES_AT, PK,
+    SK, key_attributes,
 };
 
 /// A time as stored: RFC 3339 to the nanosecond where it has them, so that a record reads back
@@ -33,7 +34,7 @@ fn count(n: u64) -> AttributeValue {
 pub(super) fn erasure_item(user: &UserId, erasure: &Erasure) -> Item {
     let (pk, sk) = keys::erasure_key(user);
     let progress = &erasure.progress;
-    HashMap::from([
+    let mut item = HashMap::from([
         (PK.to_owned(), AttributeValue::S(pk)),
         (SK.to_owned(), AttributeValue::S(sk)),
         (
@@ -68,7 +69,25 @@ pub(super) fn erasure_item(user: &UserId, erasure: &Erasure) -> Item {
             ERASURE_COUNTER_ITEMS_MOVED.to_owned(),
             count(progress.counter_items_moved),
         ),
-    ])
+        (
+            ERASURE_ARCHIVE_OBJECTS_REWRITTEN.to_owned(),
+            count(progress.archive_objects_rewritten),
+        ),
+    ]);
+    if let Some(day) = erasure.archive_cursor {
+        item.insert(
+            ERASURE_ARCHIVE_CURSOR.to_owned(),
+            AttributeValue::S(day.format("%Y-%m-%d").to_string()),
+        );
+    }
+    // The table's TTL deletes a complete erasure's record once no late event can arrive.
+    if let Some(expires_at) = erasure.expires_at() {
+        item.insert(
+            EXPIRES_AT.to_owned(),
+            AttributeValue::N(expires_at.timestamp().to_string()),
+        );
+    }
+    item
 }
 
 /// The erasure an item holds.
@@ -101,6 +120,16 @@ pub(super) fn erasure_from(item: &Item) -> Result<Erasure, String> {
             pending_events_published: number(ERASURE_PENDING_EVENTS_PUBLISHED)?,
             idempotency_records_deleted: number(ERASURE_IDEMPOTENCY_RECORDS_DELETED)?,
             counter_items_moved: number(ERASURE_COUNTER_ITEMS_MOVED)?,
+            // Records written before the archive step have none.
+            archive_objects_rewritten: number(ERASURE_ARCHIVE_OBJECTS_REWRITTEN).unwrap_or(0),
+        },
+        archive_cursor: match item.get(ERASURE_ARCHIVE_CURSOR) {
+            None => None,
+            Some(_) => Some(
+                text(ERASURE_ARCHIVE_CURSOR)?
+                    .parse()
+                    .map_err(|e| format!("{ERASURE_ARCHIVE_CURSOR}: {e}"))?,
+            ),
         },
     })
 }
@@ -136,7 +165,9 @@ impl LoadErasures for DynamoTaskStore {
                 continue;
             };
             let erasure = erasure_from(item).map_err(|e| unreadable("erasure record", e))?;
-            found.insert((*user).clone(), erasure);
+            if !erasure.is_expired(Utc::now()) {
+                found.insert((*user).clone(), erasure);
+            }
         }
         Ok(found)
     }
@@ -153,7 +184,14 @@ impl SaveErasure for DynamoTaskStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(erasure_item(user, erasure)))
-            .condition_expression(format!("attribute_not_exists({PK})"))
+            // A record past its retention, not yet deleted by the TTL, counts as absent.
+            .condition_expression(format!(
+                "attribute_not_exists({PK}) OR {EXPIRES_AT} <= :now"
+            ))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(Utc::now().timestamp().to_string()),
+            )
             .send()
             .await
             .map_err(store_error);
@@ -164,8 +202,8 @@ impl SaveErasure for DynamoTaskStore {
                 let stored = self
                     .get_attributes(keys::erasure_key(user))
                     .await?
-                    // Erasure records are never deleted; a record that vanished is a mystery
-                    // worth failing on rather than creating another pseudonym.
+                    // Only the TTL deletes a record, long after it expired; a record that
+                    // vanished meanwhile is worth failing on rather than guessing.
                     .ok_or_else(|| {
                         StoreError::Unavailable("the existing erasure record is gone".into())
                     })?;
@@ -217,7 +255,9 @@ mod tests {
             pending_events_published: 1,
             idempotency_records_deleted: 25,
             counter_items_moved: 0,
+            archive_objects_rewritten: 4,
         };
+        erasure.archive_cursor = Some("2026-11-30".parse().unwrap());
         erasure
     }
 
@@ -231,7 +271,12 @@ mod tests {
             let mut erasure = erasure();
             erasure.step = step;
             let item = erasure_item(&user(), &erasure);
-            assert_eq!(erasure_from(&item), Ok(erasure));
+            assert_eq!(erasure_from(&item), Ok(erasure.clone()));
+            // Only a complete erasure's record carries the table's TTL.
+            let expires = item.get(EXPIRES_AT).and_then(|v| v.as_n().ok()).cloned();
+            let expected = erasure.expires_at().map(|at| at.timestamp().to_string());
+            assert_eq!(expires, expected, "{step:?}");
+            assert_eq!(expires.is_some(), step == ErasureStep::Erased);
         }
     }
 

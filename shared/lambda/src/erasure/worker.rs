@@ -11,19 +11,21 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use chrono::{TimeDelta, Utc};
 use taskpulse_app::erasure::{Advance, Eraser};
 use taskpulse_app::{
-    DeleteIdempotencyRecords, DeleteTask, ListTasks, LoadErasures, LoadProjectionConfig, LoadTask,
-    MAX_WORK_DELAY, MoveUserCounters, PublishEvents, SaveErasure, SendWork, metric,
+    DeleteIdempotencyRecords, DeleteTask, ListTasks, ListUserDays, LoadErasures,
+    LoadProjectionConfig, LoadTask, MAX_WORK_DELAY, MoveUserCounters, PublishEvents, ReadArchive,
+    SaveErasure, SendWork, WriteArchive, metric,
 };
 use tokio::time::Instant;
 
 use super::work::ErasureWork;
 
 /// What the eraser works with: the task table, the event queue, the analytics table, the
-/// erasure work queue (for continuations) and the settle time.
-pub struct ErasureWorker<T, P, A, W> {
+/// event archive, the erasure work queue (for continuations) and the settle time.
+pub struct ErasureWorker<T, P, A, R, W> {
     pub tasks: T,
     pub publisher: P,
     pub analytics: A,
+    pub archive: R,
     pub work: W,
     pub settle: TimeDelta,
 }
@@ -43,11 +45,12 @@ pub struct ErasureBatchSummary {
     pub failed: usize,
 }
 
-impl<T, P, A, W> ErasureWorker<T, P, A, W>
+impl<T, P, A, R, W> ErasureWorker<T, P, A, R, W>
 where
     T: LoadErasures + SaveErasure + ListTasks + LoadTask + DeleteTask + DeleteIdempotencyRecords,
     P: PublishEvents,
-    A: MoveUserCounters + LoadProjectionConfig,
+    A: MoveUserCounters + ListUserDays + LoadProjectionConfig,
+    R: ReadArchive + WriteArchive,
     W: SendWork,
 {
     /// Advances the erasure of each record's user until `deadline`, and reports the records
@@ -119,6 +122,7 @@ where
             tasks: &self.tasks,
             publisher: &self.publisher,
             analytics: &self.analytics,
+            archive: &self.archive,
             settle: self.settle,
         };
         let left = deadline.saturating_duration_since(Instant::now());
@@ -135,6 +139,7 @@ where
                     pending_events_published = erasure.progress.pending_events_published,
                     idempotency_records_deleted = erasure.progress.idempotency_records_deleted,
                     counter_items_moved = erasure.progress.counter_items_moved,
+                    archive_objects_rewritten = erasure.progress.archive_objects_rewritten,
                     "erasure complete"
                 );
                 return Ok(Step::Completed);

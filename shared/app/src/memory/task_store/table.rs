@@ -135,16 +135,21 @@ impl TaskTable {
         keys.len()
     }
 
+    /// `user`'s erasure record, unless it is past its retention.
     pub fn erasure(&self, user: &UserId) -> Option<&Erasure> {
-        self.erasures.get(user)
+        self.erasures
+            .get(user)
+            .filter(|erasure| !erasure.is_expired(Utc::now()))
     }
 
-    /// Stores `erasure` unless `user` has one; answers the stored one.
+    /// Stores `erasure` unless `user` has a record (within its retention); answers the stored
+    /// one.
     pub fn create_erasure(&mut self, user: &UserId, erasure: &Erasure) -> Erasure {
-        self.erasures
-            .entry(user.clone())
-            .or_insert_with(|| erasure.clone())
-            .clone()
+        if let Some(stored) = self.erasure(user) {
+            return stored.clone();
+        }
+        self.erasures.insert(user.clone(), erasure.clone());
+        erasure.clone()
     }
 
     /// Replaces `previous` with `next` if `previous` is what is stored.

@@ -5,21 +5,27 @@
 use aws_lambda_events::event::sqs::SqsMessage;
 use taskpulse_app::erasure::request_erasure;
 use taskpulse_app::memory::{
-    MemoryAnalyticsStore, MemoryEventQueue, MemoryTaskStore, MemoryWorkQueue,
+    MemoryAnalyticsStore, MemoryArchive, MemoryEventQueue, MemoryTaskStore, MemoryWorkQueue,
 };
 use taskpulse_app::{CommandContext, NewTask, TaskCommands};
 use taskpulse_domain::{Priority, Title, UserId};
 
 use super::*;
 
-type TestWorker =
-    ErasureWorker<MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore, MemoryWorkQueue>;
+type TestWorker = ErasureWorker<
+    MemoryTaskStore,
+    MemoryEventQueue,
+    MemoryAnalyticsStore,
+    MemoryArchive,
+    MemoryWorkQueue,
+>;
 
 fn worker(settle: TimeDelta) -> TestWorker {
     ErasureWorker {
         tasks: MemoryTaskStore::default(),
         publisher: MemoryEventQueue::default(),
         analytics: MemoryAnalyticsStore::default(),
+        archive: MemoryArchive::default(),
         work: MemoryWorkQueue::default(),
         settle,
     }
