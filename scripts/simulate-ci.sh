@@ -2,8 +2,8 @@
 # The README's first command (`cargo run`, the local stack) started on a free port, the traffic
 # simulator run against it (small, with duplicated and reordered deliveries and poison
 # messages, paced so that a rebuild of the analytics from the event archive goes from
-# building to active while the traffic runs), then Ctrl-C; once on the embedded backend and
-# once on moto (`--backend moto`).
+# building to active while the traffic runs, and one user erased halfway), then Ctrl-C; once
+# on the embedded backend and once on moto (`--backend moto`).
 # Fails if the simulator reports FAIL or the stack does not stop cleanly.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +18,8 @@ run_backend() {
   port=$(free_port)
   log="target/ci-stack-$backend.log"
   # `cargo run` replaces itself with the binary (exec on Unix), so the signal reaches it.
-  cargo run --quiet -- --backend "$backend" --port "$port" --batching-window-ms 200 --visibility-timeout-secs 4 >"$log" 2>&1 &
+  # A short erasure settle time: the local consumer's batches take well under a second here.
+  ERASURE_SETTLE_SECONDS=2 cargo run --quiet -- --backend "$backend" --port "$port" --batching-window-ms 200 --visibility-timeout-secs 4 >"$log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 240); do
     if grep -q '^listening on ' "$log"; then break; fi
@@ -28,7 +29,7 @@ run_backend() {
   grep -q '^listening on ' "$log" || { cat "$log"; echo "the $backend stack did not start"; kill "$pid"; return 1; }
   set +e
   cargo run --quiet -- simulate --url "http://127.0.0.1:$port" --users 5 --tasks 60 --chaos --quiet \
-    --rate 4 --rebuild tasks-by-priority
+    --rate 4 --rebuild tasks-by-priority --erase
   local simulated=$?
   set -e
   kill -INT "$pid"

@@ -203,7 +203,7 @@ fn status_of(url: &str, method: &str, path: &str, headers: &[&str]) -> u16 {
     request(url, method, path, headers, "").status
 }
 
-fn small_run(url: &str) -> SimulateOptions {
+pub(crate) fn small_run(url: &str) -> SimulateOptions {
     SimulateOptions {
         url: url.to_owned(),
         users: 4,
@@ -218,6 +218,8 @@ fn small_run(url: &str) -> SimulateOptions {
         settle_timeout_secs: 90,
         rebuild: None,
         rebuild_at: 0.25,
+        erase: false,
+        erase_at: 0.5,
         quiet: true,
     }
 }

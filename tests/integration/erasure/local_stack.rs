@@ -136,3 +136,48 @@ async fn a_user_is_erased_through_the_stack_on_moto() {
         .await
         .unwrap();
 }
+
+/// The simulator's users under chaos (duplicated and shuffled deliveries, poison), one of them
+/// erased halfway through the traffic, against the stack on moto: the simulator checks that
+/// the global analytics equal its recount of every user's accepted commands and that the
+/// others' analytics equal theirs; afterwards no item of either table and no archive object
+/// mentions the erased user.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_erased_during_chaos_traffic_leaves_no_trace_on_moto() {
+    let (moto, pipeline) = pipeline_on_moto().await;
+    let mut envs = moto_environment(&moto);
+    envs.push(("ERASURE_SETTLE_SECONDS", "1".to_owned()));
+    let mut stack = LocalStack::start(
+        &[
+            "--batching-window-ms",
+            "100",
+            "--visibility-timeout-secs",
+            "4",
+            "--concurrency",
+            "2",
+        ],
+        &envs,
+    );
+    let mut options = crate::local_stack::small_run(&stack.url);
+    options.tasks = 24;
+    options.erase = true;
+    let report = taskpulse_simulator::run(options)
+        .await
+        .expect("the simulator runs");
+    assert!(report.passed(), "{report:#?}\n{}", stack.output());
+    let erased = report.erased_user.clone().expect("a user was erased");
+    assert_eq!(report.erasure.as_ref().unwrap()["state"], "complete");
+    assert!(stack.interrupt().success(), "{}", stack.output());
+
+    for table in [
+        taskpulse_devstack::TASKS_TABLE,
+        taskpulse_devstack::ANALYTICS_TABLE,
+    ] {
+        let items = super::scan_table(&moto, table).await;
+        let found = super::mentioning(&items, &erased);
+        assert!(found.is_empty(), "{table} mentions {erased}: {found:?}");
+    }
+    let archived = super::archive_texts(&pipeline).await;
+    assert!(!archived.is_empty());
+    assert!(archived.iter().all(|text| !text.contains(&erased)));
+}

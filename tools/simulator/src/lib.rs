@@ -13,6 +13,7 @@
 //! each level; the k-th level's command was accepted at a known instant.
 
 mod client;
+mod erasure;
 mod freshness;
 mod options;
 mod poison;

@@ -45,6 +45,14 @@ pub struct SimulateOptions {
     /// Share of the commands sent before the rebuild starts.
     #[arg(long, default_value_t = 0.25)]
     pub rebuild_at: f64,
+    /// Erase the last simulated user while the traffic runs (`DELETE /me`): its later commands
+    /// are refused and end its tasks; the erasure must complete, the user stay refused, and
+    /// the global analytics still equal the recount of every user's accepted commands.
+    #[arg(long)]
+    pub erase: bool,
+    /// Share of the commands sent before the erasure is asked for.
+    #[arg(long, default_value_t = 0.5)]
+    pub erase_at: f64,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,

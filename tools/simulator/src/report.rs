@@ -26,6 +26,10 @@ pub struct SimulationReport {
     pub dead_letters_found: Option<u64>,
     /// The local stack's final state of the rebuild run during the traffic, if one was.
     pub rebuild: Option<Value>,
+    /// The final status of the erasure asked for during the traffic, if one was, and whom it
+    /// erased.
+    pub erasure: Option<Value>,
+    pub erased_user: Option<String>,
 }
 
 impl SimulationReport {
@@ -99,6 +103,18 @@ pub(crate) fn print_report(
                  --visibility-timeout-secs)"
             );
         }
+    }
+    if let Some(status) = &report.erasure {
+        let erased = &status["erased"];
+        println!(
+            "  erasure    {}: {} tasks, {} pending events published, {} idempotency records, {} archive objects rewritten, {} counter items moved",
+            status["state"].as_str().unwrap_or("?"),
+            erased["tasks"],
+            erased["pendingEventsPublished"],
+            erased["idempotencyRecords"],
+            erased["archiveObjectsRewritten"],
+            erased["counterItemsMoved"]
+        );
     }
     if let Some(state) = &report.rebuild {
         println!(

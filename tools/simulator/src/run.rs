@@ -11,6 +11,7 @@ use serde_json::json;
 use taskpulse_local::event_source_mapping::DeliveryChaos;
 
 use crate::client::{HttpClient, dead_letters, local_stats};
+use crate::erasure::erase_during_traffic;
 use crate::freshness::percentile;
 use crate::poison::poison_bodies;
 use crate::rebuild::rebuild_during_traffic;
@@ -49,6 +50,11 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
                 "--rebuild-at must be in [0, 1)".into(),
             ));
         }
+    }
+    if options.erase && (options.users < 2 || !(0.0..1.0).contains(&options.erase_at)) {
+        return Err(SimulateError::Setup(
+            "--erase needs at least 2 users and --erase-at in [0, 1)".into(),
+        ));
     }
     let delivery = options.delivery();
     delivery
@@ -98,6 +104,8 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         commands: Default::default(),
         events: Default::default(),
         errors: Mutex::default(),
+        erasing: options.erase.then(|| options.users - 1),
+        erase_requested: Default::default(),
         progress,
         regressions: Mutex::default(),
         next_slot: options
@@ -157,6 +165,14 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
             start_after,
         ))
     });
+    let erasure = simulation.erasing.map(|user| {
+        let start_after = (total_commands as f64 * options.erase_at) as u64;
+        tokio::spawn(erase_during_traffic(
+            Arc::clone(&simulation),
+            user,
+            start_after,
+        ))
+    });
     let started = Instant::now();
     let queue = Arc::new(Mutex::new(
         scripts.into_iter().enumerate().collect::<Vec<_>>(),
@@ -186,6 +202,13 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         Some(task) => Some(
             task.await
                 .map_err(|e| SimulateError::Setup(format!("the rebuild task failed: {e}")))??,
+        ),
+        None => None,
+    };
+    let erased = match erasure {
+        Some(task) => Some(
+            task.await
+                .map_err(|e| SimulateError::Setup(format!("the erasure task failed: {e}")))??,
         ),
         None => None,
     };
@@ -225,6 +248,10 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     loop {
         mismatches = vec![];
         for user in 0..options.users {
+            if simulation.is_erased(user) {
+                // Refused now; its events stay in the global recount.
+                continue;
+            }
             let expected = lock(&simulation.recounts[user]).clone();
             let answer = simulation.analytics(Some(user), start_day).await?;
             simulation.note_seen(user, &answer);
@@ -253,6 +280,9 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
     let _ = done_tx.send(true);
     let observer_round = observer.await.unwrap_or_default();
     mismatches.extend(lock(&simulation.regressions).iter().cloned());
+    if let Some((_, wrong)) = &erased {
+        mismatches.extend(wrong.iter().cloned());
+    }
     if let Some(rebuilt) = &rebuilt
         && !rebuilt.activated
     {
@@ -320,6 +350,10 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         dead_letters_expected: poison,
         dead_letters_found,
         rebuild: rebuilt.map(|r| r.state),
+        erasure: erased.map(|(status, _)| status),
+        erased_user: simulation
+            .erasing
+            .map(|user| simulation.users[user].clone()),
     };
     print_report(
         &report,

@@ -29,6 +29,10 @@ pub(crate) struct Simulation {
     pub progress: ProgressBar,
     /// Reads that showed less than an earlier read of the same user: never a complete answer.
     pub regressions: Mutex<Vec<String>>,
+    /// The user to erase during the run (`--erase`), and whether its erasure was asked for:
+    /// from then on its tasks stop at their next command.
+    pub erasing: Option<usize>,
+    pub erase_requested: std::sync::atomic::AtomicBool,
     /// The earliest instant of the next command when the rate is limited.
     pub next_slot: Option<Mutex<tokio::time::Instant>>,
     pub slot_interval: Duration,
@@ -43,8 +47,16 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 impl Simulation {
-    fn user_headers(&self, user: usize) -> [(&str, &str); 1] {
+    pub(crate) fn user_headers(&self, user: usize) -> [(&str, &str); 1] {
         [(USER_HEADER, self.users[user].as_str())]
+    }
+
+    /// Whether `user` is the one erased and its erasure was asked for.
+    pub(crate) fn is_erased(&self, user: usize) -> bool {
+        self.erasing == Some(user)
+            && self
+                .erase_requested
+                .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Runs one task's steps in order, recounting each accepted command's effect.
@@ -74,11 +86,24 @@ impl Simulation {
                 ),
                 Step::Status(s) => (format!("{task_path}/status"), json!({ "status": s })),
             };
+            if self.is_erased(user) {
+                return Ok(());
+            }
             self.pace().await;
-            let answer = self
+            let answer = match self
                 .http
                 .call(Method::POST, &path, &headers, Some(body))
-                .await?;
+                .await
+            {
+                Ok(answer) => answer,
+                // Refused because the erasure began meanwhile: the task ends here.
+                Err(SimulateError::Http { detail, .. })
+                    if self.is_erased(user) && detail.starts_with("410") =>
+                {
+                    return Ok(());
+                }
+                Err(error) => return Err(error),
+            };
             let accepted = Instant::now();
             let mut recount = lock(&self.recounts[user]);
             let before = recount.monotone();
@@ -233,6 +258,9 @@ impl Simulation {
         while !*done.borrow() {
             rounds += 1;
             for user in 0..self.users.len() {
+                if self.is_erased(user) {
+                    continue;
+                }
                 let behind = {
                     let f = lock(&self.freshness[user]);
                     f.seen.len() < f.accepted.len()

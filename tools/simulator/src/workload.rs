@@ -111,6 +111,8 @@ mod tests {
             settle_timeout_secs: 1,
             rebuild: None,
             rebuild_at: 0.25,
+            erase: false,
+            erase_at: 0.5,
             quiet: true,
         }
     }

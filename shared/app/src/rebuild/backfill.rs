@@ -56,11 +56,8 @@ pub async fn backfill_partition(
         // Erased users' events count under their pseudonyms, as the consumer counts them; an
         // owner being erased leaves the partition for a rerun.
         let routed = route_late_events(erasures, chunk).await?;
-        if let Some(event) = routed.held.first() {
-            return Err(RebuildError::PartitionFailed {
-                day,
-                reason: format!("event {event}: the owner's erasure is under way"),
-            });
+        if !routed.held.is_empty() {
+            return Err(RebuildError::OwnerBeingErased { day });
         }
         let deadline = Instant::now() + CHUNK_RETRY_BUDGET;
         let outcome = apply_events(

@@ -58,6 +58,10 @@ pub enum RebuildError {
     Store(#[from] StoreError),
     #[error("partition {day} was not applied completely: {reason}")]
     PartitionFailed { day: NaiveDate, reason: String },
+    /// The partition holds an event of a user whose erasure is under way: it is applied once
+    /// the erasure is complete (the event then counts under the pseudonym).
+    #[error("partition {day} holds events of a user being erased; it is applied after the erasure")]
+    OwnerBeingErased { day: NaiveDate },
 }
 
 /// How long after registering a version the backfill waits before it lists the archive: every

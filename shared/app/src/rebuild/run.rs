@@ -66,6 +66,11 @@ pub struct RebuildReport {
     pub refused: Option<ConfigError>,
 }
 
+/// How long a rebuild run waits for an erasure that holds one of its partitions, and how
+/// often it tries the partition again meanwhile.
+const ERASURE_WAIT: Duration = Duration::from_secs(900);
+const ERASURE_WAIT_PAUSE: Duration = Duration::from_secs(1);
+
 pub async fn run_rebuild<S>(
     archive: &impl ReadArchive,
     erasures: &impl LoadErasures,
@@ -115,9 +120,20 @@ where
     let started = Instant::now();
     let mut pace = WritePace::new(plan.write_rate);
     for day in days {
-        let partition =
-            backfill_partition(archive, erasures, store, spec, day, &plan.limits, &mut pace)
-                .await?;
+        let mut held_since = None;
+        let partition = loop {
+            match backfill_partition(archive, erasures, store, spec, day, &plan.limits, &mut pace)
+                .await
+            {
+                // An erasure takes minutes at most: wait for it, as the worker's queue would.
+                Err(RebuildError::OwnerBeingErased { .. })
+                    if held_since.get_or_insert_with(Instant::now).elapsed() < ERASURE_WAIT =>
+                {
+                    tokio::time::sleep(ERASURE_WAIT_PAUSE).await;
+                }
+                other => break other?,
+            }
+        };
         report.events += partition.done.events;
         report.applied += partition.done.applied;
         report.duplicates += partition.done.duplicates;

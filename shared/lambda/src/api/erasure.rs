@@ -46,8 +46,8 @@ pub(super) enum ErasureTarget<'a> {
 struct ErasureView {
     /// `inProgress` or `complete`.
     state: &'static str,
-    /// The step under way (`settling`, `tasks`, `idempotencyRecords`, `analytics`), or
-    /// `erased`.
+    /// The step under way (`settling`, `tasks`, `idempotencyRecords`, `archive`,
+    /// `analytics`), or `erased`.
     step: &'static str,
     requested_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -60,6 +60,7 @@ struct ErasedView {
     tasks: u64,
     pending_events_published: u64,
     idempotency_records: u64,
+    archive_objects_rewritten: u64,
     counter_items_moved: u64,
 }
 
@@ -79,6 +80,7 @@ impl ErasureView {
                 tasks: progress.tasks_deleted,
                 pending_events_published: progress.pending_events_published,
                 idempotency_records: progress.idempotency_records_deleted,
+                archive_objects_rewritten: progress.archive_objects_rewritten,
                 counter_items_moved: progress.counter_items_moved,
             },
         }
