@@ -15,10 +15,10 @@ use taskpulse_lambda::deadline::retry_deadline_at_epoch_ms;
 use taskpulse_lambda::erasure::worker::ErasureWorker;
 use taskpulse_lambda::telemetry;
 
-/// The longest invocation that writes what an erasure removes: the rebuild worker's timeout.
-/// The template sets `ERASURE_SETTLE_SECONDS` itself, checked by a test against every
-/// writer's timeout; this is the default without it.
-const LONGEST_WRITER_INVOCATION: Duration = Duration::from_secs(900);
+/// The longest a writer may act on an erasure record read before the record existed: a
+/// consumer batch (the consumer's timeout). The template sets `ERASURE_SETTLE_SECONDS`
+/// itself, checked by a test against the writers' timeouts; this is the default without it.
+const LONGEST_WRITER_INVOCATION: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -69,8 +69,10 @@ fn each_function_gets_the_environment_its_code_reads() {
         env::ANALYTICS_TABLE,
         "!Ref AnalyticsTable",
     );
-    // An erasure settles longer than any invocation that writes what it removes, so that
-    // nothing that began before the request writes after its deletions.
+    // An erasure settles longer than any writer acts on an erasure record read before the
+    // record existed: a command, a consumer batch (the rebuild worker reads the record per
+    // chunk, within `taskpulse_app::rebuild`'s 20 s retry budget), so that nothing that began
+    // before the request writes after its deletions.
     let settle: u64 = environment(&template, "EraserFunction", env::ERASURE_SETTLE_SECONDS)
         .expect("the eraser's settle time")
         .parse()

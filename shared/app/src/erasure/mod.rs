@@ -22,10 +22,12 @@ use crate::ports::{
 
 pub use late_events::{OwnedEvents, route_late_events};
 
-/// How long an erasure settles before its first deletion: longer than the longest invocation
-/// that writes what an erasure removes, so that nothing that started before the request
-/// writes after it. On AWS that is the rebuild worker (900 s; the API's timeout is 10 s,
-/// the consumer's 30 s), plus a margin for the eventually consistent read of the record.
+/// How long an erasure settles before its first deletion: longer than any writer acts on an
+/// erasure record it read before the record existed, so that nothing that began before the
+/// request writes after it. Each writer reads the record anew per unit of work: a command per
+/// request (the API's timeout, 10 s), the consumer per batch (its timeout, 30 s), the rebuild
+/// per chunk of a partition (`rebuild::backfill`'s retry budget, 20 s). Plus a margin for the
+/// eventually consistent read of the record.
 pub fn settle_time(longest_writer_invocation: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(longest_writer_invocation).unwrap_or(TimeDelta::MAX) + SETTLE_MARGIN
 }
