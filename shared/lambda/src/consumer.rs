@@ -216,8 +216,10 @@ where
             }
             Parsed::Event(event) => {
                 if let Some(reason) = failed.get(&event.event_id) {
-                    tracing::warn!(message_id, event_id = %event.event_id, %reason, "event not applied; SQS will retry it");
-                    if *reason != HELD_FOR_ERASURE {
+                    if *reason == HELD_FOR_ERASURE {
+                        tracing::info!(message_id, event_id = %event.event_id, "event held while its owner is erased; SQS will deliver it again");
+                    } else {
+                        tracing::warn!(message_id, event_id = %event.event_id, %reason, "event not applied; SQS will retry it");
                         summary.failed_writes += 1;
                     }
                     true
