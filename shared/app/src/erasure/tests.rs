@@ -427,3 +427,58 @@ async fn a_rebuild_after_the_erasure_counts_the_same_and_nothing_under_the_user_
         scope_items(&first, &Scope::User(erasure.pseudonym.clone()))
     );
 }
+
+#[tokio::test]
+async fn a_rebuild_reaching_a_partition_of_a_user_being_erased_waits_for_the_erasure() {
+    use crate::ports::LoadProjectionConfig;
+    use crate::rebuild::{RebuildPlan, Rereads, run_rebuild};
+
+    let world = World::new().await;
+    let ana = user("ana");
+    for step in [
+        |c: ProjectionConfig| c.abandoned().unwrap(),
+        |c: ProjectionConfig| c.retired(),
+    ] {
+        let config = world.analytics.load_projection_config().await.unwrap();
+        world
+            .analytics
+            .save_projection_config(&step(config))
+            .await
+            .unwrap();
+    }
+    request_erasure(world.commands.store(), &ana, Utc::now())
+        .await
+        .unwrap();
+    let plan = RebuildPlan {
+        projection: Projection::Tasks,
+        from: None,
+        to: None,
+        settle: Duration::ZERO,
+        write_rate: None,
+        limits: PlanLimits::default(),
+        rereads: Rereads {
+            rounds: 2,
+            pause: Duration::from_millis(1),
+        },
+        activate: true,
+        force: false,
+    };
+    let rebuild = run_rebuild(
+        &world.archive,
+        world.commands.store(),
+        &world.analytics,
+        &plan,
+        |_| {},
+    );
+    let erase = async {
+        // The rebuild has met the user's events and is waiting by now.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        run_to_completion(&world, &ana).await
+    };
+    let (report, erasure) = tokio::join!(rebuild, erase);
+    let report = report.unwrap();
+    assert!(report.activated, "{report:?}");
+    let rebuilt = world.analytics.scan_counters(report.version).await.unwrap();
+    assert!(scope_items(&rebuilt, &Scope::User(ana.clone())).is_empty());
+    assert!(!scope_items(&rebuilt, &Scope::User(erasure.pseudonym.clone())).is_empty());
+}
