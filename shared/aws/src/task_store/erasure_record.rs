@@ -310,7 +310,12 @@ mod tests {
             item[ERASURE_IDEMPOTENCY_RECORDS_DELETED],
             AttributeValue::N("25".into())
         );
-        assert_eq!(item.len(), 10);
+        assert_eq!(
+            item[ERASURE_ARCHIVE_CURSOR],
+            AttributeValue::S("2026-11-30".into())
+        );
+        // Keys, pseudonym, two times, step, five counts and the cursor; no TTL while running.
+        assert_eq!(item.len(), 12);
         let everything = format!("{item:?}");
         assert!(!everything.contains("ada"), "{everything}");
     }
