@@ -174,6 +174,13 @@ where
                         "must be percent-encoded UTF-8",
                     )])
                 })?;
+                // A path segment names one user: a decoded '/' would name a path instead.
+                if decoded.contains('/') {
+                    return Err(Problem::validation(vec![FieldError::new(
+                        "userId",
+                        "must not contain '/'",
+                    )]));
+                }
                 let user = UserId::parse(&decoded).map_err(|error| {
                     Problem::validation(vec![FieldError::new("userId", error.to_string())])
                 })?;
