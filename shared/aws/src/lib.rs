@@ -17,6 +17,7 @@ mod counter_scan;
 pub mod env;
 mod error;
 pub mod keys;
+mod partition_query;
 mod projection_store;
 mod publisher;
 mod rebuild_queue;

@@ -339,6 +339,21 @@ async fn an_interrupted_erasure_is_completed_by_the_next_run_and_counts_its_work
 }
 
 impl World {
+    /// Abandons the version being built and retires it, so that a rebuild builds the next.
+    async fn drop_the_building_version(&self) {
+        use crate::ports::LoadProjectionConfig;
+        for step in [
+            |c: ProjectionConfig| c.abandoned().unwrap(),
+            |c: ProjectionConfig| c.retired(),
+        ] {
+            let config = self.analytics.load_projection_config().await.unwrap();
+            self.analytics
+                .save_projection_config(&step(config))
+                .await
+                .unwrap();
+        }
+    }
+
     /// One of `user`'s events as the archive holds it (counted before the erasure).
     async fn archive_events_of(&self, user: &UserId) -> EventEnvelope {
         use crate::ports::ReadArchive;
@@ -357,7 +372,7 @@ impl World {
 #[tokio::test]
 async fn a_rebuild_after_the_erasure_counts_the_same_and_nothing_under_the_user_id() {
     use crate::ports::LoadProjectionConfig;
-    use crate::rebuild::{RebuildPlan, Rereads, run_rebuild};
+    use crate::rebuild::run_rebuild;
 
     let world = World::new().await;
     let ana = user("ana");
@@ -367,31 +382,8 @@ async fn a_rebuild_after_the_erasure_counts_the_same_and_nothing_under_the_user_
     let erasure = run_to_completion(&world, &ana).await;
     // The version that was building is dropped; the rebuild builds the next one from the
     // archive, where the user's events now carry the pseudonym.
-    for step in [
-        |c: ProjectionConfig| c.abandoned().unwrap(),
-        |c: ProjectionConfig| c.retired(),
-    ] {
-        let config = world.analytics.load_projection_config().await.unwrap();
-        world
-            .analytics
-            .save_projection_config(&step(config))
-            .await
-            .unwrap();
-    }
-    let plan = RebuildPlan {
-        projection: Projection::Tasks,
-        from: None,
-        to: None,
-        settle: Duration::ZERO,
-        write_rate: None,
-        limits: PlanLimits::default(),
-        rereads: Rereads {
-            rounds: 2,
-            pause: Duration::from_millis(1),
-        },
-        activate: true,
-        force: false,
-    };
+    world.drop_the_building_version().await;
+    let plan = crate::rebuild::tests::plan(Projection::Tasks);
     let report = run_rebuild(
         &world.archive,
         world.commands.store(),
@@ -430,39 +422,15 @@ async fn a_rebuild_after_the_erasure_counts_the_same_and_nothing_under_the_user_
 
 #[tokio::test]
 async fn a_rebuild_reaching_a_partition_of_a_user_being_erased_waits_for_the_erasure() {
-    use crate::ports::LoadProjectionConfig;
-    use crate::rebuild::{RebuildPlan, Rereads, run_rebuild};
+    use crate::rebuild::run_rebuild;
 
     let world = World::new().await;
     let ana = user("ana");
-    for step in [
-        |c: ProjectionConfig| c.abandoned().unwrap(),
-        |c: ProjectionConfig| c.retired(),
-    ] {
-        let config = world.analytics.load_projection_config().await.unwrap();
-        world
-            .analytics
-            .save_projection_config(&step(config))
-            .await
-            .unwrap();
-    }
+    world.drop_the_building_version().await;
     request_erasure(world.commands.store(), &ana, Utc::now())
         .await
         .unwrap();
-    let plan = RebuildPlan {
-        projection: Projection::Tasks,
-        from: None,
-        to: None,
-        settle: Duration::ZERO,
-        write_rate: None,
-        limits: PlanLimits::default(),
-        rereads: Rereads {
-            rounds: 2,
-            pause: Duration::from_millis(1),
-        },
-        activate: true,
-        force: false,
-    };
+    let plan = crate::rebuild::tests::plan(Projection::Tasks);
     let rebuild = run_rebuild(
         &world.archive,
         world.commands.store(),

@@ -146,4 +146,4 @@ pub async fn activate(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -14,7 +14,7 @@ use crate::memory::{MemoryAnalyticsStore, MemoryArchive};
 use crate::ports::{ReadCounters, ScanCounters, WriteArchive};
 use crate::test_events::history;
 
-fn plan(projection: Projection) -> RebuildPlan {
+pub(crate) fn plan(projection: Projection) -> RebuildPlan {
     RebuildPlan {
         projection,
         from: None,

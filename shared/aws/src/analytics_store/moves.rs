@@ -15,41 +15,8 @@ use taskpulse_domain::analytics::ProjectionVersion;
 
 use super::DynamoAnalyticsStore;
 use crate::batch::{self, Item};
-use crate::error::store_error;
 use crate::keys::{self, PK, SK, key_attributes};
-
-impl<W: Send + Sync> DynamoAnalyticsStore<W> {
-    /// Up to `limit` items of `partition`, whole, read consistently.
-    async fn partition_items(
-        &self,
-        partition: &str,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut found = vec![];
-        let mut start = None;
-        loop {
-            let output = self
-                .reader
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
-                .limit(i32::try_from(limit - found.len()).unwrap_or(i32::MAX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            found.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() || found.len() >= limit {
-                found.truncate(limit);
-                return Ok(found);
-            }
-        }
-    }
-}
+use crate::partition_query::{PartitionQuery, query_partition};
 
 /// The copy of `item` under partition `to`, and the key of `item` itself.
 fn moved(mut item: Item, to: &str) -> Result<(Item, Item), StoreError> {
@@ -76,9 +43,14 @@ impl<W: Send + Sync> MoveUserCounters for DynamoAnalyticsStore<W> {
         if limit == 0 {
             return Ok(0);
         }
-        let items = self
-            .partition_items(&keys::counter_user_partition(version, from), limit)
-            .await?;
+        let partition = keys::counter_user_partition(version, from);
+        let query = PartitionQuery {
+            partition: &partition,
+            sort_keys: None,
+            keys_only: false,
+            limit,
+        };
+        let items = query_partition(&self.reader, &self.table, query).await?;
         let to = keys::counter_user_partition(version, to);
         let mut puts = Vec::with_capacity(items.len());
         let mut deletes = Vec::with_capacity(items.len());

@@ -9,6 +9,7 @@ use super::DynamoTaskStore;
 use crate::batch::{self, Item};
 use crate::error::store_error;
 use crate::keys::{self, PK, SK, VERSION, key_attributes};
+use crate::partition_query::{PartitionQuery, query_partition};
 
 /// The key attributes of `item`, if it has both.
 fn key_of(item: &Item) -> Option<Item> {
@@ -25,34 +26,15 @@ impl DynamoTaskStore {
         user: &UserId,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut found = vec![];
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::idempotency_partition(user)),
-                )
-                .projection_expression("#pk, #sk")
-                .limit(i32::try_from(limit - found.len()).unwrap_or(i32::MAX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            found.extend(output.items().iter().filter_map(key_of));
-            start = output.last_evaluated_key;
-            if start.is_none() || found.len() >= limit {
-                found.truncate(limit);
-                return Ok(found);
-            }
-        }
+        let partition = keys::idempotency_partition(user);
+        let query = PartitionQuery {
+            partition: &partition,
+            sort_keys: None,
+            keys_only: true,
+            limit,
+        };
+        let items = query_partition(&self.client, &self.table, query).await?;
+        Ok(items.iter().filter_map(key_of).collect())
     }
 
     /// The keys of up to `limit` of `user`'s idempotency records in the layout written before
