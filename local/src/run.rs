@@ -26,27 +26,41 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StackError> {
     })
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Ctrl-C (SIGINT) and SIGTERM, caught from the moment this is made: the stack makes it
+/// before it says it is listening, so a signal sent as soon as the address is printed stops
+/// the stack cleanly instead of killing it.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignal {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::interrupt())
+                .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                .ok();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    /// Resolves on the first of the signals.
+    async fn received(self) {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = self.signals {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -155,6 +169,7 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
     println!(
         "  rebuild    cargo run -- rebuild --url {url}  (the analytics from the event archive)"
     );
+    let shutdown = ShutdownSignal::install();
     println!("listening on {url} - press Ctrl-C to stop");
 
     let (stop_tx, stop) = watch::channel(false);
@@ -168,7 +183,7 @@ async fn run<T: TaskTable, Q: EventQueue, C: AnalyticsTable>(
         stop,
     ));
 
-    shutdown_signal().await;
+    shutdown.received().await;
     println!("\nStopping: no new requests; finishing the batches in progress...");
     let _ = stop_tx.send(true);
     let _ = server.await;
