@@ -12,13 +12,18 @@
 //! 2. `Tasks`: each task's pending events are published (so anonymous totals lose nothing),
 //!    then the task is deleted.
 //! 3. `IdempotencyRecords`: the user's stored command answers are deleted.
-//! 4. `Archive`: the archive objects holding the user's events are rewritten with the
-//!    pseudonym in place of the user id, day by day (the days the user has counters for);
-//!    `archive_cursor` is the last day done.
-//! 5. `Analytics`: the user's counter items of every projection version, with the ids of the
+//! 4. `ArchiveFanOut`: the days the user has counters for (the archive days that can hold the
+//!    user's events) are handed out, a page at a time, each to a worker that rewrites that
+//!    day's objects with the pseudonym in place of the user id and leaves a marker;
+//!    `archive_cursor` is the last day handed out, `archive_days` how many were.
+//! 5. `ArchiveRewrites`: waits until every day handed out has its marker. A day whose marker
+//!    is still missing [`ARCHIVE_REWRITE_PATIENCE`] after the last page was handed out is
+//!    handed out again (the fan-out restarts, skipping the days with markers): a work message
+//!    can be lost, or end in a dead-letter queue.
+//! 6. `Analytics`: the user's counter items of every projection version, with the ids of the
 //!    events applied to them, move to the pseudonym. Nothing else writes them meanwhile:
 //!    counting is held back.
-//! 6. `Erased`: events of the user that still arrive (a late redelivery, a redriven dead
+//! 7. `Erased`: events of the user that still arrive (a late redelivery, a redriven dead
 //!    letter, an outbox entry) are counted under the pseudonym, where the ids of the events
 //!    already applied are: a duplicate stays a duplicate, and the global counters stay exact.
 //!    The record, the only link from the user id to the pseudonym, is kept for
@@ -36,17 +41,38 @@ pub enum ErasureStep {
     Settling,
     Tasks,
     IdempotencyRecords,
-    Archive,
+    ArchiveFanOut,
+    ArchiveRewrites,
     Analytics,
     Erased,
 }
 
+/// How long the `ArchiveRewrites` step waits for a day's marker before it hands the days
+/// without one out again: far longer than a day's rewrite takes (the eraser function's
+/// timeout, 5 minutes) plus SQS's redelivery of a failed one.
+pub const ARCHIVE_REWRITE_PATIENCE: TimeDelta = TimeDelta::minutes(15);
+
+/// How often the `ArchiveRewrites` step looks for the markers of the days handed out.
+pub const ARCHIVE_REWRITE_POLL: TimeDelta = TimeDelta::seconds(5);
+
+/// What the `ArchiveRewrites` step does next, given the markers found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveRewritesCheck {
+    /// Every day handed out is rewritten: the erasure moves on.
+    Done(Erasure),
+    /// Some days are not yet: look again at this time.
+    WaitUntil(DateTime<Utc>),
+    /// Some days are overdue: the fan-out starts again from the first day.
+    HandOutAgain(Erasure),
+}
+
 impl ErasureStep {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Settling,
         Self::Tasks,
         Self::IdempotencyRecords,
-        Self::Archive,
+        Self::ArchiveFanOut,
+        Self::ArchiveRewrites,
         Self::Analytics,
         Self::Erased,
     ];
@@ -57,22 +83,29 @@ impl ErasureStep {
             Self::Settling => "settling",
             Self::Tasks => "tasks",
             Self::IdempotencyRecords => "idempotencyRecords",
-            Self::Archive => "archive",
+            Self::ArchiveFanOut => "archiveFanOut",
+            Self::ArchiveRewrites => "archiveRewrites",
             Self::Analytics => "analytics",
             Self::Erased => "erased",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|step| step.as_str() == raw)
+        match raw {
+            // The earlier archive step rewrote the days one after another, and its cursor is
+            // the last day rewritten: the fan-out resumes after it.
+            "archive" => Some(Self::ArchiveFanOut),
+            _ => Self::ALL.into_iter().find(|step| step.as_str() == raw),
+        }
     }
 
     fn next(self) -> Self {
         match self {
             Self::Settling => Self::Tasks,
             Self::Tasks => Self::IdempotencyRecords,
-            Self::IdempotencyRecords => Self::Archive,
-            Self::Archive => Self::Analytics,
+            Self::IdempotencyRecords => Self::ArchiveFanOut,
+            Self::ArchiveFanOut => Self::ArchiveRewrites,
+            Self::ArchiveRewrites => Self::Analytics,
             Self::Analytics | Self::Erased => Self::Erased,
         }
     }
@@ -87,6 +120,8 @@ pub struct ErasureProgress {
     pub idempotency_records_deleted: u64,
     /// Archive objects rewritten with the pseudonym.
     pub archive_objects_rewritten: u64,
+    /// Archive days whose objects were rewritten (each day once, however often handed out).
+    pub archive_days_rewritten: u64,
     /// Counter items and applied-event markers moved to the pseudonym, over every version.
     pub counter_items_moved: u64,
 }
@@ -101,8 +136,10 @@ pub struct Erasure {
     pub updated_at: DateTime<Utc>,
     pub step: ErasureStep,
     pub progress: ErasureProgress,
-    /// The last archive day rewritten (the `Archive` step resumes after it).
+    /// The last archive day handed out (the `ArchiveFanOut` step resumes after it).
     pub archive_cursor: Option<NaiveDate>,
+    /// The archive days handed out so far, in this round of the fan-out.
+    pub archive_days: u64,
 }
 
 /// How a consumer treats an event of a user with an erasure record.
@@ -129,6 +166,7 @@ impl Erasure {
             step: ErasureStep::Settling,
             progress: ErasureProgress::default(),
             archive_cursor: None,
+            archive_days: 0,
         }
     }
 
@@ -169,9 +207,57 @@ impl Erasure {
         self.progress.idempotency_records_deleted += done.idempotency_records_deleted;
         self.progress.archive_objects_rewritten += done.archive_objects_rewritten;
         self.progress.counter_items_moved += done.counter_items_moved;
+        self.progress.archive_days_rewritten += done.archive_days_rewritten;
         self.step = self.step.next();
         self.updated_at = now;
         self
+    }
+
+    /// The erasure after a page of the fan-out handed out `days` days, the last of them
+    /// `last`; with no days, the fan-out is complete.
+    pub fn handed_out(mut self, days: usize, last: Option<NaiveDate>, now: DateTime<Utc>) -> Self {
+        self.archive_days += days as u64;
+        self.archive_cursor = last.or(self.archive_cursor);
+        self.after_page(ErasureProgress::default(), last.is_none(), now)
+    }
+
+    /// What the `ArchiveRewrites` step does at `now`, given the markers found: `days` days
+    /// rewritten, `objects` objects in them. The wait is timed from the last record save, the
+    /// end of the fan-out.
+    pub fn check_archive_rewrites(
+        self,
+        days: u64,
+        objects: u64,
+        now: DateTime<Utc>,
+    ) -> ArchiveRewritesCheck {
+        if days >= self.archive_days {
+            let done = ErasureProgress {
+                archive_days_rewritten: days,
+                archive_objects_rewritten: objects,
+                ..ErasureProgress::default()
+            };
+            return ArchiveRewritesCheck::Done(self.step_done(done, now));
+        }
+        let overdue_at = self.updated_at + ARCHIVE_REWRITE_PATIENCE;
+        if now < overdue_at {
+            return ArchiveRewritesCheck::WaitUntil((now + ARCHIVE_REWRITE_POLL).min(overdue_at));
+        }
+        let mut again = self;
+        again.step = ErasureStep::ArchiveFanOut;
+        again.archive_cursor = None;
+        again.archive_days = 0;
+        again.updated_at = now;
+        ArchiveRewritesCheck::HandOutAgain(again)
+    }
+
+    /// The erasure after a page of its current step did `done`: the next step if the page
+    /// found the step `complete`, the same step otherwise.
+    pub fn after_page(self, done: ErasureProgress, complete: bool, now: DateTime<Utc>) -> Self {
+        if complete {
+            self.step_done(done, now)
+        } else {
+            self.progressed(done, now)
+        }
     }
 
     /// The erasure with `progress` added within its current step (a page of work done).
@@ -204,7 +290,7 @@ mod tests {
             seen.push(erasure.step);
             erasure = erasure.step_done(ErasureProgress::default(), at("2026-12-06T10:01:00Z"));
         }
-        assert_eq!(seen, &ErasureStep::ALL[..5]);
+        assert_eq!(seen, &ErasureStep::ALL[..6]);
         assert_eq!(erasure.owner_of_events(), ErasedOwner::CountAs(pseudonym()));
         assert_eq!(
             erasure.expires_at(),
@@ -253,5 +339,63 @@ mod tests {
             assert_eq!(ErasureStep::parse(step.as_str()), Some(step));
         }
         assert_eq!(ErasureStep::parse("done"), None);
+        assert_eq!(
+            ErasureStep::parse("archive"),
+            Some(ErasureStep::ArchiveFanOut),
+            "a record of the earlier, sequential archive step resumes its fan-out"
+        );
+    }
+
+    fn fanned_out(days: usize, at: DateTime<Utc>) -> Erasure {
+        let mut erasure = Erasure::requested(pseudonym(), at);
+        erasure.step = ErasureStep::ArchiveFanOut;
+        let first: NaiveDate = "2026-11-01".parse().unwrap();
+        let last = first + TimeDelta::days(days as i64 - 1);
+        let erasure = erasure.handed_out(days, Some(last), at);
+        assert_eq!(erasure.step, ErasureStep::ArchiveFanOut);
+        assert_eq!(erasure.archive_cursor, Some(last));
+        let erasure = erasure.handed_out(0, None, at);
+        assert_eq!(erasure.step, ErasureStep::ArchiveRewrites);
+        assert_eq!(erasure.archive_cursor, Some(last), "the cursor stays");
+        erasure
+    }
+
+    #[test]
+    fn the_rewrites_are_done_when_every_day_handed_out_has_its_marker() {
+        let start = at("2026-12-06T10:00:00Z");
+        let erasure = fanned_out(3, start);
+        let soon = start + TimeDelta::seconds(1);
+        assert_eq!(
+            erasure.clone().check_archive_rewrites(2, 40, soon),
+            ArchiveRewritesCheck::WaitUntil(soon + ARCHIVE_REWRITE_POLL)
+        );
+        let ArchiveRewritesCheck::Done(done) = erasure.check_archive_rewrites(3, 41, soon) else {
+            panic!("three of three days are rewritten");
+        };
+        assert_eq!(done.step, ErasureStep::Analytics);
+        assert_eq!(done.progress.archive_days_rewritten, 3);
+        assert_eq!(done.progress.archive_objects_rewritten, 41);
+    }
+
+    #[test]
+    fn overdue_rewrites_are_handed_out_again_from_the_first_day() {
+        let start = at("2026-12-06T10:00:00Z");
+        let erasure = fanned_out(3, start);
+        let last_poll = start + ARCHIVE_REWRITE_PATIENCE - TimeDelta::seconds(2);
+        assert_eq!(
+            erasure.clone().check_archive_rewrites(2, 40, last_poll),
+            ArchiveRewritesCheck::WaitUntil(start + ARCHIVE_REWRITE_PATIENCE),
+            "the wait never polls past the patience"
+        );
+        let overdue = start + ARCHIVE_REWRITE_PATIENCE;
+        let ArchiveRewritesCheck::HandOutAgain(again) =
+            erasure.check_archive_rewrites(2, 40, overdue)
+        else {
+            panic!("a day is overdue");
+        };
+        assert_eq!(again.step, ErasureStep::ArchiveFanOut);
+        assert_eq!((again.archive_cursor, again.archive_days), (None, 0));
+        assert_eq!(again.updated_at, overdue);
+        assert_eq!(again.progress, ErasureProgress::default(), "nothing counted yet");
     }
 }

@@ -6,20 +6,23 @@
 //! is resumed by the next one; two runs at once do the same idempotent work, and only one of
 //! them records each page.
 
+mod archive_days;
+mod inline;
 mod late_events;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use taskpulse_domain::UserId;
 use taskpulse_domain::erasure::{Erasure, ErasureProgress, ErasureStep};
 use uuid::Uuid;
 
-use crate::archive::rewrite_owner;
 use crate::ports::{
-    DeleteIdempotencyRecords, DeleteTask, ListQuery, ListTasks, ListUserDays, LoadErasures,
-    LoadProjectionConfig, LoadTask, MoveUserCounters, PublishEvents, ReadArchive, SaveErasure,
-    StoreError, WriteArchive,
+    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, HandOutArchiveDays, ListQuery,
+    ListTasks, ListUserDays, LoadErasures, LoadProjectionConfig, LoadTask, MoveUserCounters,
+    PublishEvents, ReadArchive, SaveErasure, StoreError, WriteArchive,
 };
 
+pub use archive_days::{ARCHIVE_FAN_OUT_PAGE, DayRewrite};
+pub use inline::run_inline;
 pub use late_events::{OwnedEvents, route_late_events};
 
 /// How long an erasure settles before its first deletion: longer than any writer acts on an
@@ -37,9 +40,6 @@ const SETTLE_MARGIN: TimeDelta = TimeDelta::seconds(30);
 
 /// Items deleted or moved per page of work: one `BatchWriteItem`'s worth.
 pub const ERASURE_PAGE: usize = 25;
-
-/// Archive days rewritten per page of work: a day's partition may hold thousands of objects.
-pub const ARCHIVE_DAYS_PAGE: usize = 1;
 
 /// Records an erasure request for `user`, unless one exists; answers the stored record. The
 /// pseudonym is random: nothing derives it from the user id.
@@ -60,7 +60,8 @@ pub async fn request_erasure(
 pub enum Advance {
     /// The user has no erasure record.
     NotRequested,
-    /// The erasure is settling; nothing can be done before this time.
+    /// The erasure is settling, or waiting for its archive days to be rewritten: nothing can
+    /// be done before this time.
     WaitUntil(DateTime<Utc>),
     /// A page of work was done and recorded.
     Progressed(Erasure),
@@ -68,23 +69,53 @@ pub enum Advance {
     Complete(Erasure),
 }
 
-/// The ports an erasure works with: the task table (`T`: tasks, idempotency records and the
-/// erasure record), the event queue (`P`), the analytics table (`A`) and the event archive
-/// (`R`).
-pub struct Eraser<'a, T, P, A, R> {
+/// The ports an erasure works with: the task table (`T`: tasks, idempotency records, the
+/// erasure record and its archive day markers), the event queue (`P`), the analytics table
+/// (`A`), the event archive (`R`) and the workers the archive days are handed out to (`D`).
+pub struct Eraser<'a, T, P, A, R, D> {
     pub tasks: &'a T,
     pub publisher: &'a P,
     pub analytics: &'a A,
     pub archive: &'a R,
+    pub days: &'a D,
     pub settle: TimeDelta,
 }
 
-impl<T, P, A, R> Eraser<'_, T, P, A, R>
+/// What the task table must do for an erasure.
+pub trait ErasureTasks:
+    LoadErasures
+    + SaveErasure
+    + ListTasks
+    + LoadTask
+    + DeleteTask
+    + DeleteIdempotencyRecords
+    + ArchiveDayMarkers
+{
+}
+
+impl<T> ErasureTasks for T where
+    T: LoadErasures
+        + SaveErasure
+        + ListTasks
+        + LoadTask
+        + DeleteTask
+        + DeleteIdempotencyRecords
+        + ArchiveDayMarkers
+{
+}
+
+/// What the analytics table must do for an erasure.
+pub trait ErasureAnalytics: MoveUserCounters + ListUserDays + LoadProjectionConfig {}
+
+impl<A> ErasureAnalytics for A where A: MoveUserCounters + ListUserDays + LoadProjectionConfig {}
+
+impl<T, P, A, R, D> Eraser<'_, T, P, A, R, D>
 where
-    T: LoadErasures + SaveErasure + ListTasks + LoadTask + DeleteTask + DeleteIdempotencyRecords,
+    T: ErasureTasks,
     P: PublishEvents,
-    A: MoveUserCounters + ListUserDays + LoadProjectionConfig,
+    A: ErasureAnalytics,
     R: ReadArchive + WriteArchive,
+    D: HandOutArchiveDays,
 {
     /// Does the next page of `user`'s erasure and records it. A [`StoreError::Conflict`] means
     /// another run recorded first: call again.
@@ -97,17 +128,19 @@ where
         else {
             return Ok(Advance::NotRequested);
         };
-        let mut archive_cursor = erasure.archive_cursor;
-        let (done, step_complete) = match erasure.step {
+        let next = match erasure.step {
             ErasureStep::Erased => return Ok(Advance::Complete(erasure)),
             ErasureStep::Settling => {
                 let settled_at = erasure.settled_at(self.settle);
                 if now < settled_at {
                     return Ok(Advance::WaitUntil(settled_at));
                 }
-                (ErasureProgress::default(), true)
+                erasure.clone().step_done(ErasureProgress::default(), now)
             }
-            ErasureStep::Tasks => self.delete_tasks_page(user).await?,
+            ErasureStep::Tasks => {
+                let (done, complete) = self.delete_tasks_page(user).await?;
+                erasure.clone().after_page(done, complete, now)
+            }
             ErasureStep::IdempotencyRecords => {
                 let deleted = self
                     .tasks
@@ -117,21 +150,18 @@ where
                     idempotency_records_deleted: deleted as u64,
                     ..ErasureProgress::default()
                 };
-                (done, deleted == 0)
+                erasure.clone().after_page(done, deleted == 0, now)
             }
-            ErasureStep::Archive => {
-                let (done, last_day) = self.rewrite_archive_page(user, &erasure).await?;
-                archive_cursor = last_day.or(archive_cursor);
-                (done, last_day.is_none())
+            ErasureStep::ArchiveFanOut => self.hand_out_days_page(user, &erasure, now).await?,
+            ErasureStep::ArchiveRewrites => match self.check_rewrites(user, &erasure, now).await? {
+                Ok(next) => next,
+                Err(wait_until) => return Ok(Advance::WaitUntil(wait_until)),
+            },
+            ErasureStep::Analytics => {
+                let (done, complete) = self.move_counters_page(user, &erasure.pseudonym).await?;
+                erasure.clone().after_page(done, complete, now)
             }
-            ErasureStep::Analytics => self.move_counters_page(user, &erasure.pseudonym).await?,
         };
-        let mut next = if step_complete {
-            erasure.clone().step_done(done, now)
-        } else {
-            erasure.clone().progressed(done, now)
-        };
-        next.archive_cursor = archive_cursor;
         self.tasks.save_erasure(user, &erasure, &next).await?;
         tracing::info!(
             step = erasure.step.as_str(),
@@ -190,32 +220,6 @@ where
         Ok((done, page.tasks.is_empty()))
     }
 
-    /// Rewrites the archive partitions of the next day the user has counters for (in the
-    /// active version: every counted event is archived first) with the pseudonym in place of
-    /// the user id. Answers what it rewrote and the day, or no day when none is left.
-    async fn rewrite_archive_page(
-        &self,
-        user: &UserId,
-        erasure: &Erasure,
-    ) -> Result<(ErasureProgress, Option<NaiveDate>), StoreError> {
-        let active = self
-            .analytics
-            .load_projection_config()
-            .await?
-            .active
-            .version;
-        let days = self
-            .analytics
-            .list_user_days(active, user, erasure.archive_cursor, ARCHIVE_DAYS_PAGE)
-            .await?;
-        let mut done = ErasureProgress::default();
-        for day in &days {
-            let rewritten = rewrite_owner(self.archive, *day, user, &erasure.pseudonym).await?;
-            done.archive_objects_rewritten += rewritten as u64;
-        }
-        Ok((done, days.last().copied()))
-    }
-
     /// Moves a page of the user's counter items, in every version the configuration names.
     async fn move_counters_page(
         &self,
@@ -243,9 +247,9 @@ where
         Ok((done, moved == 0))
     }
 
-    /// Advances `user`'s erasure page by page until it is complete, must wait (settling), or
-    /// `until` passes. Answers the last state seen. A run never sleeps through the settle
-    /// time: its driver comes back then (on AWS, a delayed work message).
+    /// Advances `user`'s erasure page by page until it is complete, must wait (settling, or
+    /// for its archive days), or `until` passes. Answers the last state seen. A run never
+    /// sleeps through a wait: its driver comes back then (on AWS, a delayed work message).
     pub async fn run_until(
         &self,
         user: &UserId,

@@ -3,6 +3,7 @@
 //! apply with a marker), so code tested against them behaves the same against AWS.
 
 mod analytics_store;
+mod archive_days;
 mod archive;
 mod counter_table;
 mod event_queue;
@@ -13,6 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use analytics_store::MemoryAnalyticsStore;
 pub use archive::MemoryArchive;
+pub use archive_days::MemoryArchiveDays;
 pub use counter_table::CounterTable;
 pub use event_queue::MemoryEventQueue;
 pub use task_store::MemoryTaskStore;

@@ -1,6 +1,6 @@
 //! The ports of erasing a user: the erasure record, and the deletions and moves of its steps.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use chrono::NaiveDate;
@@ -92,4 +92,34 @@ pub trait MoveUserCounters: Send + Sync {
         to: &UserId,
         limit: usize,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Hands archive days out to workers, each to rewrite that day's objects of `user` (on AWS:
+/// one erasure work message per day). Either every day was handed out, or the error says
+/// some may not have been (handing a day out twice is safe: a rewrite done twice changes
+/// nothing).
+pub trait HandOutArchiveDays: Send + Sync {
+    fn hand_out_archive_days(
+        &self,
+        user: &UserId,
+        days: &[NaiveDate],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The markers of the archive days an erasure has rewritten, kept with its record.
+pub trait ArchiveDayMarkers: Send + Sync {
+    /// Records that `day`'s objects of `user` are rewritten, adding `objects` to the day's
+    /// count (a repeated rewrite finds nothing more, and adds 0).
+    fn mark_archive_day(
+        &self,
+        user: &UserId,
+        day: NaiveDate,
+        objects: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every marked day of `user`'s erasure, with the objects rewritten in it.
+    fn marked_archive_days(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<BTreeMap<NaiveDate, u64>, StoreError>> + Send;
 }

@@ -7,15 +7,15 @@ mod table;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, HashMap};
 
 use taskpulse_domain::erasure::Erasure;
 use taskpulse_domain::{TaskId, UserId};
 
 use self::table::TaskTable;
 use crate::ports::{
-    DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord, ListPendingOutbox, ListQuery,
+    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord, ListPendingOutbox, ListQuery,
     ListTasks, LoadErasures, LoadIdempotency, LoadTask, MarkEventsPublished, SaveErasure,
     SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
@@ -202,6 +202,27 @@ impl SaveErasure for MemoryTaskStore {
     ) -> Result<(), StoreError> {
         self.check_available()?;
         self.write().replace_erasure(user, previous, next)
+    }
+}
+
+impl ArchiveDayMarkers for MemoryTaskStore {
+    async fn mark_archive_day(
+        &self,
+        user: &UserId,
+        day: NaiveDate,
+        objects: u64,
+    ) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.write().mark_archive_day(user, day, objects);
+        Ok(())
+    }
+
+    async fn marked_archive_days(
+        &self,
+        user: &UserId,
+    ) -> Result<BTreeMap<NaiveDate, u64>, StoreError> {
+        self.check_available()?;
+        Ok(self.read().marked_archive_days(user))
     }
 }
 

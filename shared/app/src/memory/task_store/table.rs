@@ -1,9 +1,9 @@
 //! The task table's contents: the tasks by id and the idempotency records, with the two
 //! secondary indexes the DynamoDB table has, kept in step with the tasks on every write.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use taskpulse_domain::erasure::Erasure;
 use taskpulse_domain::{Task, TaskId, TaskStatus, UserId};
 
@@ -22,6 +22,8 @@ pub(super) struct TaskTable {
     idempotency: HashMap<(UserId, String), IdempotencyRecord>,
     /// Erasure records by user (the DynamoDB table keys them by a digest of the user id).
     erasures: HashMap<UserId, Erasure>,
+    /// The archive days each erasure has rewritten, with the objects rewritten in each.
+    archive_day_markers: HashMap<UserId, BTreeMap<NaiveDate, u64>>,
     /// Each owner's tasks in listing order: the `byUser` index.
     by_owner: HashMap<UserId, BTreeSet<ListingKey>>,
     /// Only the tasks with pending events, oldest first: the sparse `outbox` index.
@@ -166,6 +168,22 @@ impl TaskTable {
             }
             _ => Err(StoreError::Conflict),
         }
+    }
+
+    pub fn mark_archive_day(&mut self, user: &UserId, day: NaiveDate, objects: u64) {
+        *self
+            .archive_day_markers
+            .entry(user.clone())
+            .or_default()
+            .entry(day)
+            .or_default() += objects;
+    }
+
+    pub fn marked_archive_days(&self, user: &UserId) -> BTreeMap<NaiveDate, u64> {
+        self.archive_day_markers
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn remove_listing(&mut self, task: &Task) {

@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use super::*;
 use crate::PlanLimits;
 use crate::consume::consume_events;
-use crate::memory::{MemoryAnalyticsStore, MemoryArchive, MemoryEventQueue, MemoryTaskStore};
+use crate::memory::{
+    MemoryAnalyticsStore, MemoryArchive, MemoryArchiveDays, MemoryEventQueue, MemoryTaskStore,
+};
 use crate::ports::{LoadIdempotency, SaveProjectionConfig, ScanCounters, VersionCounters};
 use crate::projections::ProjectionConfig;
 use crate::tasks::tests::{as_user, new_task};
@@ -23,6 +25,7 @@ struct World {
     commands: TaskCommands<MemoryTaskStore, MemoryEventQueue>,
     analytics: MemoryAnalyticsStore,
     archive: MemoryArchive,
+    days: MemoryArchiveDays,
     config: ProjectionConfig,
 }
 
@@ -55,6 +58,7 @@ impl World {
             commands,
             analytics,
             archive: MemoryArchive::default(),
+            days: MemoryArchiveDays::default(),
             config,
         };
         for context in [keyed("ana", "k1"), as_user("ana"), keyed("bo", "k1")] {
@@ -100,14 +104,13 @@ impl World {
         }
     }
 
-    fn eraser(
-        &self,
-    ) -> Eraser<'_, MemoryTaskStore, MemoryEventQueue, MemoryAnalyticsStore, MemoryArchive> {
+    fn eraser(&self) -> TestEraser<'_> {
         Eraser {
             tasks: self.commands.store(),
             publisher: self.commands.publisher(),
             analytics: &self.analytics,
             archive: &self.archive,
+            days: &self.days,
             settle: TimeDelta::zero(),
         }
     }
@@ -136,6 +139,15 @@ impl World {
     }
 }
 
+type TestEraser<'a> = Eraser<
+    'a,
+    MemoryTaskStore,
+    MemoryEventQueue,
+    MemoryAnalyticsStore,
+    MemoryArchive,
+    MemoryArchiveDays,
+>;
+
 #[derive(Debug, PartialEq, Eq)]
 struct OwnedEventsCount {
     applied: usize,
@@ -159,12 +171,7 @@ fn scope_items(version_counters: &VersionCounters, scope: &Scope) -> Vec<(chrono
 }
 
 async fn run_to_completion(world: &World, who: &UserId) -> Erasure {
-    match world
-        .eraser()
-        .run_until(who, Utc::now() + TimeDelta::seconds(30))
-        .await
-        .unwrap()
-    {
+    match run_inline(&world.eraser(), who).await.unwrap() {
         Advance::Complete(erasure) => erasure,
         other => panic!("not complete: {other:?}"),
     }
@@ -450,3 +457,5 @@ async fn a_rebuild_reaching_a_partition_of_a_user_being_erased_waits_for_the_era
     assert!(scope_items(&rebuilt, &Scope::User(ana.clone())).is_empty());
     assert!(!scope_items(&rebuilt, &Scope::User(erasure.pseudonym.clone())).is_empty());
 }
+
+mod archive_days;

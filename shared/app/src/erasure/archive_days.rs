@@ -1,0 +1,130 @@
+//! The archive steps of an erasure: the user's days are handed out to workers a page at a
+//! time, each worker rewrites one day's objects and marks the day, and the erasure waits for
+//! every day's marker. A day's rewrite reads every object of the day, so the days run side by
+//! side (on AWS, one eraser invocation per day) instead of one after another in one.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use taskpulse_domain::UserId;
+use taskpulse_domain::erasure::{ArchiveRewritesCheck, Erasure, ErasureStep};
+
+use super::{Eraser, ErasureAnalytics, ErasureTasks};
+use crate::archive::rewrite_owner;
+use crate::ports::{HandOutArchiveDays, PublishEvents, ReadArchive, StoreError, WriteArchive};
+
+/// Archive days handed out per page of the fan-out: one `Query` of the user's day items and
+/// ten `SendMessageBatch` calls.
+pub const ARCHIVE_FAN_OUT_PAGE: usize = 100;
+
+/// What one day's rewrite found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayRewrite {
+    /// The day's objects holding the user's events were rewritten (this many), and the day
+    /// is marked.
+    Rewritten(usize),
+    /// The user's erasure is not in its archive steps (absent, or past them: the day was
+    /// marked before the erasure moved on); nothing was done.
+    NotWanted,
+}
+
+impl<T, P, A, R, D> Eraser<'_, T, P, A, R, D>
+where
+    T: ErasureTasks,
+    P: PublishEvents,
+    A: ErasureAnalytics,
+    R: ReadArchive + WriteArchive,
+    D: HandOutArchiveDays,
+{
+    /// Hands out the next page of the days `user` has counters for (in the active version:
+    /// every counted event is archived first), skipping those already marked; answers the
+    /// erasure after the page.
+    pub(super) async fn hand_out_days_page(
+        &self,
+        user: &UserId,
+        erasure: &Erasure,
+        now: DateTime<Utc>,
+    ) -> Result<Erasure, StoreError> {
+        let active = self
+            .analytics
+            .load_projection_config()
+            .await?
+            .active
+            .version;
+        let days = self
+            .analytics
+            .list_user_days(active, user, erasure.archive_cursor, ARCHIVE_FAN_OUT_PAGE)
+            .await?;
+        if !days.is_empty() {
+            // Marked days are those of an earlier round of the fan-out.
+            let marked = self.tasks.marked_archive_days(user).await?;
+            let unmarked: Vec<NaiveDate> = days
+                .iter()
+                .filter(|day| !marked.contains_key(day))
+                .copied()
+                .collect();
+            if !unmarked.is_empty() {
+                self.days.hand_out_archive_days(user, &unmarked).await?;
+            }
+        }
+        Ok(erasure
+            .clone()
+            .handed_out(days.len(), days.last().copied(), now))
+    }
+
+    /// Looks for the markers of the days handed out: answers the erasure's next state, or the
+    /// time to look again.
+    pub(super) async fn check_rewrites(
+        &self,
+        user: &UserId,
+        erasure: &Erasure,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Erasure, DateTime<Utc>>, StoreError> {
+        let marked = self.tasks.marked_archive_days(user).await?;
+        let objects = marked.values().sum();
+        Ok(
+            match erasure
+                .clone()
+                .check_archive_rewrites(marked.len() as u64, objects, now)
+            {
+                ArchiveRewritesCheck::Done(next) => Ok(next),
+                ArchiveRewritesCheck::HandOutAgain(next) => {
+                    tracing::warn!(
+                        handed_out = erasure.archive_days,
+                        marked = marked.len(),
+                        "archive days overdue; handing out those without a marker again"
+                    );
+                    Ok(next)
+                }
+                ArchiveRewritesCheck::WaitUntil(at) => Err(at),
+            },
+        )
+    }
+
+    /// Rewrites `day`'s archive objects holding events of `user` with the erasure's
+    /// pseudonym, then marks the day: a worker's share of the fan-out. Done twice, the second
+    /// run finds nothing to rewrite and marks the day again.
+    pub async fn rewrite_archive_day(
+        &self,
+        user: &UserId,
+        day: NaiveDate,
+    ) -> Result<DayRewrite, StoreError> {
+        let Some(erasure) = self
+            .tasks
+            .load_erasures(std::slice::from_ref(user))
+            .await?
+            .remove(user)
+        else {
+            return Ok(DayRewrite::NotWanted);
+        };
+        if !matches!(
+            erasure.step,
+            ErasureStep::ArchiveFanOut | ErasureStep::ArchiveRewrites
+        ) {
+            return Ok(DayRewrite::NotWanted);
+        }
+        let rewritten = rewrite_owner(self.archive, day, user, &erasure.pseudonym).await?;
+        self.tasks
+            .mark_archive_day(user, day, rewritten as u64)
+            .await?;
+        Ok(DayRewrite::Rewritten(rewritten))
+    }
+}
