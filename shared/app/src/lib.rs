@@ -24,13 +24,13 @@ pub use analytics::{
     apply_events,
 };
 pub use ports::{
-    ApplyTransaction, DeleteCounters, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord,
-    ListCursor, ListPendingOutbox, ListQuery, ListTasks, ListUserDays, LoadErasures,
-    LoadIdempotency, LoadProjectionConfig, LoadTask, MAX_WORK_DELAY, MarkEventsPublished,
-    MoveUserCounters, PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters,
-    RebuildProgress, SaveErasure, SaveError, SaveProjectionConfig, SaveTask, ScanCounters,
-    SendWork, StoreError, StoredTask, TaskPage, TaskWrite, TransactionResult, VersionCounters,
-    WriteArchive,
+    ApplyTransaction, ArchiveDayMarkers, DeleteCounters, DeleteIdempotencyRecords, DeleteTask,
+    HandOutArchiveDays, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
+    ListUserDays, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask, MAX_WORK_DELAY,
+    MarkEventsPublished, MoveUserCounters, PendingEvent, PublishError, PublishEvents, ReadArchive,
+    ReadCounters, RebuildProgress, SaveErasure, SaveError, SaveProjectionConfig, SaveTask,
+    ScanCounters, SendWork, StoreError, StoredTask, TaskPage, TaskWrite, TransactionResult,
+    VersionCounters, WriteArchive,
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{

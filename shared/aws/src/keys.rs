@@ -7,6 +7,7 @@
 //! | tasks | an idempotency record | `IDEMPOTENCY#<userId>` | `KEY#<key>` |
 //! | tasks | an idempotency record written before the layout above (read, never written) | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
 //! | tasks | a user's erasure (no user id in it) | `ERASURE#<hex SHA-256 of the userId>` | `ERASURE` |
+//! | tasks | an archive day the erasure has rewritten | `ERASURE#<hex SHA-256 of the userId>` | `ARCHIVE_DAY#<yyyy-mm-dd>` |
 //! | analytics | one user's counters for a UTC day, and the first 32 events applied to them (`appliedEvents`) | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
 //! | analytics | an event applied to a user's day past the first 32 (an overflow marker: keys only) | `<v>USER#<userId>` | `APPLIED#<yyyy-mm-dd>#<eventId>` |
 //! | analytics | one shard of everyone's counters for a UTC day | `<v>GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
@@ -93,8 +94,11 @@ pub const ERASURE_PENDING_EVENTS_PUBLISHED: &str = "pendingEventsPublished";
 pub const ERASURE_IDEMPOTENCY_RECORDS_DELETED: &str = "idempotencyRecordsDeleted";
 pub const ERASURE_COUNTER_ITEMS_MOVED: &str = "counterItemsMoved";
 pub const ERASURE_ARCHIVE_OBJECTS_REWRITTEN: &str = "archiveObjectsRewritten";
-/// The last archive day rewritten (`yyyy-mm-dd`); absent before the first.
+pub const ERASURE_ARCHIVE_DAYS_REWRITTEN: &str = "archiveDaysRewritten";
+/// The last archive day handed out (`yyyy-mm-dd`); absent before the first.
 pub const ERASURE_ARCHIVE_CURSOR: &str = "archiveCursor";
+/// The archive days handed out in the fan-out's current round.
+pub const ERASURE_ARCHIVE_DAYS: &str = "archiveDays";
 /// The binary set of event ids (16 bytes each) applied to a user's day item: the first
 /// `taskpulse_app::analytics::MAX_INLINE_MARKERS` of the day (items written before overflow
 /// markers existed may hold more).
@@ -140,6 +144,7 @@ const IDEMPOTENCY_KEY_PREFIX: &str = "KEY#";
 const LEGACY_IDEMPOTENCY_SORT_KEY: &str = "IDEMPOTENCY";
 const ERASURE_PREFIX: &str = "ERASURE#";
 const ERASURE_SORT_KEY: &str = "ERASURE";
+const ARCHIVE_DAY_PREFIX: &str = "ARCHIVE_DAY#";
 const USER_PREFIX: &str = "USER#";
 const GLOBAL_PREFIX: &str = "GLOBAL#";
 const OUTBOX_PREFIX: &str = "OUTBOX#";
@@ -227,12 +232,32 @@ pub fn legacy_idempotency_sort_key() -> &'static str {
 
 /// `user`'s erasure record: keyed by the SHA-256 of the user id, so the record holds no id.
 pub fn erasure_key(user: &UserId) -> (String, String) {
+    (erasure_partition(user), ERASURE_SORT_KEY.to_owned())
+}
+
+/// The partition of `user`'s erasure record and its archive day markers.
+pub fn erasure_partition(user: &UserId) -> String {
     let digest = Sha256::digest(user.as_str().as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{ERASURE_PREFIX}{hex}")
+}
+
+/// The marker of an archive `day` that `user`'s erasure has rewritten.
+pub fn archive_day_marker_key(user: &UserId, day: NaiveDate) -> (String, String) {
     (
-        format!("{ERASURE_PREFIX}{hex}"),
-        ERASURE_SORT_KEY.to_owned(),
+        erasure_partition(user),
+        format!("{ARCHIVE_DAY_PREFIX}{}", day.format("%Y-%m-%d")),
     )
+}
+
+/// The sort key prefix of every archive day marker.
+pub fn archive_day_marker_prefix() -> &'static str {
+    ARCHIVE_DAY_PREFIX
+}
+
+/// The day a marker's sort key names.
+pub fn archive_day_of_marker(sort_key: &str) -> Option<NaiveDate> {
+    sort_key.strip_prefix(ARCHIVE_DAY_PREFIX)?.parse().ok()
 }
 
 /// A user's partition: of the user's tasks in the `byUser` index, and of the user's day items

@@ -396,6 +396,10 @@ mod tests {
         assert_eq!(again.step, ErasureStep::ArchiveFanOut);
         assert_eq!((again.archive_cursor, again.archive_days), (None, 0));
         assert_eq!(again.updated_at, overdue);
-        assert_eq!(again.progress, ErasureProgress::default(), "nothing counted yet");
+        assert_eq!(
+            again.progress,
+            ErasureProgress::default(),
+            "nothing counted yet"
+        );
     }
 }

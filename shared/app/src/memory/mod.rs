@@ -3,8 +3,8 @@
 //! apply with a marker), so code tested against them behaves the same against AWS.
 
 mod analytics_store;
-mod archive_days;
 mod archive;
+mod archive_days;
 mod counter_table;
 mod event_queue;
 mod task_store;

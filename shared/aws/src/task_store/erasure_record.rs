@@ -14,7 +14,8 @@ use super::{DynamoTaskStore, unreadable};
 use crate::batch::{self, Item};
 use crate::error::store_error;
 use crate::keys::{
-    self, ERASURE_ARCHIVE_CURSOR, ERASURE_ARCHIVE_OBJECTS_REWRITTEN, ERASURE_COUNTER_ITEMS_MOVED,
+    self, ERASURE_ARCHIVE_CURSOR, ERASURE_ARCHIVE_DAYS, ERASURE_ARCHIVE_DAYS_REWRITTEN,
+    ERASURE_ARCHIVE_OBJECTS_REWRITTEN, ERASURE_COUNTER_ITEMS_MOVED,
     ERASURE_IDEMPOTENCY_RECORDS_DELETED, ERASURE_PENDING_EVENTS_PUBLISHED, ERASURE_PSEUDONYM,
     ERASURE_REQUESTED_AT, ERASURE_STEP, ERASURE_TASKS_DELETED, ERASURE_UPDATED_AT, EXPIRES_AT, PK,
     SK, key_attributes,
@@ -73,6 +74,11 @@ pub(super) fn erasure_item(user: &UserId, erasure: &Erasure) -> Item {
             ERASURE_ARCHIVE_OBJECTS_REWRITTEN.to_owned(),
             count(progress.archive_objects_rewritten),
         ),
+        (
+            ERASURE_ARCHIVE_DAYS_REWRITTEN.to_owned(),
+            count(progress.archive_days_rewritten),
+        ),
+        (ERASURE_ARCHIVE_DAYS.to_owned(), count(erasure.archive_days)),
     ]);
     if let Some(day) = erasure.archive_cursor {
         item.insert(
@@ -122,7 +128,10 @@ pub(super) fn erasure_from(item: &Item) -> Result<Erasure, String> {
             counter_items_moved: number(ERASURE_COUNTER_ITEMS_MOVED)?,
             // Records written before the archive step have none.
             archive_objects_rewritten: number(ERASURE_ARCHIVE_OBJECTS_REWRITTEN).unwrap_or(0),
+            // Records written before the archive fan-out have none.
+            archive_days_rewritten: number(ERASURE_ARCHIVE_DAYS_REWRITTEN).unwrap_or(0),
         },
+        archive_days: number(ERASURE_ARCHIVE_DAYS).unwrap_or(0),
         archive_cursor: match item.get(ERASURE_ARCHIVE_CURSOR) {
             None => None,
             Some(_) => Some(
@@ -256,8 +265,10 @@ mod tests {
             idempotency_records_deleted: 25,
             counter_items_moved: 0,
             archive_objects_rewritten: 4,
+            archive_days_rewritten: 2,
         };
         erasure.archive_cursor = Some("2026-11-30".parse().unwrap());
+        erasure.archive_days = 2;
         erasure
     }
 
@@ -314,8 +325,10 @@ mod tests {
             item[ERASURE_ARCHIVE_CURSOR],
             AttributeValue::S("2026-11-30".into())
         );
-        // Keys, pseudonym, two times, step, five counts and the cursor; no TTL while running.
-        assert_eq!(item.len(), 12);
+        assert_eq!(item[ERASURE_ARCHIVE_DAYS], AttributeValue::N("2".into()));
+        // Keys, pseudonym, two times, step, six counts, the days handed out and the cursor;
+        // no TTL while running.
+        assert_eq!(item.len(), 14);
         let everything = format!("{item:?}");
         assert!(!everything.contains("ada"), "{everything}");
     }
@@ -354,8 +367,21 @@ mod tests {
         let mut broken = item.clone();
         broken.insert(ERASURE_STEP.into(), AttributeValue::S("done".into()));
         assert_eq!(erasure_from(&broken).unwrap_err(), "unknown step \"done\"");
-        let mut broken = item;
+        let mut broken = item.clone();
         broken.insert(ERASURE_TASKS_DELETED.into(), AttributeValue::N("-1".into()));
         assert!(erasure_from(&broken).is_err());
+        // A record of the earlier, sequential archive step resumes in the fan-out.
+        let mut earlier = item;
+        for name in [ERASURE_ARCHIVE_DAYS, ERASURE_ARCHIVE_DAYS_REWRITTEN] {
+            earlier.remove(name);
+        }
+        earlier.insert(ERASURE_STEP.into(), AttributeValue::S("archive".into()));
+        let read = erasure_from(&earlier).unwrap();
+        assert_eq!(read.step, ErasureStep::ArchiveFanOut);
+        assert_eq!(
+            (read.archive_days, read.progress.archive_days_rewritten),
+            (0, 0)
+        );
+        assert_eq!(read.archive_cursor, erasure().archive_cursor);
     }
 }

@@ -2,8 +2,9 @@
 //! the task's state and its pending events are one item, so one conditional write commits both.
 //! Idempotency records live in the same table and join that write in a transaction, and so
 //! does each user's erasure record (`erasure_record`, with the deletions of an erasure's steps
-//! in `erasure_deletes`).
+//! in `erasure_deletes` and the markers of its archive days in `archive_day_markers`).
 
+mod archive_day_markers;
 mod erasure_deletes;
 mod erasure_record;
 mod idempotency;

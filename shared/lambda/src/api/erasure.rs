@@ -46,8 +46,8 @@ pub(super) enum ErasureTarget<'a> {
 struct ErasureView {
     /// `inProgress` or `complete`.
     state: &'static str,
-    /// The step under way (`settling`, `tasks`, `idempotencyRecords`, `archive`,
-    /// `analytics`), or `erased`.
+    /// The step under way (`settling`, `tasks`, `idempotencyRecords`, `archiveFanOut`,
+    /// `archiveRewrites`, `analytics`), or `erased`.
     step: &'static str,
     requested_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -60,6 +60,7 @@ struct ErasedView {
     tasks: u64,
     pending_events_published: u64,
     idempotency_records: u64,
+    archive_days_rewritten: u64,
     archive_objects_rewritten: u64,
     counter_items_moved: u64,
 }
@@ -80,6 +81,7 @@ impl ErasureView {
                 tasks: progress.tasks_deleted,
                 pending_events_published: progress.pending_events_published,
                 idempotency_records: progress.idempotency_records_deleted,
+                archive_days_rewritten: progress.archive_days_rewritten,
                 archive_objects_rewritten: progress.archive_objects_rewritten,
                 counter_items_moved: progress.counter_items_moved,
             },
@@ -109,7 +111,7 @@ where
         let erasure = request_erasure(self.commands.store(), &user, Utc::now()).await?;
         if !erasure.is_complete() {
             self.erasure_work
-                .send_work(&[ErasureWork::body(&user)], Duration::ZERO)
+                .send_work(&[ErasureWork::Advance(user.clone()).body()], Duration::ZERO)
                 .await?;
         }
         let mut response = json_response(StatusCode::ACCEPTED, &ErasureView::of(&erasure));

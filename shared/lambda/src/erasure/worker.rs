@@ -1,23 +1,22 @@
-//! The eraser's batch handler: each record names a user whose erasure to advance. The
-//! erasure runs page by page until it is complete or the invocation's time is nearly out;
-//! what is left continues in a new work message (delayed until the settle time ends when the
-//! erasure is settling), so no invocation sleeps and none runs out of time mid-page.
+//! The eraser's batch handler: each record names a user whose erasure to advance, or an
+//! archive day of it to rewrite. An erasure runs page by page until it is complete, must
+//! wait, or the invocation's time is nearly out; what is left continues in a new work message
+//! (delayed until the wait ends), so no invocation sleeps and none runs out of time mid-page.
+//! The archive days it hands out are messages on the same queue, so as many invocations as
+//! the queue's mapping allows rewrite them side by side.
 //!
 //! Logs and metrics name no user: a record is named by its message id.
 
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use chrono::{TimeDelta, Utc};
-use taskpulse_app::erasure::{Advance, Eraser};
-use taskpulse_app::{
-    DeleteIdempotencyRecords, DeleteTask, ListTasks, ListUserDays, LoadErasures,
-    LoadProjectionConfig, LoadTask, MAX_WORK_DELAY, MoveUserCounters, PublishEvents, ReadArchive,
-    SaveErasure, SendWork, WriteArchive, metric,
-};
+use chrono::{NaiveDate, TimeDelta, Utc};
+use taskpulse_app::erasure::{Advance, DayRewrite, Eraser, ErasureAnalytics, ErasureTasks};
+use taskpulse_app::{MAX_WORK_DELAY, PublishEvents, ReadArchive, SendWork, WriteArchive, metric};
+use taskpulse_domain::UserId;
 use tokio::time::Instant;
 
-use super::work::ErasureWork;
+use super::work::{ArchiveDayMessages, ErasureWork};
 
 /// What the eraser works with: the task table, the event queue, the analytics table, the
 /// event archive, the erasure work queue (for continuations) and the settle time.
@@ -37,7 +36,10 @@ pub struct ErasureBatchSummary {
     pub completed: usize,
     /// Erasures with work left, continued in a new message.
     pub continued: usize,
-    /// Records naming a user without an erasure record (nothing to do).
+    /// Archive days rewritten.
+    pub archive_days: usize,
+    /// Records naming a user without an erasure record, or an archive day of an erasure past
+    /// its archive steps (nothing to do).
     pub not_requested: usize,
     /// Records that are no erasure work message.
     pub poison: usize,
@@ -47,9 +49,9 @@ pub struct ErasureBatchSummary {
 
 impl<T, P, A, R, W> ErasureWorker<T, P, A, R, W>
 where
-    T: LoadErasures + SaveErasure + ListTasks + LoadTask + DeleteTask + DeleteIdempotencyRecords,
+    T: ErasureTasks,
     P: PublishEvents,
-    A: MoveUserCounters + ListUserDays + LoadProjectionConfig,
+    A: ErasureAnalytics,
     R: ReadArchive + WriteArchive,
     W: SendWork,
 {
@@ -68,13 +70,19 @@ where
         for record in batch.records {
             let message_id = record.message_id.clone().unwrap_or_default();
             let retry = match record.body.as_deref().map(ErasureWork::parse) {
-                Some(Ok(user)) => {
+                Some(Ok(work)) => {
                     // Boxed: the erasure's steps nest deep enough to strain the layout of an
                     // unboxed future in the function's runtime loop.
-                    let outcome = Box::pin(self.advance(&user, deadline)).await;
+                    let outcome = match work {
+                        ErasureWork::Advance(user) => Box::pin(self.advance(&user, deadline)).await,
+                        ErasureWork::RewriteArchiveDay(user, day) => {
+                            Box::pin(self.rewrite_day(&user, day)).await
+                        }
+                    };
                     match outcome {
                         Ok(Step::Completed) => summary.completed += 1,
                         Ok(Step::Continued) => summary.continued += 1,
+                        Ok(Step::DayRewritten) => summary.archive_days += 1,
                         Ok(Step::NotRequested) => summary.not_requested += 1,
                         Err(ref reason) => {
                             tracing::warn!(message_id, %reason, "erasure not advanced; SQS will retry it");
@@ -105,6 +113,7 @@ where
             records = summary.records,
             completed = summary.completed,
             continued = summary.continued,
+            archive_days = summary.archive_days,
             not_requested = summary.not_requested,
             poison = summary.poison,
             failed = summary.failed,
@@ -113,18 +122,35 @@ where
         (response, summary)
     }
 
-    async fn advance(
-        &self,
-        user: &taskpulse_domain::UserId,
-        deadline: Instant,
-    ) -> Result<Step, String> {
-        let eraser = Eraser {
+    fn eraser<'a>(
+        &'a self,
+        days: &'a ArchiveDayMessages<'a, W>,
+    ) -> Eraser<'a, T, P, A, R, ArchiveDayMessages<'a, W>> {
+        Eraser {
             tasks: &self.tasks,
             publisher: &self.publisher,
             analytics: &self.analytics,
             archive: &self.archive,
+            days,
             settle: self.settle,
-        };
+        }
+    }
+
+    async fn rewrite_day(&self, user: &UserId, day: NaiveDate) -> Result<Step, String> {
+        let days = ArchiveDayMessages(&self.work);
+        match self.eraser(&days).rewrite_archive_day(user, day).await {
+            Ok(DayRewrite::Rewritten(objects)) => {
+                tracing::info!(%day, objects, "archive day rewritten");
+                Ok(Step::DayRewritten)
+            }
+            Ok(DayRewrite::NotWanted) => Ok(Step::NotRequested),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    async fn advance(&self, user: &UserId, deadline: Instant) -> Result<Step, String> {
+        let days = ArchiveDayMessages(&self.work);
+        let eraser = self.eraser(&days);
         let left = deadline.saturating_duration_since(Instant::now());
         let until = Utc::now() + TimeDelta::from_std(left).unwrap_or_default();
         let delay = match eraser
@@ -148,7 +174,10 @@ where
             Advance::Progressed(_) => Duration::ZERO,
         };
         self.work
-            .send_work(&[ErasureWork::body(user)], delay.min(MAX_WORK_DELAY))
+            .send_work(
+                &[ErasureWork::Advance(user.clone()).body()],
+                delay.min(MAX_WORK_DELAY),
+            )
             .await
             .map_err(|e| format!("continuation not sent: {e}"))?;
         Ok(Step::Continued)
@@ -158,6 +187,7 @@ where
 enum Step {
     Completed,
     Continued,
+    DayRewritten,
     NotRequested,
 }
 

@@ -18,7 +18,12 @@ async fn with_four_days_of_user_1() -> World {
 }
 
 async fn days_of(world: &World, raw: &str) -> Vec<NaiveDate> {
-    let active = world.analytics.load_projection_config().await.unwrap().active;
+    let active = world
+        .analytics
+        .load_projection_config()
+        .await
+        .unwrap()
+        .active;
     world
         .analytics
         .list_user_days(active.version, &user(raw), None, 100)
@@ -56,14 +61,19 @@ async fn each_day_is_handed_out_once_and_the_erasure_waits_for_every_marker() {
     let handed_out = world.days.take();
     assert_eq!(
         handed_out,
-        days.iter().map(|day| (who.clone(), *day)).collect::<Vec<_>>()
+        days.iter()
+            .map(|day| (who.clone(), *day))
+            .collect::<Vec<_>>()
     );
 
     // Three of the four days are done: the erasure looks again a moment later.
     let eraser = world.eraser();
     for (owner, day) in &handed_out[1..] {
         let rewrite = eraser.rewrite_archive_day(owner, *day).await.unwrap();
-        assert!(matches!(rewrite, DayRewrite::Rewritten(n) if n >= 1), "{rewrite:?}");
+        assert!(
+            matches!(rewrite, DayRewrite::Rewritten(n) if n >= 1),
+            "{rewrite:?}"
+        );
     }
     assert_eq!(
         eraser.advance(&who, now).await.unwrap(),
@@ -83,7 +93,12 @@ async fn each_day_is_handed_out_once_and_the_erasure_waits_for_every_marker() {
     };
     assert_eq!(next.step, ErasureStep::Analytics);
     assert_eq!(next.progress.archive_days_rewritten, 4);
-    let markers = world.commands.store().marked_archive_days(&who).await.unwrap();
+    let markers = world
+        .commands
+        .store()
+        .marked_archive_days(&who)
+        .await
+        .unwrap();
     assert_eq!(
         next.progress.archive_objects_rewritten,
         markers.values().sum::<u64>()

@@ -15,9 +15,9 @@ use taskpulse_domain::{TaskId, UserId};
 
 use self::table::TaskTable;
 use crate::ports::{
-    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord, ListPendingOutbox, ListQuery,
-    ListTasks, LoadErasures, LoadIdempotency, LoadTask, MarkEventsPublished, SaveErasure,
-    SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
+    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord, ListPendingOutbox,
+    ListQuery, ListTasks, LoadErasures, LoadIdempotency, LoadTask, MarkEventsPublished,
+    SaveErasure, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
 
 /// Listing entries read per lock, as the DynamoDB adapter reads its index a `Query` page at a

@@ -3,12 +3,16 @@
 //! delayed message while the erasure settles or time runs out, and retries only what failed.
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use taskpulse_app::PlanLimits;
+use taskpulse_app::consume::consume_events;
 use taskpulse_app::erasure::request_erasure;
 use taskpulse_app::memory::{
     MemoryAnalyticsStore, MemoryArchive, MemoryEventQueue, MemoryTaskStore, MemoryWorkQueue,
 };
-use taskpulse_app::{CommandContext, NewTask, TaskCommands};
-use taskpulse_domain::{Priority, Title, UserId};
+use taskpulse_app::projections::ProjectionConfig;
+use taskpulse_app::{CommandContext, LoadErasures, NewTask, TaskCommands};
+use taskpulse_domain::erasure::{ARCHIVE_REWRITE_POLL, ErasureStep};
+use taskpulse_domain::{EventEnvelope, Priority, Title, UserId};
 
 use super::*;
 
@@ -46,7 +50,8 @@ fn batch(bodies: &[&str]) -> SqsEvent {
     event
 }
 
-async fn with_tasks(worker: &TestWorker, user: &UserId, tasks: usize) {
+/// Creates `tasks` tasks of `user`; answers the events published.
+async fn with_tasks(worker: &TestWorker, user: &UserId, tasks: usize) -> Vec<EventEnvelope> {
     let commands = TaskCommands::new(worker.tasks.clone(), MemoryEventQueue::default());
     for _ in 0..tasks {
         let task = NewTask {
@@ -60,6 +65,22 @@ async fn with_tasks(worker: &TestWorker, user: &UserId, tasks: usize) {
             .await
             .unwrap();
     }
+    commands.publisher().drain_envelopes()
+}
+
+/// Counts (and archives) `events`, as the consumer would.
+async fn count(worker: &TestWorker, events: &[EventEnvelope]) {
+    let events: Vec<&EventEnvelope> = events.iter().collect();
+    let outcome = consume_events(
+        &worker.archive,
+        &worker.analytics,
+        &ProjectionConfig::initial(),
+        &events,
+        &PlanLimits::default(),
+        later(),
+    )
+    .await;
+    assert!(outcome.batch.failed.is_empty(), "{outcome:?}");
 }
 
 fn later() -> Instant {
@@ -74,7 +95,7 @@ async fn a_settled_erasure_completes_in_one_invocation_and_sends_nothing_more() 
     request_erasure(&worker.tasks, &ana, Utc::now())
         .await
         .unwrap();
-    let body = ErasureWork::body(&ana);
+    let body = ErasureWork::Advance(ana.clone()).body();
     let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((summary.completed, summary.continued), (1, 0));
@@ -93,7 +114,7 @@ async fn a_settling_erasure_continues_in_a_message_delayed_to_the_end_of_the_set
     request_erasure(&worker.tasks, &ana, Utc::now())
         .await
         .unwrap();
-    let body = ErasureWork::body(&ana);
+    let body = ErasureWork::Advance(ana.clone()).body();
     let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.continued, 1);
@@ -116,8 +137,8 @@ async fn out_of_time_an_erasure_continues_at_once_and_bad_or_unknown_work_is_tol
     request_erasure(&worker.tasks, &ana, Utc::now())
         .await
         .unwrap();
-    let body = ErasureWork::body(&ana);
-    let nobody = ErasureWork::body(&UserId::parse("nobody").unwrap());
+    let body = ErasureWork::Advance(ana.clone()).body();
+    let nobody = ErasureWork::Advance(UserId::parse("nobody").unwrap()).body();
     let (response, summary) = worker
         .handle_batch(
             batch(&[&body, "{\"eraseUser\":1}", &nobody]),
@@ -146,4 +167,56 @@ async fn out_of_time_an_erasure_continues_at_once_and_bad_or_unknown_work_is_tol
         "a continuation that was not sent is retried"
     );
     assert_eq!(response.batch_item_failures.len(), 1);
+}
+
+#[tokio::test]
+async fn archive_days_go_out_as_messages_of_their_own_and_the_erasure_waits_for_them() {
+    let worker = worker(TimeDelta::zero());
+    let ana = UserId::parse("ana").unwrap();
+    let published = with_tasks(&worker, &ana, 2).await;
+    count(&worker, &published).await;
+    request_erasure(&worker.tasks, &ana, Utc::now())
+        .await
+        .unwrap();
+    let body = ErasureWork::Advance(ana.clone()).body();
+
+    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.continued, 1, "{summary:?}");
+    let calls = worker.work.calls();
+    let today = Utc::now().date_naive();
+    let day_body = ErasureWork::RewriteArchiveDay(ana.clone(), today).body();
+    assert_eq!(calls[0], (vec![day_body.clone()], Duration::ZERO));
+    assert_eq!(calls[1].0, [body.clone()]);
+    assert!(
+        calls[1].1 > Duration::ZERO && calls[1].1 <= ARCHIVE_REWRITE_POLL.to_std().unwrap(),
+        "the erasure looks again shortly: {:?}",
+        calls[1].1
+    );
+    let erasure = worker
+        .tasks
+        .load_erasures(std::slice::from_ref(&ana))
+        .await
+        .unwrap()[&ana]
+        .clone();
+    assert_eq!(erasure.step, ErasureStep::ArchiveRewrites);
+
+    let (response, summary) = worker.handle_batch(batch(&[&day_body]), later()).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.archive_days, 1, "{summary:?}");
+    let (_, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    assert_eq!(summary.completed, 1, "{summary:?}");
+    let erasure = worker
+        .tasks
+        .load_erasures(std::slice::from_ref(&ana))
+        .await
+        .unwrap()[&ana]
+        .clone();
+    assert_eq!(erasure.progress.archive_days_rewritten, 1);
+    assert_eq!(erasure.progress.archive_objects_rewritten, 1);
+    let (_, summary) = worker.handle_batch(batch(&[&day_body]), later()).await;
+    assert_eq!(
+        summary.not_requested, 1,
+        "a late duplicate of a day's message does nothing"
+    );
 }
