@@ -13,7 +13,7 @@ use taskpulse_app::analytics::PlanLimits;
 use taskpulse_app::consume::consume_events;
 use taskpulse_app::erasure::{Advance, Eraser, request_erasure};
 use taskpulse_app::memory::{
-    MemoryAnalyticsStore, MemoryArchive, MemoryEventQueue, MemoryTaskStore,
+    MemoryAnalyticsStore, MemoryArchive, MemoryArchiveDays, MemoryEventQueue, MemoryTaskStore,
 };
 use taskpulse_app::projections::ProjectionConfig;
 use taskpulse_app::{IdempotencyRecord, ReadArchive, SaveTask, TaskWrite};
@@ -99,13 +99,21 @@ async fn main() {
         publisher: &publisher,
         analytics: &analytics,
         archive: &archive,
+        days: &MemoryArchiveDays::default(),
         settle: TimeDelta::zero(),
     };
     request_erasure(&tasks, &erased, Utc::now()).await.unwrap();
     let started = Instant::now();
     let mut pages = 0;
+    let mut days_rewritten = 0;
     let erasure = loop {
-        match eraser.advance(&erased, Utc::now()).await.unwrap() {
+        let advance = eraser.advance(&erased, Utc::now()).await.unwrap();
+        // The days handed out are rewritten one after another here; on AWS, side by side.
+        for (owner, day) in eraser.days.take() {
+            eraser.rewrite_archive_day(&owner, day).await.unwrap();
+            days_rewritten += 1;
+        }
+        match advance {
             Advance::Complete(erasure) => break erasure,
             Advance::Progressed(_) => pages += 1,
             other => panic!("{other:?}"),
@@ -114,11 +122,12 @@ async fn main() {
     let took = started.elapsed();
     let p = erasure.progress;
     println!(
-        "  erased in {:.0} ms, {pages} pages: {} tasks, {} idempotency records, {} archive objects rewritten, {} counter items moved",
+        "  erased in {:.0} ms, {pages} pages: {} tasks, {} idempotency records, {} archive objects rewritten on {days_rewritten} days handed out ({} marked), {} counter items moved",
         took.as_secs_f64() * 1000.0,
         p.tasks_deleted,
         p.idempotency_records_deleted,
         p.archive_objects_rewritten,
+        p.archive_days_rewritten,
         p.counter_items_moved
     );
     // On AWS (a model from the counts, not a measurement): each task is read (GetItem, a
@@ -126,17 +135,25 @@ async fn main() {
     // its index entry); the listing reads 25 index entries per Query page; each record is
     // deleted (1 WCU); each counter item is written under the pseudonym and deleted (2 WCU
     // each, day items being under 1 KB); each archive object of the user's days is read (S3
-    // GET) and those holding the user's events written again (S3 PUT); the erasure record is
-    // written once per page (1 WCU).
+    // GET) and those holding the user's events written again (S3 PUT); each day handed out is
+    // an SQS message and a marker (1 WCU), and the markers are read once per 100 days handed
+    // out and once per look of the wait (under 4 KB for 90 days: 1 RCU each); the erasure
+    // record is written once per page (1 WCU).
     let task_pages = p.tasks_deleted.div_ceil(25) + 1;
-    let rcu = p.tasks_deleted + task_pages * 25 / 8 + p.idempotency_records_deleted / 8 + 1;
+    let marker_reads = p.archive_days_rewritten.div_ceil(100) + 1;
+    let rcu = p.tasks_deleted
+        + task_pages * 25 / 8
+        + p.idempotency_records_deleted / 8
+        + marker_reads
+        + 1;
     let wcu = 2 * p.tasks_deleted
         + p.idempotency_records_deleted
+        + p.archive_days_rewritten
         + 2 * p.counter_items_moved
         + pages as u64
         + 1;
     println!(
-        "  model for AWS: about {rcu} RCU and {wcu} WCU; {objects_on_user_days} S3 GETs and {} PUTs",
-        p.archive_objects_rewritten
+        "  model for AWS: about {rcu} RCU and {wcu} WCU; {objects_on_user_days} S3 GETs and {} PUTs; {} SQS messages for the days",
+        p.archive_objects_rewritten, p.archive_days_rewritten
     );
 }

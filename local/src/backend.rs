@@ -12,13 +12,13 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use chrono::TimeDelta;
 use taskpulse_app::PlanLimits;
+use taskpulse_app::erasure::ErasureTasks;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore, MemoryWorkQueue};
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_app::{
-    ApplyTransaction, DeleteCounters, DeleteIdempotencyRecords, DeleteTask, ListPendingOutbox,
-    ListTasks, ListUserDays, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask,
-    MarkEventsPublished, MoveUserCounters, ReadCounters, RebuildProgress, SaveErasure,
-    SaveProjectionConfig, SaveTask, ScanCounters, TaskCommands,
+    ApplyTransaction, DeleteCounters, ListPendingOutbox, ListUserDays, LoadIdempotency,
+    LoadProjectionConfig, LoadTask, MarkEventsPublished, MoveUserCounters, ReadCounters,
+    RebuildProgress, SaveProjectionConfig, SaveTask, ScanCounters, TaskCommands,
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
@@ -40,12 +40,8 @@ pub trait TaskTable:
     + SaveTask
     + LoadIdempotency
     + MarkEventsPublished
-    + ListTasks
     + ListPendingOutbox
-    + LoadErasures
-    + SaveErasure
-    + DeleteTask
-    + DeleteIdempotencyRecords
+    + ErasureTasks
     + Clone
     + 'static
 {
@@ -55,12 +51,8 @@ impl<T> TaskTable for T where
         + SaveTask
         + LoadIdempotency
         + MarkEventsPublished
-        + ListTasks
         + ListPendingOutbox
-        + LoadErasures
-        + SaveErasure
-        + DeleteTask
-        + DeleteIdempotencyRecords
+        + ErasureTasks
         + Clone
         + 'static
 {

@@ -1,7 +1,8 @@
 //! The erasure's Lambda path against moto: `DELETE /me` through the API handler puts a work
 //! message on the erasure queue; the eraser's batch handler takes the message received from
-//! that queue, settles (continuing in a delayed message), then erases; the status follows,
-//! and the identity is refused from the request on.
+//! that queue, settles (continuing in a delayed message), erases up to the archive, hands the
+//! user's archive day out as a message of its own, rewrites that day when the message comes
+//! back, then completes; the status follows, and the identity is refused from the request on.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use http::StatusCode;
 use taskpulse_lambda::erasure::worker::ErasureWorker;
 use taskpulse_testkit::{AwsPipeline, lambda_record, pipeline_on_moto};
 
-use super::new_task;
+use super::{archive_texts, count_queued_events, new_task};
 
 /// Receives what is on the erasure queue (waiting up to `wait` for it) as the batch Lambda
 /// hands the eraser, and deletes it from the queue.
@@ -60,6 +61,7 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
             .await;
         assert_eq!(created.status, StatusCode::CREATED);
     }
+    assert_eq!(count_queued_events(&pipeline).await, 2);
     let asked = client.erase_me("ana").send().await;
     assert_eq!(asked.status, StatusCode::ACCEPTED, "{:?}", asked.body);
     let refused = client
@@ -92,7 +94,8 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
         "settling"
     );
 
-    // The continuation arrives after its delay; the settled erasure completes in one run.
+    // The continuation arrives after its delay; the settled erasure runs up to the archive,
+    // hands its one day out and waits for it.
     let work = take_erasure_work(&pipeline, Duration::from_secs(20)).await;
     assert_eq!(work.records.len(), 1, "the continuation");
     assert_eq!(work.records[0].body.as_deref(), Some(body.as_str()));
@@ -100,10 +103,43 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
         .handle_batch(work, deadline())
         .await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(summary.completed, 1);
+    assert_eq!(summary.continued, 1, "{summary:?}");
+    assert_eq!(
+        client.my_erasure("ana").send().await.body["step"],
+        "archiveRewrites"
+    );
+    let work = take_erasure_work(&pipeline, Duration::from_secs(5)).await;
+    let day = chrono::Utc::now().date_naive();
+    assert_eq!(
+        work.records[0].body.as_deref(),
+        Some(format!(r#"{{"eraseUser":"ana","archiveDay":"{day}"}}"#).as_str()),
+        "the day is handed out at once"
+    );
+    let (response, summary) = worker(TimeDelta::seconds(5))
+        .handle_batch(work, deadline())
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.archive_days, 1, "{summary:?}");
+    assert!(
+        archive_texts(&pipeline)
+            .await
+            .iter()
+            .all(|text| !text.contains("\"ana\""))
+    );
+
+    // The erasure looks again a few seconds later, finds the day's marker and completes.
+    let work = take_erasure_work(&pipeline, Duration::from_secs(20)).await;
+    assert_eq!(work.records[0].body.as_deref(), Some(body.as_str()));
+    let (response, summary) = worker(TimeDelta::seconds(5))
+        .handle_batch(work, deadline())
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.completed, 1, "{summary:?}");
     let status = client.my_erasure("ana").send().await;
     assert_eq!(status.body["state"], "complete", "{:?}", status.body);
     assert_eq!(status.body["erased"]["tasks"], 2);
+    assert_eq!(status.body["erased"]["archiveDaysRewritten"], 1);
+    assert_eq!(status.body["erased"]["archiveObjectsRewritten"], 1);
     let operator = client
         .user_erasure("ops", "ana")
         .scopes(&["users:erase"])

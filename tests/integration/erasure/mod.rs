@@ -15,7 +15,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{TimeDelta, Utc};
 use http::StatusCode;
 use serde_json::json;
-use taskpulse_app::erasure::{Advance, ERASURE_PAGE, Eraser, request_erasure, route_late_events};
+use taskpulse_app::erasure::{
+    Advance, ERASURE_PAGE, Eraser, request_erasure, route_late_events, run_inline,
+};
+use taskpulse_app::memory::MemoryArchiveDays;
 use taskpulse_app::projections::ProjectionConfig;
 use taskpulse_app::{LoadErasures, SaveProjectionConfig};
 use taskpulse_aws::keys;
@@ -110,7 +113,7 @@ fn mentioning<'a>(
 }
 
 /// Every object of the event archive, as text.
-async fn archive_texts(pipeline: &AwsPipeline) -> Vec<String> {
+pub(super) async fn archive_texts(pipeline: &AwsPipeline) -> Vec<String> {
     use taskpulse_app::ReadArchive;
     let mut texts = vec![];
     for day in pipeline.archive.archive_days().await.unwrap() {
@@ -123,14 +126,16 @@ async fn archive_texts(pipeline: &AwsPipeline) -> Vec<String> {
 }
 
 /// Hands every message on the events queue to the consumer; answers how many events counted.
-async fn count_queued_events(pipeline: &AwsPipeline) -> usize {
+pub(super) async fn count_queued_events(pipeline: &AwsPipeline) -> usize {
     let messages = pipeline.drain().await.unwrap();
     let (response, summary) = pipeline.consume(pipeline.delivery_of(&messages)).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     summary.applied
 }
 
-/// The erasure of `who` run to its end on the pipeline's stores, with no settle time.
+/// The erasure of `who` run to its end on the pipeline's stores, with no settle time, each
+/// archive day rewritten as soon as it is handed out (the day messages on SQS are
+/// `lambda_path`'s).
 async fn erase(pipeline: &AwsPipeline, who: &UserId) -> Erasure {
     request_erasure(pipeline.tasks(), who, Utc::now())
         .await
@@ -141,10 +146,10 @@ async fn erase(pipeline: &AwsPipeline, who: &UserId) -> Erasure {
         publisher: &publisher,
         analytics: &pipeline.analytics,
         archive: &pipeline.archive,
+        days: &MemoryArchiveDays::default(),
         settle: TimeDelta::zero(),
     };
-    let until = Utc::now() + TimeDelta::seconds(120);
-    match eraser.run_until(who, until).await.unwrap() {
+    match run_inline(&eraser, who).await.unwrap() {
         Advance::Complete(erasure) => erasure,
         other => panic!("the erasure did not complete: {other:?}"),
     }
