@@ -126,6 +126,7 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
                     "dynamodb:BatchGetItem",
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
                     "dynamodb:DeleteItem",
                     "dynamodb:Query",
                     "dynamodb:Scan",

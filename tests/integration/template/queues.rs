@@ -50,6 +50,9 @@ fn queue_rules_hold() {
     );
     let source = &eraser["Events"]["Erasures"]["Properties"];
     assert_eq!(number(&source["BatchSize"]), 1);
+    // Lambda's range for an SQS mapping's maximum concurrency.
+    let fan_out = number(&source["ScalingConfig"]["MaximumConcurrency"]);
+    assert!((2..=1000).contains(&fan_out), "{fan_out}");
     assert_eq!(
         source["FunctionResponseTypes"][0].as_str(),
         Some("ReportBatchItemFailures")

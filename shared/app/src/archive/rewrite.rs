@@ -4,10 +4,15 @@
 //! repeated rewrite finds nothing more to do.
 
 use chrono::NaiveDate;
+use futures_util::stream::{self, StreamExt};
 use taskpulse_domain::{EventEnvelope, UserId};
 
-use super::archive_body;
+use super::{ArchiveKey, archive_body};
 use crate::ports::{ReadArchive, StoreError, WriteArchive};
+
+/// Archive objects a day's rewrite reads and writes at once: a busy deployment's day holds
+/// thousands, and one at a time they would outlast an invocation.
+pub const REWRITE_CONCURRENCY: usize = 16;
 
 /// Rewrites the objects of `day` that hold events of `from`; answers how many it rewrote. An
 /// object that cannot be read as events but names `from` is an error: it cannot be rewritten
@@ -18,38 +23,54 @@ pub async fn rewrite_owner(
     from: &UserId,
     to: &UserId,
 ) -> Result<usize, StoreError> {
+    let keys = archive.archive_objects(day).await?;
+    // Owned keys: a stream of borrowed ones makes the future too general for `tokio::spawn`.
+    let outcomes: Vec<Result<bool, StoreError>> = stream::iter(keys)
+        .map(|key| async move { rewrite_object(archive, &key, from, to).await })
+        .buffer_unordered(REWRITE_CONCURRENCY)
+        .collect()
+        .await;
     let mut rewritten = 0;
-    for key in archive.archive_objects(day).await? {
-        let bytes = archive.read_archive_object(&key).await?;
-        let events: Option<Vec<EventEnvelope>> =
-            std::str::from_utf8(&bytes).ok().and_then(|text| {
-                text.lines()
-                    .filter(|line| !line.trim().is_empty())
-                    .map(|line| EventEnvelope::from_archive_line(line).ok())
-                    .collect()
-            });
-        let Some(mut events) = events else {
-            let named = String::from_utf8_lossy(&bytes).contains(from.as_str());
-            if named {
-                return Err(StoreError::Rejected(format!(
-                    "archive object {key} is unreadable and may hold the erased user's events"
-                )));
-            }
-            continue;
-        };
-        let mut owned = false;
-        for event in events.iter_mut().filter(|e| &e.user_id == from) {
-            event.user_id = to.clone();
-            owned = true;
-        }
-        if owned {
-            archive
-                .put_archive_object(&key, archive_body(events.iter()))
-                .await?;
-            rewritten += 1;
-        }
+    for outcome in outcomes {
+        rewritten += usize::from(outcome?);
     }
     Ok(rewritten)
+}
+
+/// Rewrites one object if it holds events of `from`; answers whether it did.
+async fn rewrite_object(
+    archive: &(impl ReadArchive + WriteArchive),
+    key: &ArchiveKey,
+    from: &UserId,
+    to: &UserId,
+) -> Result<bool, StoreError> {
+    let bytes = archive.read_archive_object(key).await?;
+    let events: Option<Vec<EventEnvelope>> = std::str::from_utf8(&bytes).ok().and_then(|text| {
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| EventEnvelope::from_archive_line(line).ok())
+            .collect()
+    });
+    let Some(mut events) = events else {
+        let named = String::from_utf8_lossy(&bytes).contains(from.as_str());
+        if named {
+            return Err(StoreError::Rejected(format!(
+                "archive object {key} is unreadable and may hold the erased user's events"
+            )));
+        }
+        return Ok(false);
+    };
+    let mut owned = false;
+    for event in events.iter_mut().filter(|e| &e.user_id == from) {
+        event.user_id = to.clone();
+        owned = true;
+    }
+    if owned {
+        archive
+            .put_archive_object(key, archive_body(events.iter()))
+            .await?;
+    }
+    Ok(owned)
 }
 
 #[cfg(test)]

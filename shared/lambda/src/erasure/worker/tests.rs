@@ -187,7 +187,7 @@ async fn archive_days_go_out_as_messages_of_their_own_and_the_erasure_waits_for_
     let today = Utc::now().date_naive();
     let day_body = ErasureWork::RewriteArchiveDay(ana.clone(), today).body();
     assert_eq!(calls[0], (vec![day_body.clone()], Duration::ZERO));
-    assert_eq!(calls[1].0, [body.clone()]);
+    assert_eq!(calls[1].0, std::slice::from_ref(&body));
     assert!(
         calls[1].1 > Duration::ZERO && calls[1].1 <= ARCHIVE_REWRITE_POLL.to_std().unwrap(),
         "the erasure looks again shortly: {:?}",
