@@ -265,19 +265,34 @@ async fn an_erased_user_leaves_no_trace_under_their_id_and_every_total_stays() {
         let found = mentioning(table, ERASED);
         assert!(found.is_empty(), "{name} still mention the user: {found:?}");
     }
-    // The tasks table: what did not mention the user, plus the erasure record.
+    // The tasks table: what did not mention the user, plus the erasure record and the marker
+    // of the one archive day it rewrote.
     let mut expected_tasks: BTreeMap<(String, String), Item> = tasks_before
         .iter()
         .filter(|(_, item)| !mentions(item, ERASED))
         .map(|(key, item)| (key.clone(), item.clone()))
         .collect();
     assert!(!mentioning(&tasks_before, KEPT).is_empty());
-    let record_key = keys::erasure_key(&user(ERASED));
-    let record = tasks_after
-        .get(&record_key)
-        .expect("the erasure record")
-        .clone();
-    expected_tasks.insert(record_key, record);
+    let record_partition = keys::erasure_partition(&user(ERASED));
+    let erasure_items: Vec<_> = tasks_after
+        .iter()
+        .filter(|((pk, _), _)| *pk == record_partition)
+        .collect();
+    let sort_keys: Vec<&str> = erasure_items
+        .iter()
+        .map(|((_, sk), _)| sk.as_str())
+        .collect();
+    assert_eq!(sort_keys.len(), 2, "{sort_keys:?}");
+    assert!(sort_keys.contains(&"ERASURE"), "{sort_keys:?}");
+    assert!(
+        sort_keys
+            .iter()
+            .any(|sk| keys::archive_day_of_marker(sk).is_some()),
+        "{sort_keys:?}"
+    );
+    for (key, item) in erasure_items {
+        expected_tasks.insert(key.clone(), item.clone());
+    }
     assert_eq!(tasks_after, expected_tasks);
 
     // The analytics table: every item that was not the user's is as it was (the global
