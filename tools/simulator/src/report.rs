@@ -107,7 +107,7 @@ pub(crate) fn print_report(
     if let Some(status) = &report.erasure {
         let erased = &status["erased"];
         println!(
-            "  erasure    {}: {} tasks, {} pending events published, {} idempotency records, {} archive objects rewritten on {} days, {} counter items moved",
+            "  erasure    {}: {} tasks, {} pending events published, {} idempotency records, {} archive objects rewritten (archive days: {}), {} counter items moved",
             status["state"].as_str().unwrap_or("?"),
             erased["tasks"],
             erased["pendingEventsPublished"],
