@@ -99,6 +99,7 @@ async fn measure(path: &str) {
         archive: DropObjects,
         store: CommitEverything,
         erasures: taskpulse_app::memory::MemoryTaskStore::default(),
+        requeue: taskpulse_app::memory::MemoryWorkQueue::default(),
         limits: PlanLimits::default(),
     };
     let (response, summary) = handle_batch(&consumer, batch, deadline).await.unwrap();

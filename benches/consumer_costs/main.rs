@@ -159,6 +159,7 @@ async fn ours(
             aws_sdk_dynamodb::Client::new(&stack.config),
             tasks_table,
         ),
+        requeue: taskpulse_app::memory::MemoryWorkQueue::default(),
         limits,
     };
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);

@@ -7,7 +7,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_app::PlanLimits;
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
-use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, SqsWorkQueue, env, sdk};
 use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_lambda::deadline::retry_deadline_at_epoch_ms;
 use taskpulse_lambda::telemetry;
@@ -18,6 +18,7 @@ async fn main() -> Result<(), Error> {
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
     let tasks_table = env::required(env::TASKS_TABLE)?;
     let bucket = env::required(env::ARCHIVE_BUCKET)?;
+    let events_queue = env::required(env::EVENTS_QUEUE_URL)?;
     let limits = PlanLimits {
         global_shards: env::global_counter_shards()?,
         ..PlanLimits::default()
@@ -33,6 +34,8 @@ async fn main() -> Result<(), Error> {
         ),
         // The erasure records of the batch's owners: one read per batch.
         erasures: DynamoTaskStore::new(dynamodb, tasks_table),
+        // Events of an owner being erased go back on their own queue, delayed.
+        requeue: SqsWorkQueue::new(aws_sdk_sqs::Client::new(&config), events_queue),
         limits,
     };
     let consumer = &consumer;

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use crate::archive::LocalArchive;
 use crate::changes::{CounterChanges, NoticingCounters};
-use crate::queue::{EventQueue, ReceivedMessage};
+use crate::queue::{EventQueue, ReceivedMessage, Requeue};
 
 pub use settings::{DeliveryChaos, MappingSettings};
 pub use stats::{MappingStats, StatsSnapshot};
@@ -36,7 +36,8 @@ pub use stats::{MappingStats, StatsSnapshot};
 #[derive(Debug)]
 pub struct EventSourceMapping<Q, C, T> {
     pub queue: Q,
-    pub consumer: Consumer<LocalArchive, CachedProjectionConfig<NoticingCounters<C>>, T>,
+    pub consumer:
+        Consumer<LocalArchive, CachedProjectionConfig<NoticingCounters<C>>, T, Requeue<Q>>,
     pub settings: MappingSettings,
     pub chaos: Mutex<DeliveryChaos>,
     pub stats: MappingStats,
@@ -63,13 +64,14 @@ where
             changes: Arc::clone(&changes),
         };
         Self {
-            queue,
             consumer: Consumer {
                 archive,
                 store: CachedProjectionConfig::new(counters, PROJECTION_CONFIG_TTL),
                 erasures,
+                requeue: Requeue(queue.clone()),
                 limits,
             },
+            queue,
             settings,
             chaos: Mutex::new(DeliveryChaos::default()),
             stats: MappingStats::default(),

@@ -105,6 +105,16 @@ impl MemoryQueue {
 
     /// Puts a message on the queue, or refuses it as SQS does one over its size limit.
     pub fn send(&self, body: String, event_type: Option<String>) -> Result<(), QueueError> {
+        self.send_delayed(body, event_type, Duration::ZERO)
+    }
+
+    /// Puts a message on the queue, visible once `delay` has passed.
+    pub fn send_delayed(
+        &self,
+        body: String,
+        event_type: Option<String>,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
         let size = body.len()
             + event_type.as_ref().map_or(0, |value| {
                 EVENT_TYPE_ATTRIBUTE.len() + "String".len() + value.len()
@@ -132,7 +142,16 @@ impl MemoryQueue {
                     invisible_until: None,
                 },
             );
-            state.visible.push_back(id);
+            if delay.is_zero() {
+                state.visible.push_back(id);
+            } else {
+                // Hidden like a message in flight that no receipt can delete.
+                let until = Instant::now() + delay;
+                if let Some(message) = state.messages.get_mut(&id) {
+                    message.invisible_until = Some(until);
+                }
+                state.in_flight.insert((until, id));
+            }
         }
         self.shared.arrived.notify_waiters();
         Ok(())
@@ -295,6 +314,10 @@ impl EventQueue for MemoryQueue {
         self.send(body.to_owned(), None)
     }
 
+    async fn send_later(&self, body: &str, delay: Duration) -> Result<(), QueueError> {
+        self.send_delayed(body.to_owned(), None, delay)
+    }
+
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
         Ok(MemoryQueue::depth(self))
     }
@@ -347,6 +370,20 @@ mod tests {
             "only c's visibility timeout has passed"
         );
         assert_eq!(again[0].receive_count, 2);
+    }
+
+    #[tokio::test]
+    async fn a_delayed_message_is_received_only_once_its_delay_has_passed() {
+        let queue = MemoryQueue::new(5);
+        queue
+            .send_delayed("later".into(), None, Duration::from_millis(50))
+            .unwrap();
+        queue.send("now".into(), None).unwrap();
+        assert_eq!(bodies(&queue.try_receive(10, LONG)), ["now"]);
+        assert!(queue.try_receive(10, LONG).is_empty(), "still delayed");
+        let waited = queue.receive(10, LONG, Duration::from_secs(5)).await;
+        assert_eq!(bodies(&waited), ["later"]);
+        assert_eq!(waited[0].receive_count, 1, "a delay is no receive");
     }
 
     #[tokio::test]

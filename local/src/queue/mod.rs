@@ -12,7 +12,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use taskpulse_app::PublishEvents;
+use taskpulse_app::{PublishEvents, SendWork, StoreError};
 use taskpulse_aws::EVENT_TYPE_ATTRIBUTE;
 
 pub use memory::{MEMORY_QUEUE_ARN, MemoryQueue};
@@ -110,11 +110,35 @@ pub trait EventQueue: PublishEvents + Clone + 'static {
     /// Sends a message with any body, as a faulty or foreign producer might.
     fn send_raw(&self, body: &str) -> impl Future<Output = Result<(), QueueError>> + Send;
 
+    /// Sends a message body again, delivered once `delay` has passed (at most 15 minutes).
+    fn send_later(
+        &self,
+        body: &str,
+        delay: Duration,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
     fn depth(&self) -> impl Future<Output = Result<QueueDepth, QueueError>> + Send;
 
     /// Bodies and receive counts of the dead letters, oldest first, where the queue keeps them
     /// itself; `None` where they are on an SQS dead-letter queue (read it with the SQS API).
     fn dead_letters(&self) -> Option<Vec<(String, u32)>>;
+}
+
+/// The events queue as the consumer sends held events back to it (on AWS, `SqsWorkQueue` on
+/// the events queue's URL).
+#[derive(Debug, Clone)]
+pub struct Requeue<Q>(pub Q);
+
+impl<Q: EventQueue> SendWork for Requeue<Q> {
+    async fn send_work(&self, bodies: &[String], delay: Duration) -> Result<(), StoreError> {
+        for body in bodies {
+            self.0
+                .send_later(body, delay)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -241,6 +241,20 @@ impl EventQueue for SqsQueue {
         Ok(())
     }
 
+    async fn send_later(&self, body: &str, delay: Duration) -> Result<(), QueueError> {
+        // Rounded up, within SQS's 15 minutes.
+        let seconds = (delay.as_secs() + u64::from(delay.subsec_nanos() > 0)).min(900);
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(seconds as i32)
+            .send()
+            .await
+            .map_err(|e| sqs_error("SendMessage", e))?;
+        Ok(())
+    }
+
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
         let count = |url: String| async move {
             let output = self

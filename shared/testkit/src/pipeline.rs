@@ -162,6 +162,11 @@ impl AwsPipeline {
         SqsWorkQueue::new(self.sqs.clone(), &self.erasure_queue.url)
     }
 
+    /// The events queue as the consumer sends held events back to it.
+    pub fn requeue(&self) -> SqsWorkQueue {
+        SqsWorkQueue::new(self.sqs.clone(), &self.queue.url)
+    }
+
     /// A publisher to the events queue, as the API and the relay have.
     pub fn publisher(&self) -> SqsEventPublisher {
         SqsEventPublisher::new(self.sqs.clone(), &self.queue.url)
@@ -207,6 +212,7 @@ impl AwsPipeline {
             archive: &self.archive,
             store,
             erasures: self.tasks(),
+            requeue: self.requeue(),
             limits: self.limits,
         };
         handle_batch(&consumer, batch, consumer_deadline())

@@ -122,6 +122,7 @@ async fn conflicts_throttling_and_lost_responses_cause_no_drift() {
                 archive: &pipeline.archive,
                 store: &store,
                 erasures: pipeline.tasks(),
+                requeue: pipeline.requeue(),
                 limits: pipeline.limits,
             };
             handle_batch(&consumer, batch, short()).await.unwrap()

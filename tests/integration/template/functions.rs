@@ -63,7 +63,9 @@ fn each_function_gets_the_environment_its_code_reads() {
         env::ERASURE_QUEUE_URL,
         "!Ref ErasureQueue",
     );
-    has("EraserFunction", env::EVENTS_QUEUE_URL, "!Ref EventsQueue");
+    for function in ["EraserFunction", "ConsumerFunction"] {
+        has(function, env::EVENTS_QUEUE_URL, "!Ref EventsQueue");
+    }
     has(
         "EraserFunction",
         env::ANALYTICS_TABLE,

@@ -82,6 +82,7 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
             ),
             ("!Sub ${ArchiveBucket.Arn}/events/*", &["s3:PutObject"]),
             ("!GetAtt TasksTable.Arn", &["dynamodb:BatchGetItem"]),
+            ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
         ])
     );
     assert_eq!(

@@ -2,7 +2,9 @@
 //! are archived, then applied exactly once in merged, packed transactions to every live
 //! projection version, and only the records that failed are reported back
 //! (`ReportBatchItemFailures`), so SQS retries just those and finally moves them to the
-//! dead-letter queue.
+//! dead-letter queue. Events of an owner being erased go back on the queue (`held`).
+
+mod held;
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,8 +13,11 @@ use chrono::Utc;
 use taskpulse_app::consume::consume_events;
 use taskpulse_app::erasure::route_late_events;
 use taskpulse_app::{
-    ApplyTransaction, LoadErasures, LoadProjectionConfig, PlanLimits, WriteArchive, metric,
+    ApplyTransaction, LoadErasures, LoadProjectionConfig, PlanLimits, SendWork, WriteArchive,
+    metric,
 };
+
+pub use held::HELD_EVENT_DELAY;
 use taskpulse_domain::{EventEnvelope, EventId, TaskEvent};
 use tokio::time::Instant;
 
@@ -40,8 +45,10 @@ pub struct BatchSummary {
     pub archive_bytes: usize,
     /// Events not counted because their archive write failed (retried).
     pub archive_failures: usize,
-    /// Events held back because their owner's erasure is under way (retried by SQS).
+    /// Events held back because their owner's erasure is under way.
     pub held_for_erasure: usize,
+    /// Of those, the events sent to the queue again (delayed); the others are retried by SQS.
+    pub held_sent_again: usize,
     /// Events of erased users, counted under their pseudonyms.
     pub of_erased_users: usize,
     /// Live projection versions the batch was applied to (2 during a rebuild).
@@ -83,13 +90,14 @@ fn parse(message_id: &str, body: Option<&str>) -> Parsed {
 }
 
 /// What the consumer writes to: the archive, and the counter table (with its projection
-/// configuration, read through a short cache); and where it reads the erasure records of the
-/// events' owners (the task table).
+/// configuration, read through a short cache); where it reads the erasure records of the
+/// events' owners (the task table); and the events queue itself, where held events go back.
 #[derive(Debug, Clone)]
-pub struct Consumer<A, S, E> {
+pub struct Consumer<A, S, E, H> {
     pub archive: A,
     pub store: S,
     pub erasures: E,
+    pub requeue: H,
     pub limits: PlanLimits,
 }
 
@@ -99,8 +107,8 @@ const HELD_FOR_ERASURE: &str = "the owner's erasure is under way";
 /// Routes the batch's events by their owners' erasures, then archives and applies those that
 /// can be counted. Events of an owner being erased come back as failed, to be retried; an
 /// error is why nothing could be counted.
-async fn count_batch<A, S, E>(
-    consumer: &Consumer<A, S, E>,
+async fn count_batch<A, S, E, H>(
+    consumer: &Consumer<A, S, E, H>,
     unique: &[&EventEnvelope],
     deadline: Instant,
     summary: &mut BatchSummary,
@@ -146,8 +154,8 @@ where
 
 /// Archives and applies a batch, and tells SQS which records to retry. Transient write
 /// failures are retried until `deadline`; what still fails is reported per record.
-pub async fn handle_batch<A, S, E>(
-    consumer: &Consumer<A, S, E>,
+pub async fn handle_batch<A, S, E, H>(
+    consumer: &Consumer<A, S, E, H>,
     batch: SqsEvent,
     deadline: Instant,
 ) -> Result<(SqsBatchResponse, BatchSummary), UnreportableFailure>
@@ -155,6 +163,7 @@ where
     A: WriteArchive,
     S: ApplyTransaction + LoadProjectionConfig,
     E: LoadErasures,
+    H: SendWork,
 {
     let records = batch.records;
     let mut summary = BatchSummary {
@@ -205,6 +214,20 @@ where
         .map(|(id, reason)| (*id, reason.as_str()))
         .collect();
 
+    // Each held event once, by the first record that carries it.
+    let mut held = vec![];
+    let mut held_seen = HashSet::new();
+    for (index, parsed) in parsed.iter().enumerate() {
+        if let Parsed::Event(event) = parsed
+            && failed.get(&event.event_id) == Some(&HELD_FOR_ERASURE)
+            && held_seen.insert(event.event_id)
+        {
+            held.push((event.event_id, index));
+        }
+    }
+    let sent_again = held::send_held_again(&consumer.requeue, &records, &held).await;
+    summary.held_sent_again = sent_again.len();
+
     let mut response = SqsBatchResponse::default();
     let mut counted = HashSet::new();
     for (record, parsed) in records.iter().zip(&parsed) {
@@ -215,7 +238,10 @@ where
                 true
             }
             Parsed::Event(event) => {
-                if let Some(reason) = failed.get(&event.event_id) {
+                if sent_again.contains(&event.event_id) {
+                    tracing::info!(message_id, event_id = %event.event_id, "event held while its owner is erased; sent to the queue again, delayed");
+                    false
+                } else if let Some(reason) = failed.get(&event.event_id) {
                     if *reason == HELD_FOR_ERASURE {
                         tracing::info!(message_id, event_id = %event.event_id, "event held while its owner is erased; SQS will deliver it again");
                     } else {
@@ -281,6 +307,8 @@ where
         max_event_age_ms = summary.max_event_age_ms,
         write_units = summary.write_units,
         archive_objects = summary.archive_objects,
+        held_for_erasure = summary.held_for_erasure,
+        held_sent_again = summary.held_sent_again,
         versions = summary.versions,
         "batch processed"
     );
@@ -288,181 +316,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_lambda_events::event::sqs::SqsMessage;
-    use taskpulse_app::memory::{
-        MemoryAnalyticsStore, MemoryArchive, MemoryEventQueue, MemoryTaskStore,
-    };
-    use taskpulse_app::{CommandContext, NewTask, TaskCommands};
-    use taskpulse_domain::analytics::ProjectionVersion;
-    use taskpulse_domain::{Priority, Title, UserId};
-
-    fn record(id: Option<&str>, body: Option<String>) -> SqsMessage {
-        let mut message = SqsMessage::default();
-        message.message_id = id.map(str::to_owned);
-        message.body = body;
-        message
-    }
-
-    fn batch(records: Vec<SqsMessage>) -> SqsEvent {
-        let mut event = SqsEvent::default();
-        event.records = records;
-        event
-    }
-
-    fn consumer() -> Consumer<MemoryArchive, MemoryAnalyticsStore, MemoryTaskStore> {
-        Consumer {
-            archive: MemoryArchive::default(),
-            store: MemoryAnalyticsStore::default(),
-            erasures: MemoryTaskStore::default(),
-            limits: PlanLimits::default(),
-        }
-    }
-
-    fn deadline() -> Instant {
-        Instant::now() + std::time::Duration::from_secs(5)
-    }
-
-    async fn created_event_body() -> (String, taskpulse_domain::EventId) {
-        let commands = TaskCommands::new(MemoryTaskStore::default(), MemoryEventQueue::default());
-        commands
-            .create_task(
-                &CommandContext::caller(UserId::parse("u1").unwrap()),
-                NewTask {
-                    title: Title::parse("t").unwrap(),
-                    description: None,
-                    priority: Priority::Low,
-                    planned_accomplish_date: "2030-01-01T00:00:00Z".parse().unwrap(),
-                },
-            )
-            .await
-            .unwrap();
-        let event = commands.publisher().drain().remove(0);
-        (event.body, event.event_id)
-    }
-
-    #[tokio::test]
-    async fn only_bad_records_are_reported() {
-        let consumer = consumer();
-        let (body, event_id) = created_event_body().await;
-        let (response, summary) = handle_batch(
-            &consumer,
-            batch(vec![
-                record(Some("m1"), Some(body.clone())),
-                record(Some("m2"), Some("{oops".into())),
-                record(Some("m3"), Some(body.clone())),
-                record(Some("m4"), None),
-            ]),
-            deadline(),
-        )
-        .await
-        .unwrap();
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(failed, ["m2", "m4"]);
-        assert_eq!(
-            (
-                summary.records,
-                summary.applied,
-                summary.duplicates,
-                summary.poison,
-                summary.failed_writes
-            ),
-            (4, 1, 1, 2, 0)
-        );
-        assert_eq!(summary.transactions, 1);
-        assert_eq!(summary.archive_objects, 1);
-        let event = EventEnvelope::from_json(&body).unwrap();
-        assert_eq!(event.event_id, event_id);
-        assert!(consumer.store.is_applied(ProjectionVersion::FIRST, &event));
-        let archived = consumer.archive.objects();
-        assert_eq!(archived.len(), 1);
-        let line = String::from_utf8(archived[0].1.clone()).unwrap();
-        assert_eq!(line.lines().count(), 1, "one line per distinct event");
-    }
-
-    #[tokio::test]
-    async fn an_erased_owners_event_is_retried_while_the_erasure_runs_then_counted_as_the_pseudonym()
-     {
-        use taskpulse_app::{LoadErasures, SaveErasure};
-        use taskpulse_domain::erasure::{Erasure, ErasureProgress};
-
-        let consumer = consumer();
-        let (body, _) = created_event_body().await;
-        let owner = UserId::parse("u1").unwrap();
-        let requested =
-            taskpulse_app::erasure::request_erasure(&consumer.erasures, &owner, chrono::Utc::now())
-                .await
-                .unwrap();
-        let (response, summary) = handle_batch(
-            &consumer,
-            batch(vec![record(Some("m1"), Some(body.clone()))]),
-            deadline(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.batch_item_failures.len(), 1);
-        assert_eq!(
-            (
-                summary.held_for_erasure,
-                summary.applied,
-                summary.failed_writes
-            ),
-            (1, 0, 0)
-        );
-        assert!(
-            consumer.archive.objects().is_empty(),
-            "not archived under the user id"
-        );
-
-        let mut done = requested.clone();
-        while !done.is_complete() {
-            done = done.step_done(ErasureProgress::default(), chrono::Utc::now());
-        }
-        consumer
-            .erasures
-            .save_erasure(&owner, &requested, &done)
-            .await
-            .unwrap();
-        let (response, summary) = handle_batch(
-            &consumer,
-            batch(vec![record(Some("m1"), Some(body.clone()))]),
-            deadline(),
-        )
-        .await
-        .unwrap();
-        assert!(response.batch_item_failures.is_empty());
-        assert_eq!((summary.of_erased_users, summary.applied), (1, 1));
-        let mut event = EventEnvelope::from_json(&body).unwrap();
-        assert!(!consumer.store.is_applied(ProjectionVersion::FIRST, &event));
-        event.user_id = done.pseudonym.clone();
-        assert!(consumer.store.is_applied(ProjectionVersion::FIRST, &event));
-        let archived = String::from_utf8(consumer.archive.objects()[0].1.clone()).unwrap();
-        assert!(!archived.contains("\"u1\""), "{archived}");
-        assert!(archived.contains(done.pseudonym.as_str()));
-        let stored: Erasure = consumer
-            .erasures
-            .load_erasures(&[owner])
-            .await
-            .unwrap()
-            .into_values()
-            .next()
-            .unwrap();
-        assert!(stored.is_complete());
-    }
-
-    #[tokio::test]
-    async fn a_failure_without_message_id_fails_the_invocation() {
-        let result = handle_batch(
-            &consumer(),
-            batch(vec![record(None, Some("{}".into()))]),
-            deadline(),
-        )
-        .await;
-        assert!(result.is_err());
-    }
-}
+mod tests;
