@@ -68,7 +68,10 @@ where
                 archive,
                 store: CachedProjectionConfig::new(counters, PROJECTION_CONFIG_TTL),
                 erasures,
-                requeue: Requeue(queue.clone()),
+                requeue: Requeue {
+                    queue: queue.clone(),
+                    delay: settings.visibility_timeout,
+                },
                 limits,
             },
             queue,

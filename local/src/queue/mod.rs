@@ -73,7 +73,7 @@ impl ReceivedMessage {
 pub struct QueueDepth {
     /// Waiting to be received.
     pub visible: u64,
-    /// Received and neither deleted nor back yet.
+    /// Received and neither deleted nor back yet, or sent with a delay not passed yet.
     pub in_flight: u64,
     /// Moved to the dead-letter queue; `None` when the queue has no dead-letter queue.
     pub dead_letters: Option<u64>,
@@ -125,15 +125,20 @@ pub trait EventQueue: PublishEvents + Clone + 'static {
 }
 
 /// The events queue as the consumer sends held events back to it (on AWS, `SqsWorkQueue` on
-/// the events queue's URL).
+/// the events queue's URL). Locally they come back after `delay`, the mapping's visibility
+/// timeout, as a failed record would: a local erasure takes seconds, not the minutes the
+/// function's delay is made for.
 #[derive(Debug, Clone)]
-pub struct Requeue<Q>(pub Q);
+pub struct Requeue<Q> {
+    pub queue: Q,
+    pub delay: Duration,
+}
 
 impl<Q: EventQueue> SendWork for Requeue<Q> {
-    async fn send_work(&self, bodies: &[String], delay: Duration) -> Result<(), StoreError> {
+    async fn send_work(&self, bodies: &[String], _delay: Duration) -> Result<(), StoreError> {
         for body in bodies {
-            self.0
-                .send_later(body, delay)
+            self.queue
+                .send_later(body, self.delay)
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         }

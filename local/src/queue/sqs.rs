@@ -263,6 +263,7 @@ impl EventQueue for SqsQueue {
                 .queue_url(url)
                 .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
                 .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
                 .send()
                 .await
                 .map_err(|e| sqs_error("GetQueueAttributes", e))?;
@@ -275,7 +276,8 @@ impl EventQueue for SqsQueue {
             };
             Ok::<_, QueueError>((
                 get(QueueAttributeName::ApproximateNumberOfMessages),
-                get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+                get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    + get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
             ))
         };
         let (visible, in_flight) = count(self.url.clone()).await?;
