@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use taskpulse_app::archive::{ARCHIVE_ROOT, ArchiveKey};
+use taskpulse_app::ports::{ReplaceArchiveObject, TaggedObject, content_tag};
 use taskpulse_app::{ReadArchive, StoreError, WriteArchive};
 
 #[derive(Debug, Clone)]
@@ -98,6 +99,33 @@ impl ReadArchive for DirectoryArchive {
     async fn read_archive_object(&self, key: &ArchiveKey) -> Result<Vec<u8>, StoreError> {
         let path = self.root.join(key.as_str());
         blocking(move || std::fs::read(&path).map_err(|e| io_error("reading", &path, e))).await
+    }
+}
+
+impl ReplaceArchiveObject for DirectoryArchive {
+    async fn read_tagged_archive_object(
+        &self,
+        key: &ArchiveKey,
+    ) -> Result<TaggedObject, StoreError> {
+        let bytes = self.read_archive_object(key).await?;
+        let tag = content_tag(&bytes);
+        Ok(TaggedObject { bytes, tag })
+    }
+
+    /// Compared, then written: not one step as on S3, which the local stack does not need,
+    /// since its eraser takes one work item at a time and the objects of a day's rewrite are
+    /// distinct.
+    async fn replace_archive_object(
+        &self,
+        key: &ArchiveKey,
+        body: Vec<u8>,
+        tag: &str,
+    ) -> Result<(), StoreError> {
+        let current = self.read_archive_object(key).await?;
+        if content_tag(&current) != tag {
+            return Err(StoreError::Conflict);
+        }
+        self.put_archive_object(key, body).await
     }
 }
 

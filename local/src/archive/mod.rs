@@ -7,6 +7,7 @@ mod directory;
 use chrono::NaiveDate;
 use taskpulse_app::archive::ArchiveKey;
 use taskpulse_app::memory::MemoryArchive;
+use taskpulse_app::ports::{ReplaceArchiveObject, TaggedObject};
 use taskpulse_app::{ReadArchive, StoreError, WriteArchive};
 use taskpulse_aws::S3Archive;
 
@@ -62,6 +63,32 @@ impl ReadArchive for LocalArchive {
             Self::Memory(archive) => archive.read_archive_object(key).await,
             Self::Directory(archive) => archive.read_archive_object(key).await,
             Self::S3(archive) => archive.read_archive_object(key).await,
+        }
+    }
+}
+
+impl ReplaceArchiveObject for LocalArchive {
+    async fn read_tagged_archive_object(
+        &self,
+        key: &ArchiveKey,
+    ) -> Result<TaggedObject, StoreError> {
+        match self {
+            Self::Memory(archive) => archive.read_tagged_archive_object(key).await,
+            Self::Directory(archive) => archive.read_tagged_archive_object(key).await,
+            Self::S3(archive) => archive.read_tagged_archive_object(key).await,
+        }
+    }
+
+    async fn replace_archive_object(
+        &self,
+        key: &ArchiveKey,
+        body: Vec<u8>,
+        tag: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(archive) => archive.replace_archive_object(key, body, tag).await,
+            Self::Directory(archive) => archive.replace_archive_object(key, body, tag).await,
+            Self::S3(archive) => archive.replace_archive_object(key, body, tag).await,
         }
     }
 }

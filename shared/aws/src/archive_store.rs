@@ -5,6 +5,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::NaiveDate;
 use taskpulse_app::archive::{ARCHIVE_ROOT, ArchiveKey};
+use taskpulse_app::ports::{ReplaceArchiveObject, TaggedObject};
 use taskpulse_app::{ReadArchive, StoreError, WriteArchive};
 
 use crate::error::store_error;
@@ -121,5 +122,53 @@ impl ReadArchive for S3Archive {
             .await
             .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
         Ok(bytes.into_bytes().to_vec())
+    }
+}
+
+impl ReplaceArchiveObject for S3Archive {
+    async fn read_tagged_archive_object(
+        &self,
+        key: &ArchiveKey,
+    ) -> Result<TaggedObject, StoreError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(store_error)?;
+        let tag = object
+            .e_tag()
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::Rejected(format!("{key} came without an ETag")))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
+        Ok(TaggedObject {
+            bytes: bytes.into_bytes().to_vec(),
+            tag,
+        })
+    }
+
+    async fn replace_archive_object(
+        &self,
+        key: &ArchiveKey,
+        body: Vec<u8>,
+        tag: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(CONTENT_TYPE)
+            .if_match(tag)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 }

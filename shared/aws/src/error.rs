@@ -28,7 +28,13 @@ where
     let detail = DisplayErrorContext(&error).to_string();
     match &error {
         SdkError::ServiceError(service) => match service.err().code() {
-            Some("ConditionalCheckFailedException") => StoreError::Conflict,
+            // DynamoDB's failed condition, and S3's (`If-Match` on a changed object, or a
+            // conflicting write in progress).
+            Some(
+                "ConditionalCheckFailedException"
+                | "PreconditionFailed"
+                | "ConditionalRequestConflict",
+            ) => StoreError::Conflict,
             Some(code) if TRANSIENT_CODES.contains(&code) => StoreError::Unavailable(detail),
             _ => StoreError::Rejected(detail),
         },

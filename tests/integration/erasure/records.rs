@@ -157,3 +157,49 @@ async fn a_record_in_the_earlier_layout_is_replayed_and_the_erasure_deletes_it()
     let spelled: Vec<_> = mentioning(&left, ERASED).into_keys().cloned().collect();
     assert_eq!(spelled, [other_key]);
 }
+
+#[tokio::test]
+async fn archive_day_markers_add_up_and_an_archive_object_is_replaced_only_as_read() {
+    use taskpulse_app::ArchiveDayMarkers;
+    use taskpulse_app::archive::ArchiveKey;
+    use taskpulse_app::ports::ReplaceArchiveObject;
+    use taskpulse_app::{ReadArchive, WriteArchive};
+
+    let (stack, pipeline) = pipeline_on_moto().await;
+    let store = pipeline.tasks();
+    let (day, next) = ("2026-11-28".parse().unwrap(), "2026-11-29".parse().unwrap());
+    store.mark_archive_day(&user(ERASED), day, 3).await.unwrap();
+    store.mark_archive_day(&user(ERASED), day, 0).await.unwrap();
+    store
+        .mark_archive_day(&user(ERASED), next, 2)
+        .await
+        .unwrap();
+    store.mark_archive_day(&user(KEPT), day, 9).await.unwrap();
+    let marked = store.marked_archive_days(&user(ERASED)).await.unwrap();
+    assert_eq!(
+        marked.into_iter().collect::<Vec<_>>(),
+        [(day, 3), (next, 2)]
+    );
+    assert!(mentioning(&scan_table(&stack, TASKS_TABLE).await, ERASED).is_empty());
+
+    let archive = &pipeline.archive;
+    let key = ArchiveKey::fresh(day);
+    archive
+        .put_archive_object(&key, b"first".to_vec())
+        .await
+        .unwrap();
+    let read = archive.read_tagged_archive_object(&key).await.unwrap();
+    assert_eq!(read.bytes, b"first");
+    archive
+        .replace_archive_object(&key, b"second".to_vec(), &read.tag)
+        .await
+        .unwrap();
+    assert_eq!(
+        archive
+            .replace_archive_object(&key, b"stale".to_vec(), &read.tag)
+            .await,
+        Err(StoreError::Conflict),
+        "the object changed since it was read"
+    );
+    assert_eq!(archive.read_archive_object(&key).await.unwrap(), b"second");
+}

@@ -8,17 +8,21 @@ use futures_util::stream::{self, StreamExt};
 use taskpulse_domain::{EventEnvelope, UserId};
 
 use super::{ArchiveKey, archive_body};
-use crate::ports::{ReadArchive, StoreError, WriteArchive};
+use crate::ports::{ReadArchive, ReplaceArchiveObject, StoreError};
 
 /// Archive objects a day's rewrite reads and writes at once: a busy deployment's day holds
 /// thousands, and one at a time they would outlast an invocation.
 pub const REWRITE_CONCURRENCY: usize = 16;
 
+/// How often an object's rewrite is tried again when another rewrite replaced it between the
+/// read and the write.
+const REPLACE_ATTEMPTS: usize = 5;
+
 /// Rewrites the objects of `day` that hold events of `from`; answers how many it rewrote. An
 /// object that cannot be read as events but names `from` is an error: it cannot be rewritten
 /// line by line, and it must not be left behind silently.
 pub async fn rewrite_owner(
-    archive: &(impl ReadArchive + WriteArchive),
+    archive: &(impl ReadArchive + ReplaceArchiveObject),
     day: NaiveDate,
     from: &UserId,
     to: &UserId,
@@ -37,40 +41,55 @@ pub async fn rewrite_owner(
     Ok(rewritten)
 }
 
-/// Rewrites one object if it holds events of `from`; answers whether it did.
+/// Rewrites one object if it holds events of `from`, replacing only the version it read (read
+/// again and redone if another rewrite replaced it meanwhile); answers whether it did.
 async fn rewrite_object(
-    archive: &(impl ReadArchive + WriteArchive),
+    archive: &impl ReplaceArchiveObject,
     key: &ArchiveKey,
     from: &UserId,
     to: &UserId,
 ) -> Result<bool, StoreError> {
-    let bytes = archive.read_archive_object(key).await?;
-    let events: Option<Vec<EventEnvelope>> = std::str::from_utf8(&bytes).ok().and_then(|text| {
+    for _ in 0..REPLACE_ATTEMPTS {
+        let read = archive.read_tagged_archive_object(key).await?;
+        let Some(body) = reowned(key, &read.bytes, from, to)? else {
+            return Ok(false);
+        };
+        match archive.replace_archive_object(key, body, &read.tag).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(StoreError::Conflict)
+}
+
+/// The object's body with `from`'s events re-owned by `to`, or `None` if it holds none.
+fn reowned(
+    key: &ArchiveKey,
+    bytes: &[u8],
+    from: &UserId,
+    to: &UserId,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let events: Option<Vec<EventEnvelope>> = std::str::from_utf8(bytes).ok().and_then(|text| {
         text.lines()
             .filter(|line| !line.trim().is_empty())
             .map(|line| EventEnvelope::from_archive_line(line).ok())
             .collect()
     });
     let Some(mut events) = events else {
-        let named = String::from_utf8_lossy(&bytes).contains(from.as_str());
-        if named {
+        if String::from_utf8_lossy(bytes).contains(from.as_str()) {
             return Err(StoreError::Rejected(format!(
                 "archive object {key} is unreadable and may hold the erased user's events"
             )));
         }
-        return Ok(false);
+        return Ok(None);
     };
     let mut owned = false;
     for event in events.iter_mut().filter(|e| &e.user_id == from) {
         event.user_id = to.clone();
         owned = true;
     }
-    if owned {
-        archive
-            .put_archive_object(key, archive_body(events.iter()))
-            .await?;
-    }
-    Ok(owned)
+    Ok(owned.then(|| archive_body(events.iter())))
 }
 
 #[cfg(test)]
@@ -78,7 +97,66 @@ mod tests {
     use super::*;
     use crate::archive::{archive_events, read_partition};
     use crate::memory::MemoryArchive;
+    use crate::ports::{TaggedObject, WriteArchive};
     use crate::test_events::history;
+
+    /// The memory archive, where another erasure replaces each object between this rewrite's
+    /// read and its write, once.
+    struct Interfering {
+        archive: MemoryArchive,
+        other: (UserId, UserId),
+        interfered: std::sync::Mutex<std::collections::HashSet<ArchiveKey>>,
+    }
+
+    impl ReplaceArchiveObject for Interfering {
+        async fn read_tagged_archive_object(
+            &self,
+            key: &ArchiveKey,
+        ) -> Result<TaggedObject, StoreError> {
+            self.archive.read_tagged_archive_object(key).await
+        }
+
+        async fn replace_archive_object(
+            &self,
+            key: &ArchiveKey,
+            body: Vec<u8>,
+            tag: &str,
+        ) -> Result<(), StoreError> {
+            if self.interfered.lock().unwrap().insert(key.clone()) {
+                let (from, to) = &self.other;
+                rewrite_object(&self.archive, key, from, to).await?;
+            }
+            self.archive.replace_archive_object(key, body, tag).await
+        }
+    }
+
+    #[tokio::test]
+    async fn two_rewrites_of_one_object_at_once_both_stay() {
+        let events = history(12, 1);
+        let archive = MemoryArchive::default();
+        archive_events(&archive, events.iter()).await;
+        let day = events[0].occurred_at.date_naive();
+        let user = |raw: &str| UserId::parse(raw).unwrap();
+        let interfering = Interfering {
+            archive: archive.clone(),
+            other: (user("user-2"), user("erased-2")),
+            interfered: Default::default(),
+        };
+        let keys = archive.archive_objects(day).await.unwrap();
+        assert_eq!(keys.len(), 1, "every user's events in one object");
+        let rewritten = rewrite_object(&interfering, &keys[0], &user("user-1"), &user("erased-1"))
+            .await
+            .unwrap();
+        assert!(rewritten);
+        let after = read_partition(&archive, day).await.unwrap();
+        let owners: std::collections::BTreeSet<&str> =
+            after.events.iter().map(|e| e.user_id.as_str()).collect();
+        assert_eq!(
+            owners,
+            ["erased-1", "erased-2", "user-0"].into_iter().collect(),
+            "neither rewrite undid the other"
+        );
+    }
 
     #[tokio::test]
     async fn only_the_objects_holding_the_owner_are_rewritten_and_a_rerun_finds_nothing() {

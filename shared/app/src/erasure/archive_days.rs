@@ -9,7 +9,9 @@ use taskpulse_domain::erasure::{ArchiveRewritesCheck, Erasure, ErasureStep};
 
 use super::{Eraser, ErasureAnalytics, ErasureTasks};
 use crate::archive::rewrite_owner;
-use crate::ports::{HandOutArchiveDays, PublishEvents, ReadArchive, StoreError, WriteArchive};
+use crate::ports::{
+    HandOutArchiveDays, PublishEvents, ReadArchive, ReplaceArchiveObject, StoreError,
+};
 
 /// Archive days handed out per page of the fan-out: one `Query` of the user's day items and
 /// ten `SendMessageBatch` calls.
@@ -31,7 +33,7 @@ where
     T: ErasureTasks,
     P: PublishEvents,
     A: ErasureAnalytics,
-    R: ReadArchive + WriteArchive,
+    R: ReadArchive + ReplaceArchiveObject,
     D: HandOutArchiveDays,
 {
     /// Hands out the next page of the days `user` has counters for (in the active version:

@@ -6,7 +6,7 @@ use taskpulse_domain::UserId;
 
 use super::{Advance, Eraser, ErasureAnalytics, ErasureTasks};
 use crate::memory::MemoryArchiveDays;
-use crate::ports::{PublishEvents, ReadArchive, StoreError, WriteArchive};
+use crate::ports::{PublishEvents, ReadArchive, ReplaceArchiveObject, StoreError};
 
 /// Advances `user`'s erasure until it is complete or must wait for time to pass (settling),
 /// doing the archive days it hands out in between. Answers the last state seen.
@@ -18,7 +18,7 @@ where
     T: ErasureTasks,
     P: PublishEvents,
     A: ErasureAnalytics,
-    R: ReadArchive + WriteArchive,
+    R: ReadArchive + ReplaceArchiveObject,
 {
     loop {
         let advance = match eraser.advance(user, Utc::now()).await {

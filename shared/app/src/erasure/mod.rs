@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::ports::{
     ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, HandOutArchiveDays, ListQuery,
     ListTasks, ListUserDays, LoadErasures, LoadProjectionConfig, LoadTask, MoveUserCounters,
-    PublishEvents, ReadArchive, SaveErasure, StoreError, WriteArchive,
+    PublishEvents, ReadArchive, ReplaceArchiveObject, SaveErasure, StoreError,
 };
 
 pub use archive_days::{ARCHIVE_FAN_OUT_PAGE, DayRewrite};
@@ -114,7 +114,7 @@ where
     T: ErasureTasks,
     P: PublishEvents,
     A: ErasureAnalytics,
-    R: ReadArchive + WriteArchive,
+    R: ReadArchive + ReplaceArchiveObject,
     D: HandOutArchiveDays,
 {
     /// Does the next page of `user`'s erasure and records it. A [`StoreError::Conflict`] means

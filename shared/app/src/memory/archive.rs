@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 
 use super::lock;
 use crate::archive::ArchiveKey;
-use crate::ports::{ReadArchive, StoreError, WriteArchive};
+use crate::ports::{
+    ReadArchive, ReplaceArchiveObject, StoreError, TaggedObject, WriteArchive, content_tag,
+};
 
 /// Clones share the same objects.
 #[derive(Debug, Default, Clone)]
@@ -53,5 +55,33 @@ impl ReadArchive for MemoryArchive {
             .get(key)
             .cloned()
             .ok_or_else(|| StoreError::Rejected(format!("no archive object {key}")))
+    }
+}
+
+impl ReplaceArchiveObject for MemoryArchive {
+    async fn read_tagged_archive_object(
+        &self,
+        key: &ArchiveKey,
+    ) -> Result<TaggedObject, StoreError> {
+        let bytes = self.read_archive_object(key).await?;
+        let tag = content_tag(&bytes);
+        Ok(TaggedObject { bytes, tag })
+    }
+
+    async fn replace_archive_object(
+        &self,
+        key: &ArchiveKey,
+        body: Vec<u8>,
+        tag: &str,
+    ) -> Result<(), StoreError> {
+        // Compared and written under one lock, as S3 checks `If-Match`.
+        let mut objects = lock(&self.objects);
+        match objects.get_mut(key) {
+            Some(stored) if content_tag(stored) == tag => {
+                *stored = body;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
     }
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::{NaiveDate, TimeDelta, Utc};
 use taskpulse_app::erasure::{Advance, DayRewrite, Eraser, ErasureAnalytics, ErasureTasks};
-use taskpulse_app::{MAX_WORK_DELAY, PublishEvents, ReadArchive, SendWork, WriteArchive, metric};
+use taskpulse_app::ports::ReplaceArchiveObject;
+use taskpulse_app::{MAX_WORK_DELAY, PublishEvents, ReadArchive, SendWork, metric};
 use taskpulse_domain::UserId;
 use tokio::time::Instant;
 
@@ -52,7 +53,7 @@ where
     T: ErasureTasks,
     P: PublishEvents,
     A: ErasureAnalytics,
-    R: ReadArchive + WriteArchive,
+    R: ReadArchive + ReplaceArchiveObject,
     W: SendWork,
 {
     /// Advances the erasure of each record's user until `deadline`, and reports the records
