@@ -40,8 +40,9 @@ pub const CONSUMER_EVENTS: [&str; 2] = [
 ];
 /// The relay's sample event.
 pub const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
-/// The eraser's sample event: the work message `api-erase-me.json` sends.
-pub const ERASER_EVENTS: [&str; 1] = ["eraser-erase-user.json"];
+/// The eraser's sample events: the work message `api-erase-me.json` sends, and the message
+/// of one archive day an erasure hands out.
+pub const ERASER_EVENTS: [&str; 2] = ["eraser-erase-user.json", "eraser-rewrite-archive-day.json"];
 /// The rebuild functions' sample events, in order: the coordinator's, then the worker's.
 pub const REBUILD_EVENTS: [&str; 2] = [
     "rebuild-coordinator-start.json",
@@ -176,6 +177,12 @@ where
     // continues it in a delayed message) without failing the record.
     let response = invoke
         .call(SampleFunction::Eraser, "eraser-erase-user.json")
+        .await;
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+    // A day of user-3's archive, handed out before the erasure reaches its archive steps (a
+    // message from an earlier round, say): nothing to do, and the record is not failed.
+    let response = invoke
+        .call(SampleFunction::Eraser, "eraser-rewrite-archive-day.json")
         .await;
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");
 
