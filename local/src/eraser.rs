@@ -40,14 +40,18 @@ impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
                 continue;
             }
             let deadline = tokio::time::Instant::now() + ERASER_INVOCATION;
-            let (response, _) = worker.handle_batch(erasure_batch(&due), deadline).await;
-            // What the eraser reports failed comes back, as SQS would deliver it again.
-            let failed: Vec<String> = response
-                .batch_item_failures
-                .iter()
-                .filter_map(|f| f.item_identifier.strip_prefix("erasure-")?.parse().ok())
-                .filter_map(|n: usize| due.get(n).cloned())
-                .collect();
+            // What the eraser reports failed comes back, as SQS would deliver it again (the
+            // whole batch, were a record without an id to fail).
+            let failed: Vec<String> = match worker.handle_batch(erasure_batch(&due), deadline).await
+            {
+                Ok((response, _)) => response
+                    .batch_item_failures
+                    .iter()
+                    .filter_map(|f| f.item_identifier.strip_prefix("erasure-")?.parse().ok())
+                    .filter_map(|n: usize| due.get(n).cloned())
+                    .collect(),
+                Err(_) => due.clone(),
+            };
             if !failed.is_empty()
                 && let Err(error) = worker.work.send_work(&failed, ERASER_RETRY_DELAY).await
             {

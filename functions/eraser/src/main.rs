@@ -44,9 +44,10 @@ async fn main() -> Result<(), Error> {
     let worker = &worker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = retry_deadline_at_epoch_ms(event.context.deadline);
-        let (response, _summary) = worker.handle_batch(event.payload, deadline).await;
+        let result = worker.handle_batch(event.payload, deadline).await;
         telemetry::flush(metrics, &event.context.request_id);
-        Ok::<SqsBatchResponse, Error>(response)
+        let (response, _summary): (SqsBatchResponse, _) = result?;
+        Ok::<_, Error>(response)
     }))
     .await
 }

@@ -6,6 +6,8 @@
 //! - [`erasure`]: the erasure work message and the eraser's SQS batches.
 //! - [`rebuild`]: the rebuild coordinator's commands and the rebuild worker's SQS batches.
 //! - [`relay`]: one run of the outbox relay; [`telemetry`]: logs and metrics of a function.
+//! - [`partial_batch`]: the records of an SQS batch to retry, as the three batch handlers
+//!   report them.
 //! - [`gateway_request`]: a request as API Gateway hands it to the API function, for callers
 //!   without API Gateway in front (the local stack, the tests).
 //!
@@ -17,6 +19,7 @@ pub mod consumer;
 pub mod deadline;
 pub mod erasure;
 pub mod gateway_request;
+pub mod partial_batch;
 pub mod rebuild;
 pub mod relay;
 pub mod telemetry;

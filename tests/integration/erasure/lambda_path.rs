@@ -87,7 +87,8 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
     assert_eq!(body, r#"{"eraseUser":"ana"}"#);
     let (response, summary) = worker(TimeDelta::seconds(5))
         .handle_batch(work, deadline())
-        .await;
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.continued, 1);
     assert_eq!(
@@ -102,7 +103,8 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
     assert_eq!(work.records[0].body.as_deref(), Some(body.as_str()));
     let (response, summary) = worker(TimeDelta::seconds(5))
         .handle_batch(work, deadline())
-        .await;
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.continued, 1, "{summary:?}");
     assert_eq!(
@@ -118,7 +120,8 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
     );
     let (response, summary) = worker(TimeDelta::seconds(5))
         .handle_batch(work, deadline())
-        .await;
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.archive_days, 1, "{summary:?}");
     assert!(
@@ -133,7 +136,8 @@ async fn delete_me_goes_through_the_erasure_queue_to_the_eraser_and_completes() 
     assert_eq!(work.records[0].body.as_deref(), Some(body.as_str()));
     let (response, summary) = worker(TimeDelta::seconds(5))
         .handle_batch(work, deadline())
-        .await;
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.completed, 1, "{summary:?}");
     let status = client.my_erasure("ana").send().await;

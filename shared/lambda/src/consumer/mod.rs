@@ -8,7 +8,7 @@ mod held;
 
 use std::collections::{HashMap, HashSet};
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use taskpulse_app::consume::consume_events;
 use taskpulse_app::erasure::route_late_events;
@@ -18,6 +18,9 @@ use taskpulse_app::{
 };
 
 pub use held::HELD_EVENT_DELAY;
+
+use crate::partial_batch::PartialBatch;
+pub use crate::partial_batch::UnreportableFailure;
 use taskpulse_domain::{EventEnvelope, EventId, TaskEvent};
 use tokio::time::Instant;
 
@@ -58,13 +61,6 @@ pub struct BatchSummary {
     pub tasks_completed: usize,
     pub tasks_completed_on_time: usize,
 }
-
-/// A record failed and has no message id to report it by. Failing the invocation makes SQS
-/// return the whole batch: the only way not to lose that record (already-applied neighbours
-/// are then recognised as duplicates).
-#[derive(Debug, thiserror::Error)]
-#[error("a failed SQS record has no messageId, so the batch cannot be partially failed")]
-pub struct UnreportableFailure;
 
 enum Parsed {
     Event(EventEnvelope),
@@ -228,7 +224,7 @@ where
     let sent_again = held::send_held_again(&consumer.requeue, &records, &held).await;
     summary.held_sent_again = sent_again.len();
 
-    let mut response = SqsBatchResponse::default();
+    let mut response = PartialBatch::default();
     let mut counted = HashSet::new();
     for (record, parsed) in records.iter().zip(&parsed) {
         let message_id = record.message_id.as_deref().unwrap_or("<none>");
@@ -272,12 +268,7 @@ where
             }
         };
         if failed_here {
-            let Some(message_id) = record.message_id.clone() else {
-                return Err(UnreportableFailure);
-            };
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id;
-            response.batch_item_failures.push(failure);
+            response.retry(record.message_id.as_deref())?;
         }
     }
     metrics::counter!(metric::EVENTS_APPLIED).increment(summary.applied as u64);
@@ -312,7 +303,7 @@ where
         versions = summary.versions,
         "batch processed"
     );
-    Ok((response, summary))
+    Ok((response.into_response(), summary))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{NaiveDate, TimeDelta, Utc};
 use taskpulse_app::erasure::{Advance, DayRewrite, Eraser, ErasureAnalytics, ErasureTasks};
 use taskpulse_app::ports::ReplaceArchiveObject;
@@ -18,6 +18,7 @@ use taskpulse_domain::UserId;
 use tokio::time::Instant;
 
 use super::work::{ArchiveDayMessages, ErasureWork};
+use crate::partial_batch::{PartialBatch, UnreportableFailure};
 
 /// What the eraser works with: the task table, the event queue, the analytics table, the
 /// event archive, the erasure work queue (for continuations) and the settle time.
@@ -62,14 +63,14 @@ where
         &self,
         batch: SqsEvent,
         deadline: Instant,
-    ) -> (SqsBatchResponse, ErasureBatchSummary) {
+    ) -> Result<(SqsBatchResponse, ErasureBatchSummary), UnreportableFailure> {
         let mut summary = ErasureBatchSummary {
             records: batch.records.len(),
             ..ErasureBatchSummary::default()
         };
-        let mut response = SqsBatchResponse::default();
+        let mut response = PartialBatch::default();
         for record in batch.records {
-            let message_id = record.message_id.clone().unwrap_or_default();
+            let message_id = record.message_id.as_deref().unwrap_or("<none>");
             let retry = match record.body.as_deref().map(ErasureWork::parse) {
                 Some(Ok(work)) => {
                     // Boxed: the erasure's steps nest deep enough to strain the layout of an
@@ -103,10 +104,8 @@ where
                     true
                 }
             };
-            if retry && !message_id.is_empty() {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = message_id;
-                response.batch_item_failures.push(failure);
+            if retry {
+                response.retry(record.message_id.as_deref())?;
             }
         }
         metrics::counter!(metric::ERASURES_COMPLETED).increment(summary.completed as u64);
@@ -120,7 +119,7 @@ where
             failed = summary.failed,
             "erasure batch processed"
         );
-        (response, summary)
+        Ok((response.into_response(), summary))
     }
 
     fn eraser<'a>(

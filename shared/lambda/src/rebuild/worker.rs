@@ -3,7 +3,7 @@
 //! records that failed reported back (`ReportBatchItemFailures`): SQS retries those and
 //! finally moves them to the rebuild's dead-letter queue.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use taskpulse_app::rebuild::{WritePace, backfill_partition};
 use taskpulse_app::{
     ApplyTransaction, LoadErasures, LoadProjectionConfig, PlanLimits, ReadArchive, RebuildProgress,
@@ -12,7 +12,7 @@ use taskpulse_app::{
 
 use super::settings::WorkerSettings;
 use super::work_item::PartitionWork;
-use crate::consumer::UnreportableFailure;
+use crate::partial_batch::{PartialBatch, UnreportableFailure};
 
 /// What the worker reads (the archive, and the erasure records of the events' owners in the
 /// task table) and writes (the counter table).
@@ -61,7 +61,7 @@ where
         records: batch.records.len(),
         ..WorkSummary::default()
     };
-    let mut response = SqsBatchResponse::default();
+    let mut response = PartialBatch::default();
     // One pace for the invocation: the worker's share holds across its records.
     let mut pace = WritePace::new(Some(worker.settings.write_rate));
     for record in batch.records {
@@ -93,15 +93,10 @@ where
             }
         };
         if failed {
-            let Some(message_id) = record.message_id else {
-                return Err(UnreportableFailure);
-            };
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id;
-            response.batch_item_failures.push(failure);
+            response.retry(record.message_id.as_deref())?;
         }
     }
-    Ok((response, summary))
+    Ok((response.into_response(), summary))
 }
 
 async fn backfill<A, S, E>(

@@ -96,7 +96,7 @@ async fn a_settled_erasure_completes_in_one_invocation_and_sends_nothing_more() 
         .await
         .unwrap();
     let body = ErasureWork::Advance(ana.clone()).body();
-    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((summary.completed, summary.continued), (1, 0));
     assert!(worker.work.calls().is_empty());
@@ -115,7 +115,7 @@ async fn a_settling_erasure_continues_in_a_message_delayed_to_the_end_of_the_set
         .await
         .unwrap();
     let body = ErasureWork::Advance(ana.clone()).body();
-    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.continued, 1);
     let calls = worker.work.calls();
@@ -144,7 +144,8 @@ async fn out_of_time_an_erasure_continues_at_once_and_bad_or_unknown_work_is_tol
             batch(&[&body, "{\"eraseUser\":1}", &nobody]),
             Instant::now(),
         )
-        .await;
+        .await
+        .unwrap();
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -156,12 +157,21 @@ async fn out_of_time_an_erasure_continues_at_once_and_bad_or_unknown_work_is_tol
         (1, 1, 1)
     );
     assert_eq!(worker.work.calls()[0].1, Duration::ZERO);
+    let mut unnamed = batch(&["{\"eraseUser\":1}"]);
+    unnamed.records[0].message_id = None;
+    assert!(
+        worker.handle_batch(unnamed, Instant::now()).await.is_err(),
+        "a record to retry that cannot be named fails the whole batch"
+    );
 
     let refusing = ErasureWorker {
         work: MemoryWorkQueue::accepting(0),
         ..worker
     };
-    let (response, summary) = refusing.handle_batch(batch(&[&body]), Instant::now()).await;
+    let (response, summary) = refusing
+        .handle_batch(batch(&[&body]), Instant::now())
+        .await
+        .unwrap();
     assert_eq!(
         summary.failed, 1,
         "a continuation that was not sent is retried"
@@ -180,7 +190,7 @@ async fn archive_days_go_out_as_messages_of_their_own_and_the_erasure_waits_for_
         .unwrap();
     let body = ErasureWork::Advance(ana.clone()).body();
 
-    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    let (response, summary) = worker.handle_batch(batch(&[&body]), later()).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.continued, 1, "{summary:?}");
     let calls = worker.work.calls();
@@ -201,10 +211,13 @@ async fn archive_days_go_out_as_messages_of_their_own_and_the_erasure_waits_for_
         .clone();
     assert_eq!(erasure.step, ErasureStep::ArchiveRewrites);
 
-    let (response, summary) = worker.handle_batch(batch(&[&day_body]), later()).await;
+    let (response, summary) = worker
+        .handle_batch(batch(&[&day_body]), later())
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(summary.archive_days, 1, "{summary:?}");
-    let (_, summary) = worker.handle_batch(batch(&[&body]), later()).await;
+    let (_, summary) = worker.handle_batch(batch(&[&body]), later()).await.unwrap();
     assert_eq!(summary.completed, 1, "{summary:?}");
     let erasure = worker
         .tasks
@@ -214,7 +227,10 @@ async fn archive_days_go_out_as_messages_of_their_own_and_the_erasure_waits_for_
         .clone();
     assert_eq!(erasure.progress.archive_days_rewritten, 1);
     assert_eq!(erasure.progress.archive_objects_rewritten, 1);
-    let (_, summary) = worker.handle_batch(batch(&[&day_body]), later()).await;
+    let (_, summary) = worker
+        .handle_batch(batch(&[&day_body]), later())
+        .await
+        .unwrap();
     assert_eq!(
         summary.not_requested, 1,
         "a late duplicate of a day's message does nothing"
