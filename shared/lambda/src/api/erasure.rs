@@ -15,17 +15,14 @@ use lambda_http::{Body, Request, Response};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use taskpulse_app::erasure::request_erasure;
-use taskpulse_app::{
-    ListTasks, LoadErasures, LoadIdempotency, LoadTask, MarkEventsPublished, PublishEvents,
-    SaveErasure, SaveTask, SendWork,
-};
+use taskpulse_app::{PublishEvents, SendWork};
 use taskpulse_domain::UserId;
 use taskpulse_domain::erasure::Erasure;
 
-use super::Api;
 use super::identity::caller;
 use super::problem::{FieldError, Problem};
 use super::response::json_response;
+use super::{Api, ApiTaskTable};
 use crate::erasure::work::ErasureWork;
 
 /// The OAuth scope that lets a caller erase another user.
@@ -91,13 +88,7 @@ impl ErasureView {
 
 impl<S, P, R, W> Api<S, P, R, W>
 where
-    S: LoadTask
-        + SaveTask
-        + LoadIdempotency
-        + MarkEventsPublished
-        + ListTasks
-        + LoadErasures
-        + SaveErasure,
+    S: ApiTaskTable,
     P: PublishEvents,
     W: SendWork,
 {

@@ -118,15 +118,27 @@ impl<'a> Route<'a> {
     }
 }
 
-impl<S, P, R, W> Api<S, P, R, W>
-where
+/// What the API needs of the task table: tasks, their outboxes and idempotency records, and
+/// the erasure records that refuse an erased identity.
+pub trait ApiTaskTable:
+    LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks + LoadErasures + SaveErasure
+{
+}
+
+impl<S> ApiTaskTable for S where
     S: LoadTask
         + SaveTask
         + LoadIdempotency
         + MarkEventsPublished
         + ListTasks
         + LoadErasures
-        + SaveErasure,
+        + SaveErasure
+{
+}
+
+impl<S, P, R, W> Api<S, P, R, W>
+where
+    S: ApiTaskTable,
     P: PublishEvents,
     R: ReadCounters + LoadProjectionConfig,
     W: SendWork,
