@@ -1,0 +1,133 @@
+//! The erasure's steps in order, its progress over pages, the archive rewrites' wait and
+//! the hand-out again of overdue days.
+
+use super::*;
+
+fn at(raw: &str) -> DateTime<Utc> {
+    raw.parse().unwrap()
+}
+
+fn pseudonym() -> UserId {
+    UserId::parse("erased-1").unwrap()
+}
+
+#[test]
+fn a_request_holds_events_until_every_step_is_done_then_counts_them_as_the_pseudonym() {
+    let mut erasure = Erasure::requested(pseudonym(), at("2026-12-06T10:00:00Z"));
+    let mut seen = vec![];
+    while !erasure.is_complete() {
+        assert_eq!(erasure.owner_of_events(), ErasedOwner::Hold, "{erasure:?}");
+        seen.push(erasure.step);
+        erasure = erasure.step_done(ErasureProgress::default(), at("2026-12-06T10:01:00Z"));
+    }
+    assert_eq!(seen, &ErasureStep::ALL[..6]);
+    assert_eq!(erasure.owner_of_events(), ErasedOwner::CountAs(pseudonym()));
+    assert_eq!(
+        erasure.expires_at(),
+        Some(at("2026-12-06T10:01:00Z") + Erasure::RETENTION)
+    );
+    assert_eq!(
+        erasure
+            .clone()
+            .step_done(ErasureProgress::default(), at("2026-12-06T11:00:00Z"))
+            .step,
+        ErasureStep::Erased,
+        "a finished erasure stays finished"
+    );
+}
+
+#[test]
+fn progress_adds_up_over_pages_and_steps_and_a_page_keeps_the_step() {
+    let requested = Erasure::requested(pseudonym(), at("2026-12-06T10:00:00Z"));
+    assert_eq!(
+        requested.expires_at(),
+        None,
+        "a running erasure never expires"
+    );
+    let erasure = requested.step_done(ErasureProgress::default(), at("2026-12-06T10:01:00Z"));
+    let page = ErasureProgress {
+        tasks_deleted: 3,
+        pending_events_published: 1,
+        ..ErasureProgress::default()
+    };
+    let erasure = erasure.progressed(page, at("2026-12-06T10:02:00Z"));
+    assert_eq!(erasure.step, ErasureStep::Tasks);
+    let erasure = erasure.step_done(page, at("2026-12-06T10:03:00Z"));
+    assert_eq!(erasure.step, ErasureStep::IdempotencyRecords);
+    assert_eq!(erasure.progress.tasks_deleted, 6);
+    assert_eq!(erasure.progress.pending_events_published, 2);
+    assert_eq!(erasure.updated_at, at("2026-12-06T10:03:00Z"));
+    assert_eq!(
+        erasure.settled_at(TimeDelta::seconds(90)),
+        at("2026-12-06T10:01:30Z")
+    );
+}
+
+#[test]
+fn step_names_parse_back() {
+    for step in ErasureStep::ALL {
+        assert_eq!(ErasureStep::parse(step.as_str()), Some(step));
+    }
+    assert_eq!(ErasureStep::parse("done"), None);
+    assert_eq!(
+        ErasureStep::parse("archive"),
+        Some(ErasureStep::ArchiveFanOut),
+        "a record of the earlier, sequential archive step resumes its fan-out"
+    );
+}
+
+fn fanned_out(days: usize, at: DateTime<Utc>) -> Erasure {
+    let mut erasure = Erasure::requested(pseudonym(), at);
+    erasure.step = ErasureStep::ArchiveFanOut;
+    let first: NaiveDate = "2026-11-01".parse().unwrap();
+    let last = first + TimeDelta::days(days as i64 - 1);
+    let erasure = erasure.handed_out(days, Some(last), at);
+    assert_eq!(erasure.step, ErasureStep::ArchiveFanOut);
+    assert_eq!(erasure.archive_cursor, Some(last));
+    let erasure = erasure.handed_out(0, None, at);
+    assert_eq!(erasure.step, ErasureStep::ArchiveRewrites);
+    assert_eq!(erasure.archive_cursor, Some(last), "the cursor stays");
+    erasure
+}
+
+#[test]
+fn the_rewrites_are_done_when_every_day_handed_out_has_its_marker() {
+    let start = at("2026-12-06T10:00:00Z");
+    let erasure = fanned_out(3, start);
+    let soon = start + TimeDelta::seconds(1);
+    assert_eq!(
+        erasure.clone().check_archive_rewrites(2, 40, soon),
+        ArchiveRewritesCheck::WaitUntil(soon + ARCHIVE_REWRITE_POLL)
+    );
+    let ArchiveRewritesCheck::Done(done) = erasure.check_archive_rewrites(3, 41, soon) else {
+        panic!("three of three days are rewritten");
+    };
+    assert_eq!(done.step, ErasureStep::Analytics);
+    assert_eq!(done.progress.archive_days_rewritten, 3);
+    assert_eq!(done.progress.archive_objects_rewritten, 41);
+}
+
+#[test]
+fn overdue_rewrites_are_handed_out_again_from_the_first_day() {
+    let start = at("2026-12-06T10:00:00Z");
+    let erasure = fanned_out(3, start);
+    let last_poll = start + ARCHIVE_REWRITE_PATIENCE - TimeDelta::seconds(2);
+    assert_eq!(
+        erasure.clone().check_archive_rewrites(2, 40, last_poll),
+        ArchiveRewritesCheck::WaitUntil(start + ARCHIVE_REWRITE_PATIENCE),
+        "the wait never polls past the patience"
+    );
+    let overdue = start + ARCHIVE_REWRITE_PATIENCE;
+    let ArchiveRewritesCheck::HandOutAgain(again) = erasure.check_archive_rewrites(2, 40, overdue)
+    else {
+        panic!("a day is overdue");
+    };
+    assert_eq!(again.step, ErasureStep::ArchiveFanOut);
+    assert_eq!((again.archive_cursor, again.archive_days), (None, 0));
+    assert_eq!(again.updated_at, overdue);
+    assert_eq!(
+        again.progress,
+        ErasureProgress::default(),
+        "nothing counted yet"
+    );
+}
