@@ -52,8 +52,12 @@ pub enum ErasureStep {
 /// timeout, 5 minutes) plus SQS's redelivery of a failed one.
 pub const ARCHIVE_REWRITE_PATIENCE: TimeDelta = TimeDelta::minutes(15);
 
-/// How often the `ArchiveRewrites` step looks for the markers of the days handed out.
+/// How often the `ArchiveRewrites` step looks for the markers of the days handed out, at
+/// first: a small user's few days are done in seconds. The wait between looks grows with the
+/// time waited (a quarter of it) up to [`ARCHIVE_REWRITE_POLL_MAX`], so a busy user's long
+/// rewrite is not polled every few seconds for minutes.
 pub const ARCHIVE_REWRITE_POLL: TimeDelta = TimeDelta::seconds(5);
+pub const ARCHIVE_REWRITE_POLL_MAX: TimeDelta = TimeDelta::seconds(60);
 
 /// What the `ArchiveRewrites` step does next, given the markers found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +244,9 @@ impl Erasure {
         }
         let overdue_at = self.updated_at + ARCHIVE_REWRITE_PATIENCE;
         if now < overdue_at {
-            return ArchiveRewritesCheck::WaitUntil((now + ARCHIVE_REWRITE_POLL).min(overdue_at));
+            let poll =
+                ((now - self.updated_at) / 4).clamp(ARCHIVE_REWRITE_POLL, ARCHIVE_REWRITE_POLL_MAX);
+            return ArchiveRewritesCheck::WaitUntil((now + poll).min(overdue_at));
         }
         let mut again = self;
         again.step = ErasureStep::ArchiveFanOut;

@@ -117,6 +117,17 @@ fn overdue_rewrites_are_handed_out_again_from_the_first_day() {
         ArchiveRewritesCheck::WaitUntil(start + ARCHIVE_REWRITE_PATIENCE),
         "the wait never polls past the patience"
     );
+    let later = start + TimeDelta::minutes(2);
+    assert_eq!(
+        erasure.clone().check_archive_rewrites(2, 40, later),
+        ArchiveRewritesCheck::WaitUntil(later + TimeDelta::seconds(30)),
+        "the looks thin out as the wait grows"
+    );
+    let much_later = start + TimeDelta::minutes(10);
+    assert_eq!(
+        erasure.clone().check_archive_rewrites(2, 40, much_later),
+        ArchiveRewritesCheck::WaitUntil(much_later + ARCHIVE_REWRITE_POLL_MAX)
+    );
     let overdue = start + ARCHIVE_REWRITE_PATIENCE;
     let ArchiveRewritesCheck::HandOutAgain(again) = erasure.check_archive_rewrites(2, 40, overdue)
     else {
