@@ -26,7 +26,7 @@ started=$(date +%s)
 echo "sam build took $(( $(date +%s) - started )) s"
 
 status=0
-for function in ApiFunction ConsumerFunction RelayFunction RebuildCoordinatorFunction RebuildWorkerFunction; do
+for function in ApiFunction ConsumerFunction RelayFunction RebuildCoordinatorFunction RebuildWorkerFunction EraserFunction; do
   bootstrap=.aws-sam/build/$function/bootstrap
   if [ ! -f "$bootstrap" ]; then
     echo "FAIL: $bootstrap is missing"; status=1; continue
