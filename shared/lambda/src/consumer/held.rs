@@ -25,11 +25,13 @@ pub(super) async fn send_held_again(
     held: &[(EventId, usize)],
 ) -> HashSet<EventId> {
     let mut sent = HashSet::new();
-    for chunk in held.chunks(WORK_BATCH_LIMIT) {
-        let bodies: Vec<String> = chunk
-            .iter()
-            .filter_map(|(_, record)| records.get(*record)?.body.clone())
-            .collect();
+    // Only events whose record has a body can go back (a held event always has one).
+    let with_bodies: Vec<(EventId, String)> = held
+        .iter()
+        .filter_map(|(id, record)| Some((*id, records.get(*record)?.body.clone()?)))
+        .collect();
+    for chunk in with_bodies.chunks(WORK_BATCH_LIMIT) {
+        let bodies: Vec<String> = chunk.iter().map(|(_, body)| body.clone()).collect();
         match queue.send_work(&bodies, HELD_EVENT_DELAY).await {
             Ok(()) => sent.extend(chunk.iter().map(|(id, _)| *id)),
             Err(error) => {
