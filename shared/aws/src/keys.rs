@@ -7,7 +7,7 @@
 //! | tasks | an idempotency record | `IDEMPOTENCY#<userId>` | `KEY#<key>` |
 //! | tasks | an idempotency record written before the layout above (read, never written) | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
 //! | tasks | a user's erasure (no user id in it) | `ERASURE#<hex SHA-256 of the userId>` | `ERASURE` |
-//! | tasks | an archive day the erasure has rewritten | `ERASURE#<hex SHA-256 of the userId>` | `ARCHIVE_DAY#<yyyy-mm-dd>` |
+//! | tasks | an archive day the erasure has rewritten | `ERASURE#<hex SHA-256 of the userId>` | `ARCHIVE_DAY#<pseudonym>#<yyyy-mm-dd>` |
 //! | analytics | one user's counters for a UTC day, and the first 32 events applied to them (`appliedEvents`) | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
 //! | analytics | an event applied to a user's day past the first 32 (an overflow marker: keys only) | `<v>USER#<userId>` | `APPLIED#<yyyy-mm-dd>#<eventId>` |
 //! | analytics | one shard of everyone's counters for a UTC day | `<v>GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
@@ -242,22 +242,32 @@ pub fn erasure_partition(user: &UserId) -> String {
     format!("{ERASURE_PREFIX}{hex}")
 }
 
-/// The marker of an archive `day` that `user`'s erasure has rewritten.
-pub fn archive_day_marker_key(user: &UserId, day: NaiveDate) -> (String, String) {
+/// The marker of an archive `day` that `user`'s erasure (named by its `pseudonym`, so that
+/// the markers of an earlier erasure of the same id never count) has rewritten.
+pub fn archive_day_marker_key(
+    user: &UserId,
+    pseudonym: &UserId,
+    day: NaiveDate,
+) -> (String, String) {
     (
         erasure_partition(user),
-        format!("{ARCHIVE_DAY_PREFIX}{}", day.format("%Y-%m-%d")),
+        format!(
+            "{}{}",
+            archive_day_marker_prefix(pseudonym),
+            day.format("%Y-%m-%d")
+        ),
     )
 }
 
-/// The sort key prefix of every archive day marker.
-pub fn archive_day_marker_prefix() -> &'static str {
-    ARCHIVE_DAY_PREFIX
+/// The sort key prefix of the markers of the erasure named by `pseudonym`.
+pub fn archive_day_marker_prefix(pseudonym: &UserId) -> String {
+    format!("{ARCHIVE_DAY_PREFIX}{pseudonym}#")
 }
 
 /// The day a marker's sort key names.
 pub fn archive_day_of_marker(sort_key: &str) -> Option<NaiveDate> {
-    sort_key.strip_prefix(ARCHIVE_DAY_PREFIX)?.parse().ok()
+    let rest = sort_key.strip_prefix(ARCHIVE_DAY_PREFIX)?;
+    rest.rsplit_once('#')?.1.parse().ok()
 }
 
 /// A user's partition: of the user's tasks in the `byUser` index, and of the user's day items

@@ -47,9 +47,11 @@ pub enum ErasureStep {
     Erased,
 }
 
-/// How long the `ArchiveRewrites` step waits for a day's marker before it hands the days
-/// without one out again: far longer than a day's rewrite takes (the eraser function's
-/// timeout, 5 minutes) plus SQS's redelivery of a failed one.
+/// How long the `ArchiveRewrites` step waits without a new day's marker before it hands the
+/// days without one out again: three times as long as a day's rewrite may take (the eraser
+/// function's timeout, 5 minutes). A day message that failed comes back by itself after the
+/// erasure queue's visibility timeout (30 minutes): handing it out again first only repeats
+/// a day, which changes nothing.
 pub const ARCHIVE_REWRITE_PATIENCE: TimeDelta = TimeDelta::minutes(15);
 
 /// How often the `ArchiveRewrites` step looks for the markers of the days handed out, at
@@ -64,6 +66,8 @@ pub const ARCHIVE_REWRITE_POLL_MAX: TimeDelta = TimeDelta::seconds(60);
 pub enum ArchiveRewritesCheck {
     /// Every day handed out is rewritten: the erasure moves on.
     Done(Erasure),
+    /// More days are marked than at the last look: recorded, and the patience starts again.
+    MoreMarked(Erasure),
     /// Some days are not yet: look again at this time.
     WaitUntil(DateTime<Utc>),
     /// Some days are overdue: the fan-out starts again from the first day.
@@ -226,21 +230,29 @@ impl Erasure {
     }
 
     /// What the `ArchiveRewrites` step does at `now`, given the markers found: `days` days
-    /// rewritten, `objects` objects in them. The wait is timed from the last record save, the
-    /// end of the fan-out.
+    /// rewritten, `objects` objects in them. `progress.archive_days_rewritten` holds the days
+    /// marked at the last look, and the wait is timed from the last record save: the end of
+    /// the fan-out, or the last look that found more days marked.
     pub fn check_archive_rewrites(
         self,
         days: u64,
         objects: u64,
         now: DateTime<Utc>,
     ) -> ArchiveRewritesCheck {
+        let seen = self.progress.archive_days_rewritten;
         if days >= self.archive_days {
             let done = ErasureProgress {
-                archive_days_rewritten: days,
+                archive_days_rewritten: days.saturating_sub(seen),
                 archive_objects_rewritten: objects,
                 ..ErasureProgress::default()
             };
             return ArchiveRewritesCheck::Done(self.step_done(done, now));
+        }
+        if days > seen {
+            let mut next = self;
+            next.progress.archive_days_rewritten = days;
+            next.updated_at = now;
+            return ArchiveRewritesCheck::MoreMarked(next);
         }
         let overdue_at = self.updated_at + ARCHIVE_REWRITE_PATIENCE;
         if now < overdue_at {

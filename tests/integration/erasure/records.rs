@@ -168,18 +168,36 @@ async fn archive_day_markers_add_up_and_an_archive_object_is_replaced_only_as_re
     let (stack, pipeline) = pipeline_on_moto().await;
     let store = pipeline.tasks();
     let (day, next) = ("2026-11-28".parse().unwrap(), "2026-11-29".parse().unwrap());
-    store.mark_archive_day(&user(ERASED), day, 3).await.unwrap();
-    store.mark_archive_day(&user(ERASED), day, 0).await.unwrap();
+    let (this, earlier) = (user("erased-this"), user("erased-earlier"));
+    let erased = user(ERASED);
     store
-        .mark_archive_day(&user(ERASED), next, 2)
+        .mark_archive_day(&erased, &this, day, 3)
         .await
         .unwrap();
-    store.mark_archive_day(&user(KEPT), day, 9).await.unwrap();
-    let marked = store.marked_archive_days(&user(ERASED)).await.unwrap();
+    store
+        .mark_archive_day(&erased, &this, day, 0)
+        .await
+        .unwrap();
+    store
+        .mark_archive_day(&erased, &this, next, 2)
+        .await
+        .unwrap();
+    // An earlier erasure of the same id, and another user's: neither counts.
+    store
+        .mark_archive_day(&erased, &earlier, day, 7)
+        .await
+        .unwrap();
+    store
+        .mark_archive_day(&user(KEPT), &this, day, 9)
+        .await
+        .unwrap();
+    let marked = store.marked_archive_days(&erased, &this).await.unwrap();
     assert_eq!(
         marked.into_iter().collect::<Vec<_>>(),
         [(day, 3), (next, 2)]
     );
+    let earlier_marks = store.marked_archive_days(&erased, &earlier).await.unwrap();
+    assert_eq!(earlier_marks.into_iter().collect::<Vec<_>>(), [(day, 7)]);
     assert!(mentioning(&scan_table(&stack, TASKS_TABLE).await, ERASED).is_empty());
 
     let archive = &pipeline.archive;

@@ -57,7 +57,10 @@ where
             .await?;
         if !days.is_empty() {
             // Marked days are those of an earlier round of the fan-out.
-            let marked = self.tasks.marked_archive_days(user).await?;
+            let marked = self
+                .tasks
+                .marked_archive_days(user, &erasure.pseudonym)
+                .await?;
             let unmarked: Vec<NaiveDate> = days
                 .iter()
                 .filter(|day| !marked.contains_key(day))
@@ -80,14 +83,19 @@ where
         erasure: &Erasure,
         now: DateTime<Utc>,
     ) -> Result<Result<Erasure, DateTime<Utc>>, StoreError> {
-        let marked = self.tasks.marked_archive_days(user).await?;
+        let marked = self
+            .tasks
+            .marked_archive_days(user, &erasure.pseudonym)
+            .await?;
         let objects = marked.values().sum();
         Ok(
             match erasure
                 .clone()
                 .check_archive_rewrites(marked.len() as u64, objects, now)
             {
-                ArchiveRewritesCheck::Done(next) => Ok(next),
+                ArchiveRewritesCheck::Done(next) | ArchiveRewritesCheck::MoreMarked(next) => {
+                    Ok(next)
+                }
                 ArchiveRewritesCheck::HandOutAgain(next) => {
                     tracing::warn!(
                         handed_out = erasure.archive_days,
@@ -117,15 +125,15 @@ where
         else {
             return Ok(DayRewrite::NotWanted);
         };
-        if !matches!(
-            erasure.step,
-            ErasureStep::ArchiveFanOut | ErasureStep::ArchiveRewrites
-        ) {
+        // A day message exists only once the fan-out began, so a record read at an earlier
+        // step is a stale read of it (the pseudonym never changes): the day is rewritten all
+        // the same.
+        if erasure.step > ErasureStep::ArchiveRewrites {
             return Ok(DayRewrite::NotWanted);
         }
         let rewritten = rewrite_owner(self.archive, day, user, &erasure.pseudonym).await?;
         self.tasks
-            .mark_archive_day(user, day, rewritten as u64)
+            .mark_archive_day(user, &erasure.pseudonym, day, rewritten as u64)
             .await?;
         Ok(DayRewrite::Rewritten(rewritten))
     }

@@ -106,20 +106,24 @@ pub trait HandOutArchiveDays: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The markers of the archive days an erasure has rewritten, kept with its record.
+/// The markers of the archive days an erasure has rewritten, kept with its record. An erasure
+/// is named by its pseudonym: the markers of an earlier erasure of the same user id (whose
+/// record expired) are not this one's.
 pub trait ArchiveDayMarkers: Send + Sync {
-    /// Records that `day`'s objects of `user` are rewritten, adding `objects` to the day's
-    /// count (a repeated rewrite finds nothing more, and adds 0).
+    /// Records that `day`'s objects of `user` are rewritten by the erasure named `pseudonym`,
+    /// adding `objects` to the day's count (a repeated rewrite finds nothing more, and adds 0).
     fn mark_archive_day(
         &self,
         user: &UserId,
+        pseudonym: &UserId,
         day: NaiveDate,
         objects: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Every marked day of `user`'s erasure, with the objects rewritten in it.
+    /// Every day marked by `user`'s erasure named `pseudonym`, with the objects rewritten in it.
     fn marked_archive_days(
         &self,
         user: &UserId,
+        pseudonym: &UserId,
     ) -> impl Future<Output = Result<BTreeMap<NaiveDate, u64>, StoreError>> + Send;
 }

@@ -1,6 +1,6 @@
 //! The markers of the archive days an erasure has rewritten: items beside the erasure record,
-//! in its partition (`keys::archive_day_marker_key`), each with the objects rewritten that
-//! day. A marker is read only while its erasure is in the archive steps; the table's TTL
+//! in its partition, under the erasure's pseudonym (`keys::archive_day_marker_key`), each with
+//! the objects rewritten that day. A marker is read only while its erasure is in the archive steps; the table's TTL
 //! deletes it with the record's retention.
 
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ impl ArchiveDayMarkers for DynamoTaskStore {
     async fn mark_archive_day(
         &self,
         user: &UserId,
+        pseudonym: &UserId,
         day: NaiveDate,
         objects: u64,
     ) -> Result<(), StoreError> {
@@ -28,7 +29,7 @@ impl ArchiveDayMarkers for DynamoTaskStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(keys::archive_day_marker_key(
-                user, day,
+                user, pseudonym, day,
             ))))
             .update_expression("ADD #objects :objects SET #expires = :expires")
             .expression_attribute_names("#objects", ERASURE_ARCHIVE_OBJECTS_REWRITTEN)
@@ -47,9 +48,10 @@ impl ArchiveDayMarkers for DynamoTaskStore {
     async fn marked_archive_days(
         &self,
         user: &UserId,
+        pseudonym: &UserId,
     ) -> Result<BTreeMap<NaiveDate, u64>, StoreError> {
         let partition = keys::erasure_partition(user);
-        let prefix = keys::archive_day_marker_prefix();
+        let prefix = keys::archive_day_marker_prefix(pseudonym);
         // Every marker sorts between the prefix and the prefix followed by any date.
         let (from, to) = (prefix.to_owned(), format!("{prefix}~"));
         let items = query_partition(

@@ -90,11 +90,27 @@ fn fanned_out(days: usize, at: DateTime<Utc>) -> Erasure {
     erasure
 }
 
+/// `fanned_out(3, start)` after a look at `start` that found two days marked.
+fn two_of_three_marked(start: DateTime<Utc>) -> Erasure {
+    let ArchiveRewritesCheck::MoreMarked(erasure) =
+        fanned_out(3, start).check_archive_rewrites(2, 40, start)
+    else {
+        panic!("two days more than at the last look");
+    };
+    assert_eq!(erasure.progress.archive_days_rewritten, 2);
+    assert_eq!(erasure.step, ErasureStep::ArchiveRewrites);
+    erasure
+}
+
 #[test]
 fn the_rewrites_are_done_when_every_day_handed_out_has_its_marker() {
     let start = at("2026-12-06T10:00:00Z");
-    let erasure = fanned_out(3, start);
     let soon = start + TimeDelta::seconds(1);
+    let erasure = two_of_three_marked(soon);
+    assert_eq!(
+        erasure.updated_at, soon,
+        "more days marked: the patience starts again"
+    );
     assert_eq!(
         erasure.clone().check_archive_rewrites(2, 40, soon),
         ArchiveRewritesCheck::WaitUntil(soon + ARCHIVE_REWRITE_POLL)
@@ -108,9 +124,9 @@ fn the_rewrites_are_done_when_every_day_handed_out_has_its_marker() {
 }
 
 #[test]
-fn overdue_rewrites_are_handed_out_again_from_the_first_day() {
+fn rewrites_overdue_with_no_new_marker_are_handed_out_again_from_the_first_day() {
     let start = at("2026-12-06T10:00:00Z");
-    let erasure = fanned_out(3, start);
+    let erasure = two_of_three_marked(start);
     let last_poll = start + ARCHIVE_REWRITE_PATIENCE - TimeDelta::seconds(2);
     assert_eq!(
         erasure.clone().check_archive_rewrites(2, 40, last_poll),
@@ -137,8 +153,7 @@ fn overdue_rewrites_are_handed_out_again_from_the_first_day() {
     assert_eq!((again.archive_cursor, again.archive_days), (None, 0));
     assert_eq!(again.updated_at, overdue);
     assert_eq!(
-        again.progress,
-        ErasureProgress::default(),
-        "nothing counted yet"
+        again.progress.archive_days_rewritten, 2,
+        "the days marked stay marked"
     );
 }

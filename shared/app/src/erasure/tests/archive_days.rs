@@ -66,7 +66,8 @@ async fn each_day_is_handed_out_once_and_the_erasure_waits_for_every_marker() {
             .collect::<Vec<_>>()
     );
 
-    // Three of the four days are done: the erasure looks again a moment later.
+    // Three of the four days are done: the erasure records them, then looks again a moment
+    // later.
     let eraser = world.eraser();
     for (owner, day) in &handed_out[1..] {
         let rewrite = eraser.rewrite_archive_day(owner, *day).await.unwrap();
@@ -75,6 +76,10 @@ async fn each_day_is_handed_out_once_and_the_erasure_waits_for_every_marker() {
             "{rewrite:?}"
         );
     }
+    let Advance::Progressed(seen) = eraser.advance(&who, now).await.unwrap() else {
+        panic!("three days marked since the last look");
+    };
+    assert_eq!(seen.progress.archive_days_rewritten, 3);
     assert_eq!(
         eraser.advance(&who, now).await.unwrap(),
         Advance::WaitUntil(now + ARCHIVE_REWRITE_POLL)
@@ -96,7 +101,7 @@ async fn each_day_is_handed_out_once_and_the_erasure_waits_for_every_marker() {
     let markers = world
         .commands
         .store()
-        .marked_archive_days(&who)
+        .marked_archive_days(&who, &next.pseudonym)
         .await
         .unwrap();
     assert_eq!(
@@ -136,14 +141,18 @@ async fn a_day_still_unmarked_when_the_wait_runs_out_is_handed_out_again_alone()
         .await
         .unwrap();
     let now = requested.requested_at + TimeDelta::seconds(1);
-    let fanned_out = advance_through_the_fan_out(&world, "user-1", now).await;
+    advance_through_the_fan_out(&world, "user-1", now).await;
     let handed_out = world.days.take();
     // The message of the second day is lost.
     let eraser = world.eraser();
     for (owner, day) in handed_out.iter().filter(|(_, day)| *day != handed_out[1].1) {
         eraser.rewrite_archive_day(owner, *day).await.unwrap();
     }
-    let overdue = fanned_out.updated_at + ARCHIVE_REWRITE_PATIENCE;
+    let Advance::Progressed(seen) = eraser.advance(&who, now).await.unwrap() else {
+        panic!("three days marked");
+    };
+    // The patience runs from the last look that found more days marked.
+    let overdue = seen.updated_at + ARCHIVE_REWRITE_PATIENCE;
     assert_eq!(
         eraser
             .advance(&who, overdue - TimeDelta::seconds(1))

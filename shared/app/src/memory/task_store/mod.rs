@@ -209,20 +209,22 @@ impl ArchiveDayMarkers for MemoryTaskStore {
     async fn mark_archive_day(
         &self,
         user: &UserId,
+        pseudonym: &UserId,
         day: NaiveDate,
         objects: u64,
     ) -> Result<(), StoreError> {
         self.check_available()?;
-        self.write().mark_archive_day(user, day, objects);
+        self.write().mark_archive_day(user, pseudonym, day, objects);
         Ok(())
     }
 
     async fn marked_archive_days(
         &self,
         user: &UserId,
+        pseudonym: &UserId,
     ) -> Result<BTreeMap<NaiveDate, u64>, StoreError> {
         self.check_available()?;
-        Ok(self.read().marked_archive_days(user))
+        Ok(self.read().marked_archive_days(user, pseudonym))
     }
 }
 

@@ -23,7 +23,7 @@ pub(super) struct TaskTable {
     /// Erasure records by user (the DynamoDB table keys them by a digest of the user id).
     erasures: HashMap<UserId, Erasure>,
     /// The archive days each erasure has rewritten, with the objects rewritten in each.
-    archive_day_markers: HashMap<UserId, BTreeMap<NaiveDate, u64>>,
+    archive_day_markers: HashMap<(UserId, UserId), BTreeMap<NaiveDate, u64>>,
     /// Each owner's tasks in listing order: the `byUser` index.
     by_owner: HashMap<UserId, BTreeSet<ListingKey>>,
     /// Only the tasks with pending events, oldest first: the sparse `outbox` index.
@@ -170,18 +170,28 @@ impl TaskTable {
         }
     }
 
-    pub fn mark_archive_day(&mut self, user: &UserId, day: NaiveDate, objects: u64) {
+    pub fn mark_archive_day(
+        &mut self,
+        user: &UserId,
+        pseudonym: &UserId,
+        day: NaiveDate,
+        objects: u64,
+    ) {
         *self
             .archive_day_markers
-            .entry(user.clone())
+            .entry((user.clone(), pseudonym.clone()))
             .or_default()
             .entry(day)
             .or_default() += objects;
     }
 
-    pub fn marked_archive_days(&self, user: &UserId) -> BTreeMap<NaiveDate, u64> {
+    pub fn marked_archive_days(
+        &self,
+        user: &UserId,
+        pseudonym: &UserId,
+    ) -> BTreeMap<NaiveDate, u64> {
         self.archive_day_markers
-            .get(user)
+            .get(&(user.clone(), pseudonym.clone()))
             .cloned()
             .unwrap_or_default()
     }
