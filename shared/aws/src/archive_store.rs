@@ -48,6 +48,25 @@ impl WriteArchive for S3Archive {
 }
 
 impl S3Archive {
+    /// An object's bytes, and its ETag.
+    async fn get(&self, key: &ArchiveKey) -> Result<(Vec<u8>, Option<String>), StoreError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(store_error)?;
+        let tag = object.e_tag().map(str::to_owned);
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
+        Ok((bytes.into_bytes().to_vec(), tag))
+    }
+
     /// Every page of `ListObjectsV2` under `prefix`: the common prefixes (with a delimiter)
     /// and the object keys.
     async fn list(
@@ -108,20 +127,7 @@ impl ReadArchive for S3Archive {
     }
 
     async fn read_archive_object(&self, key: &ArchiveKey) -> Result<Vec<u8>, StoreError> {
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-            .map_err(store_error)?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
-        Ok(bytes.into_bytes().to_vec())
+        Ok(self.get(key).await?.0)
     }
 }
 
@@ -130,27 +136,9 @@ impl ReplaceArchiveObject for S3Archive {
         &self,
         key: &ArchiveKey,
     ) -> Result<TaggedObject, StoreError> {
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-            .map_err(store_error)?;
-        let tag = object
-            .e_tag()
-            .map(str::to_owned)
-            .ok_or_else(|| StoreError::Rejected(format!("{key} came without an ETag")))?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
-        Ok(TaggedObject {
-            bytes: bytes.into_bytes().to_vec(),
-            tag,
-        })
+        let (bytes, tag) = self.get(key).await?;
+        let tag = tag.ok_or_else(|| StoreError::Rejected(format!("{key} came without an ETag")))?;
+        Ok(TaggedObject { bytes, tag })
     }
 
     async fn replace_archive_object(
