@@ -1,7 +1,7 @@
 //! The stored form of a task with its outbox. Its field names are the attribute names of
 //! `keys`; the tests below hold them together.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use taskpulse_app::{PendingEvent, StoredTask};
 use taskpulse_domain::event::EnvelopeError;
@@ -28,6 +28,10 @@ pub(super) struct DetachedItem {
     /// The commit time, which is the envelope's `occurredAt`.
     at: DateTime<Utc>,
     seq: u64,
+    /// The owner's local day, as days after the UTC date of `at` (-1, 0 or 1): 4 bytes instead
+    /// of a date's 12 on every write while the event waits. Absent: no local day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ld: Option<i8>,
     #[serde(
         default = "first_schema_version",
         skip_serializing_if = "is_first_schema_version"
@@ -54,18 +58,35 @@ pub(super) struct WholeItem {
     committed_at: DateTime<Utc>,
 }
 
+/// The days from the UTC date of `at` to `local_day`: -1, 0 or 1 for any envelope that reads
+/// (`EventEnvelope` refuses any other); `None` otherwise, and such an entry is kept whole.
+fn local_day_offset(local_day: NaiveDate, at: DateTime<Utc>) -> Option<i8> {
+    let days = (local_day - at.date_naive()).num_days();
+    (-1..=1).contains(&days).then_some(days as i8)
+}
+
+fn local_day_of(days: i8, at: DateTime<Utc>) -> NaiveDate {
+    at.date_naive() + chrono::Duration::days(i64::from(days))
+}
+
 impl PendingItem {
     fn new(pending: &PendingEvent, task: &Task) -> Self {
         match DetachedEvent::detach(&pending.body, task) {
             Some(detached)
                 if detached.event_id == pending.event_id
                     && detached.event_type == pending.event_type
-                    && detached.occurred_at == pending.committed_at =>
+                    && detached.occurred_at == pending.committed_at
+                    && detached.local_day.is_none_or(|day| {
+                        local_day_offset(day, detached.occurred_at).is_some()
+                    }) =>
             {
                 Self::Detached(DetachedItem {
                     id: detached.event_id,
                     event_type: detached.event_type,
                     at: detached.occurred_at,
+                    ld: detached
+                        .local_day
+                        .and_then(|day| local_day_offset(day, detached.occurred_at)),
                     seq: detached.sequence,
                     v: detached.schema_version,
                     data: detached.data,
@@ -88,6 +109,7 @@ impl PendingItem {
                     event_type: item.event_type,
                     schema_version: item.v,
                     occurred_at: item.at,
+                    local_day: item.ld.map(|days| local_day_of(days, item.at)),
                     sequence: item.seq,
                     data: item.data,
                 };
@@ -242,6 +264,29 @@ pub(super) mod tests {
         let stored = read.into_stored().unwrap();
         assert_eq!(stored.task, task);
         assert_eq!(stored.pending_events, vec![pending]);
+    }
+
+    #[test]
+    fn a_local_day_is_kept_as_days_from_the_commit_date_and_read_back_byte_for_byte() {
+        let (task, pending) = created();
+        // Committed 2026-01-02T03:04:05Z: the previous evening in Los Angeles, the same day in
+        // Tokyo.
+        for (zone, days) in [("America/Los_Angeles", "-1"), ("Asia/Tokyo", "0")] {
+            let envelope = taskpulse_domain::EventEnvelope::from_json(&pending.body)
+                .unwrap()
+                .in_zone(&taskpulse_domain::TimeZone::parse(zone).unwrap());
+            let stamped = PendingEvent::from_envelope(&envelope);
+            let item = attributes(TaskItem::new(&task, std::slice::from_ref(&stamped)));
+            let entries = pending_entries(&item);
+            assert_eq!(
+                entries[0].get(crate::keys::PENDING_LOCAL_DAY),
+                Some(&AttributeValue::N(days.into())),
+                "{zone}"
+            );
+            assert!(!entries[0].contains_key(PENDING_BODY), "stored detached");
+            let read: TaskItem = serde_dynamo::from_item(item).unwrap();
+            assert_eq!(read.into_stored().unwrap().pending_events, vec![stamped]);
+        }
     }
 
     #[test]

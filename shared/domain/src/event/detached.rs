@@ -10,7 +10,7 @@
 //! [`DetachedEvent::detach`] checks that before it answers, so an envelope that would not come
 //! back identical is never detached (its store keeps the whole envelope instead).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::value::RawValue;
 
 use super::{EnvelopeError, EventEnvelope, EventId, TaskCreated, TaskEvent, WireEnvelope};
@@ -26,6 +26,8 @@ pub struct DetachedEvent {
     pub event_type: String,
     pub schema_version: u32,
     pub occurred_at: DateTime<Utc>,
+    /// The owner's local day, if the event was stamped with one.
+    pub local_day: Option<NaiveDate>,
     pub sequence: u64,
     /// The event's `data` as JSON, without the fields the task holds (`{}` when it holds all).
     pub data: String,
@@ -65,6 +67,7 @@ impl DetachedEvent {
             event_type: event.event_type().to_owned(),
             schema_version: envelope.schema_version,
             occurred_at: envelope.occurred_at,
+            local_day: envelope.local_day,
             sequence: envelope.sequence,
             data,
         };
@@ -108,6 +111,7 @@ impl DetachedEvent {
             event_type: self.event_type.clone(),
             schema_version: self.schema_version,
             occurred_at: self.occurred_at,
+            local_day: self.local_day,
             task_id: task.id,
             user_id: task.owner.clone(),
             sequence: self.sequence,

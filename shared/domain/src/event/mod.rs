@@ -13,10 +13,11 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
+use crate::time_zone::TimeZone;
 use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
 mod archive;
@@ -222,11 +223,28 @@ pub struct EventEnvelope {
     pub event_id: EventId,
     pub schema_version: u32,
     pub occurred_at: DateTime<Utc>,
+    /// The owner's local day of `occurredAt`, in the owner's time zone when the command was
+    /// accepted. Absent in events written before time zones (their day is the UTC day).
+    pub local_day: Option<NaiveDate>,
     pub task_id: TaskId,
     pub user_id: UserId,
     /// The task's version after this event; the first event of a task has sequence 1.
     pub sequence: u64,
     pub event: TaskEvent,
+}
+
+/// Every zone is less than a day from UTC (UTC-12 to UTC+14), so a local day is the UTC date
+/// of `occurred_at` or one of its neighbours; any other is a producer's mistake, refused before
+/// it moves a counter on a day the event has nothing to do with.
+fn check_local_day(local_day: NaiveDate, occurred_at: DateTime<Utc>) -> Result<(), EnvelopeError> {
+    let utc = occurred_at.date_naive();
+    if (local_day - utc).num_days().abs() > 1 {
+        return Err(EnvelopeError::InvalidEnvelope(format!(
+            "localDay {local_day} is more than a day from occurredAt {}",
+            occurred_at.to_rfc3339()
+        )));
+    }
+    Ok(())
 }
 
 /// Why a message body is not an event this consumer can apply. Each is a per-message failure.
@@ -266,6 +284,8 @@ struct WireEnvelope<D> {
     event_type: String,
     schema_version: u32,
     occurred_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_day: Option<NaiveDate>,
     task_id: TaskId,
     user_id: UserId,
     sequence: u64,
@@ -280,12 +300,26 @@ impl EventEnvelope {
         self.event.event_type()
     }
 
+    /// The event stamped with its owner's local day in `zone`.
+    pub fn in_zone(mut self, zone: &TimeZone) -> Self {
+        self.local_day = Some(zone.local_day(self.occurred_at));
+        self
+    }
+
+    /// The day the owner's counters count this event on: its local day, or for an event
+    /// written before time zones, the UTC day.
+    pub fn owner_day(&self) -> NaiveDate {
+        self.local_day
+            .unwrap_or_else(|| self.occurred_at.date_naive())
+    }
+
     pub fn to_json(&self) -> String {
         let wire = WireEnvelope {
             event_id: self.event_id,
             event_type: self.event_type().to_owned(),
             schema_version: self.schema_version,
             occurred_at: self.occurred_at,
+            local_day: self.local_day,
             task_id: self.task_id,
             user_id: self.user_id.clone(),
             sequence: self.sequence,
@@ -323,6 +357,9 @@ impl EventEnvelope {
                 "sequence must be at least 1".into(),
             ));
         }
+        if let Some(local_day) = wire.local_day {
+            check_local_day(local_day, wire.occurred_at)?;
+        }
         let event = match wire.data {
             read::WireData::Event(event) => event,
             read::WireData::Raw(data) => TaskEvent::from_data(&wire.event_type, data.get())?,
@@ -331,6 +368,7 @@ impl EventEnvelope {
             event_id: wire.event_id,
             schema_version,
             occurred_at: wire.occurred_at,
+            local_day: wire.local_day,
             task_id: wire.task_id,
             user_id: wire.user_id,
             sequence: wire.sequence,

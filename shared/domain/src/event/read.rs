@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -25,6 +25,8 @@ pub(super) struct WireEnvelopeIn<'a> {
     schema_version: u64,
     #[serde(deserialize_with = "rfc3339::deserialize")]
     occurred_at: DateTime<Utc>,
+    #[serde(default)]
+    local_day: Option<NaiveDate>,
     task_id: TaskId,
     user_id: UserId,
     sequence: u64,
@@ -44,6 +46,7 @@ pub(super) struct ReadEnvelope<'a> {
     pub event_type: Cow<'a, str>,
     pub schema_version: u64,
     pub occurred_at: DateTime<Utc>,
+    pub local_day: Option<NaiveDate>,
     pub task_id: TaskId,
     pub user_id: UserId,
     pub sequence: u64,
@@ -62,6 +65,7 @@ impl<'a> ReadEnvelope<'a> {
             event_type: wire.event_type,
             schema_version: wire.schema_version,
             occurred_at: wire.occurred_at,
+            local_day: wire.local_day,
             task_id: wire.task_id,
             user_id: wire.user_id,
             sequence: wire.sequence,
@@ -83,6 +87,7 @@ enum Field {
     EventType,
     SchemaVersion,
     OccurredAt,
+    LocalDay,
     TaskId,
     UserId,
     Sequence,
@@ -106,6 +111,7 @@ impl<'de> Deserialize<'de> for Field {
                     "eventType" => Field::EventType,
                     "schemaVersion" => Field::SchemaVersion,
                     "occurredAt" => Field::OccurredAt,
+                    "localDay" => Field::LocalDay,
                     "taskId" => Field::TaskId,
                     "userId" => Field::UserId,
                     "sequence" => Field::Sequence,
@@ -175,6 +181,7 @@ impl<'de> Visitor<'de> for OnePass {
         let mut event_type: Option<&'de str> = None;
         let mut schema_version = None;
         let mut occurred_at = None;
+        let mut local_day = None;
         let mut task_id = None;
         let mut user_id = None;
         let mut sequence = None;
@@ -193,6 +200,7 @@ impl<'de> Visitor<'de> for OnePass {
                     |m| m.next_value_seed(Timestamp),
                     m,
                 )?,
+                Field::LocalDay => once(&mut local_day, "localDay", |m| m.next_value(), m)?,
                 Field::TaskId => once(&mut task_id, "taskId", |m| m.next_value(), m)?,
                 Field::UserId => once(&mut user_id, "userId", |m| m.next_value(), m)?,
                 Field::Sequence => once(&mut sequence, "sequence", |m| m.next_value(), m)?,
@@ -212,6 +220,8 @@ impl<'de> Visitor<'de> for OnePass {
             event_type: Cow::Borrowed(required(event_type, "eventType")?),
             schema_version: required(schema_version, "schemaVersion")?,
             occurred_at: required(occurred_at, "occurredAt")?,
+            // Optional: events written before time zones have none.
+            local_day: local_day.flatten(),
             task_id: required(task_id, "taskId")?,
             user_id: required(user_id, "userId")?,
             sequence: required(sequence, "sequence")?,

@@ -6,6 +6,7 @@ pub(super) fn created_envelope() -> EventEnvelope {
         event_id: EventId::from_uuid(Uuid::from_u128(7)),
         schema_version: 1,
         occurred_at: "2026-11-26T10:00:00Z".parse().unwrap(),
+        local_day: None,
         task_id: TaskId::from_uuid(Uuid::from_u128(1)),
         user_id: UserId::parse("user-1").unwrap(),
         sequence: 1,
@@ -136,4 +137,59 @@ fn bodies_the_one_pass_does_not_take_read_the_same_or_fail_the_same() {
         EventEnvelope::from_json(&bad_data).unwrap_err().kind(),
         "invalid_data"
     );
+}
+
+#[test]
+fn a_stamped_local_day_is_carried_after_occurred_at_and_read_back_by_either_reading() {
+    let tokyo = crate::TimeZone::parse("Asia/Tokyo").unwrap();
+    let mut envelope = created_envelope();
+    envelope.occurred_at = "2026-11-26T20:00:00Z".parse().unwrap();
+    let stamped = envelope.clone().in_zone(&tokyo);
+    let day: chrono::NaiveDate = "2026-11-27".parse().unwrap();
+    assert_eq!(stamped.local_day, Some(day));
+    assert_eq!(stamped.owner_day(), day);
+    assert_eq!(
+        envelope.owner_day(),
+        "2026-11-26".parse().unwrap(),
+        "UTC day when unstamped"
+    );
+    let body = stamped.to_json();
+    assert!(
+        body.contains(r#""occurredAt":"2026-11-26T20:00:00Z","localDay":"2026-11-27","taskId""#),
+        "{body}"
+    );
+    assert_eq!(EventEnvelope::from_json(&body).unwrap(), stamped);
+    // The reference reading (data before eventType) gives the same day.
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let data = value["data"].to_string();
+    let data_first = body.replace(&format!(",\"data\":{data}"), "").replacen(
+        '{',
+        &format!("{{\"data\":{data},"),
+        1,
+    );
+    assert_eq!(EventEnvelope::from_json(&data_first).unwrap(), stamped);
+    // Unstamped events keep the documented shape: no `localDay` at all.
+    assert!(!envelope.to_json().contains("localDay"));
+    assert_eq!(
+        EventEnvelope::from_json(&with(|j| j["localDay"] = json!(null))).unwrap(),
+        created_envelope()
+    );
+}
+
+#[test]
+fn a_local_day_more_than_a_day_from_occurred_at_or_not_a_date_is_refused() {
+    let kind = |day: serde_json::Value| {
+        EventEnvelope::from_json(&with(|j| j["localDay"] = day))
+            .map(|e| e.local_day)
+            .map_err(|e| e.kind())
+    };
+    // occurredAt is 2026-11-26T10:00:00Z.
+    for ok in ["2026-11-25", "2026-11-26", "2026-11-27"] {
+        assert_eq!(kind(json!(ok)), Ok(Some(ok.parse().unwrap())));
+    }
+    for far in ["2026-11-24", "2026-11-28", "2027-11-26"] {
+        assert_eq!(kind(json!(far)), Err("invalid_envelope"), "{far}");
+    }
+    assert_eq!(kind(json!("26/11/2026")), Err("invalid_envelope"));
+    assert_eq!(kind(json!(20261126)), Err("invalid_envelope"));
 }

@@ -284,6 +284,7 @@ impl Task {
                 event_id: next_event_id(),
                 schema_version: EventEnvelope::SCHEMA_VERSION,
                 occurred_at: now,
+                local_day: None,
                 task_id,
                 user_id: user_id.clone(),
                 sequence,
