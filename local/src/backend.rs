@@ -16,13 +16,13 @@ use taskpulse_app::erasure::ErasureTasks;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore, MemoryWorkQueue};
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_app::{
-    ApplyTransaction, DeleteCounters, ListPendingOutbox, ListUserDays, LoadIdempotency,
-    LoadProjectionConfig, LoadTask, MarkEventsPublished, MoveUserCounters, ReadCounters,
-    RebuildProgress, SaveProjectionConfig, SaveTask, ScanCounters, TaskCommands,
+    ApplyTransaction, DeleteCounters, ListPendingOutbox, ListUserDays, LoadProjectionConfig,
+    MoveUserCounters, ReadCounters, RebuildProgress, SaveProjectionConfig, ScanCounters,
+    TaskCommands,
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
-use taskpulse_lambda::api::{Api, CorsPolicy};
+use taskpulse_lambda::api::{Api, ApiTaskTable, CorsPolicy};
 use taskpulse_lambda::relay::relay_outbox;
 use tokio::sync::watch;
 
@@ -35,28 +35,8 @@ use crate::queue::{EventQueue, MemoryQueue, SqsQueue};
 use crate::rebuild::LocalRebuild;
 
 /// A task table the local stack serves the API and runs the relay on.
-pub trait TaskTable:
-    LoadTask
-    + SaveTask
-    + LoadIdempotency
-    + MarkEventsPublished
-    + ListPendingOutbox
-    + ErasureTasks
-    + Clone
-    + 'static
-{
-}
-impl<T> TaskTable for T where
-    T: LoadTask
-        + SaveTask
-        + LoadIdempotency
-        + MarkEventsPublished
-        + ListPendingOutbox
-        + ErasureTasks
-        + Clone
-        + 'static
-{
-}
+pub trait TaskTable: ApiTaskTable + ListPendingOutbox + ErasureTasks + Clone + 'static {}
+impl<T> TaskTable for T where T: ApiTaskTable + ListPendingOutbox + ErasureTasks + Clone + 'static {}
 
 /// A counter table the consumer writes, the analytics routes read and a rebuild rebuilds.
 pub trait AnalyticsTable:

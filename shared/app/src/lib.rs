@@ -25,11 +25,12 @@ pub use analytics::{
 };
 pub use ports::{
     ApplyTransaction, ArchiveDayMarkers, DeleteCounters, DeleteIdempotencyRecords, DeleteTask,
-    HandOutArchiveDays, IdempotencyRecord, ListCursor, ListPendingOutbox, ListQuery, ListTasks,
-    ListUserDays, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask, MAX_WORK_DELAY,
-    MarkEventsPublished, MoveUserCounters, PendingEvent, PublishError, PublishEvents, ReadArchive,
-    ReadCounters, RebuildProgress, SaveErasure, SaveError, SaveProjectionConfig, SaveTask,
-    ScanCounters, SendWork, StoreError, StoredTask, TaskPage, TaskWrite, TransactionResult,
+    DeleteUserSettings, HandOutArchiveDays, IdempotencyRecord, ListCursor, ListPendingOutbox,
+    ListQuery, ListTasks, ListUserDays, LoadErasures, LoadIdempotency, LoadProjectionConfig,
+    LoadTask, LoadUserSettings, MAX_WORK_DELAY, MarkEventsPublished, MoveUserCounters,
+    PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress,
+    SaveErasure, SaveError, SaveProjectionConfig, SaveTask, SaveUserSettings, ScanCounters,
+    SendWork, StoreError, StoredTask, TaskPage, TaskWrite, TransactionResult, UserSettings,
     VersionCounters, WriteArchive,
 };
 pub use relay::{RelaySummary, relay_pending};

@@ -52,6 +52,8 @@ use sha2::{Digest, Sha256};
 use taskpulse_domain::analytics::ProjectionVersion;
 use taskpulse_domain::{EventId, TaskId, UserId};
 
+/// A user's IANA time zone, on the user's settings item.
+pub const SETTINGS_TIME_ZONE: &str = "timeZone";
 /// The partition key of both tables.
 pub const PK: &str = "pk";
 /// The sort key of both tables.
@@ -150,6 +152,7 @@ const ERASURE_PREFIX: &str = "ERASURE#";
 const ERASURE_SORT_KEY: &str = "ERASURE";
 const ARCHIVE_DAY_PREFIX: &str = "ARCHIVE_DAY#";
 const USER_PREFIX: &str = "USER#";
+const SETTINGS_SORT_KEY: &str = "SETTINGS";
 const GLOBAL_PREFIX: &str = "GLOBAL#";
 const OUTBOX_PREFIX: &str = "OUTBOX#";
 const CONFIG_PARTITION: &str = "PROJECTIONS";
@@ -278,6 +281,13 @@ pub fn archive_day_of_marker(sort_key: &str) -> Option<NaiveDate> {
 /// in the analytics table.
 pub fn user_partition(user: &UserId) -> String {
     format!("{USER_PREFIX}{user}")
+}
+
+/// A user's settings item in the tasks table: the user's partition, which holds nothing else
+/// there (the tasks are under `TASK#`; the partition names them only in the `byUser` index,
+/// which the settings item is not in).
+pub fn settings_key(user: &UserId) -> (String, String) {
+    (user_partition(user), SETTINGS_SORT_KEY.to_owned())
 }
 
 pub fn user_tasks_partition(user: &UserId) -> String {

@@ -16,9 +16,10 @@ use taskpulse_domain::erasure::{Erasure, ErasureProgress, ErasureStep};
 use uuid::Uuid;
 
 use crate::ports::{
-    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, HandOutArchiveDays, ListQuery,
-    ListTasks, ListUserDays, LoadErasures, LoadProjectionConfig, LoadTask, MoveUserCounters,
-    PublishEvents, ReadArchive, ReplaceArchiveObject, SaveErasure, StoreError,
+    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, DeleteUserSettings,
+    HandOutArchiveDays, ListQuery, ListTasks, ListUserDays, LoadErasures, LoadProjectionConfig,
+    LoadTask, MoveUserCounters, PublishEvents, ReadArchive, ReplaceArchiveObject, SaveErasure,
+    StoreError,
 };
 
 pub use archive_days::{ARCHIVE_FAN_OUT_PAGE, DayRewrite};
@@ -89,6 +90,7 @@ pub trait ErasureTasks:
     + LoadTask
     + DeleteTask
     + DeleteIdempotencyRecords
+    + DeleteUserSettings
     + ArchiveDayMarkers
 {
 }
@@ -100,6 +102,7 @@ impl<T> ErasureTasks for T where
         + LoadTask
         + DeleteTask
         + DeleteIdempotencyRecords
+        + DeleteUserSettings
         + ArchiveDayMarkers
 {
 }
@@ -146,6 +149,10 @@ where
                     .tasks
                     .delete_idempotency_records(user, ERASURE_PAGE)
                     .await?;
+                if deleted == 0 {
+                    // The last of the user's items in the task table, with the last page.
+                    self.tasks.delete_user_settings(user).await?;
+                }
                 let done = ErasureProgress {
                     idempotency_records_deleted: deleted as u64,
                     ..ErasureProgress::default()

@@ -5,6 +5,7 @@ mod analytics;
 mod archive;
 mod erasure;
 mod projections;
+mod settings;
 mod tasks;
 mod work_queue;
 
@@ -12,6 +13,7 @@ pub use analytics::*;
 pub use archive::*;
 pub use erasure::*;
 pub use projections::*;
+pub use settings::*;
 pub use tasks::*;
 pub use work_queue::*;
 

@@ -6,10 +6,7 @@ use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{EventId, Task, TaskCommand};
 
 use super::{CommandContext, CommandError, CommandOutcome, TaskCommands, count_accepted};
-use crate::ports::{
-    IdempotencyRecord, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent,
-    PublishEvents, SaveError, SaveTask, TaskWrite,
-};
+use crate::ports::{IdempotencyRecord, PendingEvent, PublishEvents, SaveError, TaskWrite};
 
 /// A client-chosen key that makes a request safe to retry, and the fingerprint of the request
 /// it was first used with.
@@ -24,7 +21,7 @@ pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
 
 impl<S, P> TaskCommands<S, P>
 where
-    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
+    S: super::CommandStore,
     P: PublishEvents,
 {
     /// The record of a command under the caller's key, if there is one; `created_event` is the
@@ -65,7 +62,9 @@ where
             priority: answer.priority,
             planned_accomplish_date: answer.planned_accomplish_date,
         });
+        let zone = self.time_zone(&answer.owner).await?;
         let (task, events) = Task::execute(None, &command, answer.created_at, || event_id)?;
+        let events = super::in_zone(events, &zone);
         if task.as_ref() != Some(answer) {
             return Err(CommandError::Unavailable(format!(
                 "the idempotency record of task {} does not describe its create",

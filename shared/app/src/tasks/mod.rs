@@ -12,8 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
-    Description, DomainError, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, Title,
-    UserId,
+    Description, DomainError, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId,
+    TimeZone, Title, UserId,
 };
 use uuid::Uuid;
 
@@ -26,8 +26,8 @@ pub use precondition::IfMatch;
 use crate::backoff::Backoff;
 use crate::metric;
 use crate::ports::{
-    ListQuery, ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, PendingEvent,
-    PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
+    ListQuery, ListTasks, LoadIdempotency, LoadTask, LoadUserSettings, MarkEventsPublished,
+    PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
 };
 
 /// A validated request to create a task; the owner comes from the caller's identity.
@@ -124,6 +124,14 @@ pub(crate) const COMMAND_RETRY_BACKOFF: Backoff = Backoff {
     longest: Duration::from_millis(320),
 };
 
+/// The events stamped with their owner's local day in `zone`.
+fn in_zone(events: Vec<EventEnvelope>, zone: &TimeZone) -> Vec<EventEnvelope> {
+    events
+        .into_iter()
+        .map(|event| event.in_zone(zone))
+        .collect()
+}
+
 fn new_event_id() -> EventId {
     EventId::from_uuid(Uuid::now_v7())
 }
@@ -134,9 +142,21 @@ pub struct TaskCommands<S, P> {
     publisher: P,
 }
 
+/// What the task commands need of the task table: tasks with their outboxes, idempotency
+/// records, listings, and the owners' settings (their time zones).
+pub trait CommandStore:
+    LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks + LoadUserSettings
+{
+}
+
+impl<S> CommandStore for S where
+    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks + LoadUserSettings
+{
+}
+
 impl<S, P> TaskCommands<S, P>
 where
-    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
+    S: CommandStore,
     P: PublishEvents,
 {
     pub fn new(store: S, publisher: P) -> Self {
@@ -159,6 +179,13 @@ where
             .filter(|stored| &stored.task.owner == caller)
             .map(|stored| stored.task)
             .ok_or(CommandError::NotFound)
+    }
+
+    /// The zone `user`'s events are stamped in: read for every command that may emit events,
+    /// so that a change of zone applies from the next command on.
+    pub(crate) async fn time_zone(&self, user: &UserId) -> Result<TimeZone, CommandError> {
+        let settings = self.store.load_user_settings(user).await?;
+        Ok(settings.unwrap_or_default().time_zone)
     }
 
     pub async fn list_tasks(
@@ -185,8 +212,10 @@ where
             priority: new.priority,
             planned_accomplish_date: new.planned_accomplish_date,
         });
+        let zone = self.time_zone(&context.caller).await?;
         let (task, events) = Task::execute(None, &command, now_millis(), new_event_id)?;
         let task = task.ok_or(CommandError::NotFound)?;
+        let events = in_zone(events, &zone);
         let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
         let created_event = events.first().map(|event| event.event_id);
         let record = self.idempotency_record(context, &task, created_event);
@@ -242,6 +271,7 @@ where
         if let Some(outcome) = self.replay(context).await? {
             return Ok(outcome);
         }
+        let zone = self.time_zone(&context.caller).await?;
         for attempt in 0..MAX_ATTEMPTS {
             let stored = self
                 .store
@@ -262,6 +292,7 @@ where
             let (task, events) =
                 Task::execute(Some(stored.task), &command, now_millis(), new_event_id)?;
             let task = task.ok_or(CommandError::NotFound)?;
+            let events = in_zone(events, &zone);
             let record = self.idempotency_record(context, &task, None);
 
             if events.is_empty() {

@@ -9,6 +9,7 @@ mod erasure_deletes;
 mod erasure_record;
 mod idempotency;
 mod items;
+mod user_settings;
 
 use std::collections::HashMap;
 

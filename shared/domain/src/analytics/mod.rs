@@ -174,7 +174,10 @@ fn add_deltas(event: &TaskEvent, deltas: &mut BTreeMap<Counter, i64>) {
 pub struct EventEffect {
     pub event_id: EventId,
     pub user: UserId,
+    /// The owner's day: the UTC day, or the owner's local day where the projection says so.
     pub day: NaiveDate,
+    /// Everyone's day: always the UTC day, so global analytics do not depend on anyone's zone.
+    pub global_day: NaiveDate,
     pub deltas: BTreeMap<Counter, i64>,
 }
 
@@ -183,10 +186,12 @@ pub fn effect(envelope: &EventEnvelope) -> EventEffect {
     let mut deltas = BTreeMap::new();
     add_deltas(&envelope.event, &mut deltas);
     deltas.retain(|_, delta| *delta != 0);
+    let utc_day = envelope.occurred_at.date_naive();
     EventEffect {
         event_id: envelope.event_id,
         user: envelope.user_id.clone(),
-        day: envelope.occurred_at.date_naive(),
+        day: utc_day,
+        global_day: utc_day,
         deltas,
     }
 }
@@ -194,16 +199,16 @@ pub fn effect(envelope: &EventEnvelope) -> EventEffect {
 /// The counter updates of one event, one per scope.
 pub fn project(envelope: &EventEnvelope) -> Vec<CounterUpdate> {
     let effect = effect(envelope);
-    [Scope::User(effect.user), Scope::Global]
-        .into_iter()
-        .map(|scope| CounterUpdate {
-            key: CounterKey {
-                scope,
-                day: effect.day,
-            },
-            deltas: effect.deltas.clone(),
-        })
-        .collect()
+    [
+        (Scope::User(effect.user), effect.day),
+        (Scope::Global, effect.global_day),
+    ]
+    .into_iter()
+    .map(|(scope, day)| CounterUpdate {
+        key: CounterKey { scope, day },
+        deltas: effect.deltas.clone(),
+    })
+    .collect()
 }
 
 /// Adds `deltas` into `total`, counter by counter.
@@ -358,6 +363,7 @@ mod tests {
             event_id: EventId::from_uuid(Uuid::from_u128(n)),
             user: UserId::parse(user).unwrap(),
             day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+            global_day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
             deltas: deltas.iter().copied().collect(),
         };
         let effects = [

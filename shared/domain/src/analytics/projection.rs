@@ -19,6 +19,10 @@ pub enum Projection {
     Tasks,
     /// [`Projection::Tasks`] and, besides, the tasks created per priority.
     TasksByPriority,
+    /// [`Projection::TasksByPriority`]'s counters, each user's counted on the user's own local
+    /// days (the `localDay` the event was stamped with; the UTC day for events without one).
+    /// Everyone's counters stay on UTC days.
+    LocalDays,
 }
 
 const TASKS_COUNTERS: [Counter; 12] = [
@@ -37,13 +41,14 @@ const TASKS_COUNTERS: [Counter; 12] = [
 ];
 
 impl Projection {
-    pub const ALL: [Projection; 2] = [Self::Tasks, Self::TasksByPriority];
+    pub const ALL: [Projection; 3] = [Self::Tasks, Self::TasksByPriority, Self::LocalDays];
 
     /// The name the projection configuration stores and the rebuild command takes.
     pub fn name(self) -> &'static str {
         match self {
             Self::Tasks => "tasks",
             Self::TasksByPriority => "tasks-by-priority",
+            Self::LocalDays => "local-days",
         }
     }
 
@@ -51,21 +56,33 @@ impl Projection {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// Whether this projection counts each user's events on the user's own local days (and so
+    /// differs from a UTC-day projection on the days of users outside UTC).
+    pub fn counts_local_days(self) -> bool {
+        self == Self::LocalDays
+    }
+
     /// Every counter this projection can move.
     pub fn counters(self) -> &'static [Counter] {
         match self {
             Self::Tasks => &TASKS_COUNTERS,
-            Self::TasksByPriority => &Counter::ALL,
+            Self::TasksByPriority | Self::LocalDays => &Counter::ALL,
         }
     }
 
     /// What one event does to this projection's counters.
     pub fn effect(self, envelope: &EventEnvelope) -> EventEffect {
         let mut effect = effect(envelope);
-        if let (Self::TasksByPriority, TaskEvent::Created(created)) = (self, &envelope.event) {
+        if self == Self::Tasks {
+            return effect;
+        }
+        if let TaskEvent::Created(created) = &envelope.event {
             effect
                 .deltas
                 .insert(Counter::created_with(created.priority), 1);
+        }
+        if self == Self::LocalDays {
+            effect.day = envelope.owner_day();
         }
         effect
     }
@@ -146,6 +163,40 @@ mod tests {
             tasks.deltas,
             BTreeMap::from([(Counter::Created, 1), (Counter::OpenNew, 1)])
         );
+    }
+
+    #[test]
+    fn the_local_days_projection_counts_the_owner_on_the_local_day_and_everyone_on_the_utc_day() {
+        let tokyo = crate::TimeZone::parse("Asia/Tokyo").unwrap();
+        // Created at 10:00 UTC on 2026-11-26: 19:00 in Tokyo, the same day.
+        let same_day = created(Priority::Low).in_zone(&tokyo);
+        let mut late = created(Priority::Low);
+        late.occurred_at = "2026-11-26T20:00:00Z".parse().unwrap();
+        let next_morning = late.clone().in_zone(&tokyo);
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        for (event, owner_day) in [
+            (&same_day, "2026-11-26"),
+            (&next_morning, "2026-11-27"),
+            (&late, "2026-11-26"),
+        ] {
+            let local = Projection::LocalDays.effect(event);
+            assert_eq!(
+                (local.day, local.global_day),
+                (day(owner_day), event.occurred_at.date_naive())
+            );
+            assert_eq!(
+                local.deltas,
+                Projection::TasksByPriority.effect(event).deltas
+            );
+            // The UTC projections ignore the stamp.
+            for utc in [Projection::Tasks, Projection::TasksByPriority] {
+                let effect = utc.effect(event);
+                assert_eq!(effect.day, event.occurred_at.date_naive(), "{utc}");
+                assert_eq!(effect.global_day, effect.day);
+            }
+        }
+        assert!(Projection::LocalDays.counts_local_days());
+        assert!(!Projection::TasksByPriority.counts_local_days());
     }
 
     #[test]

@@ -21,15 +21,17 @@ mod problem;
 mod query;
 mod request;
 mod response;
+mod settings;
 mod tasks;
 #[cfg(test)]
 mod test_support;
 
 use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
+use taskpulse_app::tasks::CommandStore;
 use taskpulse_app::{
-    ListTasks, LoadErasures, LoadIdempotency, LoadProjectionConfig, LoadTask, MarkEventsPublished,
-    PublishEvents, ReadCounters, SaveErasure, SaveTask, SendWork, TaskCommands,
+    LoadErasures, LoadProjectionConfig, PublishEvents, ReadCounters, SaveErasure, SaveUserSettings,
+    SendWork, TaskCommands,
 };
 
 pub use analytics::ANALYTICS_READ_SCOPE;
@@ -57,6 +59,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/tasks/{id}/planned-date"),
     ("DELETE", "/me"),
     ("GET", "/me/erasure"),
+    ("GET", "/me/settings"),
+    ("PUT", "/me/settings"),
     ("DELETE", "/users/{userId}"),
     ("GET", "/users/{userId}/erasure"),
 ];
@@ -84,6 +88,8 @@ enum Route<'a> {
     Erase(ErasureTarget<'a>),
     /// The status of an erasure (`GET`).
     Erasure(ErasureTarget<'a>),
+    /// The caller's settings.
+    Settings,
 }
 
 impl<'a> Route<'a> {
@@ -99,6 +105,7 @@ impl<'a> Route<'a> {
             ["analytics", "global"] => Self::Analytics(AnalyticsRoute::Global),
             ["me"] => Self::Erase(ErasureTarget::Me),
             ["me", "erasure"] => Self::Erasure(ErasureTarget::Me),
+            ["me", "settings"] => Self::Settings,
             ["users", user] if !user.is_empty() => Self::Erase(ErasureTarget::User(user)),
             ["users", user, "erasure"] if !user.is_empty() => {
                 Self::Erasure(ErasureTarget::User(user))
@@ -114,27 +121,17 @@ impl<'a> Route<'a> {
             Self::Task(_) | Self::Analytics(_) | Self::Erasure(_) => "GET",
             Self::TaskChange(..) => "POST",
             Self::Erase(_) => "DELETE",
+            Self::Settings => "GET, PUT",
         }
     }
 }
 
-/// What the API needs of the task table: tasks, their outboxes and idempotency records, and
-/// the erasure records that refuse an erased identity.
-pub trait ApiTaskTable:
-    LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks + LoadErasures + SaveErasure
-{
-}
+/// What the API needs of the task table: what the commands need (tasks, their outboxes,
+/// idempotency records, the owners' settings), settings saved, and the erasure records that
+/// refuse an erased identity.
+pub trait ApiTaskTable: CommandStore + SaveUserSettings + LoadErasures + SaveErasure {}
 
-impl<S> ApiTaskTable for S where
-    S: LoadTask
-        + SaveTask
-        + LoadIdempotency
-        + MarkEventsPublished
-        + ListTasks
-        + LoadErasures
-        + SaveErasure
-{
-}
+impl<S> ApiTaskTable for S where S: CommandStore + SaveUserSettings + LoadErasures + SaveErasure {}
 
 impl<S, P, R, W> Api<S, P, R, W>
 where
@@ -227,6 +224,8 @@ where
                 self.change_task(request, id, change).await
             }
             (Route::Analytics(which), &Method::GET) => self.analytics_report(request, which).await,
+            (Route::Settings, &Method::GET) => self.get_settings(request).await,
+            (Route::Settings, &Method::PUT) => self.put_settings(request).await,
             _ => Err(Problem::method_not_allowed(route.methods())),
         }
     }

@@ -108,7 +108,7 @@ fn is_json_media_type(content_type: &str) -> bool {
 }
 
 /// The body as a JSON object, after the size and media-type checks.
-fn json_object_body(request: &Request) -> Result<Map<String, Value>, Problem> {
+pub(super) fn json_object_body(request: &Request) -> Result<Map<String, Value>, Problem> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::body_too_large(bytes.len(), MAX_BODY_BYTES));

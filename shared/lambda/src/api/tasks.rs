@@ -5,9 +5,8 @@
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
-use taskpulse_app::{
-    ListTasks, LoadIdempotency, LoadTask, MarkEventsPublished, NewTask, PublishEvents, SaveTask,
-};
+use taskpulse_app::tasks::CommandStore;
+use taskpulse_app::{NewTask, PublishEvents};
 use taskpulse_domain::{Description, Priority, TaskCommand, TaskId, TaskStatus, Title};
 
 use super::Api;
@@ -28,7 +27,7 @@ pub(super) enum ChangeRoute {
 
 impl<S, P, R, W> Api<S, P, R, W>
 where
-    S: LoadTask + SaveTask + LoadIdempotency + MarkEventsPublished + ListTasks,
+    S: CommandStore,
     P: PublishEvents,
 {
     pub(super) async fn create_task(&self, request: &Request) -> Result<Response<Body>, Problem> {

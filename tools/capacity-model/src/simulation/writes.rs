@@ -55,6 +55,7 @@ impl Simulation<'_> {
                 event_id: event_id(queued.user, self.next_sequence),
                 user: self.user_id(queued.user),
                 day,
+                global_day: day,
                 deltas: self.deltas.clone(),
             });
         }

@@ -196,13 +196,17 @@ pub fn plan_transactions_knowing(
     let mut open: Vec<Open> = vec![new_open()];
     for (group_index, group) in groups.iter().enumerate() {
         let (user, day) = (&group[0].user, group[0].day);
+        // A user counted on local days has a day that spans two UTC days, whose events go to
+        // two global items; every other group's events all go to the global item of its day.
+        let spans_utc_days = group.iter().any(|e| e.global_day != day);
+        let global_slots = if spans_utc_days { 2 } else { 1 };
         let mut inline_set = known(user, day).unwrap_or(0);
         let mut rest: &[&EventEffect] = group;
         while !rest.is_empty() {
             let mut n = rest.len().min(per_item);
             let (mut inline, mut before) = place(inline_set, n);
-            // One action per overflow marker, beside the update and a global one.
-            let most_overflow = max_items - 2;
+            // One action per overflow marker, beside the update and the global ones.
+            let most_overflow = max_items.saturating_sub(1 + global_slots).max(1);
             if n - inline > most_overflow {
                 n = inline + most_overflow.max(1);
                 (inline, before) = place(inline_set, n);
@@ -223,14 +227,32 @@ pub fn plan_transactions_knowing(
                 before,
             };
             let current = open.last().expect("one is always open");
-            let new_day = usize::from(!current.globals.contains_key(&write.day));
-            let full = current.actions + current.globals.len() + write.action_count() + new_day
+            let new_days = if spans_utc_days {
+                let mut days: Vec<NaiveDate> = chunk.iter().map(|e| e.global_day).collect();
+                days.sort_unstable();
+                days.dedup();
+                days.iter()
+                    .filter(|d| !current.globals.contains_key(d))
+                    .count()
+            } else {
+                usize::from(!current.globals.contains_key(&write.day))
+            };
+            let full = current.actions + current.globals.len() + write.action_count() + new_days
                 > max_items;
             if (full && !current.users.is_empty()) || current.last_group == Some(group_index) {
                 open.push(new_open());
             }
             let tx = open.last_mut().expect("one is always open");
-            add_into(tx.globals.entry(write.day).or_default(), &write.deltas);
+            if spans_utc_days {
+                for effect in chunk {
+                    add_into(
+                        tx.globals.entry(effect.global_day).or_default(),
+                        &effect.deltas,
+                    );
+                }
+            } else {
+                add_into(tx.globals.entry(write.day).or_default(), &write.deltas);
+            }
             tx.last_group = Some(group_index);
             tx.actions += write.action_count();
             tx.users.push(write);

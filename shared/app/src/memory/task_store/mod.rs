@@ -15,9 +15,10 @@ use taskpulse_domain::{TaskId, UserId};
 
 use self::table::TaskTable;
 use crate::ports::{
-    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, IdempotencyRecord, ListPendingOutbox,
-    ListQuery, ListTasks, LoadErasures, LoadIdempotency, LoadTask, MarkEventsPublished,
-    SaveErasure, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
+    ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, DeleteUserSettings, IdempotencyRecord,
+    ListPendingOutbox, ListQuery, ListTasks, LoadErasures, LoadIdempotency, LoadTask,
+    LoadUserSettings, MarkEventsPublished, SaveErasure, SaveError, SaveTask, SaveUserSettings,
+    StoreError, StoredTask, TaskPage, TaskWrite, UserSettings,
 };
 
 /// Listing entries read per lock, as the DynamoDB adapter reads its index a `Query` page at a
@@ -167,6 +168,33 @@ impl DeleteIdempotencyRecords for MemoryTaskStore {
     ) -> Result<usize, StoreError> {
         self.check_available()?;
         Ok(self.write().remove_idempotency_records(user, limit))
+    }
+}
+
+impl LoadUserSettings for MemoryTaskStore {
+    async fn load_user_settings(&self, user: &UserId) -> Result<Option<UserSettings>, StoreError> {
+        self.check_available()?;
+        Ok(self.read().settings(user).cloned())
+    }
+}
+
+impl SaveUserSettings for MemoryTaskStore {
+    async fn save_user_settings(
+        &self,
+        user: &UserId,
+        settings: &UserSettings,
+    ) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.write().put_settings(user, settings);
+        Ok(())
+    }
+}
+
+impl DeleteUserSettings for MemoryTaskStore {
+    async fn delete_user_settings(&self, user: &UserId) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.write().remove_settings(user);
+        Ok(())
     }
 }
 

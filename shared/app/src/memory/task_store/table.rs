@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use taskpulse_domain::erasure::Erasure;
 use taskpulse_domain::{Task, TaskId, TaskStatus, UserId};
 
-use crate::ports::{IdempotencyRecord, SaveError, StoreError, StoredTask};
+use crate::ports::{IdempotencyRecord, SaveError, StoreError, StoredTask, UserSettings};
 
 /// Where a task sits in its owner's listing: its creation time, then its id.
 pub(super) type ListingKey = (DateTime<Utc>, TaskId);
@@ -20,6 +20,8 @@ type OutboxKey = (DateTime<Utc>, TaskId);
 pub(super) struct TaskTable {
     tasks: HashMap<TaskId, StoredTask>,
     idempotency: HashMap<(UserId, String), IdempotencyRecord>,
+    /// Each user's settings, for those who chose any.
+    settings: HashMap<UserId, UserSettings>,
     /// Erasure records by user (the DynamoDB table keys them by a digest of the user id).
     erasures: HashMap<UserId, Erasure>,
     /// The archive days each erasure has rewritten, with the objects rewritten in each.
@@ -138,6 +140,18 @@ impl TaskTable {
     }
 
     /// `user`'s erasure record, unless it is past its retention.
+    pub fn settings(&self, user: &UserId) -> Option<&UserSettings> {
+        self.settings.get(user)
+    }
+
+    pub fn put_settings(&mut self, user: &UserId, settings: &UserSettings) {
+        self.settings.insert(user.clone(), settings.clone());
+    }
+
+    pub fn remove_settings(&mut self, user: &UserId) {
+        self.settings.remove(user);
+    }
+
     pub fn erasure(&self, user: &UserId) -> Option<&Erasure> {
         self.erasures
             .get(user)
