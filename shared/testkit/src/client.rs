@@ -27,10 +27,12 @@ pub enum Route {
     MyErasure,
     EraseUser,
     UserErasure,
+    MySettings,
+    ChangeMySettings,
 }
 
 impl Route {
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 14] = [
         Route::CreateTask,
         Route::GetTask,
         Route::ListTasks,
@@ -43,6 +45,8 @@ impl Route {
         Route::MyErasure,
         Route::EraseUser,
         Route::UserErasure,
+        Route::MySettings,
+        Route::ChangeMySettings,
     ];
 
     /// (method, path template), as the API and `docs/openapi.yaml` write it.
@@ -60,6 +64,8 @@ impl Route {
             Route::MyErasure => ("GET", "/me/erasure"),
             Route::EraseUser => ("DELETE", "/users/{userId}"),
             Route::UserErasure => ("GET", "/users/{userId}/erasure"),
+            Route::MySettings => ("GET", "/me/settings"),
+            Route::ChangeMySettings => ("PUT", "/me/settings"),
         }
     }
 
@@ -157,6 +163,15 @@ impl<'a> ApiClient<'a> {
 
     pub fn user_erasure(&self, caller: &str, user: &str) -> Call<'a> {
         self.call(Route::UserErasure.request(caller, user))
+    }
+
+    pub fn my_settings(&self, user: &str) -> Call<'a> {
+        self.call(Route::MySettings.request(user, ""))
+    }
+
+    /// `PUT /me/settings` with this body.
+    pub fn change_my_settings(&self, user: &str, settings: &Value) -> Call<'a> {
+        self.call(Route::ChangeMySettings.request(user, "").json(settings))
     }
 
     fn call(&self, event: GatewayRequest) -> Call<'a> {

@@ -3,6 +3,7 @@
 //! raced or resumed, and items in the earlier layout, are in `idempotency`.
 
 mod idempotency;
+mod settings;
 
 use std::collections::BTreeSet;
 

@@ -16,7 +16,10 @@ use crate::consume::consume_events;
 use crate::memory::{
     MemoryAnalyticsStore, MemoryArchive, MemoryArchiveDays, MemoryEventQueue, MemoryTaskStore,
 };
-use crate::ports::{LoadIdempotency, SaveProjectionConfig, ScanCounters, VersionCounters};
+use crate::ports::{
+    LoadIdempotency, LoadUserSettings, SaveProjectionConfig, SaveUserSettings, ScanCounters,
+    UserSettings, VersionCounters,
+};
 use crate::projections::ProjectionConfig;
 use crate::tasks::tests::{as_user, new_task};
 use crate::tasks::{CommandContext, IdempotencyKey, TaskCommands};
@@ -183,6 +186,13 @@ async fn an_erasure_leaves_nothing_under_the_user_id_and_moves_no_global_counter
     let (ana, bo) = (user("ana"), user("bo"));
     let before = world.counters().await;
     let counted_before = world.archive_events_of(&ana).await;
+    let berlin = UserSettings {
+        time_zone: taskpulse_domain::TimeZone::parse("Europe/Berlin").unwrap(),
+    };
+    let store = world.commands.store();
+    for who in [&ana, &bo] {
+        store.save_user_settings(who, &berlin).await.unwrap();
+    }
     let requested = request_erasure(world.commands.store(), &ana, Utc::now())
         .await
         .unwrap();
@@ -225,9 +235,10 @@ async fn an_erasure_leaves_nothing_under_the_user_id_and_moves_no_global_counter
         (world.tasks_of("ana").await, world.tasks_of("bo").await),
         (0, 1)
     );
-    let store = world.commands.store();
     assert_eq!(store.load_idempotency(&ana, "k1").await.unwrap(), None);
     assert!(store.load_idempotency(&bo, "k1").await.unwrap().is_some());
+    assert_eq!(store.load_user_settings(&ana).await.unwrap(), None);
+    assert_eq!(store.load_user_settings(&bo).await.unwrap(), Some(berlin));
     let after = world.counters().await;
     for (before, after) in before.iter().zip(&after) {
         assert!(scope_items(after, &Scope::User(ana.clone())).is_empty());
