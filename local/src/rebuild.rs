@@ -66,6 +66,10 @@ pub struct RebuildState {
     pub events_per_second: f64,
     pub differences: Option<usize>,
     pub sample_differences: Vec<Value>,
+    /// Users the versions count on other days with the same totals (their time zones), and
+    /// their differing day items.
+    pub users_on_other_days: u64,
+    pub user_days_on_other_days: u64,
     pub activated: bool,
     pub refused: Option<String>,
     pub error: Option<String>,
@@ -87,6 +91,8 @@ impl Default for RebuildState {
             events_per_second: 0.0,
             differences: None,
             sample_differences: vec![],
+            users_on_other_days: 0,
+            user_days_on_other_days: 0,
             activated: false,
             refused: None,
             error: None,
@@ -216,6 +222,8 @@ impl LocalRebuild {
             }
             RebuildProgressEvent::Verified(report) => self.update(|s| {
                 s.differences = Some(report.differences.len());
+                s.users_on_other_days = report.users_on_other_days;
+                s.user_days_on_other_days = report.user_days_on_other_days;
                 s.sample_differences = report
                     .differences
                     .iter()

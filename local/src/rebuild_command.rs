@@ -143,6 +143,12 @@ fn print_report(state: &Value) {
         "  verified   {} counters differ from the active version",
         state["differences"]
     );
+    if state["usersOnOtherDays"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "             {} users counted on other days ({} day items), same totals: their time zones",
+            state["usersOnOtherDays"], state["userDaysOnOtherDays"]
+        );
+    }
     for difference in state["sampleDifferences"].as_array().into_iter().flatten() {
         println!(
             "             {} {}: active {}, rebuilt {}",

@@ -146,4 +146,6 @@ pub async fn activate(
 }
 
 #[cfg(test)]
+mod local_days_tests;
+#[cfg(test)]
 pub(crate) mod tests;

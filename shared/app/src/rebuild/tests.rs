@@ -36,7 +36,11 @@ fn v(n: u32) -> ProjectionVersion {
 }
 
 /// The live path: events archived and counted in the active version, batch by batch.
-async fn live(archive: &MemoryArchive, store: &MemoryAnalyticsStore, events: &[EventEnvelope]) {
+pub(super) async fn live(
+    archive: &MemoryArchive,
+    store: &MemoryAnalyticsStore,
+    events: &[EventEnvelope],
+) {
     let config = store.load_projection_config().await.unwrap();
     for batch in events.chunks(7) {
         let refs: Vec<&EventEnvelope> = batch.iter().collect();
@@ -54,15 +58,23 @@ async fn live(archive: &MemoryArchive, store: &MemoryAnalyticsStore, events: &[E
     }
 }
 
+/// Everyone's counters of `version`, day by day.
+pub(super) async fn global_days(
+    store: &MemoryAnalyticsStore,
+    version: ProjectionVersion,
+) -> BTreeMap<chrono::NaiveDate, BTreeMap<Counter, i64>> {
+    store
+        .read_days(version, &Scope::Global, None, "2030-01-01".parse().unwrap())
+        .await
+        .unwrap()
+}
+
 async fn global_totals(
     store: &MemoryAnalyticsStore,
     version: ProjectionVersion,
 ) -> BTreeMap<Counter, i64> {
     let mut totals = BTreeMap::new();
-    let days = store
-        .read_days(version, &Scope::Global, None, "2030-01-01".parse().unwrap())
-        .await
-        .unwrap();
+    let days = global_days(store, version).await;
     for counters in days.values() {
         taskpulse_domain::analytics::add_into(&mut totals, counters);
     }
@@ -304,6 +316,6 @@ async fn progress_is_reported_partition_by_partition() {
 }
 
 /// A task table without erasure records.
-fn no_erasures() -> crate::memory::MemoryTaskStore {
+pub(super) fn no_erasures() -> crate::memory::MemoryTaskStore {
     crate::memory::MemoryTaskStore::default()
 }

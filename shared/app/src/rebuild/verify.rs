@@ -2,11 +2,19 @@
 //! projections define. Live traffic moves both versions, one transaction after the other, so a
 //! single read may catch a counter between the two: a difference is read again (both versions,
 //! the key alone) until a round sees the values agree, and only what never agrees is reported.
+//!
+//! When one version counts each user on the user's local days and the other on UTC days, a
+//! user outside UTC has events on other days in each, by design. Everyone's days are UTC days
+//! in both and are compared day by day as always; a user's days are compared as the user's
+//! totals over all days, which a move between days does not change. A user whose totals agree
+//! is reported as counted on other days, not as a difference.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use taskpulse_domain::analytics::{Counter, CounterKey};
+use chrono::NaiveDate;
+use taskpulse_domain::UserId;
+use taskpulse_domain::analytics::{Counter, CounterKey, Scope, add_into};
 
 use super::RebuildError;
 use crate::ports::{ReadCounters, ScanCounters};
@@ -28,6 +36,11 @@ pub struct VerificationReport {
     /// The counters compared: those both projections define.
     pub counters: Vec<Counter>,
     pub differences: Vec<Difference>,
+    /// Users whose events the two versions count on other days (one counts local days, the
+    /// other UTC days) with the same totals: explained by their time zones, not differences.
+    pub users_on_other_days: u64,
+    /// The day items of those users that differ between the versions.
+    pub user_days_on_other_days: u64,
 }
 
 /// How often a difference is read again, and the pause before each round.
@@ -80,18 +93,34 @@ pub async fn verify(
         .filter(|c| building.projection.counters().contains(c))
         .copied()
         .collect();
+    let by_totals =
+        active.projection.counts_local_days() != building.projection.counts_local_days();
     let old = store.scan_counters(active.version).await?;
     let new = store.scan_counters(building.version).await?;
     let keys: BTreeSet<&CounterKey> = old.keys().chain(new.keys()).collect();
     let mut open: BTreeMap<CounterKey, Vec<Difference>> = BTreeMap::new();
+    let mut open_users: BTreeMap<UserId, UserDays> = BTreeMap::new();
     for key in &keys {
-        let found = differences(key, &counters, old.get(*key), new.get(*key));
-        if !found.is_empty() {
-            open.insert((*key).clone(), found);
+        match (&key.scope, by_totals) {
+            (Scope::User(user), true) => {
+                let days = open_users.entry(user.clone()).or_default();
+                days.old
+                    .insert(key.day, old.get(*key).cloned().unwrap_or_default());
+                days.new
+                    .insert(key.day, new.get(*key).cloned().unwrap_or_default());
+            }
+            _ => {
+                let found = differences(key, &counters, old.get(*key), new.get(*key));
+                if !found.is_empty() {
+                    open.insert((*key).clone(), found);
+                }
+            }
         }
     }
+    let mut on_other_days = OtherDays::default();
+    open_users.retain(|user, days| !on_other_days.explains(user, days, &counters));
     for _ in 0..rereads.rounds {
-        if open.is_empty() {
+        if open.is_empty() && open_users.is_empty() {
             break;
         }
         tokio::time::sleep(rereads.pause).await;
@@ -105,10 +134,145 @@ pub async fn verify(
             }
         }
         open = still;
+        let mut still_users = BTreeMap::new();
+        for user in open_users.into_keys() {
+            let scope = Scope::User(user.clone());
+            let days = UserDays {
+                old: store
+                    .read_days(active.version, &scope, None, LAST_DAY)
+                    .await?,
+                new: store
+                    .read_days(building.version, &scope, None, LAST_DAY)
+                    .await?,
+            };
+            if !on_other_days.explains(&user, &days, &counters) {
+                still_users.insert(user, days);
+            }
+        }
+        open_users = still_users;
+    }
+    let mut differences_found: Vec<Difference> = open.into_values().flatten().collect();
+    for (user, days) in open_users {
+        differences_found.extend(days.differences(&user, &counters));
     }
     Ok(VerificationReport {
         items: keys.len() as u64,
         counters,
-        differences: open.into_values().flatten().collect(),
+        differences: differences_found,
+        users_on_other_days: on_other_days.users,
+        user_days_on_other_days: on_other_days.days,
     })
+}
+
+/// Later than any day a counter is kept for, and still a four-digit year (sort keys compare
+/// as text).
+const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
+
+/// One user's day items in the active (`old`) and the building (`new`) version.
+#[derive(Debug, Default)]
+struct UserDays {
+    old: BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
+    new: BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
+}
+
+impl UserDays {
+    fn differences(&self, user: &UserId, counters: &[Counter]) -> Vec<Difference> {
+        let days: BTreeSet<&NaiveDate> = self.old.keys().chain(self.new.keys()).collect();
+        days.into_iter()
+            .flat_map(|day| {
+                let key = CounterKey {
+                    scope: Scope::User(user.clone()),
+                    day: *day,
+                };
+                differences(&key, counters, self.old.get(day), self.new.get(day))
+            })
+            .collect()
+    }
+
+    fn totals_agree(&self, counters: &[Counter]) -> bool {
+        let total = |days: &BTreeMap<NaiveDate, BTreeMap<Counter, i64>>| {
+            let mut sum = BTreeMap::new();
+            for counters in days.values() {
+                add_into(&mut sum, counters);
+            }
+            sum
+        };
+        let (old, new) = (total(&self.old), total(&self.new));
+        let value = |m: &BTreeMap<Counter, i64>, c: &Counter| m.get(c).copied().unwrap_or(0);
+        counters.iter().all(|c| value(&old, c) == value(&new, c))
+    }
+}
+
+/// The users found counted on other days with the same totals, and their differing days.
+#[derive(Debug, Default)]
+struct OtherDays {
+    users: u64,
+    days: u64,
+}
+
+impl OtherDays {
+    /// Whether the user's days agree, or differ only by days: counted if they differ.
+    fn explains(&mut self, user: &UserId, days: &UserDays, counters: &[Counter]) -> bool {
+        let differing: BTreeSet<NaiveDate> = days
+            .differences(user, counters)
+            .into_iter()
+            .map(|d| d.key.day)
+            .collect();
+        if differing.is_empty() {
+            return true;
+        }
+        if !days.totals_agree(counters) {
+            return false;
+        }
+        self.users += 1;
+        self.days += differing.len() as u64;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, n).unwrap()
+    }
+
+    fn days(entries: &[(u32, i64)]) -> BTreeMap<NaiveDate, BTreeMap<Counter, i64>> {
+        entries
+            .iter()
+            .map(|(d, n)| (day(*d), BTreeMap::from([(Counter::Created, *n)])))
+            .collect()
+    }
+
+    #[test]
+    fn a_user_on_other_days_with_the_same_totals_is_explained_and_other_totals_are_not() {
+        let user = UserId::parse("ana").unwrap();
+        let counters = [Counter::Created];
+        let mut seen = OtherDays::default();
+        let same = UserDays {
+            old: days(&[(1, 2)]),
+            new: days(&[(1, 2)]),
+        };
+        assert!(seen.explains(&user, &same, &counters));
+        assert_eq!((seen.users, seen.days), (0, 0), "nothing differs");
+        let moved = UserDays {
+            old: days(&[(1, 2), (2, 1)]),
+            new: days(&[(1, 1), (2, 1), (3, 1)]),
+        };
+        assert!(seen.explains(&user, &moved, &counters));
+        assert_eq!((seen.users, seen.days), (1, 2), "days 1 and 3 differ");
+        let lost = UserDays {
+            old: days(&[(1, 2)]),
+            new: days(&[(2, 1)]),
+        };
+        assert!(!seen.explains(&user, &lost, &counters));
+        assert_eq!(seen.users, 1);
+        let found: Vec<(NaiveDate, i64, i64)> = lost
+            .differences(&user, &counters)
+            .iter()
+            .map(|d| (d.key.day, d.active, d.building))
+            .collect();
+        assert_eq!(found, [(day(1), 2, 0), (day(2), 0, 1)]);
+    }
 }

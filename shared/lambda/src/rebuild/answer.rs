@@ -78,6 +78,11 @@ pub struct VerificationView {
     pub differences: usize,
     /// The first differences found, to start explaining them from.
     pub sample: Vec<DifferenceView>,
+    /// Users counted on other days by the two versions (one counts local days, the other UTC
+    /// days) with the same totals, and their differing day items: their time zones explain
+    /// them, so they are no differences.
+    pub users_on_other_days: u64,
+    pub user_days_on_other_days: u64,
 }
 
 impl VerificationView {
@@ -92,6 +97,8 @@ impl VerificationView {
                 .take(sample)
                 .map(DifferenceView::from)
                 .collect(),
+            users_on_other_days: report.users_on_other_days,
+            user_days_on_other_days: report.user_days_on_other_days,
         }
     }
 }
