@@ -1,5 +1,5 @@
 //! Given users in three zones whose events carry their local days, counted live in a UTC-day
-//! version, when a `local-days` version is rebuilt beside it (with live traffic during the
+//! version, when a `tasks-v2` version is rebuilt beside it (with live traffic during the
 //! build), then everyone's days agree exactly, each user's days are the local days of the
 //! user's events, and the verification reports the users on other days, not differences.
 
@@ -50,7 +50,7 @@ async fn a_local_days_version_rebuilt_beside_a_utc_one_moves_only_users_days() {
     let (before, during) = events.split_at(30);
     let (archive, store) = (MemoryArchive::default(), MemoryAnalyticsStore::default());
     live(&archive, &store, before).await;
-    super::start(&store, Projection::LocalDays, chrono::Utc::now())
+    super::start(&store, Projection::TasksV2, chrono::Utc::now())
         .await
         .unwrap();
     live(&archive, &store, during).await;
@@ -59,7 +59,7 @@ async fn a_local_days_version_rebuilt_beside_a_utc_one_moves_only_users_days() {
         &archive,
         &no_erasures(),
         &store,
-        &plan(Projection::LocalDays),
+        &plan(Projection::TasksV2),
         |_| {},
     )
     .await

@@ -22,7 +22,7 @@ pub enum Projection {
     /// [`Projection::TasksByPriority`]'s counters, each user's counted on the user's own local
     /// days (the `localDay` the event was stamped with; the UTC day for events without one).
     /// Everyone's counters stay on UTC days.
-    LocalDays,
+    TasksV2,
 }
 
 const TASKS_COUNTERS: [Counter; 12] = [
@@ -41,14 +41,14 @@ const TASKS_COUNTERS: [Counter; 12] = [
 ];
 
 impl Projection {
-    pub const ALL: [Projection; 3] = [Self::Tasks, Self::TasksByPriority, Self::LocalDays];
+    pub const ALL: [Projection; 3] = [Self::Tasks, Self::TasksByPriority, Self::TasksV2];
 
     /// The name the projection configuration stores and the rebuild command takes.
     pub fn name(self) -> &'static str {
         match self {
             Self::Tasks => "tasks",
             Self::TasksByPriority => "tasks-by-priority",
-            Self::LocalDays => "local-days",
+            Self::TasksV2 => "tasks-v2",
         }
     }
 
@@ -59,14 +59,14 @@ impl Projection {
     /// Whether this projection counts each user's events on the user's own local days (and so
     /// differs from a UTC-day projection on the days of users outside UTC).
     pub fn counts_local_days(self) -> bool {
-        self == Self::LocalDays
+        self == Self::TasksV2
     }
 
     /// Every counter this projection can move.
     pub fn counters(self) -> &'static [Counter] {
         match self {
             Self::Tasks => &TASKS_COUNTERS,
-            Self::TasksByPriority | Self::LocalDays => &Counter::ALL,
+            Self::TasksByPriority | Self::TasksV2 => &Counter::ALL,
         }
     }
 
@@ -81,7 +81,7 @@ impl Projection {
                 .deltas
                 .insert(Counter::created_with(created.priority), 1);
         }
-        if self == Self::LocalDays {
+        if self == Self::TasksV2 {
             effect.day = envelope.owner_day();
         }
         effect
@@ -179,7 +179,7 @@ mod tests {
             (&next_morning, "2026-11-27"),
             (&late, "2026-11-26"),
         ] {
-            let local = Projection::LocalDays.effect(event);
+            let local = Projection::TasksV2.effect(event);
             assert_eq!(
                 (local.day, local.global_day),
                 (day(owner_day), event.occurred_at.date_naive())
@@ -195,7 +195,7 @@ mod tests {
                 assert_eq!(effect.global_day, effect.day);
             }
         }
-        assert!(Projection::LocalDays.counts_local_days());
+        assert!(Projection::TasksV2.counts_local_days());
         assert!(!Projection::TasksByPriority.counts_local_days());
     }
 

@@ -282,4 +282,6 @@ pub fn plan_transactions_knowing(
 }
 
 #[cfg(test)]
+mod local_days_tests;
+#[cfg(test)]
 pub(crate) mod tests;

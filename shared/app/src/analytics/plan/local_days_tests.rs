@@ -1,0 +1,201 @@
+//! The property of local days: for users in several zones, with events on both sides of
+//! daylight-saving changes and of local midnights, delivered duplicated and shuffled in random
+//! batches through the consumer's use case, every user's local-day counter and every global
+//! UTC-day counter equals a recount from the event history.
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use proptest::prelude::*;
+use taskpulse_domain::analytics::{
+    Counter, CounterKey, Projection, ProjectionVersion, Scope, add_into,
+};
+use taskpulse_domain::task::CreateTask;
+use taskpulse_domain::{
+    EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TaskStatus, TimeZone, Title,
+    UserId,
+};
+use uuid::Uuid;
+
+use super::PlanLimits;
+use crate::analytics::apply_events;
+use crate::memory::MemoryAnalyticsStore;
+use crate::ports::ScanCounters;
+use crate::projections::ProjectionSpec;
+
+/// The users' zones: UTC, both sides of it, half- and quarter-hour offsets, a 30-minute DST
+/// (Lord Howe) and the extremes (UTC+14, UTC-11).
+const ZONES: [&str; 8] = [
+    "UTC",
+    "Europe/Berlin",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+];
+
+/// Instants the events gather around: daylight-saving changes of 2026 and local midnights.
+const ANCHORS: [&str; 8] = [
+    "2026-03-08T10:00:00Z", // Los Angeles springs forward
+    "2026-03-29T01:00:00Z", // Berlin springs forward
+    "2026-10-25T01:00:00Z", // Berlin falls back (a 25-hour day)
+    "2026-11-01T09:00:00Z", // Los Angeles falls back
+    "2026-04-04T15:00:00Z", // Lord Howe falls back by 30 minutes
+    "2026-03-28T23:00:00Z", // midnight in Berlin
+    "2026-03-08T08:00:00Z", // midnight in Los Angeles
+    "2026-12-06T10:00:00Z", // midnight in Kiritimati
+];
+
+/// One task: its owner, when it is created (an anchor and minutes from it), and whether and
+/// how many minutes later it is completed.
+#[derive(Debug, Clone)]
+struct Plan {
+    owner: usize,
+    anchor: usize,
+    minutes: i64,
+    priority: usize,
+    completed_after: Option<i64>,
+}
+
+fn task_plan() -> impl Strategy<Value = Plan> {
+    (
+        0..ZONES.len(),
+        0..ANCHORS.len(),
+        -150i64..150,
+        0..4usize,
+        prop::option::of(1i64..900),
+    )
+        .prop_map(|(owner, anchor, minutes, priority, completed_after)| Plan {
+            owner,
+            anchor,
+            minutes,
+            priority,
+            completed_after,
+        })
+}
+
+fn user(owner: usize) -> UserId {
+    UserId::parse(&format!("user-{owner}")).unwrap()
+}
+
+/// The events of the planned tasks, each stamped with its owner's local day.
+fn history(plans: &[Plan]) -> Vec<EventEnvelope> {
+    let mut next = 0u128;
+    let mut ids = || {
+        next += 1;
+        EventId::from_uuid(Uuid::from_u128(next))
+    };
+    let mut events = vec![];
+    for (n, plan) in plans.iter().enumerate() {
+        let zone = TimeZone::parse(ZONES[plan.owner]).unwrap();
+        let anchor: DateTime<Utc> = ANCHORS[plan.anchor].parse().unwrap();
+        let created_at = anchor + Duration::minutes(plan.minutes);
+        let create = TaskCommand::Create(CreateTask {
+            task_id: TaskId::from_uuid(Uuid::from_u128(n as u128 + 1)),
+            owner: user(plan.owner),
+            title: Title::parse("task").unwrap(),
+            description: None,
+            priority: Priority::ALL[plan.priority],
+            planned_accomplish_date: created_at + Duration::hours(3),
+        });
+        let (task, emitted) = Task::execute(None, &create, created_at, &mut ids).unwrap();
+        events.extend(emitted.into_iter().map(|e| e.in_zone(&zone)));
+        if let Some(after) = plan.completed_after {
+            let complete = TaskCommand::ChangeStatus {
+                status: TaskStatus::Completed,
+                at: None,
+            };
+            let at = created_at + Duration::minutes(after);
+            let (_, emitted) = Task::execute(task, &complete, at, &mut ids).unwrap();
+            events.extend(emitted.into_iter().map(|e| e.in_zone(&zone)));
+        }
+    }
+    events
+}
+
+/// The recount: each event's counters on its owner's local day (the zone recomputed from the
+/// owner, not read from the event) and on its UTC day for everyone.
+fn recount(
+    plans: &[Plan],
+    events: &[EventEnvelope],
+) -> BTreeMap<CounterKey, BTreeMap<Counter, i64>> {
+    let zone_of = |user: &UserId| {
+        let owner = plans
+            .iter()
+            .map(|p| p.owner)
+            .find(|o| &self::user(*o) == user)
+            .unwrap();
+        TimeZone::parse(ZONES[owner]).unwrap()
+    };
+    let mut expected: BTreeMap<CounterKey, BTreeMap<Counter, i64>> = BTreeMap::new();
+    for event in events {
+        let deltas = Projection::TasksByPriority.effect(event).deltas;
+        let local_day = zone_of(&event.user_id).local_day(event.occurred_at);
+        for key in [
+            CounterKey {
+                scope: Scope::User(event.user_id.clone()),
+                day: local_day,
+            },
+            CounterKey {
+                scope: Scope::Global,
+                day: event.occurred_at.date_naive(),
+            },
+        ] {
+            add_into(expected.entry(key).or_default(), &deltas);
+        }
+    }
+    for counters in expected.values_mut() {
+        counters.retain(|_, v| *v != 0);
+    }
+    expected.retain(|_, counters| !counters.is_empty());
+    expected
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn local_day_counters_from_shuffled_duplicated_batches_match_a_recount(
+        plans in prop::collection::vec(task_plan(), 1..40),
+        copies in prop::collection::vec(1usize..4, 50),
+        seed in any::<u64>(),
+        batch_sizes in prop::collection::vec(1usize..30, 1..10),
+        max_items in 4usize..12,
+        max_events_per_item in 1usize..4,
+    ) {
+        let events = history(&plans);
+        let mut deliveries: Vec<&EventEnvelope> = events
+            .iter()
+            .enumerate()
+            .flat_map(|(i, e)| std::iter::repeat_n(e, copies[i % copies.len()]))
+            .collect();
+        let mut state = seed | 1;
+        for i in (1..deliveries.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            deliveries.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let store = MemoryAnalyticsStore::default();
+        let spec = ProjectionSpec { version: ProjectionVersion::FIRST, projection: Projection::TasksV2 };
+        let limits = PlanLimits { max_items, max_events_per_item, global_shards: 3 };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let counted = runtime.block_on(async {
+            let mut rest = &deliveries[..];
+            let mut size = batch_sizes.iter().cycle();
+            while !rest.is_empty() {
+                let (batch, tail) = rest.split_at((*size.next().unwrap()).min(rest.len()));
+                rest = tail;
+                // The consumer hands the use case each event of a batch once.
+                let mut seen = std::collections::HashSet::new();
+                let distinct = batch.iter().copied().filter(|e| seen.insert(e.event_id));
+                let deadline = tokio::time::Instant::now() + StdDuration::from_secs(10);
+                let outcome = apply_events(&store, spec, distinct, &limits, deadline).await;
+                assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+            }
+            store.scan_counters(spec.version).await.unwrap()
+        });
+        prop_assert_eq!(counted, recount(&plans, &events));
+    }
+}
