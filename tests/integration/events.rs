@@ -85,6 +85,7 @@ async fn api_events_answer_their_documented_status_in_order() {
         26
     );
     assert_eq!(body("api-analytics-global.json")["scope"], "global");
+    assert_eq!(body("api-put-settings.json")["timeZone"], "Asia/Tokyo");
     assert_eq!(body("api-erase-me.json")["step"], "settling");
     let sent = pipeline
         .sqs

@@ -30,6 +30,7 @@ pub const API_EVENT_STATUSES: &[(&str, u16)] = &[
     ("api-analytics-me.json", 200),
     ("api-analytics-global-forbidden.json", 403),
     ("api-analytics-global.json", 200),
+    ("api-put-settings.json", 200),
     ("api-erase-me.json", 202),
 ];
 

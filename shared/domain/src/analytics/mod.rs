@@ -10,8 +10,10 @@
 //! version live apart ([`ProjectionVersion`]), so a projection can be rebuilt from the event
 //! archive beside the one serving.
 
+mod counter;
 mod projection;
 
+pub use counter::Counter;
 pub use projection::{Projection, ProjectionVersion};
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 
 use crate::event::{EventEnvelope, EventId, TaskEvent};
-use crate::values::{Priority, TaskStatus, UserId};
+use crate::values::UserId;
 
 /// Whose counters: one user's, or everyone's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,96 +35,6 @@ pub enum Scope {
 pub struct CounterKey {
     pub scope: Scope,
     pub day: NaiveDate,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Counter {
-    Created,
-    Completed,
-    CompletedOnTime,
-    CompletedLate,
-    LeadTimeSecondsSum,
-    Delayed,
-    DelaySecondsSum,
-    Rescheduled,
-    PriorityChanges,
-    /// Gauge deltas: tasks entering (+1) and leaving (-1) an open status.
-    OpenNew,
-    OpenInProgress,
-    OpenOnHold,
-    /// Tasks created with each priority (the `tasks-by-priority` projection only).
-    CreatedLow,
-    CreatedMedium,
-    CreatedHigh,
-    CreatedCritical,
-}
-
-impl Counter {
-    /// Every counter any projection writes.
-    pub const ALL: [Counter; 16] = [
-        Self::Created,
-        Self::Completed,
-        Self::CompletedOnTime,
-        Self::CompletedLate,
-        Self::LeadTimeSecondsSum,
-        Self::Delayed,
-        Self::DelaySecondsSum,
-        Self::Rescheduled,
-        Self::PriorityChanges,
-        Self::OpenNew,
-        Self::OpenInProgress,
-        Self::OpenOnHold,
-        Self::CreatedLow,
-        Self::CreatedMedium,
-        Self::CreatedHigh,
-        Self::CreatedCritical,
-    ];
-
-    /// The attribute name on the counter item and the field name in the analytics API.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Completed => "completed",
-            Self::CompletedOnTime => "completedOnTime",
-            Self::CompletedLate => "completedLate",
-            Self::LeadTimeSecondsSum => "leadTimeSecondsSum",
-            Self::Delayed => "delayed",
-            Self::DelaySecondsSum => "delaySecondsSum",
-            Self::Rescheduled => "rescheduled",
-            Self::PriorityChanges => "priorityChanges",
-            Self::OpenNew => "openNew",
-            Self::OpenInProgress => "openInProgress",
-            Self::OpenOnHold => "openOnHold",
-            Self::CreatedLow => "createdLow",
-            Self::CreatedMedium => "createdMedium",
-            Self::CreatedHigh => "createdHigh",
-            Self::CreatedCritical => "createdCritical",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
-    }
-
-    /// The gauge that counts open tasks in `status`; terminal statuses have none.
-    pub fn open_gauge(status: TaskStatus) -> Option<Self> {
-        match status {
-            TaskStatus::New => Some(Self::OpenNew),
-            TaskStatus::InProgress => Some(Self::OpenInProgress),
-            TaskStatus::OnHold => Some(Self::OpenOnHold),
-            TaskStatus::Completed | TaskStatus::Cancelled => None,
-        }
-    }
-
-    /// The counter of tasks created with `priority`.
-    pub fn created_with(priority: Priority) -> Self {
-        match priority {
-            Priority::Low => Self::CreatedLow,
-            Priority::Medium => Self::CreatedMedium,
-            Priority::High => Self::CreatedHigh,
-            Priority::Critical => Self::CreatedCritical,
-        }
-    }
 }
 
 /// The deltas one event applies to one counter item, merged per counter.
@@ -388,12 +300,5 @@ mod tests {
             BTreeMap::from([(Counter::Created, 1), (Counter::OpenInProgress, 1)]),
             "OpenNew nets to zero and is left out"
         );
-    }
-
-    #[test]
-    fn counter_names_round_trip() {
-        for c in Counter::ALL {
-            assert_eq!(Counter::from_name(c.name()), Some(c));
-        }
     }
 }

@@ -19,26 +19,17 @@ pub enum Projection {
     Tasks,
     /// [`Projection::Tasks`] and, besides, the tasks created per priority.
     TasksByPriority,
-    /// [`Projection::TasksByPriority`]'s counters, each user's counted on the user's own local
-    /// days (the `localDay` the event was stamped with; the UTC day for events without one).
-    /// Everyone's counters stay on UTC days.
+    /// The analytics people can act on: [`Projection::TasksByPriority`]'s counters and the
+    /// tasks completed per priority (the priority at completion), on time and late, each user's
+    /// counted on the user's own local days (the `localDay` the event was stamped with; the UTC
+    /// day for events without one). Everyone's counters stay on UTC days.
     TasksV2,
 }
 
-const TASKS_COUNTERS: [Counter; 12] = [
-    Counter::Created,
-    Counter::Completed,
-    Counter::CompletedOnTime,
-    Counter::CompletedLate,
-    Counter::LeadTimeSecondsSum,
-    Counter::Delayed,
-    Counter::DelaySecondsSum,
-    Counter::Rescheduled,
-    Counter::PriorityChanges,
-    Counter::OpenNew,
-    Counter::OpenInProgress,
-    Counter::OpenOnHold,
-];
+/// How many of [`Counter::ALL`] (in its order) the `tasks` and `tasks-by-priority`
+/// projections define; `tasks-v2` defines them all.
+const TASKS_COUNTERS: usize = 12;
+const TASKS_BY_PRIORITY_COUNTERS: usize = 16;
 
 impl Projection {
     pub const ALL: [Projection; 3] = [Self::Tasks, Self::TasksByPriority, Self::TasksV2];
@@ -65,8 +56,9 @@ impl Projection {
     /// Every counter this projection can move.
     pub fn counters(self) -> &'static [Counter] {
         match self {
-            Self::Tasks => &TASKS_COUNTERS,
-            Self::TasksByPriority | Self::TasksV2 => &Counter::ALL,
+            Self::Tasks => &Counter::ALL[..TASKS_COUNTERS],
+            Self::TasksByPriority => &Counter::ALL[..TASKS_BY_PRIORITY_COUNTERS],
+            Self::TasksV2 => &Counter::ALL,
         }
     }
 
@@ -83,6 +75,13 @@ impl Projection {
         }
         if self == Self::TasksV2 {
             effect.day = envelope.owner_day();
+            if let TaskEvent::Completed(done) = &envelope.event
+                && let Some(priority) = done.priority
+            {
+                for counter in Counter::completed_with(priority, done.on_time) {
+                    effect.deltas.insert(counter, 1);
+                }
+            }
         }
         effect
     }
@@ -199,8 +198,79 @@ mod tests {
         assert!(!Projection::TasksByPriority.counts_local_days());
     }
 
+    fn completed(priority: Priority, late: bool) -> EventEnvelope {
+        let created = created(priority);
+        let task = Task::apply(None, &created).unwrap();
+        // Planned for 2026-12-01; completed the day before or the day after.
+        let at = if late {
+            "2026-12-02T10:00:00Z"
+        } else {
+            "2026-11-30T10:00:00Z"
+        };
+        let (_, events) = Task::execute(
+            Some(task),
+            &TaskCommand::ChangeStatus {
+                status: crate::TaskStatus::Completed,
+                at: None,
+            },
+            at.parse().unwrap(),
+            || EventId::from_uuid(Uuid::from_u128(10)),
+        )
+        .unwrap();
+        events.into_iter().last().unwrap()
+    }
+
+    #[test]
+    fn tasks_v2_counts_completions_per_priority_at_completion_and_old_events_under_none() {
+        let on_time = completed(Priority::Critical, false);
+        let late = completed(Priority::Low, true);
+        let v2 = |e: &EventEnvelope| Projection::TasksV2.effect(e).deltas;
+        let by_priority = |e: &EventEnvelope| Projection::TasksByPriority.effect(e).deltas;
+        let mut expected = by_priority(&on_time);
+        expected.insert(Counter::CompletedCritical, 1);
+        expected.insert(Counter::CompletedOnTimeCritical, 1);
+        assert_eq!(v2(&on_time), expected);
+        let mut expected = by_priority(&late);
+        expected.insert(Counter::CompletedLow, 1);
+        expected.insert(Counter::CompletedLateLow, 1);
+        assert_eq!(v2(&late), expected);
+        assert!(!by_priority(&late).contains_key(&Counter::CompletedLow));
+        // A completion written before events said their priority.
+        let mut old = on_time.clone();
+        if let TaskEvent::Completed(done) = &mut old.event {
+            done.priority = None;
+        }
+        assert_eq!(v2(&old), by_priority(&old));
+    }
+
+    #[test]
+    fn the_counters_of_each_projection_extend_the_one_before() {
+        assert_eq!(Projection::Tasks.counters(), &Counter::ALL[..12]);
+        assert!(
+            Projection::TasksByPriority
+                .counters()
+                .starts_with(Projection::Tasks.counters())
+        );
+        assert!(
+            Projection::TasksV2
+                .counters()
+                .starts_with(Projection::TasksByPriority.counters())
+        );
+        assert_eq!(Projection::TasksV2.counters(), &Counter::ALL);
+    }
+
     #[test]
     fn every_counter_a_projection_moves_is_one_it_declares() {
+        for priority in Priority::ALL {
+            for late in [false, true] {
+                for projection in Projection::ALL {
+                    let effect = projection.effect(&completed(priority, late));
+                    for counter in effect.deltas.keys() {
+                        assert!(projection.counters().contains(counter), "{projection}");
+                    }
+                }
+            }
+        }
         for priority in Priority::ALL {
             for projection in Projection::ALL {
                 let effect = projection.effect(&created(priority));

@@ -112,6 +112,10 @@ pub struct TaskCompleted {
     pub on_time: bool,
     /// From creation to completion; never negative.
     pub lead_time_seconds: u64,
+    /// The task's priority when it was completed. Absent in events written before it was
+    /// added: their completions count under no priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

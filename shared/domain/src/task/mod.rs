@@ -165,6 +165,7 @@ impl Task {
             planned_accomplish_date: self.planned_accomplish_date,
             on_time: at <= self.planned_accomplish_date,
             lead_time_seconds: whole_seconds_between(self.created_at, at),
+            priority: Some(self.priority),
         }
     }
 

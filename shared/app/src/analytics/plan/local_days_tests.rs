@@ -132,7 +132,9 @@ fn recount(
     };
     let mut expected: BTreeMap<CounterKey, BTreeMap<Counter, i64>> = BTreeMap::new();
     for event in events {
-        let deltas = Projection::TasksByPriority.effect(event).deltas;
+        // What each event counts is the projection's rule (tested on its own); where it counts is the
+        // property here.
+        let deltas = Projection::TasksV2.effect(event).deltas;
         let local_day = zone_of(&event.user_id).local_day(event.occurred_at);
         for key in [
             CounterKey {

@@ -1,0 +1,189 @@
+//! The counters a projection can move: their names (attribute names on the counter items and
+//! field names in the analytics API) and which one counts what.
+
+use crate::values::{Priority, TaskStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Counter {
+    Created,
+    Completed,
+    CompletedOnTime,
+    CompletedLate,
+    LeadTimeSecondsSum,
+    Delayed,
+    DelaySecondsSum,
+    Rescheduled,
+    PriorityChanges,
+    /// Gauge deltas: tasks entering (+1) and leaving (-1) an open status.
+    OpenNew,
+    OpenInProgress,
+    OpenOnHold,
+    /// Tasks created with each priority (the `tasks-by-priority` and `tasks-v2` projections).
+    CreatedLow,
+    CreatedMedium,
+    CreatedHigh,
+    CreatedCritical,
+    /// Tasks completed with each priority (the priority at completion), and of them those on
+    /// time and late (the `tasks-v2` projection).
+    CompletedLow,
+    CompletedMedium,
+    CompletedHigh,
+    CompletedCritical,
+    CompletedOnTimeLow,
+    CompletedOnTimeMedium,
+    CompletedOnTimeHigh,
+    CompletedOnTimeCritical,
+    CompletedLateLow,
+    CompletedLateMedium,
+    CompletedLateHigh,
+    CompletedLateCritical,
+}
+
+impl Counter {
+    /// Every counter any projection writes, in the order projections grew: `tasks` defines the
+    /// first 12, `tasks-by-priority` the first 16, `tasks-v2` all.
+    pub const ALL: [Counter; 28] = [
+        Self::Created,
+        Self::Completed,
+        Self::CompletedOnTime,
+        Self::CompletedLate,
+        Self::LeadTimeSecondsSum,
+        Self::Delayed,
+        Self::DelaySecondsSum,
+        Self::Rescheduled,
+        Self::PriorityChanges,
+        Self::OpenNew,
+        Self::OpenInProgress,
+        Self::OpenOnHold,
+        Self::CreatedLow,
+        Self::CreatedMedium,
+        Self::CreatedHigh,
+        Self::CreatedCritical,
+        Self::CompletedLow,
+        Self::CompletedMedium,
+        Self::CompletedHigh,
+        Self::CompletedCritical,
+        Self::CompletedOnTimeLow,
+        Self::CompletedOnTimeMedium,
+        Self::CompletedOnTimeHigh,
+        Self::CompletedOnTimeCritical,
+        Self::CompletedLateLow,
+        Self::CompletedLateMedium,
+        Self::CompletedLateHigh,
+        Self::CompletedLateCritical,
+    ];
+
+    /// The attribute name on the counter item and the field name in the analytics API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Completed => "completed",
+            Self::CompletedOnTime => "completedOnTime",
+            Self::CompletedLate => "completedLate",
+            Self::LeadTimeSecondsSum => "leadTimeSecondsSum",
+            Self::Delayed => "delayed",
+            Self::DelaySecondsSum => "delaySecondsSum",
+            Self::Rescheduled => "rescheduled",
+            Self::PriorityChanges => "priorityChanges",
+            Self::OpenNew => "openNew",
+            Self::OpenInProgress => "openInProgress",
+            Self::OpenOnHold => "openOnHold",
+            Self::CreatedLow => "createdLow",
+            Self::CreatedMedium => "createdMedium",
+            Self::CreatedHigh => "createdHigh",
+            Self::CreatedCritical => "createdCritical",
+            Self::CompletedLow => "completedLow",
+            Self::CompletedMedium => "completedMedium",
+            Self::CompletedHigh => "completedHigh",
+            Self::CompletedCritical => "completedCritical",
+            Self::CompletedOnTimeLow => "completedOnTimeLow",
+            Self::CompletedOnTimeMedium => "completedOnTimeMedium",
+            Self::CompletedOnTimeHigh => "completedOnTimeHigh",
+            Self::CompletedOnTimeCritical => "completedOnTimeCritical",
+            Self::CompletedLateLow => "completedLateLow",
+            Self::CompletedLateMedium => "completedLateMedium",
+            Self::CompletedLateHigh => "completedLateHigh",
+            Self::CompletedLateCritical => "completedLateCritical",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The gauge that counts open tasks in `status`; terminal statuses have none.
+    pub fn open_gauge(status: TaskStatus) -> Option<Self> {
+        match status {
+            TaskStatus::New => Some(Self::OpenNew),
+            TaskStatus::InProgress => Some(Self::OpenInProgress),
+            TaskStatus::OnHold => Some(Self::OpenOnHold),
+            TaskStatus::Completed | TaskStatus::Cancelled => None,
+        }
+    }
+
+    /// The counter of tasks created with `priority`.
+    pub fn created_with(priority: Priority) -> Self {
+        match priority {
+            Priority::Low => Self::CreatedLow,
+            Priority::Medium => Self::CreatedMedium,
+            Priority::High => Self::CreatedHigh,
+            Priority::Critical => Self::CreatedCritical,
+        }
+    }
+
+    /// The counters of a task completed with `priority`: completed, and on time or late.
+    pub fn completed_with(priority: Priority, on_time: bool) -> [Self; 2] {
+        let (completed, on_time_counter, late) = match priority {
+            Priority::Low => (
+                Self::CompletedLow,
+                Self::CompletedOnTimeLow,
+                Self::CompletedLateLow,
+            ),
+            Priority::Medium => (
+                Self::CompletedMedium,
+                Self::CompletedOnTimeMedium,
+                Self::CompletedLateMedium,
+            ),
+            Priority::High => (
+                Self::CompletedHigh,
+                Self::CompletedOnTimeHigh,
+                Self::CompletedLateHigh,
+            ),
+            Priority::Critical => (
+                Self::CompletedCritical,
+                Self::CompletedOnTimeCritical,
+                Self::CompletedLateCritical,
+            ),
+        };
+        [completed, if on_time { on_time_counter } else { late }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counter_names_round_trip_and_are_distinct() {
+        for c in Counter::ALL {
+            assert_eq!(Counter::from_name(c.name()), Some(c));
+        }
+        let mut names: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Counter::ALL.len());
+    }
+
+    #[test]
+    fn each_priority_has_its_own_completion_counters() {
+        let mut seen = vec![];
+        for priority in Priority::ALL {
+            for on_time in [true, false] {
+                seen.extend(Counter::completed_with(priority, on_time));
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 12, "4 completed + 4 on time + 4 late");
+    }
+}
