@@ -9,7 +9,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate};
-use taskpulse_domain::analytics::{Counter, EventEffect, Scope};
+use taskpulse_domain::analytics::{Counter, EventEffect, Histogram, Scope};
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
@@ -155,6 +155,9 @@ pub struct AnalyticsReport {
     pub open: BTreeMap<Counter, i64>,
     /// One entry per day of the range, zeros included.
     pub days: Vec<(NaiveDate, BTreeMap<Counter, i64>)>,
+    /// Each histogram the projection keeps, summed over the range: (bucket, count) pairs.
+    /// Empty for a projection without histograms.
+    pub histograms: BTreeMap<Histogram, Vec<(u8, i64)>>,
 }
 
 const GAUGES: [Counter; 3] = [
@@ -179,13 +182,30 @@ pub async fn analytics_report(
             *open.entry(gauge).or_default() += counters.get(&gauge).copied().unwrap_or(0);
         }
     }
+    // Histogram buckets are no rows of their own: they are summed apart, for percentiles.
     let flows: Vec<Counter> = spec
         .projection
         .counters()
         .iter()
         .copied()
-        .filter(|c| !GAUGES.contains(c))
+        .filter(|c| !GAUGES.contains(c) && c.bucket().is_none())
         .collect();
+    let mut histograms: BTreeMap<Histogram, BTreeMap<u8, i64>> = spec
+        .projection
+        .counters()
+        .iter()
+        .filter_map(|c| c.bucket())
+        .map(|(histogram, _)| (histogram, BTreeMap::new()))
+        .collect();
+    for counters in stored.range(from..=to).map(|(_, counters)| counters) {
+        for (counter, count) in counters {
+            if let Some((histogram, bucket)) = counter.bucket()
+                && let Some(buckets) = histograms.get_mut(&histogram)
+            {
+                *buckets.entry(bucket).or_default() += count;
+            }
+        }
+    }
     let mut totals: BTreeMap<Counter, i64> = flows.iter().map(|c| (*c, 0)).collect();
     let mut days = vec![];
     let mut day = from;
@@ -210,6 +230,10 @@ pub async fn analytics_report(
         totals,
         open,
         days,
+        histograms: histograms
+            .into_iter()
+            .map(|(histogram, buckets)| (histogram, buckets.into_iter().collect()))
+            .collect(),
     })
 }
 

@@ -1,7 +1,13 @@
 //! The counters a projection can move: their names (attribute names on the counter items and
 //! field names in the analytics API) and which one counts what.
 
+use std::sync::LazyLock;
+
+use super::histogram::{HISTOGRAM_BUCKETS, Histogram};
 use crate::values::{Priority, TaskStatus};
+
+/// The counters that are not histogram buckets, in [`Counter::ALL`]'s order.
+const SCALARS: usize = 28;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Counter {
@@ -37,12 +43,40 @@ pub enum Counter {
     CompletedLateMedium,
     CompletedLateHigh,
     CompletedLateCritical,
+    /// One bucket of a histogram (`histogram.rs`): the durations counted in it (the `tasks-v2`
+    /// projection). Kept out of the per-day rows and totals; read as percentiles.
+    Bucket(Histogram, u8),
 }
+
+/// The names of the bucket counters, made once: `lt0` … and `dl0` ….
+static BUCKET_NAMES: LazyLock<[Vec<String>; 2]> = LazyLock::new(|| {
+    Histogram::ALL.map(|histogram| {
+        (0..HISTOGRAM_BUCKETS)
+            .map(|b| format!("{}{b}", histogram.prefix()))
+            .collect()
+    })
+});
 
 impl Counter {
     /// Every counter any projection writes, in the order projections grew: `tasks` defines the
-    /// first 12, `tasks-by-priority` the first 16, `tasks-v2` all.
-    pub const ALL: [Counter; 28] = [
+    /// first 12, `tasks-by-priority` the first 16, `tasks-v2` all (the histogram buckets last).
+    pub const ALL: [Counter; SCALARS + 2 * HISTOGRAM_BUCKETS] = {
+        let mut all = [Self::Created; SCALARS + 2 * HISTOGRAM_BUCKETS];
+        let mut i = 0;
+        while i < SCALARS {
+            all[i] = Self::SCALAR[i];
+            i += 1;
+        }
+        let mut b = 0;
+        while b < HISTOGRAM_BUCKETS {
+            all[SCALARS + b] = Self::Bucket(Histogram::LeadTime, b as u8);
+            all[SCALARS + HISTOGRAM_BUCKETS + b] = Self::Bucket(Histogram::Delay, b as u8);
+            b += 1;
+        }
+        all
+    };
+
+    const SCALAR: [Counter; SCALARS] = [
         Self::Created,
         Self::Completed,
         Self::CompletedOnTime,
@@ -104,11 +138,30 @@ impl Counter {
             Self::CompletedLateMedium => "completedLateMedium",
             Self::CompletedLateHigh => "completedLateHigh",
             Self::CompletedLateCritical => "completedLateCritical",
+            Self::Bucket(histogram, bucket) => BUCKET_NAMES[histogram as usize]
+                .get(usize::from(bucket))
+                .map_or("", String::as_str),
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
+        for histogram in Histogram::ALL {
+            if let Some(digits) = name.strip_prefix(histogram.prefix()) {
+                let bucket: u8 = digits.parse().ok()?;
+                let canonical = digits == bucket.to_string();
+                return (canonical && usize::from(bucket) < HISTOGRAM_BUCKETS)
+                    .then_some(Self::Bucket(histogram, bucket));
+            }
+        }
+        Self::SCALAR.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The histogram and bucket this counter is, if it is a bucket.
+    pub fn bucket(self) -> Option<(Histogram, u8)> {
+        match self {
+            Self::Bucket(histogram, bucket) => Some((histogram, bucket)),
+            _ => None,
+        }
     }
 
     /// The gauge that counts open tasks in `status`; terminal statuses have none.
@@ -162,6 +215,19 @@ impl Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_names_are_short_and_only_canonical_ones_parse() {
+        let lead = Counter::Bucket(Histogram::LeadTime, 57);
+        assert_eq!(lead.name(), "lt57");
+        assert_eq!(Counter::Bucket(Histogram::Delay, 0).name(), "dl0");
+        for bad in ["lt188", "lt057", "lt", "lt-1", "dlx", "ltime"] {
+            assert_eq!(Counter::from_name(bad), None, "{bad}");
+        }
+        assert_eq!(Counter::ALL.len(), 28 + 2 * HISTOGRAM_BUCKETS);
+        assert_eq!(lead.bucket(), Some((Histogram::LeadTime, 57)));
+        assert_eq!(Counter::Created.bucket(), None);
+    }
 
     #[test]
     fn counter_names_round_trip_and_are_distinct() {

@@ -11,9 +11,13 @@
 //! archive beside the one serving.
 
 mod counter;
+mod histogram;
 mod projection;
 
 pub use counter::Counter;
+pub use histogram::{
+    HISTOGRAM_BUCKETS, HISTOGRAM_RELATIVE_ERROR, Histogram, bucket_of, bucket_value, quantile,
+};
 pub use projection::{Projection, ProjectionVersion};
 
 use std::collections::{BTreeMap, HashMap};

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::{Counter, EventEffect, effect};
+use super::{Counter, EventEffect, Histogram, bucket_of, effect};
 use crate::event::{EventEnvelope, TaskEvent};
 
 /// The rule a projection version is built with.
@@ -19,8 +19,9 @@ pub enum Projection {
     Tasks,
     /// [`Projection::Tasks`] and, besides, the tasks created per priority.
     TasksByPriority,
-    /// The analytics people can act on: [`Projection::TasksByPriority`]'s counters and the
-    /// tasks completed per priority (the priority at completion), on time and late, each user's
+    /// The analytics people can act on: [`Projection::TasksByPriority`]'s counters, the tasks
+    /// completed per priority (the priority at completion), on time and late, and histograms
+    /// of lead times and delays (for percentiles), each user's
     /// counted on the user's own local days (the `localDay` the event was stamped with; the UTC
     /// day for events without one). Everyone's counters stay on UTC days.
     TasksV2,
@@ -75,12 +76,26 @@ impl Projection {
         }
         if self == Self::TasksV2 {
             effect.day = envelope.owner_day();
-            if let TaskEvent::Completed(done) = &envelope.event
-                && let Some(priority) = done.priority
-            {
-                for counter in Counter::completed_with(priority, done.on_time) {
-                    effect.deltas.insert(counter, 1);
+            let mut count = |counter: Counter| *effect.deltas.entry(counter).or_default() += 1;
+            match &envelope.event {
+                TaskEvent::Completed(done) => {
+                    if let Some(priority) = done.priority {
+                        for counter in Counter::completed_with(priority, done.on_time) {
+                            count(counter);
+                        }
+                    }
+                    count(Counter::Bucket(
+                        Histogram::LeadTime,
+                        bucket_of(done.lead_time_seconds),
+                    ));
                 }
+                TaskEvent::Delayed(delay) => {
+                    count(Counter::Bucket(
+                        Histogram::Delay,
+                        bucket_of(delay.delay_seconds),
+                    ));
+                }
+                _ => {}
             }
         }
         effect
@@ -226,13 +241,17 @@ mod tests {
         let late = completed(Priority::Low, true);
         let v2 = |e: &EventEnvelope| Projection::TasksV2.effect(e).deltas;
         let by_priority = |e: &EventEnvelope| Projection::TasksByPriority.effect(e).deltas;
+        // Created 2026-11-26T10:00Z, completed 4 or 6 days later.
+        let lead_time = |days: u64| Counter::Bucket(Histogram::LeadTime, bucket_of(days * 86_400));
         let mut expected = by_priority(&on_time);
         expected.insert(Counter::CompletedCritical, 1);
         expected.insert(Counter::CompletedOnTimeCritical, 1);
+        expected.insert(lead_time(4), 1);
         assert_eq!(v2(&on_time), expected);
         let mut expected = by_priority(&late);
         expected.insert(Counter::CompletedLow, 1);
         expected.insert(Counter::CompletedLateLow, 1);
+        expected.insert(lead_time(6), 1);
         assert_eq!(v2(&late), expected);
         assert!(!by_priority(&late).contains_key(&Counter::CompletedLow));
         // A completion written before events said their priority.
@@ -240,7 +259,9 @@ mod tests {
         if let TaskEvent::Completed(done) = &mut old.event {
             done.priority = None;
         }
-        assert_eq!(v2(&old), by_priority(&old));
+        let mut expected = by_priority(&old);
+        expected.insert(lead_time(4), 1);
+        assert_eq!(v2(&old), expected);
     }
 
     #[test]

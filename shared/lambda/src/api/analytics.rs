@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use taskpulse_app::{AnalyticsReport, LoadProjectionConfig, ReadCounters, analytics_report};
-use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
+use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope, quantile};
 
 use super::Api;
 use super::conditional::conditional_json;
@@ -72,8 +72,27 @@ struct AnalyticsView {
     from: NaiveDate,
     to: NaiveDate,
     totals: Map<String, Value>,
+    /// p50, p90 and p99 of each histogram the projection keeps, over the range.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    percentiles: Map<String, Value>,
     open_tasks: Map<String, Value>,
     days: Vec<Map<String, Value>>,
+}
+
+/// The quantiles answered of each histogram.
+const QUANTILES: [(&str, f64); 3] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)];
+
+/// A histogram's answer: how many durations it counts and its quantiles (`null` when none),
+/// each within `HISTOGRAM_RELATIVE_ERROR` of a duration it counts.
+fn percentiles_json(counts: &[(u8, i64)]) -> Value {
+    let count: i64 = counts.iter().map(|(_, n)| (*n).max(0)).sum();
+    let mut answer = Map::from_iter([("count".to_owned(), Value::from(count))]);
+    for (name, q) in QUANTILES {
+        // Tenths of a second: the buckets are 4.9 % wide, more digits would be noise.
+        let value = quantile(counts, q).map(|v| (v * 10.0).round() / 10.0);
+        answer.insert(name.to_owned(), value.map_or(Value::Null, Value::from));
+    }
+    Value::Object(answer)
 }
 
 fn counters_json(counters: &std::collections::BTreeMap<Counter, i64>) -> Map<String, Value> {
@@ -115,6 +134,11 @@ impl AnalyticsView {
                 row
             })
             .collect();
+        let percentiles = report
+            .histograms
+            .iter()
+            .map(|(histogram, counts)| (histogram.name().to_owned(), percentiles_json(counts)))
+            .collect();
         Self {
             scope: match scope {
                 Scope::User(_) => "user",
@@ -128,6 +152,7 @@ impl AnalyticsView {
             from: report.from,
             to: report.to,
             totals,
+            percentiles,
             open_tasks,
             days,
         }
@@ -216,6 +241,91 @@ mod tests {
             json!([{"date": "2026-01-01", "created": 0, "completed": 0, "completedOnTime": 0, "completedLate": 0, "leadTimeSecondsSum": 0, "delayed": 0, "delaySecondsSum": 0, "rescheduled": 0, "priorityChanges": 0}])
         );
         assert!(reply.body["totals"]["onTimeRate"].is_null());
+        assert!(
+            reply.body.get("percentiles").is_none(),
+            "the tasks projection keeps none"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tasks_v2_answer_has_percentiles_and_per_priority_completions_but_no_bucket_rows() {
+        use taskpulse_app::SaveProjectionConfig;
+        use taskpulse_app::projections::{ProjectionConfig, ProjectionSpec};
+        use taskpulse_domain::analytics::{HISTOGRAM_RELATIVE_ERROR, Projection};
+
+        let api = api();
+        let v2 = ProjectionSpec {
+            version: taskpulse_domain::analytics::ProjectionVersion::FIRST,
+            projection: Projection::TasksV2,
+        };
+        let config = ProjectionConfig {
+            active: v2,
+            revision: 1,
+            ..ProjectionConfig::initial()
+        };
+        api.analytics()
+            .save_projection_config(&config)
+            .await
+            .unwrap();
+        let id = create(&api, "ana").await;
+        create(&api, "ana").await;
+        send(
+            &api,
+            post(
+                &format!("/tasks/{id}/status"),
+                "ana",
+                json!({"status": "completed"}),
+            ),
+        )
+        .await;
+        let events = api.commands().publisher().drain_envelopes();
+        let lead_time = events
+            .iter()
+            .find_map(|e| match &e.event {
+                taskpulse_domain::TaskEvent::Completed(done) => Some(done.lead_time_seconds),
+                _ => None,
+            })
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let outcome = taskpulse_app::apply_events(
+            api.analytics(),
+            v2,
+            &events,
+            &Default::default(),
+            deadline,
+        )
+        .await;
+        assert_eq!(outcome.applied.len(), events.len());
+
+        let me = send(&api, get("/analytics/me", "ana", "")).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        assert_eq!(
+            me.body["totals"]["completedHigh"], 1,
+            "VALID is a high-priority task"
+        );
+        assert_eq!(me.body["totals"]["completedOnTimeHigh"], 1);
+        assert_eq!(me.body["totals"]["createdHigh"], 2);
+        let lead = &me.body["percentiles"]["leadTimeSeconds"];
+        assert_eq!(lead["count"], 1);
+        for q in ["p50", "p90", "p99"] {
+            let value = lead[q].as_f64().unwrap();
+            let exact = lead_time as f64;
+            assert!(
+                (value - exact).abs() <= exact * HISTOGRAM_RELATIVE_ERROR + 0.05,
+                "{q}: {value} for {exact}"
+            );
+        }
+        let delay = &me.body["percentiles"]["delaySeconds"];
+        assert_eq!(
+            (delay["count"].clone(), delay["p50"].clone()),
+            (json!(0), json!(null))
+        );
+        let rows = me.body["days"].as_array().unwrap();
+        assert!(
+            rows.iter()
+                .all(|row| !row.as_object().unwrap().keys().any(|k| k.starts_with("lt")))
+        );
+        assert!(!me.body["totals"].as_object().unwrap().contains_key("lt0"));
     }
 
     #[tokio::test]
