@@ -18,12 +18,15 @@ use std::sync::Mutex;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use taskpulse_app::SaveProjectionConfig;
+use taskpulse_app::projections::{ProjectionConfig, ProjectionSpec};
 use taskpulse_app::{PlanLimits, ReadCounters, StoreError};
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
 use taskpulse_aws::{DynamoAnalyticsStore, S3Archive, TransactOutcome, TransactWrites, keys, sdk};
 use taskpulse_devstack::Stack;
 use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope, project};
+use taskpulse_domain::analytics::{Counter, Projection, ProjectionVersion, Scope, project};
+use taskpulse_domain::{TimeZone, UserId};
 use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_testkit::{HistoryShape, shuffle, sqs_event, sqs_record};
 
@@ -129,6 +132,7 @@ async fn ours(
     events: &[EventEnvelope],
     batch_size: usize,
     redeliver: &[EventEnvelope],
+    projection: Projection,
 ) -> OurCosts {
     let (stack, client, table) = fresh_analytics_table().await;
     let limits = PlanLimits::default();
@@ -162,6 +166,22 @@ async fn ours(
         requeue: taskpulse_app::memory::MemoryWorkQueue::default(),
         limits,
     };
+    if projection != Projection::Tasks {
+        // The table starts with `tasks` active; this run counts with `projection` instead.
+        let config = ProjectionConfig {
+            active: ProjectionSpec {
+                version: ProjectionVersion::FIRST,
+                projection,
+            },
+            revision: 1,
+            ..ProjectionConfig::initial()
+        };
+        consumer
+            .store
+            .save_projection_config(&config)
+            .await
+            .unwrap();
+    }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
     let (mut archive_objects, mut archive_bytes) = (0, 0);
     for batch in batches(events, batch_size) {
@@ -271,7 +291,7 @@ async fn main() {
     println!("|---|---|---|---|---|---|");
     let mut archive_rows = vec![];
     for batch_size in [10, 100] {
-        let ours = ours(&events, batch_size, &redeliver).await;
+        let ours = ours(&events, batch_size, &redeliver, Projection::Tasks).await;
         println!(
             "| taskpulse (exactly once) | {batch_size} | {} | {:.2} | {} transactions | {} |",
             ours.units,
@@ -286,6 +306,24 @@ async fn main() {
             per_thousand(ours.archive_bytes),
             ours.archive_bytes as f64 / events.len() as f64
         ));
+    }
+    // The same events stamped with their owners' local days in six zones, counted by
+    // `tasks-v2`: per-priority completions, histogram buckets, and local days that span two
+    // UTC days.
+    let stamped: Vec<EventEnvelope> = events
+        .iter()
+        .map(|e| e.clone().in_zone(&zone_of(&e.user_id)))
+        .collect();
+    let stamped_again: Vec<EventEnvelope> = stamped.iter().step_by(10).cloned().collect();
+    for batch_size in [10, 100] {
+        let v2 = ours(&stamped, batch_size, &stamped_again, Projection::TasksV2).await;
+        println!(
+            "| taskpulse, `tasks-v2`, users in six zones | {batch_size} | {} | {:.2} | {} transactions | {} |",
+            v2.units,
+            v2.units as f64 / events.len() as f64,
+            v2.transactions,
+            v2.created
+        );
     }
     let (units, updates, counted) = naive(&events, &redeliver).await;
     println!(
@@ -306,11 +344,25 @@ async fn main() {
     busy_user::year_of_reads().await;
 }
 
+/// A user's zone, spread over six by the user id.
+fn zone_of(user: &UserId) -> TimeZone {
+    const ZONES: [&str; 6] = [
+        "UTC",
+        "Europe/Berlin",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+    ];
+    let spread = user.as_str().bytes().map(usize::from).sum::<usize>() % ZONES.len();
+    TimeZone::parse(ZONES[spread]).expect("a known zone")
+}
+
 /// One busy user's day on moto: about 1,000 events of one user on one UTC day, batches of 100.
 async fn busy_user_on_moto() {
     let mut events = HistoryShape::busy_user_day(370).generate().events;
     events.truncate(1_000);
-    let ours = ours(&events, 100, &events[..100]).await;
+    let ours = ours(&events, 100, &events[..100], Projection::Tasks).await;
     println!("\nbusy user on moto (one user, one UTC day, batches of 100, measured):\n");
     println!("| events that day | write units | WCU per event | transactions |");
     println!("|---|---|---|---|");

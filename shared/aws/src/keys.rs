@@ -8,7 +8,8 @@
 //! | tasks | an idempotency record written before the layout above (read, never written) | `IDEMPOTENCY#<userId>#<key>` | `IDEMPOTENCY` |
 //! | tasks | a user's erasure (no user id in it) | `ERASURE#<hex SHA-256 of the userId>` | `ERASURE` |
 //! | tasks | an archive day the erasure has rewritten | `ERASURE#<hex SHA-256 of the userId>` | `ARCHIVE_DAY#<pseudonym>#<yyyy-mm-dd>` |
-//! | analytics | one user's counters for a UTC day, and the first 32 events applied to them (`appliedEvents`) | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
+//! | tasks | a user's settings (the time zone) | `USER#<userId>` | `SETTINGS` |
+//! | analytics | one user's counters for a day (UTC, or the user's local day in a `tasks-v2` version), and the first 32 events applied to them (`appliedEvents`) | `<v>USER#<userId>` | `DAY#<yyyy-mm-dd>` |
 //! | analytics | an event applied to a user's day past the first 32 (an overflow marker: keys only) | `<v>USER#<userId>` | `APPLIED#<yyyy-mm-dd>#<eventId>` |
 //! | analytics | one shard of everyone's counters for a UTC day | `<v>GLOBAL#<shard>` | `DAY#<yyyy-mm-dd>` |
 //!
@@ -25,8 +26,8 @@
 //! `gsi1sk` = `<createdAt>#<taskId>` (`byUser`); while events are pending, `outboxPk` =
 //! `OUTBOX#<shard>` and `outboxSk` = `<committedAt of the oldest>` (`outbox`; items written
 //! before end it with `#<taskId>`). Its pending events (`pendingEvents`, a list) are stored
-//! detached from the task, each a map of `id`, `type`, `at`, `ld` (the local day, as days after the UTC date of `at`),
-//! `seq`, `v` (absent: 1) and `data`
+//! detached from the task, each a map of `id`, `type`, `at`, `ld` (the local
+//! day, as days after the UTC date of `at`), `seq`, `v` (absent: 1) and `data`
 //! (`taskpulse_domain::DetachedEvent`); an entry written before, or one whose envelope would not
 //! come back byte for byte, holds `eventId`, `eventType`, `committedAt` and the whole envelope
 //! in `body`. Both forms are read.

@@ -12,8 +12,9 @@
 //! 2. `Tasks`: each task's pending events are published (so anonymous totals lose nothing),
 //!    then the task is deleted.
 //! 3. `IdempotencyRecords`: the user's stored command answers are deleted.
-//! 4. `ArchiveFanOut`: the days the user has counters for (the archive days that can hold the
-//!    user's events) are handed out, a page at a time, each to a worker that rewrites that
+//! 4. `ArchiveFanOut`: the archive days that can hold the user's events (the days the user
+//!    has counters for, and where the active version counts the user's local days, the UTC
+//!    days on either side of them) are handed out, a page at a time, each to a worker that rewrites that
 //!    day's objects with the pseudonym in place of the user id and leaves a marker;
 //!    `archive_cursor` is the last day handed out, `archive_days` how many were.
 //! 5. `ArchiveRewrites`: waits until every day handed out has its marker. A day whose marker

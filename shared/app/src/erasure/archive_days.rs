@@ -28,6 +28,32 @@ pub enum DayRewrite {
     NotWanted,
 }
 
+/// The archive days that can hold the events counted on `counter_days` (in order, after
+/// `cursor`, the last counter day of the pages before). The archive is partitioned by the UTC
+/// day of `occurredAt`: a version that counts UTC days names them, one that counts users'
+/// local days names days whose events happened on the UTC day before, the same, or after
+/// (zones are less than a day from UTC). Each archive day is handed out once: the page before
+/// handed out its counter days and the day after the last one.
+fn archive_days_of(
+    counter_days: &[NaiveDate],
+    local_days: bool,
+    cursor: Option<NaiveDate>,
+) -> Vec<NaiveDate> {
+    if !local_days {
+        return counter_days.to_vec();
+    }
+    let handed_out_before = cursor.and_then(|day| day.succ_opt());
+    let mut days: Vec<NaiveDate> = counter_days
+        .iter()
+        .flat_map(|day| [day.pred_opt(), Some(*day), day.succ_opt()])
+        .flatten()
+        .filter(|day| handed_out_before.is_none_or(|before| *day > before))
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
 impl<T, P, A, R, D> Eraser<'_, T, P, A, R, D>
 where
     T: ErasureTasks,
@@ -36,25 +62,30 @@ where
     R: ReadArchive + ReplaceArchiveObject,
     D: HandOutArchiveDays,
 {
-    /// Hands out the next page of the days `user` has counters for (in the active version:
-    /// every counted event is archived first), skipping those already marked; answers the
-    /// erasure after the page.
+    /// Hands out the archive days of the next page of the days `user` has counters for (in
+    /// the active version: every counted event is archived first), skipping those already
+    /// marked; answers the erasure after the page.
     pub(super) async fn hand_out_days_page(
         &self,
         user: &UserId,
         erasure: &Erasure,
         now: DateTime<Utc>,
     ) -> Result<Erasure, StoreError> {
-        let active = self
+        let active = self.analytics.load_projection_config().await?.active;
+        let counter_days = self
             .analytics
-            .load_projection_config()
-            .await?
-            .active
-            .version;
-        let days = self
-            .analytics
-            .list_user_days(active, user, erasure.archive_cursor, ARCHIVE_FAN_OUT_PAGE)
+            .list_user_days(
+                active.version,
+                user,
+                erasure.archive_cursor,
+                ARCHIVE_FAN_OUT_PAGE,
+            )
             .await?;
+        let days = archive_days_of(
+            &counter_days,
+            active.projection.counts_local_days(),
+            erasure.archive_cursor,
+        );
         if !days.is_empty() {
             // Marked days are those of an earlier round of the fan-out.
             let marked = self
@@ -72,7 +103,7 @@ where
         }
         Ok(erasure
             .clone()
-            .handed_out(days.len(), days.last().copied(), now))
+            .handed_out(days.len(), counter_days.last().copied(), now))
     }
 
     /// Looks for the markers of the days handed out: answers the erasure's next state, or the
@@ -136,5 +167,36 @@ where
             .mark_archive_day(user, &erasure.pseudonym, day, rewritten as u64)
             .await?;
         Ok(DayRewrite::Rewritten(rewritten))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, n).unwrap()
+    }
+
+    #[test]
+    fn local_counter_days_name_their_neighbours_each_archive_day_once_over_pages() {
+        assert_eq!(
+            archive_days_of(&[day(3), day(9)], false, None),
+            [day(3), day(9)]
+        );
+        // Page one: counter days 3, 4 and 9.
+        let first = archive_days_of(&[day(3), day(4), day(9)], true, None);
+        assert_eq!(
+            first,
+            [day(2), day(3), day(4), day(5), day(8), day(9), day(10)]
+        );
+        // Page two, after counter day 9: day 10 was handed out with it, day 11 was not.
+        let second = archive_days_of(&[day(10), day(12)], true, Some(day(9)));
+        assert_eq!(second, [day(11), day(12), day(13)]);
+        let mut all = [first, second].concat();
+        let handed_out = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), handed_out, "no archive day twice");
     }
 }

@@ -17,7 +17,7 @@ use crate::ports::{
     ReadCounters, RebuildProgress, SaveProjectionConfig, ScanCounters, StoreError,
     TransactionResult, VersionCounters,
 };
-use crate::projections::ProjectionConfig;
+use crate::projections::{ProjectionConfig, ProjectionSpec};
 use crate::rebuild::PartitionDone;
 
 #[derive(Debug, Default)]
@@ -36,18 +36,14 @@ pub struct MemoryAnalyticsStore {
 }
 
 impl MemoryAnalyticsStore {
-    /// Whether `event` is recorded as applied on its owner's day item in `version`.
-    pub fn is_applied(&self, version: ProjectionVersion, event: &EventEnvelope) -> bool {
+    /// Whether `event` is recorded as applied on its owner's day item in the version `spec`
+    /// (the day its projection counts the owner on).
+    pub fn is_applied(&self, spec: ProjectionSpec, event: &EventEnvelope) -> bool {
+        let day = spec.projection.effect(event).day;
         lock(&self.tables)
             .counters
-            .get(&version)
-            .is_some_and(|table| {
-                table.is_applied(
-                    &event.user_id,
-                    event.occurred_at.date_naive(),
-                    event.event_id,
-                )
-            })
+            .get(&spec.version)
+            .is_some_and(|table| table.is_applied(&event.user_id, day, event.event_id))
     }
 
     /// A store on the same tables that has learned nothing yet: another consumer process.

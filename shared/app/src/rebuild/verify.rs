@@ -6,8 +6,9 @@
 //! When one version counts each user on the user's local days and the other on UTC days, a
 //! user outside UTC has events on other days in each, by design. Everyone's days are UTC days
 //! in both and are compared day by day as always; a user's days are compared as the user's
-//! totals over all days, which a move between days does not change. A user whose totals agree
-//! is reported as counted on other days, not as a difference.
+//! totals over all days, which a move between days does not change, and as running sums that
+//! may be a day apart, no more (a zone moves an event by one day at most). A user whose days
+//! differ so is reported as counted on other days, not as a difference.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -37,7 +38,8 @@ pub struct VerificationReport {
     pub counters: Vec<Counter>,
     pub differences: Vec<Difference>,
     /// Users whose events the two versions count on other days (one counts local days, the
-    /// other UTC days) with the same totals: explained by their time zones, not differences.
+    /// other UTC days), each a day apart at most, with the same totals: explained by their
+    /// time zones, not differences.
     pub users_on_other_days: u64,
     /// The day items of those users that differ between the versions.
     pub user_days_on_other_days: u64,
@@ -189,7 +191,10 @@ impl UserDays {
             .collect()
     }
 
-    fn totals_agree(&self, counters: &[Counter]) -> bool {
+    /// Whether the two versions count the same events, each on the same day or a day apart:
+    /// the totals agree, and for every counter that only grows, what one version counts up to
+    /// a day the other counts by the next day (a zone moves an event by one day at most).
+    fn differ_by_a_day_at_most(&self, counters: &[Counter]) -> bool {
         let total = |days: &BTreeMap<NaiveDate, BTreeMap<Counter, i64>>| {
             let mut sum = BTreeMap::new();
             for counters in days.values() {
@@ -199,7 +204,34 @@ impl UserDays {
         };
         let (old, new) = (total(&self.old), total(&self.new));
         let value = |m: &BTreeMap<Counter, i64>, c: &Counter| m.get(c).copied().unwrap_or(0);
-        counters.iter().all(|c| value(&old, c) == value(&new, c))
+        if !counters.iter().all(|c| value(&old, c) == value(&new, c)) {
+            return false;
+        }
+        let days: BTreeSet<NaiveDate> = self.old.keys().chain(self.new.keys()).copied().collect();
+        counters
+            .iter()
+            .filter(|c| !c.is_open_gauge())
+            .all(|counter| {
+                // Running sums by day, and each one a day later.
+                let running = |days_of: &BTreeMap<NaiveDate, BTreeMap<Counter, i64>>| {
+                    let mut sum = 0;
+                    days.iter()
+                        .map(|day| {
+                            sum += days_of.get(day).map_or(0, |c| value(c, counter));
+                            (*day, sum)
+                        })
+                        .collect::<BTreeMap<NaiveDate, i64>>()
+                };
+                let (old, new) = (running(&self.old), running(&self.new));
+                // The running sum by the day after `day`: by the last listed day not after it.
+                let by_next_day = |sums: &BTreeMap<NaiveDate, i64>, day: &NaiveDate| {
+                    let next = day.succ_opt().unwrap_or(*day);
+                    sums.range(..=next).next_back().map_or(0, |(_, sum)| *sum)
+                };
+                days.iter().all(|day| {
+                    old[day] <= by_next_day(&new, day) && new[day] <= by_next_day(&old, day)
+                })
+            })
     }
 }
 
@@ -221,7 +253,7 @@ impl OtherDays {
         if differing.is_empty() {
             return true;
         }
-        if !days.totals_agree(counters) {
+        if !days.differ_by_a_day_at_most(counters) {
             return false;
         }
         self.users += 1;
@@ -267,6 +299,12 @@ mod tests {
             new: days(&[(2, 1)]),
         };
         assert!(!seen.explains(&user, &lost, &counters));
+        // Same totals, but moved by two days: no zone does that.
+        let too_far = UserDays {
+            old: days(&[(1, 2), (5, 1)]),
+            new: days(&[(3, 2), (5, 1)]),
+        };
+        assert!(!seen.explains(&user, &too_far, &counters));
         assert_eq!(seen.users, 1);
         let found: Vec<(NaiveDate, i64, i64)> = lost
             .differences(&user, &counters)

@@ -46,6 +46,9 @@ where
     /// Completes the create a record stands for if its task was never written (the request
     /// stopped between the two writes, or is still between them): the same decision again,
     /// from the same command, time and event id, committed and sent as the create would have.
+    /// The event is stamped in the owner's zone as it is now: had the owner changed zone in
+    /// between, its local day follows the new zone. Either way only one of the two writes of
+    /// the task succeeds, so one event with that id is ever committed.
     async fn complete_create(&self, record: &IdempotencyRecord) -> Result<(), CommandError> {
         let Some(event_id) = record.created_event else {
             return Ok(());

@@ -12,14 +12,16 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
-    Description, DomainError, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId,
-    TimeZone, Title, UserId,
+    Description, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TimeZone, Title,
+    UserId,
 };
 use uuid::Uuid;
 
+mod error;
 mod idempotency;
 mod precondition;
 
+pub use error::CommandError;
 pub use idempotency::{IDEMPOTENCY_TTL, IdempotencyKey};
 pub use precondition::IfMatch;
 
@@ -71,42 +73,6 @@ pub struct CommandOutcome {
     pub events: Vec<EventEnvelope>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CommandError {
-    #[error(transparent)]
-    Domain(DomainError),
-    #[error("no such task")]
-    NotFound,
-    #[error("the task is no longer at the version in If-Match")]
-    PreconditionFailed { current_version: Option<u64> },
-    #[error("the idempotency key was already used with a different request")]
-    IdempotencyKeyReused,
-    #[error("the task kept changing concurrently; retry")]
-    Conflict,
-    #[error("a dependency is unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl From<DomainError> for CommandError {
-    fn from(error: DomainError) -> Self {
-        match error {
-            DomainError::NotFound => Self::NotFound,
-            other => Self::Domain(other),
-        }
-    }
-}
-
-impl From<StoreError> for CommandError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Conflict => Self::Conflict,
-            StoreError::Unavailable(reason) | StoreError::Rejected(reason) => {
-                Self::Unavailable(reason)
-            }
-        }
-    }
-}
-
 /// How many times a command is decided again after losing a race to a concurrent writer.
 const MAX_ATTEMPTS: u32 = 10;
 
@@ -142,6 +108,20 @@ pub struct TaskCommands<S, P> {
     publisher: P,
 }
 
+impl<S, P> TaskCommands<S, P> {
+    pub fn new(store: S, publisher: P) -> Self {
+        Self { store, publisher }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+}
+
 /// What the task commands need of the task table: tasks with their outboxes, idempotency
 /// records, listings, and the owners' settings (their time zones).
 pub trait CommandStore:
@@ -159,18 +139,6 @@ where
     S: CommandStore,
     P: PublishEvents,
 {
-    pub fn new(store: S, publisher: P) -> Self {
-        Self { store, publisher }
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    pub fn publisher(&self) -> &P {
-        &self.publisher
-    }
-
     /// The caller's task; another user's task is reported as not found.
     pub async fn get_task(&self, caller: &UserId, id: TaskId) -> Result<Task, CommandError> {
         self.store

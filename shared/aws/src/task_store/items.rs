@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use taskpulse_app::{PendingEvent, StoredTask};
 use taskpulse_domain::event::EnvelopeError;
+use taskpulse_domain::event::local_day_offset;
 use taskpulse_domain::{DetachedEvent, EventId, Task};
 
 use crate::keys;
@@ -56,13 +57,6 @@ pub(super) struct WholeItem {
     event_type: String,
     body: String,
     committed_at: DateTime<Utc>,
-}
-
-/// The days from the UTC date of `at` to `local_day`: -1, 0 or 1 for any envelope that reads
-/// (`EventEnvelope` refuses any other); `None` otherwise, and such an entry is kept whole.
-fn local_day_offset(local_day: NaiveDate, at: DateTime<Utc>) -> Option<i8> {
-    let days = (local_day - at.date_naive()).num_days();
-    (-1..=1).contains(&days).then_some(days as i8)
 }
 
 fn local_day_of(days: i8, at: DateTime<Utc>) -> NaiveDate {

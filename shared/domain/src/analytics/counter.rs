@@ -174,6 +174,15 @@ impl Counter {
         }
     }
 
+    /// Whether this counter is an open-task gauge, whose deltas are negative as often as
+    /// positive (every other counter only grows).
+    pub fn is_open_gauge(self) -> bool {
+        matches!(
+            self,
+            Self::OpenNew | Self::OpenInProgress | Self::OpenOnHold
+        )
+    }
+
     /// The counter of tasks created with `priority`.
     pub fn created_with(priority: Priority) -> Self {
         match priority {

@@ -4,7 +4,8 @@
 //! per started KB on every write. Most of an envelope repeats the task: `taskId` and `userId`
 //! always, `title` and `description` in `TaskCreated` (no command changes them, so the task
 //! still holds them when the event is sent), and all of `TaskCompleted` (a completed task can
-//! no longer change, so it still says how it was completed). A detached event keeps the rest,
+//! no longer change, so it still says how it was completed; an entry written before
+//! completions carried their priority is marked apart and attached without it). A detached event keeps the rest,
 //! and attaching it to its task gives back the envelope as committed, byte for byte: the same
 //! `eventId` and the same content, which consumers deduplicate on and the archive keeps.
 //! [`DetachedEvent::detach`] checks that before it answers, so an envelope that would not come
@@ -16,8 +17,21 @@ use serde_json::value::RawValue;
 use super::{EnvelopeError, EventEnvelope, EventId, TaskCreated, TaskEvent, WireEnvelope};
 use crate::task::Task;
 
-/// The `data` of a detached `TaskCompleted` that its completed task says all of.
-const DATA_OF_THE_TASK: &str = "{}";
+/// The `data` of a detached `TaskCompleted` that its completed task says all of, priority
+/// included.
+const DATA_OF_THE_TASK: &str = r#"{"ofTheTask":true}"#;
+
+/// The same, as written before completions carried their priority: the task's completion
+/// without it, so that such an entry still comes back byte for byte as it was committed.
+const DATA_OF_THE_TASK_WITHOUT_PRIORITY: &str = "{}";
+
+/// The completion `task` says, without its priority (as completions were written before).
+fn completion_without_priority(task: &Task) -> Option<super::TaskCompleted> {
+    task.completion().map(|completion| super::TaskCompleted {
+        priority: None,
+        ..completion
+    })
+}
 
 /// The parts of an envelope its task does not hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +74,11 @@ impl DetachedEvent {
             TaskEvent::Completed(completed) if task.completion().as_ref() == Some(completed) => {
                 DATA_OF_THE_TASK.to_owned()
             }
+            TaskEvent::Completed(completed)
+                if completion_without_priority(task).as_ref() == Some(completed) =>
+            {
+                DATA_OF_THE_TASK_WITHOUT_PRIORITY.to_owned()
+            }
             other => other.data_json().to_string(),
         };
         let detached = Self {
@@ -93,10 +112,16 @@ impl DetachedEvent {
                 })),
                 other => Some(other),
             }
-        } else if self.event_type == completed_type && self.data == DATA_OF_THE_TASK {
-            let completion = task
-                .completion()
-                .ok_or_else(|| invalid(format!("task {} is not completed", task.id)))?;
+        } else if self.event_type == completed_type
+            && [DATA_OF_THE_TASK, DATA_OF_THE_TASK_WITHOUT_PRIORITY].contains(&self.data.as_str())
+        {
+            let completion = if self.data == DATA_OF_THE_TASK {
+                task.completion()
+            } else {
+                completion_without_priority(task)
+            };
+            let completion =
+                completion.ok_or_else(|| invalid(format!("task {} is not completed", task.id)))?;
             Some(TaskEvent::Completed(completion))
         } else {
             None
@@ -208,7 +233,7 @@ mod tests {
                 assert_eq!(&detached.attach(&task).unwrap(), body);
                 assert!(body.len() > detached.data.len());
                 if detached.event_type == "TaskCompleted" {
-                    assert_eq!(detached.data, "{}", "the completed task says it all");
+                    assert_eq!(detached.data, DATA_OF_THE_TASK, "the completed task says it all");
                 }
                 for own in ["taskId", "userId", "title", "description"] {
                     assert!(!detached.data.contains(own), "{own} in {}", detached.data);
@@ -239,6 +264,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(DetachedEvent::detach(&spaced, &task), None);
+    }
+
+    #[test]
+    fn a_completion_stored_before_completions_had_a_priority_comes_back_without_one() {
+        let (task, bodies) = a_life(None);
+        let completed = bodies.last().unwrap();
+        let now = DetachedEvent::detach(completed, &task).unwrap();
+        assert_eq!(now.data, DATA_OF_THE_TASK);
+        assert!(now.attach(&task).unwrap().contains(r#""priority":"#));
+        // The same completion as committed before: without `priority`, stored as `{}`.
+        let mut before = EventEnvelope::from_json(completed).unwrap();
+        if let TaskEvent::Completed(done) = &mut before.event {
+            done.priority = None;
+        }
+        let before = before.to_json();
+        assert!(!before.contains("priority"), "{before}");
+        let stored_then = DetachedEvent {
+            data: DATA_OF_THE_TASK_WITHOUT_PRIORITY.to_owned(),
+            ..now.clone()
+        };
+        assert_eq!(stored_then.attach(&task).unwrap(), before, "byte for byte");
+        assert_eq!(DetachedEvent::detach(&before, &task), Some(stored_then));
     }
 
     #[test]

@@ -22,41 +22,13 @@ use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
 mod archive;
 mod detached;
+mod local_day;
 mod read;
+mod rfc3339;
 
 pub use detached::DetachedEvent;
-
-/// RFC 3339 timestamps, parsed strictly and fast: this runs several times per consumed event.
-mod rfc3339 {
-    use std::fmt;
-
-    use chrono::{DateTime, Utc};
-    use serde::Deserializer;
-    use serde::de::{Error, Visitor};
-
-    struct Rfc3339;
-
-    impl Visitor<'_> for Rfc3339 {
-        type Value = DateTime<Utc>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an RFC 3339 timestamp")
-        }
-
-        // Borrowed or not (escapes force a copy), the text is parsed in place.
-        fn visit_str<E: Error>(self, raw: &str) -> Result<Self::Value, E> {
-            DateTime::parse_from_rfc3339(raw)
-                .map(|at| at.with_timezone(&Utc))
-                .map_err(|e| E::custom(format!("'{raw}' is not an RFC 3339 timestamp: {e}")))
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<DateTime<Utc>, D::Error> {
-        deserializer.deserialize_str(Rfc3339)
-    }
-}
+use local_day::check_local_day;
+pub use local_day::local_day_offset;
 
 /// The deduplication key of an event (UUID v7, chosen by the producer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -235,20 +207,6 @@ pub struct EventEnvelope {
     /// The task's version after this event; the first event of a task has sequence 1.
     pub sequence: u64,
     pub event: TaskEvent,
-}
-
-/// Every zone is less than a day from UTC (UTC-12 to UTC+14), so a local day is the UTC date
-/// of `occurred_at` or one of its neighbours; any other is a producer's mistake, refused before
-/// it moves a counter on a day the event has nothing to do with.
-fn check_local_day(local_day: NaiveDate, occurred_at: DateTime<Utc>) -> Result<(), EnvelopeError> {
-    let utc = occurred_at.date_naive();
-    if (local_day - utc).num_days().abs() > 1 {
-        return Err(EnvelopeError::InvalidEnvelope(format!(
-            "localDay {local_day} is more than a day from occurredAt {}",
-            occurred_at.to_rfc3339()
-        )));
-    }
-    Ok(())
 }
 
 /// Why a message body is not an event this consumer can apply. Each is a per-message failure.

@@ -1,13 +1,17 @@
-//! The analytics routes: the caller's own counters (`/analytics/me`) and everyone's
-//! (`/analytics/global`, for tokens with the analytics scope), over a range of UTC days. Each
+//! The analytics routes: the caller's own counters (`/analytics/me`, over the caller's local
+//! days where the active version counts them) and everyone's (`/analytics/global`, for tokens
+//! with the analytics scope, over UTC days). Each
 //! answer has an `ETag`; asking again with `If-None-Match` costs no body while nothing moved.
 
 use chrono::{NaiveDate, Utc};
 use http::StatusCode;
+use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use taskpulse_app::{AnalyticsReport, LoadProjectionConfig, ReadCounters, analytics_report};
+use taskpulse_app::{
+    AnalyticsReport, LoadProjectionConfig, LoadUserSettings, ReadCounters, analytics_report,
+};
 use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope, quantile};
 
 use super::Api;
@@ -29,7 +33,7 @@ pub(super) enum AnalyticsRoute {
     Global,
 }
 
-impl<S, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
+impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
     pub(super) async fn analytics_report(
         &self,
         request: &Request,
@@ -43,7 +47,8 @@ impl<S, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
             }
             AnalyticsRoute::Me => Scope::User(caller.user_id),
         };
-        let (from, to) = analytics_range(request, Utc::now().date_naive())?;
+        let today = self.today_of(request, &scope).await?;
+        let (from, to) = analytics_range(request, today)?;
         let if_none_match = header_text(request.headers(), "If-None-Match")?;
         // One configuration read per request: the whole answer comes from one version.
         let active = self.analytics.load_projection_config().await?.active;
@@ -57,6 +62,24 @@ impl<S, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
             )
         })?;
         Ok(conditional_json(if_none_match.as_deref(), body))
+    }
+}
+
+impl<S: LoadUserSettings, P, R, W> Api<S, P, R, W> {
+    /// The last day of a range that names none: the caller's local today for the caller's own
+    /// analytics (whose days are the caller's local days in a version that counts them, and
+    /// UTC days otherwise, which the local today is at most a day from), the UTC today for
+    /// everyone's. The settings are read only when the range needs them.
+    async fn today_of(&self, request: &Request, scope: &Scope) -> Result<NaiveDate, Problem> {
+        let now = Utc::now();
+        let names_its_end = request.query_string_parameters().first("to").is_some();
+        match scope {
+            Scope::User(user) if !names_its_end => {
+                let settings = self.commands.store().load_user_settings(user).await?;
+                Ok(settings.unwrap_or_default().time_zone.local_day(now))
+            }
+            _ => Ok(now.date_naive()),
+        }
     }
 }
 

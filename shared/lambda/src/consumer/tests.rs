@@ -7,7 +7,6 @@ use taskpulse_app::memory::{
     MemoryAnalyticsStore, MemoryArchive, MemoryEventQueue, MemoryTaskStore, MemoryWorkQueue,
 };
 use taskpulse_app::{CommandContext, NewTask, TaskCommands};
-use taskpulse_domain::analytics::ProjectionVersion;
 use taskpulse_domain::{Priority, Title, UserId};
 
 fn record(id: Option<&str>, body: Option<String>) -> SqsMessage {
@@ -93,7 +92,10 @@ async fn only_bad_records_are_reported() {
     assert_eq!(summary.archive_objects, 1);
     let event = EventEnvelope::from_json(&body).unwrap();
     assert_eq!(event.event_id, event_id);
-    assert!(consumer.store.is_applied(ProjectionVersion::FIRST, &event));
+    assert!(consumer.store.is_applied(
+        taskpulse_app::projections::ProjectionConfig::initial().active,
+        &event
+    ));
     let archived = consumer.archive.objects();
     assert_eq!(archived.len(), 1);
     let line = String::from_utf8(archived[0].1.clone()).unwrap();
@@ -181,9 +183,15 @@ async fn an_erased_owners_event_goes_back_on_the_queue_while_the_erasure_runs_th
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((summary.of_erased_users, summary.applied), (1, 1));
     let mut event = EventEnvelope::from_json(&body).unwrap();
-    assert!(!consumer.store.is_applied(ProjectionVersion::FIRST, &event));
+    assert!(!consumer.store.is_applied(
+        taskpulse_app::projections::ProjectionConfig::initial().active,
+        &event
+    ));
     event.user_id = done.pseudonym.clone();
-    assert!(consumer.store.is_applied(ProjectionVersion::FIRST, &event));
+    assert!(consumer.store.is_applied(
+        taskpulse_app::projections::ProjectionConfig::initial().active,
+        &event
+    ));
     let archived = String::from_utf8(consumer.archive.objects()[0].1.clone()).unwrap();
     assert!(!archived.contains("\"u1\""), "{archived}");
     assert!(archived.contains(done.pseudonym.as_str()));

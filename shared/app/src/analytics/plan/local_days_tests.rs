@@ -18,7 +18,7 @@ use taskpulse_domain::{
 };
 use uuid::Uuid;
 
-use super::PlanLimits;
+use super::{PlanLimits, plan_transactions};
 use crate::analytics::apply_events;
 use crate::memory::MemoryAnalyticsStore;
 use crate::ports::ScanCounters;
@@ -199,5 +199,28 @@ proptest! {
             store.scan_counters(spec.version).await.unwrap()
         });
         prop_assert_eq!(counted, recount(&plans, &events));
+    }
+
+    /// Every transaction stays within the action limit, though a user's local day sends its
+    /// events to two global days, and every event is planned exactly once.
+    #[test]
+    fn plans_of_local_days_keep_to_the_limits(
+        plans in prop::collection::vec(task_plan(), 1..60),
+        max_items in 4usize..12,
+        max_events_per_item in 1usize..6,
+    ) {
+        let events = history(&plans);
+        let effects: Vec<_> = events.iter().map(|e| Projection::TasksV2.effect(e)).collect();
+        let limits = PlanLimits { max_items, max_events_per_item, global_shards: 3 };
+        let planned = plan_transactions(ProjectionVersion::FIRST, &effects, &limits, || 1);
+        let mut ids: Vec<EventId> = planned.iter().flat_map(|p| p.events()).collect();
+        for plan in &planned {
+            prop_assert!(plan.item_count() <= max_items, "{} > {max_items}", plan.item_count());
+        }
+        ids.sort();
+        let planned_once = ids.len();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), planned_once);
+        prop_assert_eq!(planned_once, events.len());
     }
 }

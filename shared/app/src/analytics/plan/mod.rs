@@ -205,7 +205,9 @@ pub fn plan_transactions_knowing(
         while !rest.is_empty() {
             let mut n = rest.len().min(per_item);
             let (mut inline, mut before) = place(inline_set, n);
-            // One action per overflow marker, beside the update and the global ones.
+            // One action per overflow marker, beside the update and the global ones; at least
+            // one, so a day whose inline set is full still moves on (below 4 items, which no
+            // store has, a day spanning two UTC days may then take 4).
             let most_overflow = max_items.saturating_sub(1 + global_slots).max(1);
             if n - inline > most_overflow {
                 n = inline + most_overflow.max(1);

@@ -173,3 +173,63 @@ async fn a_day_still_unmarked_when_the_wait_runs_out_is_handed_out_again_alone()
     assert_eq!(erasure.progress.archive_days_rewritten, 4);
     assert_eq!(erasure.archive_days, 4, "the second round lists every day");
 }
+
+#[tokio::test]
+async fn with_local_days_counted_the_archive_days_around_each_counter_day_are_rewritten() {
+    use taskpulse_domain::analytics::{Projection, ProjectionVersion};
+    use taskpulse_domain::task::CreateTask;
+    use taskpulse_domain::{EventId, Priority, Task, TaskCommand, TaskId, TimeZone, Title};
+    use uuid::Uuid;
+
+    use crate::projections::{ProjectionConfig, ProjectionSpec};
+
+    let config = ProjectionConfig {
+        active: ProjectionSpec {
+            version: ProjectionVersion::FIRST,
+            projection: Projection::TasksV2,
+        },
+        revision: 1,
+        ..ProjectionConfig::initial()
+    };
+    let world = World::counting(config).await;
+    // 20:00 UTC on the 26th is the 27th at UTC+14: counted on the 27th, archived under the
+    // 26th, a day the user has no counters for.
+    let (_, events) = Task::execute(
+        None,
+        &TaskCommand::Create(CreateTask {
+            task_id: TaskId::from_uuid(Uuid::from_u128(77)),
+            owner: user("kai"),
+            title: Title::parse("late evening").unwrap(),
+            description: None,
+            priority: Priority::Low,
+            planned_accomplish_date: "2026-12-01T00:00:00Z".parse().unwrap(),
+        }),
+        "2026-11-26T20:00:00Z".parse().unwrap(),
+        || EventId::from_uuid(Uuid::from_u128(78)),
+    )
+    .unwrap();
+    let kiritimati = TimeZone::parse("Pacific/Kiritimati").unwrap();
+    let stamped: Vec<_> = events.into_iter().map(|e| e.in_zone(&kiritimati)).collect();
+    world.count(&stamped).await;
+    assert_eq!(
+        days_of(&world, "kai").await,
+        ["2026-11-27".parse::<NaiveDate>().unwrap()]
+    );
+
+    request_erasure(world.commands.store(), &user("kai"), Utc::now())
+        .await
+        .unwrap();
+    let erasure = run_to_completion(&world, &user("kai")).await;
+    assert_eq!(erasure.archive_days, 3, "the 26th, 27th and 28th");
+    assert_eq!(erasure.progress.archive_objects_rewritten, 1);
+    let archived: Vec<String> = world
+        .archive
+        .objects()
+        .into_iter()
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .collect();
+    assert!(
+        archived.iter().all(|text| !text.contains("\"kai\"")),
+        "{archived:?}"
+    );
+}

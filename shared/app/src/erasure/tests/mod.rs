@@ -51,10 +51,15 @@ impl World {
     /// in its outbox; `bo` with one keyed task. Everything published is counted in the active
     /// version and in a version being built.
     async fn new() -> Self {
-        let commands = TaskCommands::new(MemoryTaskStore::default(), MemoryEventQueue::default());
         let config = ProjectionConfig::initial()
             .start_building(Projection::TasksByPriority, Utc::now())
             .unwrap();
+        Self::counting(config).await
+    }
+
+    /// [`World::new`]'s users and tasks, counted in the versions of `config`.
+    async fn counting(config: ProjectionConfig) -> Self {
+        let commands = TaskCommands::new(MemoryTaskStore::default(), MemoryEventQueue::default());
         let analytics = MemoryAnalyticsStore::default();
         analytics.save_projection_config(&config).await.unwrap();
         let world = Self {

@@ -35,7 +35,11 @@ async fn the_worker_applies_a_partition_and_status_reports_it() {
         .iter()
         .filter(|e| e.occurred_at.date_naive() == day(1))
     {
-        assert!(coordinator.store.is_applied(v(2), event));
+        let spec = taskpulse_app::projections::ProjectionSpec {
+            version: v(2),
+            projection: taskpulse_domain::analytics::Projection::Tasks,
+        };
+        assert!(coordinator.store.is_applied(spec, event));
     }
     let status = command(&coordinator, json!({"action": "status"})).await;
     let progress = status.progress.unwrap();

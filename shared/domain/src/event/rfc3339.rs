@@ -1,0 +1,28 @@
+//! RFC 3339 timestamps, parsed strictly and fast: this runs several times per consumed event.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Deserializer;
+use serde::de::{Error, Visitor};
+
+struct Rfc3339;
+
+impl Visitor<'_> for Rfc3339 {
+    type Value = DateTime<Utc>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an RFC 3339 timestamp")
+    }
+
+    // Borrowed or not (escapes force a copy), the text is parsed in place.
+    fn visit_str<E: Error>(self, raw: &str) -> Result<Self::Value, E> {
+        DateTime::parse_from_rfc3339(raw)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|e| E::custom(format!("'{raw}' is not an RFC 3339 timestamp: {e}")))
+    }
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    deserializer.deserialize_str(Rfc3339)
+}
