@@ -14,14 +14,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use taskpulse_app::analytics::TransactionPlan;
 use taskpulse_app::memory::MemoryAnalyticsStore;
-use taskpulse_app::projections::ProjectionConfig;
+use taskpulse_app::projections::{ProjectionConfig, ProjectionSpec};
 use taskpulse_app::{
     ApplyTransaction, MarkerHints, PlanLimits, ReadCounters, StoreError, TransactionResult,
     apply_events,
 };
 use taskpulse_aws::capacity::{item_size, query_read_units_paged, transactional_write_units};
 use taskpulse_aws::keys;
-use taskpulse_domain::analytics::{Counter, CounterKey, ProjectionVersion, Scope};
+use taskpulse_domain::analytics::{Counter, CounterKey, Projection, ProjectionVersion, Scope};
 use taskpulse_domain::{EventEnvelope, UserId};
 use taskpulse_testkit::HistoryShape;
 use uuid::Uuid;
@@ -87,11 +87,21 @@ struct Priced {
     markers: HashMap<(UserId, NaiveDate), (usize, usize)>,
 }
 
-/// The in-memory table, pricing every committed transaction.
-#[derive(Default)]
+/// The in-memory table, pricing every committed transaction, counting with `projection`.
 pub struct PricedTable {
     table: MemoryAnalyticsStore,
     priced: Mutex<Priced>,
+    projection: Projection,
+}
+
+impl PricedTable {
+    pub fn counting(projection: Projection) -> Self {
+        Self {
+            table: MemoryAnalyticsStore::default(),
+            priced: Mutex::default(),
+            projection,
+        }
+    }
 }
 
 impl ApplyTransaction for PricedTable {
@@ -158,7 +168,10 @@ impl ApplyTransaction for PricedTable {
 impl PricedTable {
     /// Applies `events` in batches of `batch_size`; returns events applied and failed.
     pub async fn deliver(&self, events: &[EventEnvelope], batch_size: usize) -> (usize, usize) {
-        let target = ProjectionConfig::initial().active;
+        let target = ProjectionSpec {
+            projection: self.projection,
+            ..ProjectionConfig::initial().active
+        };
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
         let (mut applied, mut failed) = (0, 0);
         for batch in events.chunks(batch_size) {
@@ -205,16 +218,23 @@ pub async fn busy_user_priced() {
         "\nbusy user priced over the in-memory table (batches of 100; before = every marker inline):\n"
     );
     println!(
-        "| events that day | WCU per event | WCU per event, last 1,000 | before: WCU per event (events it could apply) | before: WCU per event, last 1,000 | before: events failed (item > 400 KB) | counted exactly, dead letters |"
+        "| projection | events that day | WCU per event | WCU per event, last 1,000 | before: WCU per event (events it could apply) | before: WCU per event, last 1,000 | before: events failed (item > 400 KB) | counted exactly, dead letters |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    for count in [1_000usize, 25_000, 200_000] {
+    println!("|---|---|---|---|---|---|---|---|");
+    let runs = [
+        (Projection::Tasks, 1_000usize),
+        (Projection::Tasks, 25_000),
+        (Projection::Tasks, 200_000),
+        (Projection::TasksV2, 1_000),
+        (Projection::TasksV2, 25_000),
+    ];
+    for (projection, count) in runs {
         let mut events = HistoryShape::busy_user_day(count * 10 / 26)
             .generate()
             .events;
         assert!(events.len() >= count, "{} < {count}", events.len());
         events.truncate(count);
-        let table = PricedTable::default();
+        let table = PricedTable::counting(projection);
         let (head, tail) = events.split_at(count - 1_000);
         let (mut applied, mut failed) = table.deliver(head, 100).await;
         let (units_head, old_head, old_failed_head) = table.units();
@@ -233,7 +253,7 @@ pub async fn busy_user_priced() {
             format!("{:.2}", (old_units - old_head) as f64 / 1_000.0)
         };
         println!(
-            "| {count} | {:.2} | {:.2} | {:.2} ({}) | {old_last} | {old_failed} | {} created of {created}, {} failed |",
+            "| {projection} | {count} | {:.2} | {:.2} | {:.2} ({}) | {old_last} | {old_failed} | {} created of {created}, {} failed |",
             units as f64 / applied as f64,
             (units - units_head) as f64 / 1_000.0,
             old_units as f64 / (count - old_failed) as f64,
@@ -252,15 +272,18 @@ pub async fn year_of_reads() {
         "\nread units of a year of one user's analytics (366 day items, one eventually consistent Query):\n"
     );
     println!(
-        "| events per day | before (every marker inline) | after (at most 32 inline) | no marker at all (floor) |"
+        "| projection | events per day | before (every marker inline) | after (at most 32 inline) | no marker at all (floor) |"
     );
-    println!("|---|---|---|---|");
-    for per_day in [5usize, 50, 1_000] {
+    println!("|---|---|---|---|---|");
+    let runs = [Projection::Tasks, Projection::TasksV2]
+        .into_iter()
+        .flat_map(|projection| [5usize, 50, 1_000].map(|per_day| (projection, per_day)));
+    for (projection, per_day) in runs {
         let mut events = HistoryShape::busy_user_day(per_day * 10 / 26 + 2)
             .generate()
             .events;
         events.truncate(per_day);
-        let table = PricedTable::default();
+        let table = PricedTable::counting(projection);
         table.deliver(&events, 100).await;
         let user = events[0].user_id.clone();
         let day = events[0].occurred_at.date_naive();
@@ -284,6 +307,6 @@ pub async fn year_of_reads() {
             per_day,
             taskpulse_app::analytics::MAX_INLINE_MARKERS,
         );
-        println!("| {per_day} | {before} | {after} | {floor} |");
+        println!("| {projection} | {per_day} | {before} | {after} | {floor} |");
     }
 }

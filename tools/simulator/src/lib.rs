@@ -13,6 +13,7 @@
 //! each level; the k-th level's command was accepted at a known instant.
 
 mod client;
+mod durations;
 mod erasure;
 mod freshness;
 mod options;
@@ -23,6 +24,7 @@ mod report;
 mod run;
 mod simulation;
 mod workload;
+mod zones;
 
 use http::Method;
 

@@ -24,12 +24,59 @@ pub const BY_PRIORITY: [&str; 4] = [
     "createdCritical",
 ];
 
+/// Tasks completed per priority at completion, and of them on time and late: counted by the
+/// `tasks-v2` projection only.
+pub const COMPLETED_BY_PRIORITY: [&str; 12] = [
+    "completedLow",
+    "completedMedium",
+    "completedHigh",
+    "completedCritical",
+    "completedOnTimeLow",
+    "completedOnTimeMedium",
+    "completedOnTimeHigh",
+    "completedOnTimeCritical",
+    "completedLateLow",
+    "completedLateMedium",
+    "completedLateHigh",
+    "completedLateCritical",
+];
+
+fn priority_index(priority: &str) -> Option<usize> {
+    ["low", "medium", "high", "critical"]
+        .iter()
+        .position(|p| *p == priority)
+}
+
 /// The counter of tasks created with `priority` (the API's priority names).
 pub fn created_with(priority: &str) -> Option<&'static str> {
-    let index = ["low", "medium", "high", "critical"]
-        .iter()
-        .position(|p| *p == priority)?;
-    Some(BY_PRIORITY[index])
+    Some(BY_PRIORITY[priority_index(priority)?])
+}
+
+/// The counters of a task completed with `priority`, on time or late.
+pub fn completed_with(priority: &str, on_time: bool) -> Option<[&'static str; 2]> {
+    let index = priority_index(priority)?;
+    let timing = if on_time { 4 } else { 8 };
+    Some([
+        COMPLETED_BY_PRIORITY[index],
+        COMPLETED_BY_PRIORITY[timing + index],
+    ])
+}
+
+/// What the serving projection counts besides the `tasks` counters, by its name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Extras {
+    pub by_priority: bool,
+    /// `tasks-v2`: the completions per priority and the percentiles too.
+    pub v2: bool,
+}
+
+impl Extras {
+    pub fn of(projection: Option<&str>) -> Self {
+        Self {
+            by_priority: matches!(projection, Some("tasks-by-priority" | "tasks-v2")),
+            v2: projection == Some("tasks-v2"),
+        }
+    }
 }
 
 /// Counters that only grow, one step per command that raises them: the freshness probe.
@@ -46,11 +93,17 @@ const MONOTONE: [&str; 5] = [
 pub(crate) struct Recount {
     pub counters: BTreeMap<&'static str, i64>,
     pub open: BTreeMap<&'static str, i64>,
+    /// Lead times and delays, in seconds, by histogram (`durations.rs`).
+    pub durations: BTreeMap<&'static str, Vec<u64>>,
 }
 
 impl Recount {
     pub fn add(&mut self, counter: &'static str, delta: i64) {
         *self.counters.entry(counter).or_default() += delta;
+    }
+
+    pub fn duration(&mut self, histogram: &'static str, seconds: u64) {
+        self.durations.entry(histogram).or_default().push(seconds);
     }
 
     pub fn gauge(&mut self, status: &str, delta: i64) {
@@ -73,13 +126,20 @@ impl Recount {
         for (s, v) in &other.open {
             *self.open.entry(s).or_default() += v;
         }
+        for (h, seconds) in &other.durations {
+            self.durations.entry(h).or_default().extend(seconds);
+        }
     }
 }
 
 /// The analytics API's answer, reduced to what is compared.
 pub(crate) fn observed(analytics: &Value) -> Recount {
     let mut recount = Recount::default();
-    for counter in COMPARED.into_iter().chain(BY_PRIORITY) {
+    for counter in COMPARED
+        .into_iter()
+        .chain(BY_PRIORITY)
+        .chain(COMPLETED_BY_PRIORITY)
+    {
         let value = analytics["totals"][counter].as_i64().unwrap_or(0);
         recount.counters.insert(counter, value);
     }
@@ -92,15 +152,24 @@ pub(crate) fn observed(analytics: &Value) -> Recount {
 }
 
 /// Differences `(counter, expected, actual)`, zeros and absent counters being equal; the
-/// per-priority counters too when `by_priority`.
+/// per-priority counters too where `extras` says the serving projection has them.
 pub(crate) fn differences(
     expected: &Recount,
     actual: &Recount,
-    by_priority: bool,
+    extras: Extras,
 ) -> Vec<(String, i64, i64)> {
     let mut out = vec![];
-    let extra: &[&str] = if by_priority { &BY_PRIORITY } else { &[] };
-    for counter in COMPARED.iter().chain(extra).copied() {
+    let by_priority: &[&str] = if extras.by_priority {
+        &BY_PRIORITY
+    } else {
+        &[]
+    };
+    let completed: &[&str] = if extras.v2 {
+        &COMPLETED_BY_PRIORITY
+    } else {
+        &[]
+    };
+    for counter in COMPARED.iter().chain(by_priority).chain(completed).copied() {
         let e = expected.counters.get(counter).copied().unwrap_or(0);
         let a = actual.counters.get(counter).copied().unwrap_or(0);
         if e != a {
@@ -133,20 +202,37 @@ mod tests {
         actual.add("created", 3);
         actual.add("delayed", 0);
         actual.gauge("new", 1);
+        let tasks = Extras::of(Some("tasks"));
         assert_eq!(
-            differences(&expected, &actual, false),
+            differences(&expected, &actual, tasks),
             [("openTasks.new".to_owned(), 2, 1)]
         );
         actual.gauge("new", 1);
-        assert!(differences(&expected, &actual, false).is_empty());
+        assert!(differences(&expected, &actual, tasks).is_empty());
         expected.add("createdHigh", 3);
-        assert!(differences(&expected, &actual, false).is_empty());
+        expected.add("completedLateHigh", 1);
+        assert!(differences(&expected, &actual, tasks).is_empty());
         assert_eq!(
-            differences(&expected, &actual, true),
+            differences(&expected, &actual, Extras::of(Some("tasks-by-priority"))),
             [("createdHigh".to_owned(), 3, 0)]
+        );
+        assert_eq!(
+            differences(&expected, &actual, Extras::of(Some("tasks-v2"))),
+            [
+                ("createdHigh".to_owned(), 3, 0),
+                ("completedLateHigh".to_owned(), 1, 0)
+            ]
         );
         assert_eq!(created_with("high"), Some("createdHigh"));
         assert_eq!(created_with("urgent"), None);
+        assert_eq!(
+            completed_with("low", true),
+            Some(["completedLow", "completedOnTimeLow"])
+        );
+        assert_eq!(
+            completed_with("critical", false),
+            Some(["completedCritical", "completedLateCritical"])
+        );
     }
 
     #[test]

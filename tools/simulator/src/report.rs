@@ -126,7 +126,10 @@ pub(crate) fn print_report(
             state["applied"],
             state["duplicates"],
             if state["activated"].as_bool() == Some(true) {
-                "verified and activated, every read during it complete".to_owned()
+                format!(
+                    "verified ({} users counted on other days by their zones) and activated, every read during it complete",
+                    state["usersOnOtherDays"]
+                )
             } else {
                 format!("NOT activated: {}", state["refused"])
             }

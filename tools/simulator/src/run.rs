@@ -11,14 +11,16 @@ use serde_json::json;
 use taskpulse_local::event_source_mapping::DeliveryChaos;
 
 use crate::client::{HttpClient, dead_letters, local_stats};
+use crate::durations::percentile_differences;
 use crate::erasure::erase_during_traffic;
 use crate::freshness::percentile;
 use crate::poison::poison_bodies;
 use crate::rebuild::rebuild_during_traffic;
-use crate::recount::{differences, observed};
+use crate::recount::{Extras, differences, observed};
 use crate::report::{SimulationReport, print_report};
 use crate::simulation::{Simulation, lock};
 use crate::workload::workload;
+use crate::zones::set_zones;
 use crate::{SimulateError, SimulateOptions};
 
 /// Runs the simulation and prints its report.
@@ -116,6 +118,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
             .map_or(Duration::ZERO, |rate| Duration::from_secs_f64(1.0 / rate)),
     });
 
+    set_zones(&simulation).await?;
     let global_before = observed(&simulation.analytics(None, start_day).await?);
     let stats_before = local_stats(&simulation.http).await.ok();
     let dead_before = stats_before.as_ref().and_then(dead_letters);
@@ -213,8 +216,12 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         None => None,
     };
     simulation.progress.finish_and_clear();
-    let by_priority = rebuilt.as_ref().is_some_and(|r| r.activated)
-        && options.rebuild.as_deref() == Some("tasks-by-priority");
+    let extras = Extras::of(
+        options
+            .rebuild
+            .as_deref()
+            .filter(|_| rebuilt.as_ref().is_some_and(|r| r.activated)),
+    );
     let serving = rebuilt
         .as_ref()
         .filter(|r| r.activated)
@@ -257,18 +264,23 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
             simulation.note_seen(user, &answer);
             version_check(&answer, &simulation.users[user], &mut mismatches);
             let actual = observed(&answer);
-            for (counter, e, a) in differences(&expected, &actual, by_priority) {
+            for (counter, e, a) in differences(&expected, &actual, extras) {
                 mismatches.push(format!(
                     "{}: {counter} expected {e}, found {a}",
                     simulation.users[user]
                 ));
+            }
+            if extras.v2 {
+                for wrong in percentile_differences(&expected.durations, &answer) {
+                    mismatches.push(format!("{}: {wrong}", simulation.users[user]));
+                }
             }
         }
         let answer = simulation.analytics(None, start_day).await?;
         version_check(&answer, "global", &mut mismatches);
         let actual = observed(&answer);
         // Global per-priority counts include what other runs left: only users are compared.
-        for (counter, e, a) in differences(&expected_global, &actual, false) {
+        for (counter, e, a) in differences(&expected_global, &actual, Extras::default()) {
             mismatches.push(format!("global: {counter} expected {e}, found {a}"));
         }
         settled_at = started.elapsed();

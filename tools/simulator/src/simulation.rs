@@ -12,8 +12,9 @@ use taskpulse_local::server::{SCOPES_HEADER, USER_HEADER};
 
 use crate::SimulateError;
 use crate::client::HttpClient;
+use crate::durations::{DELAY, LEAD_TIME};
 use crate::freshness::Freshness;
-use crate::recount::{Recount, created_with, observed};
+use crate::recount::{Recount, completed_with, created_with, observed};
 use crate::workload::{Step, TaskScript};
 
 /// The simulation in progress, shared by the workers running task scripts and the observer
@@ -40,6 +41,11 @@ pub(crate) struct Simulation {
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A timestamp of the task the API answered.
+fn server_time(task: &Value, field: &str) -> Option<DateTime<Utc>> {
+    task[field].as_str()?.parse().ok()
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -69,6 +75,8 @@ impl Simulation {
         let mut task_path = String::new();
         let mut status = "new";
         let mut planned = Utc::now();
+        let mut priority = "medium";
+        let mut created_at = Utc::now();
         for (n, step) in script.steps.iter().enumerate() {
             let key = format!("{key_prefix}-{n}");
             let mut headers = vec![("idempotency-key", key.as_str())];
@@ -110,7 +118,7 @@ impl Simulation {
             let events = match step {
                 Step::Create {
                     planned: p,
-                    priority,
+                    priority: created_with_priority,
                 } => {
                     let id = answer["id"].as_str().ok_or_else(|| SimulateError::Http {
                         method: Method::POST,
@@ -119,6 +127,8 @@ impl Simulation {
                     })?;
                     task_path = format!("/tasks/{id}");
                     planned = *p;
+                    priority = *created_with_priority;
+                    created_at = server_time(&answer, "createdAt").unwrap_or(created_at);
                     recount.add("created", 1);
                     if let Some(counter) = created_with(priority) {
                         recount.add(counter, 1);
@@ -126,14 +136,17 @@ impl Simulation {
                     recount.gauge("new", 1);
                     1
                 }
-                Step::Priority(_) => {
+                Step::Priority(to) => {
                     recount.add("priorityChanges", 1);
+                    priority = *to;
                     1
                 }
                 Step::PlannedDate(to) => {
                     if *to > planned {
+                        let seconds = (*to - planned).num_seconds();
                         recount.add("delayed", 1);
-                        recount.add("delaySecondsSum", (*to - planned).num_seconds());
+                        recount.add("delaySecondsSum", seconds);
+                        recount.duration(DELAY, u64::try_from(seconds).unwrap_or(0));
                     } else {
                         recount.add("rescheduled", 1);
                     }
@@ -145,8 +158,11 @@ impl Simulation {
                     recount.gauge(to, 1);
                     status = to;
                     if *to == "completed" {
+                        // The server's own completion time decides, as it does for the event.
+                        let done_at =
+                            server_time(&answer, "actualAccomplishDate").unwrap_or_else(Utc::now);
+                        let on_time = done_at <= planned;
                         recount.add("completed", 1);
-                        let on_time = Utc::now() <= planned;
                         recount.add(
                             if on_time {
                                 "completedOnTime"
@@ -155,6 +171,11 @@ impl Simulation {
                             },
                             1,
                         );
+                        for counter in completed_with(priority, on_time).into_iter().flatten() {
+                            recount.add(counter, 1);
+                        }
+                        let lead_time = (done_at - created_at).num_seconds();
+                        recount.duration(LEAD_TIME, u64::try_from(lead_time).unwrap_or(0));
                         2
                     } else {
                         1
@@ -183,7 +204,11 @@ impl Simulation {
         user: Option<usize>,
         from: NaiveDate,
     ) -> Result<Value, SimulateError> {
+        // A day more on each side: a user's local day is at most a day from the UTC day, and
+        // under `tasks-v2` the user's events count on it.
+        let from = from.pred_opt().unwrap_or(from);
         let to = Utc::now().date_naive();
+        let to = to.succ_opt().unwrap_or(to);
         let range = format!("from={from}&to={to}");
         match user {
             Some(user) => {

@@ -233,7 +233,10 @@ mod tests {
                 assert_eq!(&detached.attach(&task).unwrap(), body);
                 assert!(body.len() > detached.data.len());
                 if detached.event_type == "TaskCompleted" {
-                    assert_eq!(detached.data, DATA_OF_THE_TASK, "the completed task says it all");
+                    assert_eq!(
+                        detached.data, DATA_OF_THE_TASK,
+                        "the completed task says it all"
+                    );
                 }
                 for own in ["taskId", "userId", "title", "description"] {
                     assert!(!detached.data.contains(own), "{own} in {}", detached.data);
