@@ -20,8 +20,8 @@ pub mod tasks;
 mod test_events;
 
 pub use analytics::{
-    AnalyticsReport, BatchOutcome, InlineMarkersFound, MarkerHints, PlanLimits, analytics_report,
-    apply_events,
+    AnalyticsReport, BatchOutcome, InlineMarkersFound, MarkerHints, Period, PlanLimits,
+    analytics_report, apply_events, periods,
 };
 pub use ports::{
     ApplyTransaction, ArchiveDayMarkers, DeleteCounters, DeleteIdempotencyRecords, DeleteTask,

@@ -2,6 +2,7 @@
 //! [`plan`] packs a batch into the transactions the store commits.
 
 pub mod marker_hints;
+mod periods;
 pub mod plan;
 
 use std::collections::{BTreeMap, HashSet};
@@ -14,6 +15,7 @@ use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
 pub use self::marker_hints::{InlineMarkersFound, MarkerHints};
+pub use self::periods::{Period, periods};
 pub use self::plan::{
     GlobalDayWrite, InlineMarkers, MAX_INLINE_MARKERS, PlanLimits, TransactionPlan, UserDayWrite,
     plan_transactions, plan_transactions_knowing,

@@ -10,10 +10,12 @@
 //! version live apart ([`ProjectionVersion`]), so a projection can be rebuilt from the event
 //! archive beside the one serving.
 
+mod calendar;
 mod counter;
 mod histogram;
 mod projection;
 
+pub use calendar::Granularity;
 pub use counter::Counter;
 pub use histogram::{
     HISTOGRAM_BUCKETS, HISTOGRAM_RELATIVE_ERROR, Histogram, bucket_of, bucket_value, quantile,

@@ -39,7 +39,7 @@ pub use cors::CorsPolicy;
 pub use erasure::USERS_ERASE_SCOPE;
 pub use identity::{Caller, CallerSource, caller};
 pub use problem::{FieldError, Problem};
-pub use query::{DEFAULT_ANALYTICS_DAYS, DEFAULT_PAGE_SIZE, MAX_ANALYTICS_DAYS, MAX_PAGE_SIZE};
+pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use request::{MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_CHARS};
 
 use analytics::AnalyticsRoute;

@@ -1,11 +1,12 @@
 //! Query parameters: the page of `GET /tasks` (status filter, size, opaque cursor) and the day
 //! range of the analytics. Unknown parameters are refused, and every invalid one is named.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Request, RequestExt};
 use taskpulse_app::ListQuery;
 use taskpulse_domain::TaskStatus;
+use taskpulse_domain::analytics::Granularity;
 
 use super::cursor::decode_cursor;
 use super::problem::{FieldErrors, Problem};
@@ -13,9 +14,6 @@ use super::problem::{FieldErrors, Problem};
 /// Page size of `GET /tasks` when the caller gives none, and the largest it may ask for.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
-/// The analytics range when the caller names none, and the longest one they may ask for.
-pub const DEFAULT_ANALYTICS_DAYS: u64 = 30;
-pub const MAX_ANALYTICS_DAYS: i64 = 366;
 
 /// The query parameters, with an error already recorded for each one not among `known`.
 fn parameters(request: &Request, known: &[&str]) -> (QueryMap, FieldErrors) {
@@ -67,12 +65,34 @@ pub(super) fn list_query(request: &Request) -> Result<ListQuery, Problem> {
     }))
 }
 
-/// `from` and `to` (inclusive, `YYYY-MM-DD`, UTC days): by default the 30 days ending today.
-pub(super) fn analytics_range(
+/// What an analytics request asks for: the days `from` through `to` (inclusive), cut into
+/// periods of `granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct AnalyticsQuery {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub granularity: Granularity,
+}
+
+/// `from`, `to` (`YYYY-MM-DD`) and `granularity` (`day`, `week`, `month`; default `day`). By
+/// default the range ends `today` and starts so that it holds the granularity's default
+/// periods (30 days, 12 weeks, 12 months); it may touch at most its most periods (a year of
+/// days, three years of weeks, five years of months).
+pub(super) fn analytics_query(
     request: &Request,
     today: NaiveDate,
-) -> Result<(NaiveDate, NaiveDate), Problem> {
-    let (parameters, mut errors) = parameters(request, &["from", "to"]);
+) -> Result<AnalyticsQuery, Problem> {
+    let (parameters, mut errors) = parameters(request, &["from", "to", "granularity"]);
+    let granularity = match parameters.first("granularity") {
+        None => Granularity::Day,
+        Some(raw) => Granularity::from_name(raw).unwrap_or_else(|| {
+            errors.push(
+                "granularity",
+                format!("must be day, week or month (got '{raw}')"),
+            );
+            Granularity::Day
+        }),
+    };
     let mut date = |name: &str| match parameters.first(name) {
         None => None,
         Some(raw) => match full_date(raw) {
@@ -86,21 +106,29 @@ pub(super) fn analytics_range(
     let (from, to) = (date("from"), date("to"));
     let to = to.unwrap_or(today);
     let from = from.unwrap_or_else(|| {
-        to.checked_sub_days(Days::new(DEFAULT_ANALYTICS_DAYS - 1))
-            .unwrap_or(to)
+        let periods = granularity.default_periods() as u32;
+        granularity.start_before(to, periods - 1).unwrap_or(to)
     });
     if errors.is_empty() {
-        let days = (to - from).num_days() + 1;
-        if days < 1 {
+        let periods = granularity.periods_between(from, to);
+        let most = granularity.max_periods();
+        if from > to {
             errors.push("from", "must not be after 'to'");
-        } else if days > MAX_ANALYTICS_DAYS {
+        } else if periods > most {
             errors.push(
                 "from",
-                format!("the range is {days} days; at most {MAX_ANALYTICS_DAYS} are allowed"),
+                format!(
+                    "the range touches {periods} periods of granularity={}; at most {most} are allowed",
+                    granularity.name()
+                ),
             );
         }
     }
-    errors.finish(Some((from, to)))
+    errors.finish(Some(AnalyticsQuery {
+        from,
+        to,
+        granularity,
+    }))
 }
 
 /// A `full-date` of RFC 3339 (JSON Schema's `date` format): four-digit year, two-digit month

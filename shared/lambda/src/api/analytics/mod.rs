@@ -1,0 +1,88 @@
+//! The analytics routes: the caller's own counters (`/analytics/me`, over the caller's local
+//! days where the active version counts them) and everyone's (`/analytics/global`, for tokens
+//! with the analytics scope, over UTC days), by day, week or month. Each answer has an `ETag`;
+//! asking again with `If-None-Match` costs no body while nothing moved. The answer's shape is
+//! `view.rs`.
+
+use chrono::{NaiveDate, Utc};
+use http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use taskpulse_app::{LoadProjectionConfig, LoadUserSettings, ReadCounters, analytics_report};
+use taskpulse_domain::analytics::Scope;
+
+mod view;
+
+use view::AnalyticsView;
+
+use super::Api;
+use super::conditional::conditional_json;
+use super::identity::caller;
+use super::problem::Problem;
+use super::query::analytics_query;
+use super::request::header_text;
+
+/// The OAuth scope that lets a caller read everyone's analytics.
+pub const ANALYTICS_READ_SCOPE: &str = "analytics:read";
+
+/// Which analytics a route shows.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum AnalyticsRoute {
+    /// The caller's own.
+    Me,
+    /// Everyone's together.
+    Global,
+}
+
+impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
+    pub(super) async fn analytics_report(
+        &self,
+        request: &Request,
+        route: AnalyticsRoute,
+    ) -> Result<Response<Body>, Problem> {
+        let caller = caller(request, self.caller_source)?;
+        let scope = match route {
+            AnalyticsRoute::Global => {
+                caller.require_scope(ANALYTICS_READ_SCOPE, "everyone's analytics")?;
+                Scope::Global
+            }
+            AnalyticsRoute::Me => Scope::User(caller.user_id),
+        };
+        let today = self.today_of(request, &scope).await?;
+        let query = analytics_query(request, today)?;
+        let if_none_match = header_text(request.headers(), "If-None-Match")?;
+        // One configuration read per request: the whole answer comes from one version.
+        let active = self.analytics.load_projection_config().await?.active;
+        let report =
+            analytics_report(&self.analytics, active, &scope, query.from, query.to).await?;
+        let view = AnalyticsView::new(&scope, active.version, &report, query.granularity);
+        let body = serde_json::to_string(&view).map_err(|error| {
+            tracing::error!(%error, "an analytics answer could not be serialised");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the answer could not be written",
+            )
+        })?;
+        Ok(conditional_json(if_none_match.as_deref(), body))
+    }
+}
+
+impl<S: LoadUserSettings, P, R, W> Api<S, P, R, W> {
+    /// The last day of a range that names none: the caller's local today for the caller's own
+    /// analytics (whose days are the caller's local days in a version that counts them, and
+    /// UTC days otherwise, which the local today is at most a day from), the UTC today for
+    /// everyone's. The settings are read only when the range needs them.
+    async fn today_of(&self, request: &Request, scope: &Scope) -> Result<NaiveDate, Problem> {
+        let now = Utc::now();
+        let names_its_end = request.query_string_parameters().first("to").is_some();
+        match scope {
+            Scope::User(user) if !names_its_end => {
+                let settings = self.commands.store().load_user_settings(user).await?;
+                Ok(settings.unwrap_or_default().time_zone.local_day(now))
+            }
+            _ => Ok(now.date_naive()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
