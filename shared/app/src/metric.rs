@@ -33,6 +33,10 @@ pub const WRITE_UNITS: &str = "CounterWriteUnits";
 pub const TASKS_CREATED: &str = "TasksCreated";
 pub const TASKS_COMPLETED: &str = "TasksCompleted";
 pub const TASKS_COMPLETED_ON_TIME: &str = "TasksCompletedOnTime";
+/// Tasks completed, by the priority they had when completed (label [`PRIORITY`]).
+pub const TASKS_COMPLETED_BY_PRIORITY: &str = "TasksCompletedByPriority";
+/// Label of [`TASKS_COMPLETED_BY_PRIORITY`]: `low`, `medium`, `high`, `critical`.
+pub const PRIORITY: &str = "Priority";
 
 /// Archive objects the consumer wrote, and their bytes.
 pub const ARCHIVE_OBJECTS: &str = "ArchiveObjectsWritten";
@@ -68,6 +72,7 @@ pub const ALL: &[&str] = &[
     TASKS_CREATED,
     TASKS_COMPLETED,
     TASKS_COMPLETED_ON_TIME,
+    TASKS_COMPLETED_BY_PRIORITY,
     ARCHIVE_OBJECTS,
     ARCHIVE_BYTES,
     ARCHIVE_FAILURES,

@@ -252,6 +252,13 @@ where
                         TaskEvent::Completed(done) => {
                             summary.tasks_completed += 1;
                             summary.tasks_completed_on_time += usize::from(done.on_time);
+                            if let Some(priority) = done.priority {
+                                metrics::counter!(
+                                    metric::TASKS_COMPLETED_BY_PRIORITY,
+                                    metric::PRIORITY => priority.as_str()
+                                )
+                                .increment(1);
+                            }
                         }
                         _ => {}
                     }
