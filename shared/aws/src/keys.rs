@@ -102,6 +102,8 @@ pub const ERASURE_IDEMPOTENCY_RECORDS_DELETED: &str = "idempotencyRecordsDeleted
 pub const ERASURE_COUNTER_ITEMS_MOVED: &str = "counterItemsMoved";
 pub const ERASURE_ARCHIVE_OBJECTS_REWRITTEN: &str = "archiveObjectsRewritten";
 pub const ERASURE_ARCHIVE_DAYS_REWRITTEN: &str = "archiveDaysRewritten";
+/// Present (true) while a fan-out's pages hand out each counter day's neighbours too.
+pub const ERASURE_ARCHIVE_NEIGHBOURS: &str = "archiveNeighbours";
 /// The last archive day handed out (`yyyy-mm-dd`); absent before the first.
 pub const ERASURE_ARCHIVE_CURSOR: &str = "archiveCursor";
 /// The archive days handed out in the fan-out's current round.

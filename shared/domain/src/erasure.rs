@@ -16,7 +16,8 @@
 //!    has counters for, and where the active version counts the user's local days, the UTC
 //!    days on either side of them) are handed out, a page at a time, each to a worker that rewrites that
 //!    day's objects with the pseudonym in place of the user id and leaves a marker;
-//!    `archive_cursor` is the last day handed out, `archive_days` how many were.
+//!    `archive_cursor` is the last counter day listed, `archive_days` how many archive days
+//!    were handed out.
 //! 5. `ArchiveRewrites`: waits until every day handed out has its marker. A day whose marker
 //!    is still missing [`ARCHIVE_REWRITE_PATIENCE`] after the last page was handed out is
 //!    handed out again (the fan-out restarts, skipping the days with markers): a work message
@@ -149,6 +150,9 @@ pub struct Erasure {
     pub archive_cursor: Option<NaiveDate>,
     /// The archive days handed out so far, in this round of the fan-out.
     pub archive_days: u64,
+    /// Whether this round's pages handed out each counter day's neighbours too (the active
+    /// version counted users' local days).
+    pub archive_neighbours: bool,
 }
 
 /// How a consumer treats an event of a user with an erasure record.
@@ -176,6 +180,7 @@ impl Erasure {
             progress: ErasureProgress::default(),
             archive_cursor: None,
             archive_days: 0,
+            archive_neighbours: false,
         }
     }
 
@@ -219,6 +224,19 @@ impl Erasure {
         self.progress.archive_days_rewritten += done.archive_days_rewritten;
         self.step = self.step.next();
         self.updated_at = now;
+        self
+    }
+
+    /// The erasure about to hand out a page, whose days stand for their neighbours too if
+    /// `neighbours`. If this round's pages so far did otherwise (the active version changed
+    /// how it counts days meanwhile), the round starts again from the first day, so that no
+    /// archive day is skipped; days already marked are not handed out again.
+    pub fn fanning_out(mut self, neighbours: bool) -> Self {
+        if self.archive_cursor.is_some() && self.archive_neighbours != neighbours {
+            self.archive_cursor = None;
+            self.archive_days = 0;
+        }
+        self.archive_neighbours = neighbours;
         self
     }
 

@@ -14,8 +14,8 @@ pub const DELAY: &str = "delaySeconds";
 const HISTOGRAMS: [&str; 2] = [LEAD_TIME, DELAY];
 /// The quantiles answered, by name.
 const QUANTILES: [(&str, f64); 3] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)];
-/// The answer rounds to tenths of a second.
-const ROUNDING: f64 = 0.05;
+/// The answer rounds to hundredths of a second.
+const ROUNDING: f64 = 0.005;
 
 /// The `q`-quantile of `sorted` by nearest rank: the ⌈q·n⌉-th smallest.
 fn nearest_rank(sorted: &[u64], q: f64) -> Option<u64> {

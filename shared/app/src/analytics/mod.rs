@@ -199,7 +199,9 @@ pub async fn analytics_report(
         .filter_map(|c| c.bucket())
         .map(|(histogram, _)| (histogram, BTreeMap::new()))
         .collect();
-    for counters in stored.range(from..=to).map(|(_, counters)| counters) {
+    // `range` panics on an inverted range; such a range has no days.
+    let in_range = stored.range(from..=to.max(from)).filter(|_| from <= to);
+    for counters in in_range.map(|(_, counters)| counters) {
         for (counter, count) in counters {
             if let Some((histogram, bucket)) = counter.bucket()
                 && let Some(buckets) = histograms.get_mut(&histogram)

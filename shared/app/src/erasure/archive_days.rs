@@ -13,8 +13,9 @@ use crate::ports::{
     HandOutArchiveDays, PublishEvents, ReadArchive, ReplaceArchiveObject, StoreError,
 };
 
-/// Archive days handed out per page of the fan-out: one `Query` of the user's day items and
-/// ten `SendMessageBatch` calls.
+/// Counter days listed per page of the fan-out: one `Query` of the user's day items, and ten
+/// `SendMessageBatch` calls of the archive days (thirty where each counter day stands for its
+/// neighbours too).
 pub const ARCHIVE_FAN_OUT_PAGE: usize = 100;
 
 /// What one day's rewrite found.
@@ -72,6 +73,8 @@ where
         now: DateTime<Utc>,
     ) -> Result<Erasure, StoreError> {
         let active = self.analytics.load_projection_config().await?.active;
+        let local_days = active.projection.counts_local_days();
+        let erasure = erasure.clone().fanning_out(local_days);
         let counter_days = self
             .analytics
             .list_user_days(
@@ -81,11 +84,7 @@ where
                 ARCHIVE_FAN_OUT_PAGE,
             )
             .await?;
-        let days = archive_days_of(
-            &counter_days,
-            active.projection.counts_local_days(),
-            erasure.archive_cursor,
-        );
+        let days = archive_days_of(&counter_days, local_days, erasure.archive_cursor);
         if !days.is_empty() {
             // Marked days are those of an earlier round of the fan-out.
             let marked = self
@@ -101,9 +100,7 @@ where
                 self.days.hand_out_archive_days(user, &unmarked).await?;
             }
         }
-        Ok(erasure
-            .clone()
-            .handed_out(days.len(), counter_days.last().copied(), now))
+        Ok(erasure.handed_out(days.len(), counter_days.last().copied(), now))
     }
 
     /// Looks for the markers of the days handed out: answers the erasure's next state, or the

@@ -15,7 +15,7 @@ use crate::batch::{self, Item};
 use crate::error::store_error;
 use crate::keys::{
     self, ERASURE_ARCHIVE_CURSOR, ERASURE_ARCHIVE_DAYS, ERASURE_ARCHIVE_DAYS_REWRITTEN,
-    ERASURE_ARCHIVE_OBJECTS_REWRITTEN, ERASURE_COUNTER_ITEMS_MOVED,
+    ERASURE_ARCHIVE_NEIGHBOURS, ERASURE_ARCHIVE_OBJECTS_REWRITTEN, ERASURE_COUNTER_ITEMS_MOVED,
     ERASURE_IDEMPOTENCY_RECORDS_DELETED, ERASURE_PENDING_EVENTS_PUBLISHED, ERASURE_PSEUDONYM,
     ERASURE_REQUESTED_AT, ERASURE_STEP, ERASURE_TASKS_DELETED, ERASURE_UPDATED_AT, EXPIRES_AT, PK,
     SK, key_attributes,
@@ -80,6 +80,12 @@ pub(super) fn erasure_item(user: &UserId, erasure: &Erasure) -> Item {
         ),
         (ERASURE_ARCHIVE_DAYS.to_owned(), count(erasure.archive_days)),
     ]);
+    if erasure.archive_neighbours {
+        item.insert(
+            ERASURE_ARCHIVE_NEIGHBOURS.to_owned(),
+            AttributeValue::Bool(true),
+        );
+    }
     if let Some(day) = erasure.archive_cursor {
         item.insert(
             ERASURE_ARCHIVE_CURSOR.to_owned(),
@@ -132,6 +138,12 @@ pub(super) fn erasure_from(item: &Item) -> Result<Erasure, String> {
             archive_days_rewritten: number(ERASURE_ARCHIVE_DAYS_REWRITTEN).unwrap_or(0),
         },
         archive_days: number(ERASURE_ARCHIVE_DAYS).unwrap_or(0),
+        // Records written before local days have none: their pages named UTC days.
+        archive_neighbours: item
+            .get(ERASURE_ARCHIVE_NEIGHBOURS)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
         archive_cursor: match item.get(ERASURE_ARCHIVE_CURSOR) {
             None => None,
             Some(_) => Some(

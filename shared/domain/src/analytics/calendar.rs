@@ -27,12 +27,12 @@ impl Granularity {
         Self::ALL.into_iter().find(|g| g.name() == name)
     }
 
-    /// The most periods one answer may hold: a year of days, three years of weeks, five
-    /// years of months.
+    /// The most periods one answer may hold: a year of days, the weeks any three years of
+    /// days touch (up to 158), five years of months.
     pub fn max_periods(self) -> usize {
         match self {
             Self::Day => 366,
-            Self::Week => 157,
+            Self::Week => 158,
             Self::Month => 60,
         }
     }

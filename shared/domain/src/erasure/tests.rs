@@ -157,3 +157,28 @@ fn rewrites_overdue_with_no_new_marker_are_handed_out_again_from_the_first_day()
         "the days marked stay marked"
     );
 }
+
+#[test]
+fn a_fan_out_whose_pages_change_how_days_count_starts_its_round_again() {
+    let at: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+    let day = |n: u32| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    let mut erasure = Erasure::requested(UserId::parse("erased-x").unwrap(), at);
+    erasure.step = ErasureStep::ArchiveFanOut;
+    let first_page = erasure
+        .fanning_out(false)
+        .handed_out(100, Some(day(20)), at);
+    assert_eq!(
+        (first_page.archive_cursor, first_page.archive_days),
+        (Some(day(20)), 100)
+    );
+    // The same way: the round goes on.
+    let same = first_page.clone().fanning_out(false);
+    assert_eq!(
+        (same.archive_cursor, same.archive_days),
+        (Some(day(20)), 100)
+    );
+    // A version counting local days became active: from the first day again.
+    let changed = first_page.fanning_out(true);
+    assert_eq!((changed.archive_cursor, changed.archive_days), (None, 0));
+    assert!(changed.archive_neighbours);
+}

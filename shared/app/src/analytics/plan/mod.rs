@@ -16,7 +16,7 @@
 //! update per (user, day) with the summed deltas and all its event ids, and one update per
 //! global day with the sum over the transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use taskpulse_domain::analytics::{
@@ -29,10 +29,16 @@ pub const MAX_TRANSACTION_ACTIONS: usize = 100;
 /// Events guarded by one item update: bounds its condition expression (4 KB).
 pub const MAX_EVENTS_PER_ITEM: usize = 50;
 /// Dedupe markers kept inline in a user's day item; the rest are items of their own. 32 ids
-/// (512 bytes) keep a day item with every counter and a 36-character user id under 1 KB, so
-/// its transactional write stays at 2 WCU however busy the user is, and a read of a day
-/// reads at most this many markers.
+/// (512 bytes) keep a day item with every counter of `tasks` and `tasks-by-priority` and a
+/// 36-character user id under 1 KB, so its transactional write stays at 2 WCU however busy
+/// the user is, and a read of a day reads at most this many markers. A `tasks-v2` day item
+/// holding every one of its scalar counters passes 1 KB (about 1.07 KB) and costs 4 WCU per
+/// update; its busy days still average 2.08 WCU per event (`docs/benchmarks.md`).
 pub const MAX_INLINE_MARKERS: usize = 32;
+/// Counters one item update may move: each is an `ADD #cN :dN` clause of its update
+/// expression, which DynamoDB caps at 4 KB. Histogram buckets make hundreds of counters
+/// possible on a global day; a transaction whose global update would pass this takes no more.
+pub const MAX_COUNTERS_PER_UPDATE: usize = 250;
 /// Every event moves its day's global counter; spreading it over shards lifts the
 /// one-partition write limit (1,000 WCU/s) off the whole system. Reads sum the shards, so the
 /// count may grow but must never shrink below a value already used.
@@ -150,6 +156,45 @@ impl TransactionPlan {
     }
 }
 
+/// The most counters a global day update of a transaction would move once `chunk`'s events
+/// join its `globals`.
+fn global_counters_after(
+    globals: &BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
+    chunk: &[&EventEffect],
+    spans_utc_days: bool,
+) -> usize {
+    // A bound first, without allocating (this runs for every chunk the consumer plans): the
+    // largest global day so far and every counter of the chunk as if each were new.
+    let bound = globals.values().map(BTreeMap::len).max().unwrap_or(0)
+        + chunk
+            .iter()
+            .map(|effect| effect.deltas.len())
+            .sum::<usize>();
+    if bound <= MAX_COUNTERS_PER_UPDATE {
+        return bound;
+    }
+    let mut added: BTreeMap<NaiveDate, BTreeSet<Counter>> = BTreeMap::new();
+    for effect in chunk {
+        let day = if spans_utc_days {
+            effect.global_day
+        } else {
+            effect.day
+        };
+        let known = globals.get(&day);
+        added.entry(day).or_default().extend(
+            effect
+                .deltas
+                .keys()
+                .filter(|counter| known.is_none_or(|k| !k.contains_key(counter))),
+        );
+    }
+    added
+        .iter()
+        .map(|(day, new)| globals.get(day).map_or(0, BTreeMap::len) + new.len())
+        .max()
+        .unwrap_or(0)
+}
+
 /// Packs effects (distinct events) into transactions of `version`'s items, at most
 /// `limits.max_items` actions per transaction, knowing nothing of the inline marker sets
 /// (each is planned as if empty; a wrong guess is refused and planned again).
@@ -240,7 +285,9 @@ pub fn plan_transactions_knowing(
                 usize::from(!current.globals.contains_key(&write.day))
             };
             let full = current.actions + current.globals.len() + write.action_count() + new_days
-                > max_items;
+                > max_items
+                || global_counters_after(&current.globals, chunk, spans_utc_days)
+                    > MAX_COUNTERS_PER_UPDATE;
             if (full && !current.users.is_empty()) || current.last_group == Some(group_index) {
                 open.push(new_open());
             }

@@ -251,3 +251,44 @@ proptest! {
         prop_assert_eq!(get(Counter::LeadTimeSecondsSum), lead);
     }
 }
+
+#[test]
+fn a_global_update_moves_no_more_counters_than_an_update_expression_holds() {
+    use taskpulse_domain::analytics::{HISTOGRAM_BUCKETS, Histogram};
+    // 376 events of distinct users on one day, each in its own histogram bucket.
+    let mut effects = vec![];
+    for (n, histogram) in [Histogram::LeadTime, Histogram::Delay]
+        .into_iter()
+        .enumerate()
+    {
+        for bucket in 0..HISTOGRAM_BUCKETS {
+            let id = (n * HISTOGRAM_BUCKETS + bucket) as u128;
+            let mut effect = fake_effect(id, &format!("user-{id}"), 26);
+            effect
+                .deltas
+                .insert(Counter::Bucket(histogram, bucket as u8), 1);
+            effects.push(effect);
+        }
+    }
+    let plans = plan_transactions(
+        ProjectionVersion::FIRST,
+        &effects,
+        &PlanLimits::default(),
+        || 0,
+    );
+    assert!(
+        plans.len() >= 2,
+        "one transaction would move 378 global counters"
+    );
+    for plan in &plans {
+        for global in &plan.globals {
+            assert!(
+                global.deltas.len() <= MAX_COUNTERS_PER_UPDATE,
+                "{}",
+                global.deltas.len()
+            );
+        }
+    }
+    let planned: usize = plans.iter().map(|p| p.events().count()).sum();
+    assert_eq!(planned, effects.len());
+}

@@ -47,11 +47,12 @@ impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P
             }
             AnalyticsRoute::Me => Scope::User(caller.user_id),
         };
-        let today = self.today_of(request, &scope).await?;
-        let query = analytics_query(request, today)?;
-        let if_none_match = header_text(request.headers(), "If-None-Match")?;
         // One configuration read per request: the whole answer comes from one version.
         let active = self.analytics.load_projection_config().await?.active;
+        let local_days = active.projection.counts_local_days();
+        let today = self.today_of(request, &scope, local_days).await?;
+        let query = analytics_query(request, today)?;
+        let if_none_match = header_text(request.headers(), "If-None-Match")?;
         let report =
             analytics_report(&self.analytics, active, &scope, query.from, query.to).await?;
         let view = AnalyticsView::new(&scope, active.version, &report, query.granularity);
@@ -68,14 +69,18 @@ impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P
 
 impl<S: LoadUserSettings, P, R, W> Api<S, P, R, W> {
     /// The last day of a range that names none: the caller's local today for the caller's own
-    /// analytics (whose days are the caller's local days in a version that counts them, and
-    /// UTC days otherwise, which the local today is at most a day from), the UTC today for
-    /// everyone's. The settings are read only when the range needs them.
-    async fn today_of(&self, request: &Request, scope: &Scope) -> Result<NaiveDate, Problem> {
+    /// analytics where the active version counts the caller's local days, the UTC today
+    /// otherwise. The settings are read only when the range needs them.
+    async fn today_of(
+        &self,
+        request: &Request,
+        scope: &Scope,
+        local_days: bool,
+    ) -> Result<NaiveDate, Problem> {
         let now = Utc::now();
         let names_its_end = request.query_string_parameters().first("to").is_some();
         match scope {
-            Scope::User(user) if !names_its_end => {
+            Scope::User(user) if local_days && !names_its_end => {
                 let settings = self.commands.store().load_user_settings(user).await?;
                 Ok(settings.unwrap_or_default().time_zone.local_day(now))
             }

@@ -145,7 +145,7 @@ async fn a_tasks_v2_answer_has_percentiles_and_per_priority_completions_but_no_b
         let value = lead[q].as_f64().unwrap();
         let exact = lead_time as f64;
         assert!(
-            (value - exact).abs() <= exact * HISTOGRAM_RELATIVE_ERROR + 0.05,
+            (value - exact).abs() <= exact * HISTOGRAM_RELATIVE_ERROR + 0.005,
             "{q}: {value} for {exact}"
         );
     }
