@@ -6,8 +6,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use taskpulse_app::analytics::{PlanLimits, plan_transactions};
-use taskpulse_domain::EventEnvelope;
-use taskpulse_domain::analytics::{ProjectionVersion, effect};
+use taskpulse_domain::analytics::{EventEffect, Projection, ProjectionVersion, effect};
+use taskpulse_domain::{EventEnvelope, TimeZone};
 use taskpulse_testkit::{HistoryShape, shuffle};
 
 /// The largest batch SQS hands a Lambda function (standard queue).
@@ -25,6 +25,9 @@ fn bodies() -> Vec<String> {
 fn consumer_cpu(c: &mut Criterion) {
     let bodies = bodies();
     let limits = PlanLimits::default();
+    let plan = |effects: &[EventEffect]| {
+        plan_transactions(ProjectionVersion::FIRST, effects, &limits, || 3)
+    };
     let mut group = c.benchmark_group("consumer");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
@@ -42,12 +45,7 @@ fn consumer_cpu(c: &mut Criterion) {
     group.bench_function("project + plan 10k", |b| {
         b.iter(|| {
             let effects: Vec<_> = events.iter().map(effect).collect();
-            black_box(plan_transactions(
-                ProjectionVersion::FIRST,
-                &effects,
-                &limits,
-                || 3,
-            ))
+            black_box(plan(&effects))
         })
     });
     group.bench_function("decode + project + plan 10k", |b| {
@@ -56,12 +54,27 @@ fn consumer_cpu(c: &mut Criterion) {
                 .iter()
                 .map(|body| effect(&EventEnvelope::from_json(body).unwrap()))
                 .collect();
-            black_box(plan_transactions(
-                ProjectionVersion::FIRST,
-                &effects,
-                &limits,
-                || 3,
-            ))
+            black_box(plan(&effects))
+        })
+    });
+    // The same events stamped with their owners' local days, counted by `tasks-v2` (its
+    // per-priority completions and histogram buckets, local days spanning two UTC days).
+    let zones = ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Europe/Berlin"]
+        .map(|name| TimeZone::parse(name).expect("a known zone"));
+    let stamped: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let zone = &zones[e.user_id.as_str().len() % zones.len()];
+            e.clone().in_zone(zone).to_json()
+        })
+        .collect();
+    group.bench_function("decode + project + plan 10k, tasks-v2", |b| {
+        b.iter(|| {
+            let effects: Vec<_> = stamped
+                .iter()
+                .map(|body| Projection::TasksV2.effect(&EventEnvelope::from_json(body).unwrap()))
+                .collect();
+            black_box(plan(&effects))
         })
     });
     group.finish();

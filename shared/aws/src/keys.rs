@@ -27,7 +27,7 @@
 //! `OUTBOX#<shard>` and `outboxSk` = `<committedAt of the oldest>` (`outbox`; items written
 //! before end it with `#<taskId>`). Its pending events (`pendingEvents`, a list) are stored
 //! detached from the task, each a map of `id`, `type`, `at`, `ld` (the local
-//! day, as days after the UTC date of `at`), `seq`, `v` (absent: 1) and `data`
+//! day, as days after the UTC date of `at`; absent: 0), `seq`, `v` (absent: 1) and `data`
 //! (`taskpulse_domain::DetachedEvent`); an entry written before, or one whose envelope would not
 //! come back byte for byte, holds `eventId`, `eventType`, `committedAt` and the whole envelope
 //! in `body`. Both forms are read.
@@ -74,8 +74,7 @@ pub const PENDING_EVENT_ID: &str = "id";
 pub const PENDING_EVENT_TYPE: &str = "type";
 pub const PENDING_COMMITTED_AT: &str = "at";
 pub const PENDING_SEQUENCE: &str = "seq";
-/// The owner's local day, as days after the UTC date of `at` (-1, 0 or 1); absent when the
-/// event has none.
+/// The owner's local day, as days after the UTC date of `at`: -1 or 1, absent for 0.
 pub const PENDING_LOCAL_DAY: &str = "ld";
 pub const PENDING_SCHEMA_VERSION: &str = "v";
 pub const PENDING_DATA: &str = "data";

@@ -19,7 +19,7 @@ use crate::task::Task;
 
 /// The `data` of a detached `TaskCompleted` that its completed task says all of, priority
 /// included.
-const DATA_OF_THE_TASK: &str = r#"{"ofTheTask":true}"#;
+const DATA_OF_THE_TASK: &str = r#"{"all":1}"#;
 
 /// The same, as written before completions carried their priority: the task's completion
 /// without it, so that such an entry still comes back byte for byte as it was committed.
