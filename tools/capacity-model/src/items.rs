@@ -32,7 +32,7 @@ pub(crate) fn counters(value: &str) -> impl Iterator<Item = (String, AttributeVa
     Projection::Tasks
         .counters()
         .iter()
-        .map(move |c| (c.name().to_owned(), AttributeValue::N(value.to_owned())))
+        .map(move |c| (c.name().into_owned(), AttributeValue::N(value.to_owned())))
 }
 
 pub(crate) fn model_day() -> NaiveDate {

@@ -155,6 +155,9 @@ pub struct AnalyticsReport {
     pub totals: BTreeMap<Counter, i64>,
     /// Open tasks per status at the end of `to` (all days up to it).
     pub open: BTreeMap<Counter, i64>,
+    /// Open tasks at the end of `to` whose planned date had passed by then (due on `to` or
+    /// before); `None` for a projection without due gauges.
+    pub overdue: Option<i64>,
     /// One entry per day of the range, zeros included.
     pub days: Vec<(NaiveDate, BTreeMap<Counter, i64>)>,
     /// Each histogram the projection keeps, summed over the range: (bucket, count) pairs.
@@ -179,9 +182,16 @@ pub async fn analytics_report(
     // One read from the first day ever: the gauges need every day, the series only the range.
     let stored = store.read_days(spec.version, scope, None, to).await?;
     let mut open: BTreeMap<Counter, i64> = GAUGES.iter().map(|g| (*g, 0)).collect();
-    for counters in stored.values() {
+    let mut overdue = 0;
+    for (day, counters) in &stored {
         for gauge in GAUGES {
             *open.entry(gauge).or_default() += counters.get(&gauge).copied().unwrap_or(0);
+        }
+        // The due gauges sort last: only they are walked here.
+        for (counter, count) in counters.range(Counter::Due(0)..) {
+            if counter.due_day(*day).is_some_and(|due| due <= to) {
+                overdue += count;
+            }
         }
     }
     // Histogram buckets are no rows of their own: they are summed apart, for percentiles.
@@ -233,6 +243,7 @@ pub async fn analytics_report(
         to,
         totals,
         open,
+        overdue: spec.projection.keeps_due_gauges().then_some(overdue),
         days,
         histograms: histograms
             .into_iter()

@@ -57,6 +57,7 @@ mod tests {
             to: days[days.len() - 1].0,
             totals: BTreeMap::new(),
             open: BTreeMap::new(),
+            overdue: None,
             days,
             histograms: BTreeMap::new(),
         }

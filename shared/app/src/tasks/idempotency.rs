@@ -66,8 +66,8 @@ where
             planned_accomplish_date: answer.planned_accomplish_date,
         });
         let zone = self.time_zone(&answer.owner).await?;
-        let (task, events) = Task::execute(None, &command, answer.created_at, || event_id)?;
-        let events = super::in_zone(events, &zone);
+        let (task, events) =
+            Task::execute_in_zone(None, &command, answer.created_at, &zone, || event_id)?;
         if task.as_ref() != Some(answer) {
             return Err(CommandError::Unavailable(format!(
                 "the idempotency record of task {} does not describe its create",

@@ -90,14 +90,6 @@ pub(crate) const COMMAND_RETRY_BACKOFF: Backoff = Backoff {
     longest: Duration::from_millis(320),
 };
 
-/// The events stamped with their owner's local day in `zone`.
-fn in_zone(events: Vec<EventEnvelope>, zone: &TimeZone) -> Vec<EventEnvelope> {
-    events
-        .into_iter()
-        .map(|event| event.in_zone(zone))
-        .collect()
-}
-
 fn new_event_id() -> EventId {
     EventId::from_uuid(Uuid::now_v7())
 }
@@ -181,9 +173,9 @@ where
             planned_accomplish_date: new.planned_accomplish_date,
         });
         let zone = self.time_zone(&context.caller).await?;
-        let (task, events) = Task::execute(None, &command, now_millis(), new_event_id)?;
+        let (task, events) =
+            Task::execute_in_zone(None, &command, now_millis(), &zone, new_event_id)?;
         let task = task.ok_or(CommandError::NotFound)?;
-        let events = in_zone(events, &zone);
         let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
         let created_event = events.first().map(|event| event.event_id);
         let record = self.idempotency_record(context, &task, created_event);
@@ -257,10 +249,14 @@ where
                     current_version: Some(read_version),
                 });
             }
-            let (task, events) =
-                Task::execute(Some(stored.task), &command, now_millis(), new_event_id)?;
+            let (task, events) = Task::execute_in_zone(
+                Some(stored.task),
+                &command,
+                now_millis(),
+                &zone,
+                new_event_id,
+            )?;
             let task = task.ok_or(CommandError::NotFound)?;
-            let events = in_zone(events, &zone);
             let record = self.idempotency_record(context, &task, None);
 
             if events.is_empty() {

@@ -283,13 +283,8 @@ impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
         };
         let lower = from.map_or_else(|| keys::DAY_PREFIX.to_owned(), keys::day_sort_key);
         let upper = keys::day_sort_key(to);
-        // Only the counters: the applied-event sets are for the writers.
-        let mut names: HashMap<String, String> = HashMap::new();
-        let mut projection = vec![SK.to_owned()];
-        for (i, counter) in Counter::ALL.iter().enumerate() {
-            names.insert(format!("#c{i}"), counter.name().to_owned());
-            projection.push(format!("#c{i}"));
-        }
+        // Whole items: the due gauges' names are not known before they are read, and a query is
+        // billed on whole items whatever it returns. The applied-event sets are skipped below.
         let mut days: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
         for partition in partitions {
             let mut start = None;
@@ -304,8 +299,6 @@ impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
                     .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
                     .expression_attribute_values(":lower", AttributeValue::S(lower.clone()))
                     .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))
-                    .projection_expression(projection.join(", "))
-                    .set_expression_attribute_names(Some(names.clone()))
                     .set_exclusive_start_key(start.take())
                     .send()
                     .await

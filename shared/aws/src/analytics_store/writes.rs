@@ -45,7 +45,7 @@ fn add_deltas(
         .iter()
         .enumerate()
         .map(|(i, (counter, delta))| {
-            names.insert(format!("#c{i}"), counter.name().to_owned());
+            names.insert(format!("#c{i}"), counter.name().into_owned());
             values.insert(format!(":d{i}"), AttributeValue::N(delta.to_string()));
             format!("#c{i} :d{i}")
         })

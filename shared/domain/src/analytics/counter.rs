@@ -1,6 +1,7 @@
 //! The counters a projection can move: their names (attribute names on the counter items and
 //! field names in the analytics API) and which one counts what.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::histogram::{HISTOGRAM_BUCKETS, Histogram};
@@ -46,7 +47,17 @@ pub enum Counter {
     /// One bucket of a histogram (`histogram.rs`): the durations counted in it (the `tasks-v2`
     /// projection). Kept out of the per-day rows and totals; read as percentiles.
     Bucket(Histogram, u8),
+    /// Open tasks due `n` days after the day of the item that holds it (0: due that day or
+    /// before): a gauge, moved +1 where a task starts to be due on a day (created, its date
+    /// moved there) and -1 where it stops (completed, cancelled, its date moved away), on the
+    /// item of the day that happens. The tasks overdue at the end of a day `R` are the sum of
+    /// these over the items of the days up to `R` whose due day is `R` or before. The offset
+    /// keeps names short and the same on every day; it is capped at `u16::MAX` (179 years).
+    Due(u16),
 }
+
+/// The prefix of a [`Counter::Due`]'s name.
+const DUE_PREFIX: &str = "du";
 
 /// The names of the bucket counters, made once: `lt0` … and `dl0` ….
 static BUCKET_NAMES: LazyLock<[Vec<String>; 2]> = LazyLock::new(|| {
@@ -108,7 +119,15 @@ impl Counter {
     ];
 
     /// The attribute name on the counter item and the field name in the analytics API.
-    pub fn name(self) -> &'static str {
+    /// The attribute name on counter items and the field name in answers.
+    pub fn name(self) -> Cow<'static, str> {
+        match self {
+            Self::Due(days) => Cow::Owned(format!("{DUE_PREFIX}{days}")),
+            other => Cow::Borrowed(other.static_name()),
+        }
+    }
+
+    fn static_name(self) -> &'static str {
         match self {
             Self::Created => "created",
             Self::Completed => "completed",
@@ -141,10 +160,15 @@ impl Counter {
             Self::Bucket(histogram, bucket) => BUCKET_NAMES[histogram as usize]
                 .get(usize::from(bucket))
                 .map_or("", String::as_str),
+            Self::Due(_) => DUE_PREFIX,
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
+        if let Some(digits) = name.strip_prefix(DUE_PREFIX) {
+            let days: u16 = digits.parse().ok()?;
+            return (digits == days.to_string()).then_some(Self::Due(days));
+        }
         for histogram in Histogram::ALL {
             if let Some(digits) = name.strip_prefix(histogram.prefix()) {
                 let bucket: u8 = digits.parse().ok()?;
@@ -153,7 +177,7 @@ impl Counter {
                     .then_some(Self::Bucket(histogram, bucket));
             }
         }
-        Self::SCALAR.into_iter().find(|c| c.name() == name)
+        Self::SCALAR.into_iter().find(|c| c.static_name() == name)
     }
 
     /// The histogram and bucket this counter is, if it is a bucket.
@@ -165,6 +189,20 @@ impl Counter {
     }
 
     /// The gauge that counts open tasks in `status`; terminal statuses have none.
+    /// The [`Counter::Due`] of a task due on `due`, kept on the item of `day`.
+    pub fn due(due: chrono::NaiveDate, day: chrono::NaiveDate) -> Self {
+        let days = (due - day).num_days().clamp(0, i64::from(u16::MAX));
+        Self::Due(days as u16)
+    }
+
+    /// The day a [`Counter::Due`] on the item of `day` is due on (`None` for other counters).
+    pub fn due_day(self, day: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        match self {
+            Self::Due(days) => day.checked_add_days(chrono::Days::new(u64::from(days))),
+            _ => None,
+        }
+    }
+
     pub fn open_gauge(status: TaskStatus) -> Option<Self> {
         match status {
             TaskStatus::New => Some(Self::OpenNew),
@@ -241,12 +279,31 @@ mod tests {
     #[test]
     fn counter_names_round_trip_and_are_distinct() {
         for c in Counter::ALL {
-            assert_eq!(Counter::from_name(c.name()), Some(c));
+            assert_eq!(Counter::from_name(&c.name()), Some(c));
         }
-        let mut names: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
+        let mut names: Vec<Cow<'static, str>> = Counter::ALL.iter().map(|c| c.name()).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Counter::ALL.len());
+    }
+
+    #[test]
+    fn due_gauges_are_named_by_their_offset_from_the_item_day() {
+        let day: chrono::NaiveDate = "2026-12-07".parse().unwrap();
+        let due = |s: &str| Counter::due(s.parse().unwrap(), day);
+        assert_eq!(due("2026-12-10"), Counter::Due(3));
+        assert_eq!(due("2026-12-07"), Counter::Due(0));
+        assert_eq!(due("2026-11-01"), Counter::Due(0), "due before: counts as due that day");
+        assert_eq!(due("9999-12-31"), Counter::Due(u16::MAX), "capped");
+        assert_eq!(Counter::Due(3).name(), "du3");
+        assert_eq!(Counter::Due(3).due_day(day), Some("2026-12-10".parse().unwrap()));
+        assert_eq!(Counter::Created.due_day(day), None);
+        for (name, counter) in [("du0", Some(Counter::Due(0))), ("du65535", Some(Counter::Due(u16::MAX)))] {
+            assert_eq!(Counter::from_name(name), counter);
+        }
+        for bad in ["du", "du01", "du-1", "du65536", "dux", "due"] {
+            assert_eq!(Counter::from_name(bad), None, "{bad}");
+        }
     }
 
     #[test]

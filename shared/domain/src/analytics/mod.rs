@@ -96,7 +96,27 @@ pub struct EventEffect {
     pub day: NaiveDate,
     /// Everyone's day: always the UTC day, so global analytics do not depend on anyone's zone.
     pub global_day: NaiveDate,
+    /// The owner's deltas, which everyone's day takes too except the [`Counter::Due`] gauges:
+    /// a task's due day is the owner's local day in the owner's counters and its UTC date in
+    /// everyone's, which get `global_due` instead.
     pub deltas: BTreeMap<Counter, i64>,
+    pub global_due: Vec<(Counter, i64)>,
+}
+
+impl EventEffect {
+    /// What this event adds to everyone's day.
+    pub fn global_deltas(&self) -> impl Iterator<Item = (Counter, i64)> + '_ {
+        self.deltas
+            .iter()
+            .filter(|(counter, _)| !matches!(counter, Counter::Due(_)))
+            .map(|(counter, delta)| (*counter, *delta))
+            .chain(self.global_due.iter().copied())
+    }
+
+    /// Whether everyone's day takes other deltas than the owner's.
+    pub fn has_global_due(&self) -> bool {
+        !self.global_due.is_empty() || self.deltas.keys().any(|c| matches!(c, Counter::Due(_)))
+    }
 }
 
 /// The effect of an event in the `tasks` projection (see [`Projection::effect`] for the others).
@@ -111,6 +131,7 @@ pub fn effect(envelope: &EventEnvelope) -> EventEffect {
         day: utc_day,
         global_day: utc_day,
         deltas,
+        global_due: vec![],
     }
 }
 
@@ -283,6 +304,7 @@ mod tests {
             day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
             global_day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
             deltas: deltas.iter().copied().collect(),
+            global_due: vec![],
         };
         let effects = [
             effect(1, "b", 26, &[(Counter::Created, 1), (Counter::OpenNew, 1)]),

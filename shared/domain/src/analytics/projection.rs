@@ -9,8 +9,13 @@
 
 use std::fmt;
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use super::{Counter, EventEffect, Histogram, bucket_of, effect};
-use crate::event::{EventEnvelope, TaskEvent};
+use crate::event::{
+    EventEnvelope, TaskDelayed, TaskEvent, TaskRescheduled, TaskStatusChanged, due_day,
+};
+use crate::values::TaskStatus;
 
 /// The rule a projection version is built with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,8 +25,9 @@ pub enum Projection {
     /// [`Projection::Tasks`] and, besides, the tasks created per priority.
     TasksByPriority,
     /// The analytics people can act on: [`Projection::TasksByPriority`]'s counters, the tasks
-    /// completed per priority (the priority at completion), on time and late, and histograms
-    /// of lead times and delays (for percentiles), each user's
+    /// completed per priority (the priority at completion), on time and late, histograms
+    /// of lead times and delays (for percentiles) and the open tasks by due day
+    /// ([`Counter::Due`], for the tasks overdue at the end of a day), each user's
     /// counted on the user's own local days (the `localDay` the event was stamped with; the UTC
     /// day for events without one). Everyone's counters stay on UTC days.
     TasksV2,
@@ -54,7 +60,13 @@ impl Projection {
         self == Self::TasksV2
     }
 
-    /// Every counter this projection can move.
+    /// Whether this projection keeps the open tasks by due day ([`Counter::Due`]), beside
+    /// [`Self::counters`].
+    pub fn keeps_due_gauges(self) -> bool {
+        self == Self::TasksV2
+    }
+
+    /// Every counter this projection can move, except the due gauges.
     pub fn counters(self) -> &'static [Counter] {
         match self {
             Self::Tasks => &Counter::ALL[..TASKS_COUNTERS],
@@ -97,8 +109,53 @@ impl Projection {
                 }
                 _ => {}
             }
+            for (planned, local_day, delta) in due_moves(&envelope.event) {
+                let user = Counter::due(due_day(planned, local_day), effect.day);
+                *effect.deltas.entry(user).or_default() += delta;
+                let global = Counter::due(planned.date_naive(), effect.global_day);
+                match effect.global_due.iter_mut().find(|(c, _)| *c == global) {
+                    Some((_, total)) => *total += delta,
+                    None => effect.global_due.push((global, delta)),
+                }
+            }
+            effect.deltas.retain(|_, delta| *delta != 0);
+            effect.global_due.retain(|(_, delta)| *delta != 0);
         }
         effect
+    }
+}
+
+/// Where an event makes its task start (+1) or stop (-1) being due: each planned date with the
+/// local day stamped beside it. A cancellation written before cancellations said their planned
+/// date moves nothing (see `docs/event-contract.md`).
+fn due_moves(event: &TaskEvent) -> Vec<(DateTime<Utc>, Option<NaiveDate>, i64)> {
+    match event {
+        TaskEvent::Created(created) => {
+            vec![(created.planned_accomplish_date, created.planned_local_day, 1)]
+        }
+        TaskEvent::Completed(done) => {
+            vec![(done.planned_accomplish_date, done.planned_local_day, -1)]
+        }
+        TaskEvent::StatusChanged(TaskStatusChanged {
+            to: TaskStatus::Cancelled,
+            planned_accomplish_date: Some(planned),
+            planned_local_day,
+            ..
+        }) => vec![(*planned, *planned_local_day, -1)],
+        TaskEvent::Delayed(TaskDelayed {
+            from,
+            to,
+            from_local_day,
+            to_local_day,
+            ..
+        })
+        | TaskEvent::Rescheduled(TaskRescheduled {
+            from,
+            to,
+            from_local_day,
+            to_local_day,
+        }) => vec![(*from, *from_local_day, -1), (*to, *to_local_day, 1)],
+        TaskEvent::StatusChanged(_) | TaskEvent::PriorityChanged(_) => vec![],
     }
 }
 

@@ -27,8 +27,8 @@ mod read;
 mod rfc3339;
 
 pub use detached::DetachedEvent;
-use local_day::check_local_day;
-pub use local_day::local_day_offset;
+use local_day::{check_local_day, check_planned_days, local_day_where_other};
+pub use local_day::{due_day, local_day_offset};
 
 /// The deduplication key of an event (UUID v7, chosen by the producer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -62,6 +62,10 @@ pub struct TaskCreated {
     pub priority: Priority,
     #[serde(deserialize_with = "rfc3339::deserialize")]
     pub planned_accomplish_date: DateTime<Utc>,
+    /// The owner's local day of the planned date, where it is not its UTC date (see
+    /// [`due_day`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_local_day: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +75,17 @@ pub struct TaskStatusChanged {
     pub to: TaskStatus,
     #[serde(deserialize_with = "rfc3339::deserialize")]
     pub at: DateTime<Utc>,
+    /// On a cancellation, the planned date the task had: the day it no longer counts as due on.
+    /// Absent on other changes and on cancellations written before it was added.
+    #[serde(
+        default,
+        deserialize_with = "rfc3339::deserialize_some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub planned_accomplish_date: Option<DateTime<Utc>>,
+    /// The task's local day of that planned date, where it is not its UTC date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_local_day: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +103,9 @@ pub struct TaskCompleted {
     /// added: their completions count under no priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    /// The task's local day of its planned date, where it is not its UTC date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_local_day: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +123,11 @@ pub struct TaskDelayed {
     #[serde(deserialize_with = "rfc3339::deserialize")]
     pub to: DateTime<Utc>,
     pub delay_seconds: u64,
+    /// The local days of `from` and `to`, where they are not their UTC dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_local_day: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_local_day: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +137,11 @@ pub struct TaskRescheduled {
     pub from: DateTime<Utc>,
     #[serde(deserialize_with = "rfc3339::deserialize")]
     pub to: DateTime<Utc>,
+    /// The local days of `from` and `to`, where they are not their UTC dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_local_day: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_local_day: Option<NaiveDate>,
 }
 
 /// What happened to a task. Each variant carries everything a consumer needs to update the
@@ -262,9 +290,25 @@ impl EventEnvelope {
         self.event.event_type()
     }
 
-    /// The event stamped with its owner's local day in `zone`.
+    /// The event stamped with its owner's local day in `zone`, and with the local days of the
+    /// planned dates it sets (a new task's, a moved date's `to`). The planned dates it leaves
+    /// keep the local days their task holds (`Task::handle` copies them), so that a task stops
+    /// counting as due on the very day it started to, whatever zone the owner has since.
     pub fn in_zone(mut self, zone: &TimeZone) -> Self {
         self.local_day = Some(zone.local_day(self.occurred_at));
+        match &mut self.event {
+            TaskEvent::Created(created) => {
+                created.planned_local_day =
+                    local_day_where_other(zone, created.planned_accomplish_date);
+            }
+            TaskEvent::Delayed(TaskDelayed {
+                to, to_local_day, ..
+            })
+            | TaskEvent::Rescheduled(TaskRescheduled {
+                to, to_local_day, ..
+            }) => *to_local_day = local_day_where_other(zone, *to),
+            _ => {}
+        }
         self
     }
 
@@ -326,6 +370,7 @@ impl EventEnvelope {
             read::WireData::Event(event) => event,
             read::WireData::Raw(data) => TaskEvent::from_data(&wire.event_type, data.get())?,
         };
+        check_planned_days(&event)?;
         Ok(Self {
             event_id: wire.event_id,
             schema_version,

@@ -26,3 +26,10 @@ impl Visitor<'_> for Rfc3339 {
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
     deserializer.deserialize_str(Rfc3339)
 }
+
+/// An optional timestamp (the field is `#[serde(default)]`: absent means `None`).
+pub fn deserialize_some<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    deserialize(deserializer).map(Some)
+}

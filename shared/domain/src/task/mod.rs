@@ -3,13 +3,14 @@
 //! `handle` never changes state and `apply` never rejects a valid next event, so the state a
 //! command leaves behind is exactly the state rebuilt by replaying the events it emitted.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
     EventEnvelope, EventId, TaskCompleted, TaskCreated, TaskDelayed, TaskEvent,
     TaskPriorityChanged, TaskRescheduled, TaskStatusChanged,
 };
+use crate::time_zone::TimeZone;
 use crate::values::{Description, Priority, TaskId, TaskStatus, Title, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +31,10 @@ pub struct Task {
     /// Oldest first; never empty (a task starts as `new`).
     pub status_history: Vec<StatusChange>,
     pub planned_accomplish_date: DateTime<Utc>,
+    /// The owner's local day of the planned date when it was set, where it is not its UTC
+    /// date: the day the task counts as due on ([`crate::event::due_day`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_local_day: Option<NaiveDate>,
     pub actual_accomplish_date: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     /// The number of events applied so far; the sequence of the last event.
@@ -116,6 +121,8 @@ impl Task {
                     description: create.description.clone(),
                     priority: create.priority,
                     planned_accomplish_date: create.planned_accomplish_date,
+                    // Stamped with the owner's zone (`EventEnvelope::in_zone`).
+                    planned_local_day: None,
                 })]);
             }
             (Some(task), TaskCommand::Create(_)) => {
@@ -142,14 +149,23 @@ impl Task {
                 planned_accomplish_date: to,
             } => {
                 let from = task.planned_accomplish_date;
+                // `to`'s local day is stamped with the owner's zone (`EventEnvelope::in_zone`).
+                let from_local_day = task.planned_local_day;
                 Ok(if to > from {
                     vec![TaskEvent::Delayed(TaskDelayed {
                         from,
                         to,
                         delay_seconds: whole_seconds_between(from, to),
+                        from_local_day,
+                        to_local_day: None,
                     })]
                 } else if to < from {
-                    vec![TaskEvent::Rescheduled(TaskRescheduled { from, to })]
+                    vec![TaskEvent::Rescheduled(TaskRescheduled {
+                        from,
+                        to,
+                        from_local_day,
+                        to_local_day: None,
+                    })]
                 } else {
                     vec![]
                 })
@@ -166,6 +182,7 @@ impl Task {
             on_time: at <= self.planned_accomplish_date,
             lead_time_seconds: whole_seconds_between(self.created_at, at),
             priority: Some(self.priority),
+            planned_local_day: self.planned_local_day,
         }
     }
 
@@ -192,7 +209,15 @@ impl Task {
         if at < since {
             return Err(DomainError::AtBeforeCurrentStatus { at, since });
         }
-        let mut events = vec![TaskEvent::StatusChanged(TaskStatusChanged { from, to, at })];
+        // A cancellation says which planned date the task stops being due on.
+        let cancelled = to == TaskStatus::Cancelled;
+        let mut events = vec![TaskEvent::StatusChanged(TaskStatusChanged {
+            from,
+            to,
+            at,
+            planned_accomplish_date: cancelled.then_some(self.planned_accomplish_date),
+            planned_local_day: self.planned_local_day.filter(|_| cancelled),
+        })];
         if to == TaskStatus::Completed {
             events.push(TaskEvent::Completed(self.completed_at(at)));
         }
@@ -220,6 +245,7 @@ impl Task {
                         set_at: envelope.occurred_at,
                     }],
                     planned_accomplish_date: created.planned_accomplish_date,
+                    planned_local_day: created.planned_local_day,
                     actual_accomplish_date: None,
                     created_at: envelope.occurred_at,
                     version: 1,
@@ -255,9 +281,14 @@ impl Task {
                 task.actual_accomplish_date = Some(completed.completed_at);
             }
             TaskEvent::PriorityChanged(change) => task.priority = change.to,
-            TaskEvent::Delayed(TaskDelayed { to, .. })
-            | TaskEvent::Rescheduled(TaskRescheduled { to, .. }) => {
+            TaskEvent::Delayed(TaskDelayed {
+                to, to_local_day, ..
+            })
+            | TaskEvent::Rescheduled(TaskRescheduled {
+                to, to_local_day, ..
+            }) => {
                 task.planned_accomplish_date = *to;
+                task.planned_local_day = *to_local_day;
             }
         }
         task.version = envelope.sequence;
@@ -270,6 +301,28 @@ impl Task {
         current: Option<Task>,
         command: &TaskCommand,
         now: DateTime<Utc>,
+        next_event_id: impl FnMut() -> EventId,
+    ) -> Result<(Option<Task>, Vec<EventEnvelope>), DomainError> {
+        Self::execute_stamped(current, command, now, None, next_event_id)
+    }
+
+    /// [`Self::execute`], the events stamped with the owner's local days in `zone` before they
+    /// are applied, so the new state holds the local day of its planned date.
+    pub fn execute_in_zone(
+        current: Option<Task>,
+        command: &TaskCommand,
+        now: DateTime<Utc>,
+        zone: &TimeZone,
+        next_event_id: impl FnMut() -> EventId,
+    ) -> Result<(Option<Task>, Vec<EventEnvelope>), DomainError> {
+        Self::execute_stamped(current, command, now, Some(zone), next_event_id)
+    }
+
+    fn execute_stamped(
+        current: Option<Task>,
+        command: &TaskCommand,
+        now: DateTime<Utc>,
+        zone: Option<&TimeZone>,
         mut next_event_id: impl FnMut() -> EventId,
     ) -> Result<(Option<Task>, Vec<EventEnvelope>), DomainError> {
         let events = Self::handle(current.as_ref(), command, now)?;
@@ -290,6 +343,10 @@ impl Task {
                 user_id: user_id.clone(),
                 sequence,
                 event,
+            })
+            .map(|envelope| match zone {
+                Some(zone) => envelope.in_zone(zone),
+                None => envelope,
             })
             .collect();
         let mut state = current;

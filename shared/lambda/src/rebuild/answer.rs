@@ -74,7 +74,7 @@ pub struct Progress {
 #[serde(rename_all = "camelCase")]
 pub struct VerificationView {
     pub items: u64,
-    pub counters: Vec<&'static str>,
+    pub counters: Vec<String>,
     pub differences: usize,
     /// The first differences found, to start explaining them from.
     pub sample: Vec<DifferenceView>,
@@ -89,7 +89,7 @@ impl VerificationView {
     pub fn new(report: &VerificationReport, sample: usize) -> Self {
         Self {
             items: report.items,
-            counters: report.counters.iter().map(|c| c.name()).collect(),
+            counters: report.counters.iter().map(|c| c.name().into_owned()).collect(),
             differences: report.differences.len(),
             sample: report
                 .differences
@@ -109,7 +109,7 @@ pub struct DifferenceView {
     /// `global`, or the user id.
     pub scope: String,
     pub day: NaiveDate,
-    pub counter: &'static str,
+    pub counter: String,
     pub active: i64,
     pub building: i64,
 }
@@ -122,7 +122,7 @@ impl From<&Difference> for DifferenceView {
                 Scope::User(user) => format!("user:{user}"),
             },
             day: difference.key.day,
-            counter: difference.counter.name(),
+            counter: difference.counter.name().into_owned(),
             active: difference.active,
             building: difference.building,
         }

@@ -57,6 +57,7 @@ impl Simulation<'_> {
                 day,
                 global_day: day,
                 deltas: self.deltas.clone(),
+                global_due: vec![],
             });
         }
         let rng = &mut self.rng;

@@ -168,7 +168,7 @@ fn global_counters_after(
     let bound = globals.values().map(BTreeMap::len).max().unwrap_or(0)
         + chunk
             .iter()
-            .map(|effect| effect.deltas.len())
+            .map(|effect| effect.deltas.len() + effect.global_due.len())
             .sum::<usize>();
     if bound <= MAX_COUNTERS_PER_UPDATE {
         return bound;
@@ -183,8 +183,8 @@ fn global_counters_after(
         let known = globals.get(&day);
         added.entry(day).or_default().extend(
             effect
-                .deltas
-                .keys()
+                .global_deltas()
+                .map(|(counter, _)| counter)
                 .filter(|counter| known.is_none_or(|k| !k.contains_key(counter))),
         );
     }
@@ -292,12 +292,12 @@ pub fn plan_transactions_knowing(
                 open.push(new_open());
             }
             let tx = open.last_mut().expect("one is always open");
-            if spans_utc_days {
+            if spans_utc_days || chunk.iter().any(|effect| effect.has_global_due()) {
                 for effect in chunk {
-                    add_into(
-                        tx.globals.entry(effect.global_day).or_default(),
-                        &effect.deltas,
-                    );
+                    let global = tx.globals.entry(effect.global_day).or_default();
+                    for (counter, delta) in effect.global_deltas() {
+                        *global.entry(counter).or_default() += delta;
+                    }
                 }
             } else {
                 add_into(tx.globals.entry(write.day).or_default(), &write.deltas);

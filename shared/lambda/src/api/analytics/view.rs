@@ -26,6 +26,10 @@ pub(super) struct AnalyticsView {
     #[serde(skip_serializing_if = "Map::is_empty")]
     percentiles: Map<String, Value>,
     open_tasks: Map<String, Value>,
+    /// Open tasks at the end of `to` whose planned date had passed by then, where the
+    /// projection keeps them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overdue_tasks: Option<i64>,
     /// One row per day (`granularity=day`) or per week or month that the range touches.
     #[serde(skip_serializing_if = "Option::is_none")]
     days: Option<Vec<Map<String, Value>>>,
@@ -82,7 +86,7 @@ fn percentiles_json(counts: &[(u8, i64)]) -> Value {
 fn counters_json(counters: &std::collections::BTreeMap<Counter, i64>) -> Map<String, Value> {
     counters
         .iter()
-        .map(|(c, v)| (c.name().to_owned(), Value::from(*v)))
+        .map(|(c, v)| (c.name().into_owned(), Value::from(*v)))
         .collect()
 }
 
@@ -139,6 +143,7 @@ impl AnalyticsView {
             totals,
             percentiles,
             open_tasks,
+            overdue_tasks: report.overdue,
             days,
             periods,
         }
