@@ -255,9 +255,13 @@ mod tests {
                 (local.day, local.global_day),
                 (day(owner_day), event.occurred_at.date_naive())
             );
+            // Planned for 2026-12-01T00:00Z: that day in UTC and in Tokyo (09:00).
+            let mut expected = Projection::TasksByPriority.effect(event).deltas;
+            expected.insert(Counter::due(day("2026-12-01"), local.day), 1);
+            assert_eq!(local.deltas, expected);
             assert_eq!(
-                local.deltas,
-                Projection::TasksByPriority.effect(event).deltas
+                local.global_due,
+                [(Counter::due(day("2026-12-01"), local.global_day), 1)]
             );
             // The UTC projections ignore the stamp.
             for utc in [Projection::Tasks, Projection::TasksByPriority] {
@@ -304,11 +308,14 @@ mod tests {
         expected.insert(Counter::CompletedCritical, 1);
         expected.insert(Counter::CompletedOnTimeCritical, 1);
         expected.insert(lead_time(4), 1);
+        // Planned for 2026-12-01: no longer due there, a day after the completion's day.
+        expected.insert(Counter::Due(1), -1);
         assert_eq!(v2(&on_time), expected);
         let mut expected = by_priority(&late);
         expected.insert(Counter::CompletedLow, 1);
         expected.insert(Counter::CompletedLateLow, 1);
         expected.insert(lead_time(6), 1);
+        expected.insert(Counter::Due(0), -1);
         assert_eq!(v2(&late), expected);
         assert!(!by_priority(&late).contains_key(&Counter::CompletedLow));
         // A completion written before events said their priority.
@@ -318,6 +325,7 @@ mod tests {
         }
         let mut expected = by_priority(&old);
         expected.insert(lead_time(4), 1);
+        expected.insert(Counter::Due(1), -1);
         assert_eq!(v2(&old), expected);
     }
 
@@ -337,6 +345,73 @@ mod tests {
         assert_eq!(Projection::TasksV2.counters(), &Counter::ALL);
     }
 
+    fn declares(projection: Projection, counter: &Counter) -> bool {
+        match counter {
+            Counter::Due(_) => projection.keeps_due_gauges(),
+            other => projection.counters().contains(other),
+        }
+    }
+
+    #[test]
+    fn tasks_v2_moves_a_task_between_due_days_on_the_owner_s_days_and_on_utc_days() {
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let los_angeles = crate::TimeZone::parse("America/Los_Angeles").unwrap();
+        let created = created(Priority::Low).in_zone(&los_angeles);
+        let task = Task::apply(None, &created).unwrap();
+        // Planned for 2026-12-01T00:00Z, which is 2026-11-30 in Los Angeles.
+        assert_eq!(task.planned_local_day, Some(day("2026-11-30")));
+        let (task, moved) = Task::execute_in_zone(
+            Some(task),
+            &TaskCommand::ChangePlannedDate {
+                planned_accomplish_date: "2026-12-05T00:00:00Z".parse().unwrap(),
+            },
+            "2026-11-27T10:00:00Z".parse().unwrap(),
+            &los_angeles,
+            || EventId::from_uuid(Uuid::from_u128(11)),
+        )
+        .unwrap();
+        // Moved on 2026-11-27 (02:00 in Los Angeles): from 11-30 to 12-04 there, from 12-01
+        // to 12-05 in UTC.
+        let effect = Projection::TasksV2.effect(&moved[0]);
+        assert_eq!((effect.day, effect.global_day), (day("2026-11-27"), day("2026-11-27")));
+        let due = |d: &str| Counter::due(day(d), day("2026-11-27"));
+        assert_eq!(effect.deltas[&due("2026-11-30")], -1);
+        assert_eq!(effect.deltas[&due("2026-12-04")], 1);
+        let mut global_due = effect.global_due.clone();
+        global_due.sort();
+        assert_eq!(global_due, [(due("2026-12-01"), -1), (due("2026-12-05"), 1)]);
+        let global: BTreeMap<Counter, i64> = effect.global_deltas().collect();
+        assert_eq!(global[&due("2026-12-05")], 1);
+        assert!(!global.contains_key(&due("2026-12-04")), "the owner's day stays theirs");
+        // Cancelled: no longer due on 12-04 there; a cancellation written before
+        // cancellations said their date moves nothing.
+        let (_, cancelled) = Task::execute_in_zone(
+            task,
+            &TaskCommand::ChangeStatus {
+                status: crate::TaskStatus::Cancelled,
+                at: None,
+            },
+            "2026-11-28T20:00:00Z".parse().unwrap(),
+            &los_angeles,
+            || EventId::from_uuid(Uuid::from_u128(12)),
+        )
+        .unwrap();
+        let effect = Projection::TasksV2.effect(&cancelled[0]);
+        assert_eq!(
+            effect.deltas.get(&Counter::due(day("2026-12-04"), day("2026-11-28"))),
+            Some(&-1)
+        );
+        let mut old = cancelled[0].clone();
+        if let TaskEvent::StatusChanged(change) = &mut old.event {
+            change.planned_accomplish_date = None;
+            change.planned_local_day = None;
+        }
+        let effect = Projection::TasksV2.effect(&old);
+        assert!(!effect.has_global_due(), "{effect:?}");
+        // The UTC projections keep no due gauges.
+        assert!(!Projection::TasksByPriority.effect(&moved[0]).has_global_due());
+    }
+
     #[test]
     fn every_counter_a_projection_moves_is_one_it_declares() {
         for priority in Priority::ALL {
@@ -344,7 +419,7 @@ mod tests {
                 for projection in Projection::ALL {
                     let effect = projection.effect(&completed(priority, late));
                     for counter in effect.deltas.keys() {
-                        assert!(projection.counters().contains(counter), "{projection}");
+                        assert!(declares(projection, counter), "{projection}");
                     }
                 }
             }
@@ -353,7 +428,7 @@ mod tests {
             for projection in Projection::ALL {
                 let effect = projection.effect(&created(priority));
                 for counter in effect.deltas.keys() {
-                    assert!(projection.counters().contains(counter), "{projection}");
+                    assert!(declares(projection, counter), "{projection}");
                 }
             }
         }

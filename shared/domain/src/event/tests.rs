@@ -15,6 +15,7 @@ pub(super) fn created_envelope() -> EventEnvelope {
             description: None,
             priority: Priority::High,
             planned_accomplish_date: "2026-11-30T17:00:00Z".parse().unwrap(),
+            planned_local_day: None,
         }),
     }
 }
@@ -192,4 +193,77 @@ fn a_local_day_more_than_a_day_from_occurred_at_or_not_a_date_is_refused() {
     }
     assert_eq!(kind(json!("26/11/2026")), Err("invalid_envelope"));
     assert_eq!(kind(json!(20261126)), Err("invalid_envelope"));
+}
+
+#[test]
+fn planned_dates_carry_their_local_days_only_where_they_are_not_the_utc_date() {
+    let new_york = crate::TimeZone::parse("America/New_York").unwrap();
+    let tokyo = crate::TimeZone::parse("Asia/Tokyo").unwrap();
+    // Planned 2026-11-30T17:00:00Z: 12:00 in New York, 02:00 on 2026-12-01 in Tokyo.
+    let planned_day = |envelope: &EventEnvelope| match &envelope.event {
+        TaskEvent::Created(created) => created.planned_local_day,
+        _ => unreachable!(),
+    };
+    assert_eq!(planned_day(&created_envelope().in_zone(&new_york)), None);
+    let in_tokyo = created_envelope().in_zone(&tokyo);
+    assert_eq!(planned_day(&in_tokyo), Some("2026-12-01".parse().unwrap()));
+    let body = in_tokyo.to_json();
+    assert!(body.contains(r#""plannedLocalDay":"2026-12-01""#), "{body}");
+    assert_eq!(EventEnvelope::from_json(&body).unwrap(), in_tokyo);
+    assert!(!created_envelope().in_zone(&new_york).to_json().contains("plannedLocalDay"));
+    assert_eq!(
+        due_day(
+            "2026-11-30T17:00:00Z".parse().unwrap(),
+            planned_day(&in_tokyo)
+        ),
+        "2026-12-01".parse::<NaiveDate>().unwrap()
+    );
+    assert_eq!(
+        due_day("2026-11-30T17:00:00Z".parse().unwrap(), None),
+        "2026-11-30".parse::<NaiveDate>().unwrap()
+    );
+}
+
+#[test]
+fn a_planned_local_day_no_zone_gives_or_without_its_date_is_invalid_data() {
+    let kind = |day: &str| {
+        EventEnvelope::from_json(&with(|j| j["data"]["plannedLocalDay"] = json!(day)))
+            .map(|_| ())
+            .map_err(|e| e.kind())
+    };
+    // The planned date is 2026-11-30T17:00:00Z.
+    for ok in ["2026-11-29", "2026-11-30", "2026-12-01"] {
+        assert_eq!(kind(ok), Ok(()), "{ok}");
+    }
+    for far in ["2026-11-28", "2026-12-02"] {
+        assert_eq!(kind(far), Err("invalid_data"), "{far}");
+    }
+    let status_change = |data: serde_json::Value| {
+        let body = with(|j| {
+            j["eventType"] = json!("TaskStatusChanged");
+            j["data"] = data;
+        });
+        EventEnvelope::from_json(&body).map_err(|e| e.to_string())
+    };
+    let without_date = status_change(json!({"from": "new", "to": "cancelled",
+        "at": "2026-11-26T10:00:00Z", "plannedLocalDay": "2026-11-30"}));
+    assert!(
+        without_date
+            .unwrap_err()
+            .contains("local day 2026-11-30 is given without a planned date")
+    );
+    let cancelled = status_change(json!({"from": "new", "to": "cancelled",
+        "at": "2026-11-26T10:00:00Z", "plannedAccomplishDate": "2026-11-30T17:00:00Z",
+        "plannedLocalDay": "2026-12-01"}))
+    .unwrap();
+    let TaskEvent::StatusChanged(change) = cancelled.event else {
+        unreachable!()
+    };
+    assert_eq!(
+        (change.planned_accomplish_date, change.planned_local_day),
+        (
+            Some("2026-11-30T17:00:00Z".parse().unwrap()),
+            Some("2026-12-01".parse().unwrap())
+        )
+    );
 }

@@ -165,6 +165,8 @@ fn moving_the_planned_date_delays_or_reschedules() {
             from: at("2026-11-30T00:00:00Z"),
             to: at("2026-12-01T00:00:00Z"),
             delay_seconds: 86_400,
+            from_local_day: None,
+            to_local_day: None,
         })]
     );
     let earlier = TaskCommand::ChangePlannedDate {
@@ -202,4 +204,92 @@ fn apply_refuses_gaps_and_foreign_events() {
         Task::apply(Some(task), &events[0]),
         Err(DomainError::EventForAnotherTask { .. })
     ));
+}
+
+#[test]
+fn a_task_is_due_on_the_local_day_its_date_had_when_set_whatever_zone_comes_later() {
+    let tokyo = crate::TimeZone::parse("Asia/Tokyo").unwrap();
+    let utc = crate::TimeZone::utc();
+    // 2026-11-30T20:00:00Z is 05:00 on 2026-12-01 in Tokyo.
+    let (task, events) = Task::execute_in_zone(
+        None,
+        &create("2026-11-30T20:00:00Z"),
+        at("2026-11-26T10:00:00Z"),
+        &tokyo,
+        ids(),
+    )
+    .unwrap();
+    let task = task.unwrap();
+    let dec = |d: u32| Some(NaiveDate::from_ymd_opt(2026, 12, d).unwrap());
+    assert_eq!(task.planned_local_day, dec(1));
+    assert!(matches!(&events[0].event, TaskEvent::Created(c) if c.planned_local_day == dec(1)));
+    // Delayed by a user now in UTC: it leaves the Tokyo day and arrives on a UTC one.
+    let (task, events) = Task::execute_in_zone(
+        Some(task),
+        &TaskCommand::ChangePlannedDate {
+            planned_accomplish_date: at("2026-12-02T20:00:00Z"),
+        },
+        at("2026-11-27T10:00:00Z"),
+        &utc,
+        ids(),
+    )
+    .unwrap();
+    let task = task.unwrap();
+    match &events[0].event {
+        TaskEvent::Delayed(delay) => {
+            assert_eq!((delay.from_local_day, delay.to_local_day), (dec(1), None))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(task.planned_local_day, None, "its UTC date");
+    // Moved again in Tokyo, then cancelled in UTC: the cancellation names the Tokyo day.
+    let (task, _) = Task::execute_in_zone(
+        Some(task),
+        &TaskCommand::ChangePlannedDate {
+            planned_accomplish_date: at("2026-12-03T20:00:00Z"),
+        },
+        at("2026-11-28T10:00:00Z"),
+        &tokyo,
+        ids(),
+    )
+    .unwrap();
+    let task = task.unwrap();
+    assert_eq!(task.planned_local_day, dec(4));
+    let cancel = TaskCommand::ChangeStatus {
+        status: TaskStatus::Cancelled,
+        at: None,
+    };
+    let (_, events) =
+        Task::execute_in_zone(Some(task.clone()), &cancel, at("2026-11-29T10:00:00Z"), &utc, ids())
+            .unwrap();
+    match &events[..] {
+        [envelope] => match &envelope.event {
+            TaskEvent::StatusChanged(change) => assert_eq!(
+                (change.planned_accomplish_date, change.planned_local_day),
+                (Some(at("2026-12-03T20:00:00Z")), dec(4))
+            ),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    // A completion carries it too, and other status changes carry no planned date.
+    let complete = TaskCommand::ChangeStatus {
+        status: TaskStatus::Completed,
+        at: None,
+    };
+    let (done, events) =
+        Task::execute_in_zone(Some(task), &complete, at("2026-11-29T10:00:00Z"), &utc, ids())
+            .unwrap();
+    match &events[..] {
+        [first, second] => {
+            assert!(matches!(&first.event, TaskEvent::StatusChanged(c)
+                if c.planned_accomplish_date.is_none() && c.planned_local_day.is_none()));
+            assert!(matches!(&second.event, TaskEvent::Completed(c) if c.planned_local_day == dec(4)));
+            assert_eq!(
+                done.unwrap().completion().map(|c| c.planned_local_day),
+                Some(dec(4))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
