@@ -34,7 +34,7 @@ const MAX_ITEM_BYTES: usize = 400 * 1024;
 fn with_counters(mut item: Item, counters: &std::collections::BTreeMap<Counter, i64>) -> Item {
     for (counter, value) in counters {
         item.insert(
-            counter.name().to_owned(),
+            counter.name().into_owned(),
             AttributeValue::N(value.to_string()),
         );
     }

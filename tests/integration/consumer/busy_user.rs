@@ -112,7 +112,7 @@ fn old_layout_item(user: &str, applied: &[EventEnvelope]) -> HashMap<String, Att
     let effects: Vec<_> = applied.iter().map(effect).collect();
     for (counter, value) in merged_deltas(&effects) {
         item.insert(
-            counter.name().to_owned(),
+            counter.name().into_owned(),
             AttributeValue::N(value.to_string()),
         );
     }

@@ -1,12 +1,13 @@
 //! The property of local days: for users in several zones, with events on both sides of
 //! daylight-saving changes and of local midnights, delivered duplicated and shuffled in random
 //! batches through the consumer's use case, every user's local-day counter and every global
-//! UTC-day counter equals a recount from the event history.
+//! UTC-day counter equals a recount from the event history, and so do the tasks overdue at the
+//! end of each day, recounted from what happened to each task.
 
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use taskpulse_domain::analytics::{
     Counter, CounterKey, Projection, ProjectionVersion, Scope, add_into,
@@ -19,7 +20,7 @@ use taskpulse_domain::{
 use uuid::Uuid;
 
 use super::{PlanLimits, plan_transactions};
-use crate::analytics::apply_events;
+use crate::analytics::{analytics_report, apply_events};
 use crate::memory::MemoryAnalyticsStore;
 use crate::ports::ScanCounters;
 use crate::projections::ProjectionSpec;
@@ -49,39 +50,78 @@ const ANCHORS: [&str; 8] = [
     "2026-12-06T10:00:00Z", // midnight in Kiritimati
 ];
 
-/// One task: its owner, when it is created (an anchor and minutes from it), and whether and
-/// how many minutes later it is completed.
+/// One task: its owner, when it is created (an anchor and minutes from it), when it is planned
+/// for (hours from its creation), whether and how its planned date moves (minutes after the
+/// creation, by hours), and whether and how many minutes after that it is completed or
+/// cancelled.
 #[derive(Debug, Clone)]
 struct Plan {
     owner: usize,
     anchor: usize,
     minutes: i64,
     priority: usize,
-    completed_after: Option<i64>,
+    planned_in_hours: i64,
+    moved: Option<(i64, i64)>,
+    closed_after: Option<(i64, bool)>,
 }
 
 fn task_plan() -> impl Strategy<Value = Plan> {
     (
-        0..ZONES.len(),
-        0..ANCHORS.len(),
-        -150i64..150,
-        0..4usize,
-        prop::option::of(1i64..900),
+        (0..ZONES.len(), 0..ANCHORS.len(), -150i64..150, 0..4usize),
+        -30i64..72,
+        prop::option::of((1i64..600, prop_oneof![-48i64..-1, 1i64..48])),
+        prop::option::of((1i64..900, any::<bool>())),
     )
-        .prop_map(|(owner, anchor, minutes, priority, completed_after)| Plan {
-            owner,
-            anchor,
-            minutes,
-            priority,
-            completed_after,
+        .prop_map(
+            |((owner, anchor, minutes, priority), planned_in_hours, moved, closed_after)| Plan {
+                owner,
+                anchor,
+                minutes,
+                priority,
+                planned_in_hours,
+                moved,
+                closed_after,
+            },
+        )
+}
+
+impl Plan {
+    fn zone(&self) -> TimeZone {
+        TimeZone::parse(ZONES[self.owner]).unwrap()
+    }
+
+    fn created_at(&self) -> DateTime<Utc> {
+        let anchor: DateTime<Utc> = ANCHORS[self.anchor].parse().unwrap();
+        anchor + Duration::minutes(self.minutes)
+    }
+
+    fn planned(&self) -> DateTime<Utc> {
+        self.created_at() + Duration::hours(self.planned_in_hours)
+    }
+
+    /// When the planned date moves, and to what.
+    fn move_at(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.moved.map(|(after, by)| {
+            (
+                self.created_at() + Duration::minutes(after),
+                self.planned() + Duration::hours(by),
+            )
         })
+    }
+
+    /// When the task is completed or cancelled, and which.
+    fn close_at(&self) -> Option<(DateTime<Utc>, bool)> {
+        let moved = self.moved.map_or(0, |(after, _)| after);
+        self.closed_after
+            .map(|(after, complete)| (self.created_at() + Duration::minutes(moved + after), complete))
+    }
 }
 
 fn user(owner: usize) -> UserId {
     UserId::parse(&format!("user-{owner}")).unwrap()
 }
 
-/// The events of the planned tasks, each stamped with its owner's local day.
+/// The events of the planned tasks, each stamped with its owner's local days.
 fn history(plans: &[Plan]) -> Vec<EventEnvelope> {
     let mut next = 0u128;
     let mut ids = || {
@@ -90,30 +130,65 @@ fn history(plans: &[Plan]) -> Vec<EventEnvelope> {
     };
     let mut events = vec![];
     for (n, plan) in plans.iter().enumerate() {
-        let zone = TimeZone::parse(ZONES[plan.owner]).unwrap();
-        let anchor: DateTime<Utc> = ANCHORS[plan.anchor].parse().unwrap();
-        let created_at = anchor + Duration::minutes(plan.minutes);
+        let zone = plan.zone();
         let create = TaskCommand::Create(CreateTask {
             task_id: TaskId::from_uuid(Uuid::from_u128(n as u128 + 1)),
             owner: user(plan.owner),
             title: Title::parse("task").unwrap(),
             description: None,
             priority: Priority::ALL[plan.priority],
-            planned_accomplish_date: created_at + Duration::hours(3),
+            planned_accomplish_date: plan.planned(),
         });
-        let (task, emitted) = Task::execute(None, &create, created_at, &mut ids).unwrap();
-        events.extend(emitted.into_iter().map(|e| e.in_zone(&zone)));
-        if let Some(after) = plan.completed_after {
-            let complete = TaskCommand::ChangeStatus {
-                status: TaskStatus::Completed,
+        let (mut task, emitted) =
+            Task::execute_in_zone(None, &create, plan.created_at(), &zone, &mut ids).unwrap();
+        events.extend(emitted);
+        if let Some((at, to)) = plan.move_at() {
+            let command = TaskCommand::ChangePlannedDate {
+                planned_accomplish_date: to,
+            };
+            let (moved, emitted) =
+                Task::execute_in_zone(task, &command, at, &zone, &mut ids).unwrap();
+            task = moved;
+            events.extend(emitted);
+        }
+        if let Some((at, complete)) = plan.close_at() {
+            let command = TaskCommand::ChangeStatus {
+                status: if complete {
+                    TaskStatus::Completed
+                } else {
+                    TaskStatus::Cancelled
+                },
                 at: None,
             };
-            let at = created_at + Duration::minutes(after);
-            let (_, emitted) = Task::execute(task, &complete, at, &mut ids).unwrap();
-            events.extend(emitted.into_iter().map(|e| e.in_zone(&zone)));
+            let (_, emitted) = Task::execute_in_zone(task, &command, at, &zone, &mut ids).unwrap();
+            events.extend(emitted);
         }
     }
     events
+}
+
+/// The tasks of `scope` open at the end of `day` whose planned date had passed by then, from
+/// what happened to each task: in the owner's zone for a user, in UTC for everyone.
+fn overdue_recount(plans: &[Plan], scope: &Scope, day: NaiveDate) -> i64 {
+    let mut overdue = 0;
+    for plan in plans {
+        let zone = match scope {
+            Scope::User(user) if *user == self::user(plan.owner) => plan.zone(),
+            Scope::User(_) => continue,
+            Scope::Global => TimeZone::utc(),
+        };
+        let by_then = |at: DateTime<Utc>| zone.local_day(at) <= day;
+        let open = by_then(plan.created_at()) && !plan.close_at().is_some_and(|(at, _)| by_then(at));
+        let planned = match plan.move_at() {
+            // A moved date keeps the day of the zone it was set in: the same zone here.
+            Some((at, to)) if by_then(at) => to,
+            _ => plan.planned(),
+        };
+        if open && zone.local_day(planned) <= day {
+            overdue += 1;
+        }
+    }
+    overdue
 }
 
 /// The recount: each event's counters on its owner's local day (the zone recomputed from the
@@ -134,19 +209,20 @@ fn recount(
     for event in events {
         // What each event counts is the projection's rule (tested on its own); where it counts is the
         // property here.
-        let deltas = Projection::TasksV2.effect(event).deltas;
+        let effect = Projection::TasksV2.effect(event);
         let local_day = zone_of(&event.user_id).local_day(event.occurred_at);
-        for key in [
-            CounterKey {
-                scope: Scope::User(event.user_id.clone()),
-                day: local_day,
-            },
-            CounterKey {
-                scope: Scope::Global,
-                day: event.occurred_at.date_naive(),
-            },
-        ] {
-            add_into(expected.entry(key).or_default(), &deltas);
+        let user = CounterKey {
+            scope: Scope::User(event.user_id.clone()),
+            day: local_day,
+        };
+        add_into(expected.entry(user).or_default(), &effect.deltas);
+        let global = CounterKey {
+            scope: Scope::Global,
+            day: event.occurred_at.date_naive(),
+        };
+        let global = expected.entry(global).or_default();
+        for (counter, delta) in effect.global_deltas() {
+            *global.entry(counter).or_default() += delta;
         }
     }
     for counters in expected.values_mut() {
@@ -154,6 +230,20 @@ fn recount(
     }
     expected.retain(|_, counters| !counters.is_empty());
     expected
+}
+
+/// The days the overdue tasks are asked for: every day around each anchor.
+fn report_days() -> Vec<NaiveDate> {
+    let mut days: Vec<NaiveDate> = ANCHORS
+        .iter()
+        .flat_map(|anchor| {
+            let day = anchor.parse::<DateTime<Utc>>().unwrap().date_naive();
+            (-2..=6).map(move |n| day + Duration::days(n))
+        })
+        .collect();
+    days.sort();
+    days.dedup();
+    days
 }
 
 proptest! {
@@ -196,9 +286,22 @@ proptest! {
                 let outcome = apply_events(&store, spec, distinct, &limits, deadline).await;
                 assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
             }
-            store.scan_counters(spec.version).await.unwrap()
+            let mut overdue = vec![];
+            let scopes = (0..ZONES.len()).map(|o| Scope::User(user(o))).chain([Scope::Global]);
+            for scope in scopes {
+                for day in report_days() {
+                    let report = analytics_report(&store, spec, &scope, day, day).await.unwrap();
+                    let expected = overdue_recount(&plans, &scope, day);
+                    overdue.push((scope.clone(), day, report.overdue, Some(expected)));
+                }
+            }
+            (store.scan_counters(spec.version).await.unwrap(), overdue)
         });
+        let (counted, overdue) = counted;
         prop_assert_eq!(counted, recount(&plans, &events));
+        for (scope, day, reported, expected) in overdue {
+            prop_assert_eq!(reported, expected, "{:?} at the end of {}", scope, day);
+        }
     }
 
     /// Every transaction stays within the action limit, though a user's local day sends its

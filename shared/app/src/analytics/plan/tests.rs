@@ -23,6 +23,7 @@ pub(crate) fn fake_effect(n: u128, user: &str, day: u32) -> EventEffect {
         day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
         global_day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
         deltas: BTreeMap::from([(Counter::Created, 1), (Counter::OpenNew, 1)]),
+        global_due: vec![],
     }
 }
 

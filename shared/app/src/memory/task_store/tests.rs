@@ -36,6 +36,7 @@ fn task(n: u128, owner: &str, created_at: DateTime<Utc>, status: TaskStatus) -> 
             set_at: created_at,
         }],
         planned_accomplish_date: created_at + TimeDelta::days(1),
+        planned_local_day: None,
         actual_accomplish_date: None,
         created_at,
         version: 1,
