@@ -293,12 +293,22 @@ mod tests {
         let due = |s: &str| Counter::due(s.parse().unwrap(), day);
         assert_eq!(due("2026-12-10"), Counter::Due(3));
         assert_eq!(due("2026-12-07"), Counter::Due(0));
-        assert_eq!(due("2026-11-01"), Counter::Due(0), "due before: counts as due that day");
+        assert_eq!(
+            due("2026-11-01"),
+            Counter::Due(0),
+            "due before: counts as due that day"
+        );
         assert_eq!(due("9999-12-31"), Counter::Due(u16::MAX), "capped");
         assert_eq!(Counter::Due(3).name(), "du3");
-        assert_eq!(Counter::Due(3).due_day(day), Some("2026-12-10".parse().unwrap()));
+        assert_eq!(
+            Counter::Due(3).due_day(day),
+            Some("2026-12-10".parse().unwrap())
+        );
         assert_eq!(Counter::Created.due_day(day), None);
-        for (name, counter) in [("du0", Some(Counter::Due(0))), ("du65535", Some(Counter::Due(u16::MAX)))] {
+        for (name, counter) in [
+            ("du0", Some(Counter::Due(0))),
+            ("du65535", Some(Counter::Due(u16::MAX))),
+        ] {
             assert_eq!(Counter::from_name(name), counter);
         }
         for bad in ["du", "du01", "du-1", "du65536", "dux", "due"] {

@@ -131,7 +131,11 @@ impl Projection {
 fn due_moves(event: &TaskEvent) -> Vec<(DateTime<Utc>, Option<NaiveDate>, i64)> {
     match event {
         TaskEvent::Created(created) => {
-            vec![(created.planned_accomplish_date, created.planned_local_day, 1)]
+            vec![(
+                created.planned_accomplish_date,
+                created.planned_local_day,
+                1,
+            )]
         }
         TaskEvent::Completed(done) => {
             vec![(done.planned_accomplish_date, done.planned_local_day, -1)]
@@ -373,16 +377,25 @@ mod tests {
         // Moved on 2026-11-27 (02:00 in Los Angeles): from 11-30 to 12-04 there, from 12-01
         // to 12-05 in UTC.
         let effect = Projection::TasksV2.effect(&moved[0]);
-        assert_eq!((effect.day, effect.global_day), (day("2026-11-27"), day("2026-11-27")));
+        assert_eq!(
+            (effect.day, effect.global_day),
+            (day("2026-11-27"), day("2026-11-27"))
+        );
         let due = |d: &str| Counter::due(day(d), day("2026-11-27"));
         assert_eq!(effect.deltas[&due("2026-11-30")], -1);
         assert_eq!(effect.deltas[&due("2026-12-04")], 1);
         let mut global_due = effect.global_due.clone();
         global_due.sort();
-        assert_eq!(global_due, [(due("2026-12-01"), -1), (due("2026-12-05"), 1)]);
+        assert_eq!(
+            global_due,
+            [(due("2026-12-01"), -1), (due("2026-12-05"), 1)]
+        );
         let global: BTreeMap<Counter, i64> = effect.global_deltas().collect();
         assert_eq!(global[&due("2026-12-05")], 1);
-        assert!(!global.contains_key(&due("2026-12-04")), "the owner's day stays theirs");
+        assert!(
+            !global.contains_key(&due("2026-12-04")),
+            "the owner's day stays theirs"
+        );
         // Cancelled: no longer due on 12-04 there; a cancellation written before
         // cancellations said their date moves nothing.
         let (_, cancelled) = Task::execute_in_zone(
@@ -398,7 +411,9 @@ mod tests {
         .unwrap();
         let effect = Projection::TasksV2.effect(&cancelled[0]);
         assert_eq!(
-            effect.deltas.get(&Counter::due(day("2026-12-04"), day("2026-11-28"))),
+            effect
+                .deltas
+                .get(&Counter::due(day("2026-12-04"), day("2026-11-28"))),
             Some(&-1)
         );
         let mut old = cancelled[0].clone();
@@ -409,7 +424,11 @@ mod tests {
         let effect = Projection::TasksV2.effect(&old);
         assert!(!effect.has_global_due(), "{effect:?}");
         // The UTC projections keep no due gauges.
-        assert!(!Projection::TasksByPriority.effect(&moved[0]).has_global_due());
+        assert!(
+            !Projection::TasksByPriority
+                .effect(&moved[0])
+                .has_global_due()
+        );
     }
 
     #[test]

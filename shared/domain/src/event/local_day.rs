@@ -53,7 +53,10 @@ pub(super) fn check_planned_days(event: &TaskEvent) -> Result<(), EnvelopeError>
             (Some(e.planned_accomplish_date), e.planned_local_day),
             (None, None),
         ],
-        TaskEvent::StatusChanged(e) => [(e.planned_accomplish_date, e.planned_local_day), (None, None)],
+        TaskEvent::StatusChanged(e) => [
+            (e.planned_accomplish_date, e.planned_local_day),
+            (None, None),
+        ],
         TaskEvent::Delayed(e) => [
             (Some(e.from), e.from_local_day),
             (Some(e.to), e.to_local_day),

@@ -210,7 +210,12 @@ fn planned_dates_carry_their_local_days_only_where_they_are_not_the_utc_date() {
     let body = in_tokyo.to_json();
     assert!(body.contains(r#""plannedLocalDay":"2026-12-01""#), "{body}");
     assert_eq!(EventEnvelope::from_json(&body).unwrap(), in_tokyo);
-    assert!(!created_envelope().in_zone(&new_york).to_json().contains("plannedLocalDay"));
+    assert!(
+        !created_envelope()
+            .in_zone(&new_york)
+            .to_json()
+            .contains("plannedLocalDay")
+    );
     assert_eq!(
         due_day(
             "2026-11-30T17:00:00Z".parse().unwrap(),

@@ -259,9 +259,14 @@ fn a_task_is_due_on_the_local_day_its_date_had_when_set_whatever_zone_comes_late
         status: TaskStatus::Cancelled,
         at: None,
     };
-    let (_, events) =
-        Task::execute_in_zone(Some(task.clone()), &cancel, at("2026-11-29T10:00:00Z"), &utc, ids())
-            .unwrap();
+    let (_, events) = Task::execute_in_zone(
+        Some(task.clone()),
+        &cancel,
+        at("2026-11-29T10:00:00Z"),
+        &utc,
+        ids(),
+    )
+    .unwrap();
     match &events[..] {
         [envelope] => match &envelope.event {
             TaskEvent::StatusChanged(change) => assert_eq!(
@@ -277,14 +282,21 @@ fn a_task_is_due_on_the_local_day_its_date_had_when_set_whatever_zone_comes_late
         status: TaskStatus::Completed,
         at: None,
     };
-    let (done, events) =
-        Task::execute_in_zone(Some(task), &complete, at("2026-11-29T10:00:00Z"), &utc, ids())
-            .unwrap();
+    let (done, events) = Task::execute_in_zone(
+        Some(task),
+        &complete,
+        at("2026-11-29T10:00:00Z"),
+        &utc,
+        ids(),
+    )
+    .unwrap();
     match &events[..] {
         [first, second] => {
             assert!(matches!(&first.event, TaskEvent::StatusChanged(c)
                 if c.planned_accomplish_date.is_none() && c.planned_local_day.is_none()));
-            assert!(matches!(&second.event, TaskEvent::Completed(c) if c.planned_local_day == dec(4)));
+            assert!(
+                matches!(&second.event, TaskEvent::Completed(c) if c.planned_local_day == dec(4))
+            );
             assert_eq!(
                 done.unwrap().completion().map(|c| c.planned_local_day),
                 Some(dec(4))

@@ -89,7 +89,11 @@ impl VerificationView {
     pub fn new(report: &VerificationReport, sample: usize) -> Self {
         Self {
             items: report.items,
-            counters: report.counters.iter().map(|c| c.name().into_owned()).collect(),
+            counters: report
+                .counters
+                .iter()
+                .map(|c| c.name().into_owned())
+                .collect(),
             differences: report.differences.len(),
             sample: report
                 .differences

@@ -112,8 +112,12 @@ impl Plan {
     /// When the task is completed or cancelled, and which.
     fn close_at(&self) -> Option<(DateTime<Utc>, bool)> {
         let moved = self.moved.map_or(0, |(after, _)| after);
-        self.closed_after
-            .map(|(after, complete)| (self.created_at() + Duration::minutes(moved + after), complete))
+        self.closed_after.map(|(after, complete)| {
+            (
+                self.created_at() + Duration::minutes(moved + after),
+                complete,
+            )
+        })
     }
 }
 
@@ -178,7 +182,8 @@ fn overdue_recount(plans: &[Plan], scope: &Scope, day: NaiveDate) -> i64 {
             Scope::Global => TimeZone::utc(),
         };
         let by_then = |at: DateTime<Utc>| zone.local_day(at) <= day;
-        let open = by_then(plan.created_at()) && !plan.close_at().is_some_and(|(at, _)| by_then(at));
+        let open =
+            by_then(plan.created_at()) && !plan.close_at().is_some_and(|(at, _)| by_then(at));
         let planned = match plan.move_at() {
             // A moved date keeps the day of the zone it was set in: the same zone here.
             Some((at, to)) if by_then(at) => to,

@@ -4,6 +4,7 @@ use http::StatusCode;
 use serde_json::json;
 
 use crate::api::test_support::{api, assert_queries_refused, create, get, post, send};
+use crate::gateway_request::GatewayRequest;
 
 #[tokio::test]
 async fn analytics_report_the_callers_counters_and_guard_the_global_view() {
@@ -84,6 +85,7 @@ async fn analytics_report_the_callers_counters_and_guard_the_global_view() {
         reply.body.get("percentiles").is_none(),
         "the tasks projection keeps none"
     );
+    assert!(reply.body.get("overdueTasks").is_none(), "nor due gauges");
 }
 
 #[tokio::test]
@@ -160,6 +162,37 @@ async fn a_tasks_v2_answer_has_percentiles_and_per_priority_completions_but_no_b
             .all(|row| !row.as_object().unwrap().keys().any(|k| k.starts_with("lt")))
     );
     assert!(!me.body["totals"].as_object().unwrap().contains_key("lt0"));
+    assert!(
+        rows.iter()
+            .all(|row| !row.as_object().unwrap().keys().any(|k| k.starts_with("du")))
+    );
+
+    // VALID is planned for 2030-01-01T10:00Z; one of ana's two tasks is still open.
+    let overdue = |user: &'static str, query: &'static str| {
+        let api = &api;
+        async move {
+            let reply = send(api, get("/analytics/me", user, query)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            reply.body["overdueTasks"].clone()
+        }
+    };
+    assert_eq!(overdue("ana", "").await, 0, "not due yet");
+    assert_eq!(overdue("ana", "from=2029-12-31&to=2029-12-31").await, 0);
+    assert_eq!(overdue("ana", "from=2030-01-01&to=2030-01-01").await, 1);
+    // In Kiritimati (UTC+14) that planned date is 2030-01-02.
+    let zone = GatewayRequest::new("PUT", "/me/settings")
+        .caller("kit")
+        .json(&json!({"timeZone": "Pacific/Kiritimati"}));
+    assert_eq!(send(&api, zone).await.status, StatusCode::OK);
+    create(&api, "kit").await;
+    let events = api.commands().publisher().drain_envelopes();
+    taskpulse_app::apply_events(api.analytics(), v2, &events, &Default::default(), deadline).await;
+    assert_eq!(overdue("kit", "from=2030-01-01&to=2030-01-01").await, 0);
+    assert_eq!(overdue("kit", "from=2030-01-02&to=2030-01-02").await, 1);
+    let mut reader = get("/analytics/global", "ops", "from=2030-01-01&to=2030-01-01");
+    reader.scopes = vec!["analytics:read".into()];
+    let global = send(&api, reader).await;
+    assert_eq!(global.body["overdueTasks"], 2, "ana's and kit's, in UTC");
 }
 
 #[tokio::test]
