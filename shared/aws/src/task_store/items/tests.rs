@@ -11,7 +11,7 @@ use super::*;
 use crate::keys::{
     CURRENT_STATUS, OUTBOX_PK, OUTBOX_SK, PENDING_BODY, PENDING_COMMITTED_AT, PENDING_DATA,
     PENDING_EVENT_ID, PENDING_EVENT_TYPE, PENDING_EVENTS, PENDING_SCHEMA_VERSION, PENDING_SEQUENCE,
-    PK, SK, TASKS_BY_USER_PK, TASKS_BY_USER_PROJECTION, TASKS_BY_USER_SK,
+    PK, PLANNED_LOCAL_DAY, SK, TASKS_BY_USER_PK, TASKS_BY_USER_PROJECTION, TASKS_BY_USER_SK,
 };
 
 pub(in crate::task_store) fn task() -> Task {
@@ -225,4 +225,13 @@ fn a_task_item_carries_the_attributes_the_keys_name() {
     for name in [PENDING_EVENTS, OUTBOX_PK, OUTBOX_SK] {
         assert!(!published.contains_key(name), "{name} only while pending");
     }
+    assert!(!item.contains_key(PLANNED_LOCAL_DAY), "its UTC date: left out");
+    let in_tokyo = Task {
+        planned_local_day: Some("2030-01-02".parse().unwrap()),
+        ..task
+    };
+    let item = attributes(TaskItem::new(&in_tokyo, &[]));
+    assert_eq!(item[PLANNED_LOCAL_DAY], AttributeValue::S("2030-01-02".into()));
+    let back: TaskItem = serde_dynamo::from_item(item).unwrap();
+    assert_eq!(back.into_task(), in_tokyo);
 }
