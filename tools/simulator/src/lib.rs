@@ -17,6 +17,7 @@ mod durations;
 mod erasure;
 mod freshness;
 mod options;
+mod overdue;
 mod poison;
 mod rebuild;
 mod recount;

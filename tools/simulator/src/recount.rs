@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::overdue::OpenByPlannedDate;
+
 /// Counters the recount predicts exactly (lead time depends on the server's clock).
 pub const COMPARED: [&str; 8] = [
     "created",
@@ -95,6 +97,8 @@ pub(crate) struct Recount {
     pub open: BTreeMap<&'static str, i64>,
     /// Lead times and delays, in seconds, by histogram (`durations.rs`).
     pub durations: BTreeMap<&'static str, Vec<u64>>,
+    /// The open tasks by planned date (`overdue.rs`).
+    pub open_by_planned_date: OpenByPlannedDate,
 }
 
 impl Recount {
@@ -129,6 +133,7 @@ impl Recount {
         for (h, seconds) in &other.durations {
             self.durations.entry(h).or_default().extend(seconds);
         }
+        self.open_by_planned_date.merge(&other.open_by_planned_date);
     }
 }
 

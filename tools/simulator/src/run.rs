@@ -14,13 +14,14 @@ use crate::client::{HttpClient, dead_letters, local_stats};
 use crate::durations::percentile_differences;
 use crate::erasure::erase_during_traffic;
 use crate::freshness::percentile;
+use crate::overdue::overdue_difference;
 use crate::poison::poison_bodies;
 use crate::rebuild::rebuild_during_traffic;
 use crate::recount::{Extras, differences, observed};
 use crate::report::{SimulationReport, print_report};
 use crate::simulation::{Simulation, lock};
 use crate::workload::workload;
-use crate::zones::set_zones;
+use crate::zones::{set_zones, zone_of};
 use crate::{SimulateError, SimulateOptions};
 
 /// Runs the simulation and prints its report.
@@ -272,6 +273,10 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
             }
             if extras.v2 {
                 for wrong in percentile_differences(&expected.durations, &answer) {
+                    mismatches.push(format!("{}: {wrong}", simulation.users[user]));
+                }
+                let open = &expected.open_by_planned_date;
+                if let Some(wrong) = overdue_difference(open, &zone_of(user), &answer) {
                     mismatches.push(format!("{}: {wrong}", simulation.users[user]));
                 }
             }

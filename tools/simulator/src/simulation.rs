@@ -134,6 +134,7 @@ impl Simulation {
                         recount.add(counter, 1);
                     }
                     recount.gauge("new", 1);
+                    recount.open_by_planned_date.add(planned, 1);
                     1
                 }
                 Step::Priority(to) => {
@@ -150,6 +151,8 @@ impl Simulation {
                     } else {
                         recount.add("rescheduled", 1);
                     }
+                    recount.open_by_planned_date.add(planned, -1);
+                    recount.open_by_planned_date.add(*to, 1);
                     planned = *to;
                     1
                 }
@@ -157,6 +160,9 @@ impl Simulation {
                     recount.gauge(status, -1);
                     recount.gauge(to, 1);
                     status = to;
+                    if ["completed", "cancelled"].contains(to) {
+                        recount.open_by_planned_date.add(planned, -1);
+                    }
                     if *to == "completed" {
                         // The server's own completion time decides, as it does for the event.
                         let done_at =

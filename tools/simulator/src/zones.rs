@@ -4,6 +4,7 @@
 
 use http::Method;
 use serde_json::json;
+use taskpulse_domain::TimeZone;
 
 use crate::SimulateError;
 use crate::simulation::Simulation;
@@ -17,6 +18,11 @@ const ZONES: [&str; 6] = [
     "America/Los_Angeles",
     "Europe/Berlin",
 ];
+
+/// The zone of `user`.
+pub(crate) fn zone_of(user: usize) -> TimeZone {
+    TimeZone::parse(ZONES[user % ZONES.len()]).unwrap_or_else(|_| TimeZone::utc())
+}
 
 /// Gives every user its zone.
 pub(crate) async fn set_zones(simulation: &Simulation) -> Result<(), SimulateError> {

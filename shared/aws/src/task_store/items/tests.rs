@@ -225,13 +225,19 @@ fn a_task_item_carries_the_attributes_the_keys_name() {
     for name in [PENDING_EVENTS, OUTBOX_PK, OUTBOX_SK] {
         assert!(!published.contains_key(name), "{name} only while pending");
     }
-    assert!(!item.contains_key(PLANNED_LOCAL_DAY), "its UTC date: left out");
+    assert!(
+        !item.contains_key(PLANNED_LOCAL_DAY),
+        "its UTC date: left out"
+    );
     let in_tokyo = Task {
         planned_local_day: Some("2030-01-02".parse().unwrap()),
         ..task
     };
     let item = attributes(TaskItem::new(&in_tokyo, &[]));
-    assert_eq!(item[PLANNED_LOCAL_DAY], AttributeValue::S("2030-01-02".into()));
+    assert_eq!(
+        item[PLANNED_LOCAL_DAY],
+        AttributeValue::S("2030-01-02".into())
+    );
     let back: TaskItem = serde_dynamo::from_item(item).unwrap();
     assert_eq!(back.into_task(), in_tokyo);
 }
