@@ -13,8 +13,17 @@ use taskpulse_testkit::{HistoryShape, shuffle};
 /// The largest batch SQS hands a Lambda function (standard queue).
 const BATCH: usize = 10_000;
 
-fn bodies() -> Vec<String> {
-    let events = HistoryShape::workload(2_000, 4_000, 3).generate().events;
+/// The bodies of a batch of the workload's events: `zones` stamps them as the API would.
+fn batch_bodies(zones: Option<&[TimeZone]>) -> Vec<String> {
+    let shape = HistoryShape::workload(2_000, 4_000, 3);
+    let events = match zones {
+        Some(zones) => {
+            shape
+                .generate_in_zones(&|user| zones[user.as_str().len() % zones.len()].clone())
+                .events
+        }
+        None => shape.generate().events,
+    };
     let mut bodies: Vec<String> = events.iter().map(EventEnvelope::to_json).collect();
     bodies.truncate(BATCH);
     assert_eq!(bodies.len(), BATCH, "the mix must fill a batch");
@@ -23,7 +32,7 @@ fn bodies() -> Vec<String> {
 }
 
 fn consumer_cpu(c: &mut Criterion) {
-    let bodies = bodies();
+    let bodies = batch_bodies(None);
     let limits = PlanLimits::default();
     let plan = |effects: &[EventEffect]| {
         plan_transactions(ProjectionVersion::FIRST, effects, &limits, || 3)
@@ -57,17 +66,12 @@ fn consumer_cpu(c: &mut Criterion) {
             black_box(plan(&effects))
         })
     });
-    // The same events stamped with their owners' local days, counted by `tasks-v2` (its
-    // per-priority completions and histogram buckets, local days spanning two UTC days).
+    // The same events, in the same order, stamped as the API stamps them for owners in four
+    // zones, counted by `tasks-v2` (its per-priority completions, histogram buckets and due
+    // gauges, local days spanning two UTC days).
     let zones = ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Europe/Berlin"]
         .map(|name| TimeZone::parse(name).expect("a known zone"));
-    let stamped: Vec<String> = events
-        .iter()
-        .map(|e| {
-            let zone = &zones[e.user_id.as_str().len() % zones.len()];
-            e.clone().in_zone(zone).to_json()
-        })
-        .collect();
+    let stamped = batch_bodies(Some(&zones));
     group.bench_function("decode + project + plan 10k, tasks-v2", |b| {
         b.iter(|| {
             let effects: Vec<_> = stamped

@@ -307,13 +307,13 @@ async fn main() {
             ours.archive_bytes as f64 / events.len() as f64
         ));
     }
-    // The same events stamped with their owners' local days in six zones, counted by
-    // `tasks-v2`: per-priority completions, histogram buckets, and local days that span two
-    // UTC days.
-    let stamped: Vec<EventEnvelope> = events
-        .iter()
-        .map(|e| e.clone().in_zone(&zone_of(&e.user_id)))
-        .collect();
+    // The same events stamped as the API stamps them for owners in six zones (local days of
+    // `occurredAt` and of the planned dates), counted by `tasks-v2`: per-priority completions,
+    // histogram buckets, open tasks by due day, and local days that span two UTC days.
+    let mut stamped = HistoryShape::workload(400, 400, 3)
+        .generate_in_zones(&zone_of)
+        .events;
+    shuffle(&mut stamped, 11);
     let stamped_again: Vec<EventEnvelope> = stamped.iter().step_by(10).cloned().collect();
     for batch_size in [10, 100] {
         let v2 = ours(&stamped, batch_size, &stamped_again, Projection::TasksV2).await;

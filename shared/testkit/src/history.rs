@@ -6,7 +6,8 @@
 use chrono::{DateTime, Duration, Utc};
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
-    EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TaskStatus, Title, UserId,
+    EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TaskStatus, TimeZone, Title,
+    UserId,
 };
 
 /// One command of a task's life after its creation.
@@ -160,6 +161,30 @@ impl HistoryShape {
 
     /// Executes every task's commands; panics if the shape asks for one the domain refuses.
     pub fn generate(&self) -> History {
+        self.generate_with(None)
+    }
+
+    /// [`Self::generate`], each owner in the zone `zone_of` gives it, the events stamped as the
+    /// API stamps them (local days of `occurredAt` and of the planned dates).
+    pub fn generate_in_zones(&self, zone_of: &dyn Fn(&UserId) -> TimeZone) -> History {
+        self.generate_with(Some(zone_of))
+    }
+
+    fn generate_with(&self, zone_of: Option<&dyn Fn(&UserId) -> TimeZone>) -> History {
+        let execute = |state: Option<Task>,
+                       command: &TaskCommand,
+                       now: DateTime<Utc>,
+                       ids: &mut dyn FnMut() -> EventId| {
+            let owner = match (&state, command) {
+                (Some(task), _) => task.owner.clone(),
+                (None, TaskCommand::Create(create)) => create.owner.clone(),
+                (None, _) => unreachable!("every task starts with its create"),
+            };
+            match zone_of {
+                Some(zone_of) => Task::execute_in_zone(state, command, now, &zone_of(&owner), ids),
+                None => Task::execute(state, command, now, ids),
+            }
+        };
         let mut next_event = 0u128;
         let mut event_ids = || {
             next_event += 1;
@@ -182,8 +207,7 @@ impl HistoryShape {
                     Due::AfterCreation(after) => now + after,
                 },
             });
-            let (mut state, mut emitted) =
-                Task::execute(None, &create, now, &mut event_ids).unwrap();
+            let (mut state, mut emitted) = execute(None, &create, now, &mut event_ids).unwrap();
             for step in self.lifecycles[n % self.lifecycles.len()] {
                 let command = match *step {
                     Step::Status(status) => TaskCommand::ChangeStatus { status, at: None },
@@ -194,7 +218,7 @@ impl HistoryShape {
                     },
                 };
                 now += self.step_every;
-                let (after, more) = Task::execute(state, &command, now, &mut event_ids)
+                let (after, more) = execute(state, &command, now, &mut event_ids)
                     .unwrap_or_else(|e| panic!("task {n}, {step:?}: {e}"));
                 state = after;
                 emitted.extend(more);

@@ -30,6 +30,8 @@ pub struct SimulationReport {
     /// erased.
     pub erasure: Option<Value>,
     pub erased_user: Option<String>,
+    /// Whether each user's answers were also checked for what `tasks-v2` adds.
+    pub checked_v2: bool,
 }
 
 impl SimulationReport {
@@ -144,6 +146,11 @@ pub(crate) fn print_report(
             options.users,
             COMPARED.len()
         );
+        if report.checked_v2 {
+            println!(
+                "  tasks-v2   each user's completions per priority, lead-time and delay percentiles and overdue tasks equal the recount"
+            );
+        }
     } else {
         for mismatch in report.mismatches.iter().take(20) {
             println!("  mismatch   {mismatch}");

@@ -371,6 +371,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         erased_user: simulation
             .erasing
             .map(|user| simulation.users[user].clone()),
+        checked_v2: extras.v2,
     };
     print_report(
         &report,

@@ -44,10 +44,11 @@ pub(crate) async fn set_zones(simulation: &Simulation) -> Result<(), SimulateErr
             )));
         }
     }
+    let used = &ZONES[..ZONES.len().min(simulation.users.len())];
     println!(
         "  zones: users spread over {} time zones ({})",
-        ZONES.len().min(simulation.users.len()),
-        ZONES.join(", ")
+        used.len(),
+        used.join(", ")
     );
     Ok(())
 }
