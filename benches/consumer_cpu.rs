@@ -67,20 +67,23 @@ fn consumer_cpu(c: &mut Criterion) {
         })
     });
     // The same events, in the same order, stamped as the API stamps them for owners in four
-    // zones, counted by `tasks-v2` (its per-priority completions, histogram buckets and due
-    // gauges, local days spanning two UTC days).
+    // zones, counted by `tasks-v2` (its per-priority completions and histogram buckets, local
+    // days spanning two UTC days) and by `tasks-v3` (the due gauges besides).
     let zones = ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Europe/Berlin"]
         .map(|name| TimeZone::parse(name).expect("a known zone"));
     let stamped = batch_bodies(Some(&zones));
-    group.bench_function("decode + project + plan 10k, tasks-v2", |b| {
-        b.iter(|| {
-            let effects: Vec<_> = stamped
-                .iter()
-                .map(|body| Projection::TasksV2.effect(&EventEnvelope::from_json(body).unwrap()))
-                .collect();
-            black_box(plan(&effects))
-        })
-    });
+    for projection in [Projection::TasksV2, Projection::TasksV3] {
+        let name = format!("decode + project + plan 10k, {projection}");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let effects: Vec<_> = stamped
+                    .iter()
+                    .map(|body| projection.effect(&EventEnvelope::from_json(body).unwrap()))
+                    .collect();
+                black_box(plan(&effects))
+            })
+        });
+    }
     group.finish();
 }
 

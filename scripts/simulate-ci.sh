@@ -2,7 +2,7 @@
 # The README's first command (`cargo run`, the local stack) started on a free port, the traffic
 # simulator run against it (small, with duplicated and reordered deliveries and poison
 # messages, users in six time zones, paced so that a rebuild of the analytics from the event
-# archive to `tasks-v2` goes from building to active while the traffic runs, and one user
+# archive to `tasks-v3` goes from building to active while the traffic runs, and one user
 # erased halfway), then Ctrl-C; once
 # on the embedded backend and once on moto (`--backend moto`).
 # Fails if the simulator reports FAIL or the stack does not stop cleanly.
@@ -30,7 +30,7 @@ run_backend() {
   grep -q '^listening on ' "$log" || { cat "$log"; echo "the $backend stack did not start"; kill "$pid"; return 1; }
   set +e
   cargo run --quiet -- simulate --url "http://127.0.0.1:$port" --users 5 --tasks 60 --chaos --quiet \
-    --rate 4 --rebuild tasks-v2 --erase
+    --rate 4 --rebuild tasks-v3 --erase
   local simulated=$?
   set -e
   kill -INT "$pid"

@@ -227,6 +227,8 @@ pub async fn busy_user_priced() {
         (Projection::Tasks, 200_000),
         (Projection::TasksV2, 1_000),
         (Projection::TasksV2, 25_000),
+        (Projection::TasksV3, 1_000),
+        (Projection::TasksV3, 25_000),
     ];
     for (projection, count) in runs {
         let mut events = HistoryShape::busy_user_day(count * 10 / 26)
@@ -275,7 +277,7 @@ pub async fn year_of_reads() {
         "| projection | events per day | before (every marker inline) | after (at most 32 inline) | no marker at all (floor) | five years (1,830 day items), after |"
     );
     println!("|---|---|---|---|---|---|");
-    let runs = [Projection::Tasks, Projection::TasksV2]
+    let runs = [Projection::Tasks, Projection::TasksV2, Projection::TasksV3]
         .into_iter()
         .flat_map(|projection| [5usize, 50, 1_000].map(|per_day| (projection, per_day)));
     for (projection, per_day) in runs {

@@ -315,15 +315,17 @@ async fn main() {
         .events;
     shuffle(&mut stamped, 11);
     let stamped_again: Vec<EventEnvelope> = stamped.iter().step_by(10).cloned().collect();
-    for batch_size in [10, 100] {
-        let v2 = ours(&stamped, batch_size, &stamped_again, Projection::TasksV2).await;
-        println!(
-            "| taskpulse, `tasks-v2`, users in six zones | {batch_size} | {} | {:.2} | {} transactions | {} |",
-            v2.units,
-            v2.units as f64 / events.len() as f64,
-            v2.transactions,
-            v2.created
-        );
+    for projection in [Projection::TasksV2, Projection::TasksV3] {
+        for batch_size in [10, 100] {
+            let counted = ours(&stamped, batch_size, &stamped_again, projection).await;
+            println!(
+                "| taskpulse, `{projection}`, users in six zones | {batch_size} | {} | {:.2} | {} transactions | {} |",
+                counted.units,
+                counted.units as f64 / events.len() as f64,
+                counted.transactions,
+                counted.created
+            );
+        }
     }
     let (units, updates, counted) = naive(&events, &redeliver).await;
     println!(

@@ -1,4 +1,4 @@
-//! The overdue tasks the simulator recounts for `tasks-v2`: every task it left open, by planned
+//! The overdue tasks the simulator recounts for `tasks-v3`: every task it left open, by planned
 //! date, and the check of the `overdueTasks` an analytics answer gives for its `to` against
 //! them: the open tasks whose planned date falls on that day or before in the user's zone.
 

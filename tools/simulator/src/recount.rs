@@ -68,15 +68,21 @@ pub fn completed_with(priority: &str, on_time: bool) -> Option<[&'static str; 2]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Extras {
     pub by_priority: bool,
-    /// `tasks-v2`: the completions per priority and the percentiles too.
+    /// `tasks-v2` and `tasks-v3`: the completions per priority and the percentiles too.
     pub v2: bool,
+    /// `tasks-v3`: the overdue tasks too.
+    pub overdue: bool,
 }
 
 impl Extras {
     pub fn of(projection: Option<&str>) -> Self {
         Self {
-            by_priority: matches!(projection, Some("tasks-by-priority" | "tasks-v2")),
-            v2: projection == Some("tasks-v2"),
+            by_priority: matches!(
+                projection,
+                Some("tasks-by-priority" | "tasks-v2" | "tasks-v3")
+            ),
+            v2: matches!(projection, Some("tasks-v2" | "tasks-v3")),
+            overdue: projection == Some("tasks-v3"),
         }
     }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::SimulateOptions;
 use crate::client::mapping_stats;
-use crate::recount::COMPARED;
+use crate::recount::{COMPARED, Extras};
 
 /// What a run found.
 #[derive(Debug, Clone)]
@@ -30,8 +30,8 @@ pub struct SimulationReport {
     /// erased.
     pub erasure: Option<Value>,
     pub erased_user: Option<String>,
-    /// Whether each user's answers were also checked for what `tasks-v2` adds.
-    pub checked_v2: bool,
+    /// What each user's answers were checked for besides the `tasks` counters.
+    pub(crate) checked: Extras,
 }
 
 impl SimulationReport {
@@ -146,9 +146,14 @@ pub(crate) fn print_report(
             options.users,
             COMPARED.len()
         );
-        if report.checked_v2 {
+        if report.checked.v2 {
             println!(
-                "  tasks-v2   each user's completions per priority, lead-time and delay percentiles and overdue tasks equal the recount"
+                "  tasks-v2   each user's completions per priority and lead-time and delay percentiles equal the recount{}",
+                if report.checked.overdue {
+                    ", and so do the overdue tasks (tasks-v3)"
+                } else {
+                    ""
+                }
             );
         }
     } else {

@@ -275,6 +275,8 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
                 for wrong in percentile_differences(&expected.durations, &answer) {
                     mismatches.push(format!("{}: {wrong}", simulation.users[user]));
                 }
+            }
+            if extras.overdue {
                 let open = &expected.open_by_planned_date;
                 if let Some(wrong) = overdue_difference(open, &zone_of(user), &answer) {
                     mismatches.push(format!("{}: {wrong}", simulation.users[user]));
@@ -371,7 +373,7 @@ pub async fn run(options: SimulateOptions) -> Result<SimulationReport, SimulateE
         erased_user: simulation
             .erasing
             .map(|user| simulation.users[user].clone()),
-        checked_v2: extras.v2,
+        checked: extras,
     };
     print_report(
         &report,

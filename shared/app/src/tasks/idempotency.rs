@@ -3,7 +3,7 @@
 
 use chrono::{TimeDelta, Utc};
 use taskpulse_domain::task::CreateTask;
-use taskpulse_domain::{EventId, Task, TaskCommand};
+use taskpulse_domain::{EventId, Task, TaskCommand, TaskEvent};
 
 use super::{CommandContext, CommandError, CommandOutcome, TaskCommands, count_accepted};
 use crate::ports::{IdempotencyRecord, PendingEvent, PublishEvents, SaveError, TaskWrite};
@@ -47,8 +47,10 @@ where
     /// stopped between the two writes, or is still between them): the same decision again,
     /// from the same command, time and event id, committed and sent as the create would have.
     /// The event is stamped in the owner's zone as it is now: had the owner changed zone in
-    /// between, its local day follows the new zone. Either way only one of the two writes of
-    /// the task succeeds, so one event with that id is ever committed.
+    /// between, its local day follows the new zone. The planned date's local day is the one the
+    /// record's task holds (the task that is written), so the event and the task agree on the
+    /// day the task is due on. Either way only one of the two writes of the task succeeds, so
+    /// one event with that id is ever committed.
     async fn complete_create(&self, record: &IdempotencyRecord) -> Result<(), CommandError> {
         let Some(event_id) = record.created_event else {
             return Ok(());
@@ -66,8 +68,17 @@ where
             planned_accomplish_date: answer.planned_accomplish_date,
         });
         let zone = self.time_zone(&answer.owner).await?;
-        let (task, events) =
+        let (task, mut events) =
             Task::execute_in_zone(None, &command, answer.created_at, &zone, || event_id)?;
+        for event in &mut events {
+            if let TaskEvent::Created(created) = &mut event.event {
+                created.planned_local_day = answer.planned_local_day;
+            }
+        }
+        let task = task.map(|task| Task {
+            planned_local_day: answer.planned_local_day,
+            ..task
+        });
         if task.as_ref() != Some(answer) {
             return Err(CommandError::Unavailable(format!(
                 "the idempotency record of task {} does not describe its create",

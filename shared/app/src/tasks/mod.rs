@@ -362,4 +362,6 @@ pub(crate) async fn publish_and_clear(
 }
 
 #[cfg(test)]
+mod idempotency_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -5,7 +5,7 @@ use taskpulse_domain::{Priority, TaskCommand, TaskId, TaskStatus, Title, UserId}
 
 use super::*;
 use crate::memory::{MemoryEventQueue, MemoryTaskStore};
-use crate::ports::{IdempotencyRecord, ListQuery};
+use crate::ports::ListQuery;
 use crate::relay::relay_pending;
 
 pub(crate) type Commands = TaskCommands<MemoryTaskStore, MemoryEventQueue>;
@@ -35,7 +35,7 @@ async fn create(commands: &Commands, user: &str) -> CommandOutcome {
         .unwrap()
 }
 
-fn with_key(user: &str, key: &str, fingerprint: &str) -> CommandContext {
+pub(crate) fn with_key(user: &str, key: &str, fingerprint: &str) -> CommandContext {
     CommandContext {
         idempotency: Some(IdempotencyKey {
             key: key.into(),
@@ -166,155 +166,6 @@ async fn if_match_must_name_the_current_version() {
             .version,
         2
     );
-}
-
-#[tokio::test]
-async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_request() {
-    let commands = commands();
-    let first = commands
-        .create_task(&with_key("u1", "k1", "body-a"), new_task())
-        .await
-        .unwrap();
-    let again = commands
-        .create_task(&with_key("u1", "k1", "body-a"), new_task())
-        .await
-        .unwrap();
-    assert!(again.replayed && again.created);
-    assert_eq!(again.task, first.task);
-    assert_eq!(commands.store().len(), 1, "the retry created nothing");
-    assert_eq!(
-        commands.publisher().drain().len(),
-        1,
-        "the retry emitted nothing"
-    );
-    assert_eq!(
-        commands
-            .create_task(&with_key("u1", "k1", "body-b"), new_task())
-            .await,
-        Err(CommandError::IdempotencyKeyReused)
-    );
-    // Keys belong to their user.
-    let other = commands
-        .create_task(&with_key("u2", "k1", "body-b"), new_task())
-        .await
-        .unwrap();
-    assert!(!other.replayed);
-}
-
-/// A create's record as written before its task, as a create that stopped between its two
-/// writes leaves it: the record and no task.
-async fn a_create_stopped_after_its_record(into: &Commands) -> (IdempotencyRecord, EventId) {
-    let context = with_key("u1", "k1", "body-a");
-    // The same create decided by a store of its own, to lift its record from.
-    let elsewhere = commands();
-    let outcome = elsewhere.create_task(&context, new_task()).await.unwrap();
-    let event_id = outcome.events[0].event_id;
-    let record = elsewhere
-        .store()
-        .load_idempotency(&context.caller, "k1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(record.created_event, Some(event_id));
-    into.store().save_idempotency(&record).await.unwrap();
-    assert!(into.store().get(outcome.task.id).is_none());
-    (record, event_id)
-}
-
-#[tokio::test]
-async fn a_retry_completes_a_create_whose_task_was_never_written_with_the_same_event() {
-    let commands = commands();
-    let (record, event_id) = a_create_stopped_after_its_record(&commands).await;
-
-    let retry = commands
-        .create_task(&with_key("u1", "k1", "body-a"), new_task())
-        .await
-        .unwrap();
-    assert!(retry.replayed && retry.created);
-    assert_eq!(retry.task, record.task);
-    let stored = commands.store().get(record.task.id).unwrap();
-    assert_eq!(stored.task, record.task);
-    assert!(stored.pending_events.is_empty(), "sent and cleared");
-    let sent = commands.publisher().drain_envelopes();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].event_id, event_id, "the event the create decided");
-    assert_eq!(sent[0].occurred_at, record.task.created_at);
-
-    // Another retry finds the task: nothing more is written or sent.
-    let again = commands
-        .create_task(&with_key("u1", "k1", "body-a"), new_task())
-        .await
-        .unwrap();
-    assert_eq!(again.task, record.task);
-    assert!(commands.publisher().drain().is_empty());
-    assert_eq!(commands.store().len(), 1);
-}
-
-#[tokio::test]
-async fn a_completed_create_left_pending_when_the_queue_is_down_is_relayed() {
-    let commands = commands();
-    let (record, event_id) = a_create_stopped_after_its_record(&commands).await;
-    commands.publisher().set_unavailable(true);
-    let retry = commands
-        .create_task(&with_key("u1", "k1", "body-a"), new_task())
-        .await
-        .unwrap();
-    assert_eq!(retry.task, record.task);
-    let pending = commands.store().get(record.task.id).unwrap().pending_events;
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].event_id, event_id);
-
-    commands.publisher().set_unavailable(false);
-    relay_pending(
-        commands.store(),
-        commands.publisher(),
-        Utc::now() + chrono::TimeDelta::seconds(1),
-        10,
-    )
-    .await
-    .unwrap();
-    assert_eq!(commands.publisher().drain(), pending);
-}
-
-#[tokio::test]
-async fn a_keyed_create_on_an_unreachable_store_claims_nothing() {
-    let commands = commands();
-    commands.store().set_unavailable(true);
-    let refused = commands
-        .create_task(&with_key("u1", "k1", "body-a"), new_task())
-        .await;
-    assert!(
-        matches!(refused, Err(CommandError::Unavailable(_))),
-        "{refused:?}"
-    );
-    commands.store().set_unavailable(false);
-    let caller = UserId::parse("u1").unwrap();
-    assert_eq!(
-        commands
-            .store()
-            .load_idempotency(&caller, "k1")
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(commands.store().is_empty());
-}
-
-#[tokio::test]
-async fn creates_with_one_key_make_one_task_and_one_event() {
-    let commands = commands();
-    let context = with_key("u1", "k-race", "body-a");
-    let attempt = || commands.create_task(&context, new_task());
-    let (a, b, c, d) = tokio::join!(attempt(), attempt(), attempt(), attempt());
-    let answers = [a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
-    assert_eq!(commands.store().len(), 1);
-    assert!(
-        answers
-            .iter()
-            .all(|a| a.task == answers[0].task && a.created)
-    );
-    assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1);
-    assert_eq!(commands.publisher().drain().len(), 1);
 }
 
 #[tokio::test]

@@ -214,7 +214,7 @@ fn recount(
     for event in events {
         // What each event counts is the projection's rule (tested on its own); where it counts is the
         // property here.
-        let effect = Projection::TasksV2.effect(event);
+        let effect = Projection::TasksV3.effect(event);
         let local_day = zone_of(&event.user_id).local_day(event.occurred_at);
         let user = CounterKey {
             scope: Scope::User(event.user_id.clone()),
@@ -275,7 +275,7 @@ proptest! {
             deliveries.swap(i, (state % (i as u64 + 1)) as usize);
         }
         let store = MemoryAnalyticsStore::default();
-        let spec = ProjectionSpec { version: ProjectionVersion::FIRST, projection: Projection::TasksV2 };
+        let spec = ProjectionSpec { version: ProjectionVersion::FIRST, projection: Projection::TasksV3 };
         let limits = PlanLimits { max_items, max_events_per_item, global_shards: 3 };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         let counted = runtime.block_on(async {
@@ -318,7 +318,7 @@ proptest! {
         max_events_per_item in 1usize..6,
     ) {
         let events = history(&plans);
-        let effects: Vec<_> = events.iter().map(|e| Projection::TasksV2.effect(e)).collect();
+        let effects: Vec<_> = events.iter().map(|e| Projection::TasksV3.effect(e)).collect();
         let limits = PlanLimits { max_items, max_events_per_item, global_shards: 3 };
         let planned = plan_transactions(ProjectionVersion::FIRST, &effects, &limits, || 1);
         let mut ids: Vec<EventId> = planned.iter().flat_map(|p| p.events()).collect();

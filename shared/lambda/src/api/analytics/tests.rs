@@ -89,7 +89,8 @@ async fn analytics_report_the_callers_counters_and_guard_the_global_view() {
 }
 
 #[tokio::test]
-async fn a_tasks_v2_answer_has_percentiles_and_per_priority_completions_but_no_bucket_rows() {
+async fn a_tasks_v3_answer_has_percentiles_per_priority_completions_and_overdue_tasks_but_no_bucket_rows()
+ {
     use taskpulse_app::SaveProjectionConfig;
     use taskpulse_app::projections::{ProjectionConfig, ProjectionSpec};
     use taskpulse_domain::analytics::{HISTOGRAM_RELATIVE_ERROR, Projection};
@@ -97,7 +98,7 @@ async fn a_tasks_v2_answer_has_percentiles_and_per_priority_completions_but_no_b
     let api = api();
     let v2 = ProjectionSpec {
         version: taskpulse_domain::analytics::ProjectionVersion::FIRST,
-        projection: Projection::TasksV2,
+        projection: Projection::TasksV3,
     };
     let config = ProjectionConfig {
         active: v2,

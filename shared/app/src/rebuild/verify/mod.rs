@@ -61,6 +61,22 @@ impl Default for Rereads {
     }
 }
 
+/// The due gauges ([`Counter::Due`]) that differ on one item, when both versions keep them:
+/// their names are not known in advance, so every one found on either side is compared.
+fn due_differences(
+    key: &CounterKey,
+    active: Option<&BTreeMap<Counter, i64>>,
+    building: Option<&BTreeMap<Counter, i64>>,
+) -> Vec<Difference> {
+    let due = |m: Option<&BTreeMap<Counter, i64>>| -> Vec<Counter> {
+        m.map(|m| m.range(Counter::Due(0)..).map(|(c, _)| *c).collect())
+            .unwrap_or_default()
+    };
+    let found: BTreeSet<Counter> = due(active).into_iter().chain(due(building)).collect();
+    let found: Vec<Counter> = found.into_iter().collect();
+    differences(key, &found, active, building)
+}
+
 fn differences(
     key: &CounterKey,
     counters: &[Counter],
@@ -97,6 +113,10 @@ pub async fn verify(
         .collect();
     let by_totals =
         active.projection.counts_local_days() != building.projection.counts_local_days();
+    // Due gauges are compared where both versions keep them; they count on the same days then.
+    let compare_due = active.projection.keeps_due_gauges()
+        && building.projection.keeps_due_gauges()
+        && !by_totals;
     let old = store.scan_counters(active.version).await?;
     let new = store.scan_counters(building.version).await?;
     let keys: BTreeSet<&CounterKey> = old.keys().chain(new.keys()).collect();
@@ -112,7 +132,10 @@ pub async fn verify(
                     .insert(key.day, new.get(*key).cloned().unwrap_or_default());
             }
             _ => {
-                let found = differences(key, &counters, old.get(*key), new.get(*key));
+                let mut found = differences(key, &counters, old.get(*key), new.get(*key));
+                if compare_due {
+                    found.extend(due_differences(key, old.get(*key), new.get(*key)));
+                }
                 if !found.is_empty() {
                     open.insert((*key).clone(), found);
                 }
@@ -130,7 +153,10 @@ pub async fn verify(
         for key in open.keys() {
             let a = store.read_counters(active.version, key).await?;
             let b = store.read_counters(building.version, key).await?;
-            let found = differences(key, &counters, Some(&a), Some(&b));
+            let mut found = differences(key, &counters, Some(&a), Some(&b));
+            if compare_due {
+                found.extend(due_differences(key, Some(&a), Some(&b)));
+            }
             if !found.is_empty() {
                 still.insert(key.clone(), found);
             }
@@ -263,54 +289,4 @@ impl OtherDays {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(n: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 12, n).unwrap()
-    }
-
-    fn days(entries: &[(u32, i64)]) -> BTreeMap<NaiveDate, BTreeMap<Counter, i64>> {
-        entries
-            .iter()
-            .map(|(d, n)| (day(*d), BTreeMap::from([(Counter::Created, *n)])))
-            .collect()
-    }
-
-    #[test]
-    fn a_user_on_other_days_with_the_same_totals_is_explained_and_other_totals_are_not() {
-        let user = UserId::parse("ana").unwrap();
-        let counters = [Counter::Created];
-        let mut seen = OtherDays::default();
-        let same = UserDays {
-            old: days(&[(1, 2)]),
-            new: days(&[(1, 2)]),
-        };
-        assert!(seen.explains(&user, &same, &counters));
-        assert_eq!((seen.users, seen.days), (0, 0), "nothing differs");
-        let moved = UserDays {
-            old: days(&[(1, 2), (2, 1)]),
-            new: days(&[(1, 1), (2, 1), (3, 1)]),
-        };
-        assert!(seen.explains(&user, &moved, &counters));
-        assert_eq!((seen.users, seen.days), (1, 2), "days 1 and 3 differ");
-        let lost = UserDays {
-            old: days(&[(1, 2)]),
-            new: days(&[(2, 1)]),
-        };
-        assert!(!seen.explains(&user, &lost, &counters));
-        // Same totals, but moved by two days: no zone does that.
-        let too_far = UserDays {
-            old: days(&[(1, 2), (5, 1)]),
-            new: days(&[(3, 2), (5, 1)]),
-        };
-        assert!(!seen.explains(&user, &too_far, &counters));
-        assert_eq!(seen.users, 1);
-        let found: Vec<(NaiveDate, i64, i64)> = lost
-            .differences(&user, &counters)
-            .iter()
-            .map(|d| (d.key.day, d.active, d.building))
-            .collect();
-        assert_eq!(found, [(day(1), 2, 0), (day(2), 0, 1)]);
-    }
-}
+mod tests;
