@@ -52,8 +52,8 @@ pub enum Counter {
     /// moved there) and -1 where it stops (completed, cancelled, its date moved away), on the
     /// item of the day that happens. The tasks overdue at the end of a day `R` are the sum of
     /// these over the items of the days up to `R` whose due day is `R` or before. The offset
-    /// keeps names short and the same on every day; it is capped at `u16::MAX` (179 years).
-    Due(u16),
+    /// keeps names short and the same on every day.
+    Due(u32),
 }
 
 /// The prefix of a [`Counter::Due`]'s name.
@@ -118,8 +118,7 @@ impl Counter {
         Self::CompletedLateCritical,
     ];
 
-    /// The attribute name on the counter item and the field name in the analytics API.
-    /// The attribute name on counter items and the field name in answers.
+    /// The attribute name on the counter items and the field name in the analytics API.
     pub fn name(self) -> Cow<'static, str> {
         match self {
             Self::Due(days) => Cow::Owned(format!("{DUE_PREFIX}{days}")),
@@ -166,7 +165,7 @@ impl Counter {
 
     pub fn from_name(name: &str) -> Option<Self> {
         if let Some(digits) = name.strip_prefix(DUE_PREFIX) {
-            let days: u16 = digits.parse().ok()?;
+            let days: u32 = digits.parse().ok()?;
             return (digits == days.to_string()).then_some(Self::Due(days));
         }
         for histogram in Histogram::ALL {
@@ -188,11 +187,11 @@ impl Counter {
         }
     }
 
-    /// The gauge that counts open tasks in `status`; terminal statuses have none.
     /// The [`Counter::Due`] of a task due on `due`, kept on the item of `day`.
     pub fn due(due: chrono::NaiveDate, day: chrono::NaiveDate) -> Self {
-        let days = (due - day).num_days().clamp(0, i64::from(u16::MAX));
-        Self::Due(days as u16)
+        // Any two dates are less than `u32::MAX` days apart.
+        let days = (due - day).num_days().clamp(0, i64::from(u32::MAX));
+        Self::Due(days as u32)
     }
 
     /// The day a [`Counter::Due`] on the item of `day` is due on (`None` for other counters).
@@ -203,6 +202,7 @@ impl Counter {
         }
     }
 
+    /// The gauge that counts open tasks in `status`; terminal statuses have none.
     pub fn open_gauge(status: TaskStatus) -> Option<Self> {
         match status {
             TaskStatus::New => Some(Self::OpenNew),
@@ -298,7 +298,7 @@ mod tests {
             Counter::Due(0),
             "due before: counts as due that day"
         );
-        assert_eq!(due("9999-12-31"), Counter::Due(u16::MAX), "capped");
+        assert_eq!(due("9999-12-31"), Counter::Due(2_912_102));
         assert_eq!(Counter::Due(3).name(), "du3");
         assert_eq!(
             Counter::Due(3).due_day(day),
@@ -307,11 +307,11 @@ mod tests {
         assert_eq!(Counter::Created.due_day(day), None);
         for (name, counter) in [
             ("du0", Some(Counter::Due(0))),
-            ("du65535", Some(Counter::Due(u16::MAX))),
+            ("du2912102", Some(Counter::Due(2_912_102))),
         ] {
             assert_eq!(Counter::from_name(name), counter);
         }
-        for bad in ["du", "du01", "du-1", "du65536", "dux", "due"] {
+        for bad in ["du", "du01", "du-1", "du4294967296", "dux", "due"] {
             assert_eq!(Counter::from_name(bad), None, "{bad}");
         }
     }

@@ -79,7 +79,7 @@ pub struct TaskStatusChanged {
     /// Absent on other changes and on cancellations written before it was added.
     #[serde(
         default,
-        deserialize_with = "rfc3339::deserialize_some",
+        deserialize_with = "rfc3339::deserialize_optional",
         skip_serializing_if = "Option::is_none"
     )]
     pub planned_accomplish_date: Option<DateTime<Utc>>,

@@ -27,9 +27,31 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTim
     deserializer.deserialize_str(Rfc3339)
 }
 
-/// An optional timestamp (the field is `#[serde(default)]`: absent means `None`).
-pub fn deserialize_some<'de, D: Deserializer<'de>>(
+/// An optional timestamp: absent (the field is `#[serde(default)]`) or `null` is `None`.
+pub fn deserialize_optional<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    deserialize(deserializer).map(Some)
+    struct Optional;
+
+    impl<'de> Visitor<'de> for Optional {
+        type Value = Option<DateTime<Utc>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an RFC 3339 timestamp or null")
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
+            deserialize(inner).map(Some)
+        }
+    }
+
+    deserializer.deserialize_option(Optional)
 }

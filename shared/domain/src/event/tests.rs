@@ -257,6 +257,13 @@ fn a_planned_local_day_no_zone_gives_or_without_its_date_is_invalid_data() {
             .unwrap_err()
             .contains("local day 2026-11-30 is given without a planned date")
     );
+    let null_date = status_change(json!({"from": "new", "to": "cancelled",
+        "at": "2026-11-26T10:00:00Z", "plannedAccomplishDate": null}));
+    assert!(
+        matches!(null_date, Ok(EventEnvelope { event: TaskEvent::StatusChanged(ref c), .. })
+            if c.planned_accomplish_date.is_none()),
+        "{null_date:?}"
+    );
     let cancelled = status_change(json!({"from": "new", "to": "cancelled",
         "at": "2026-11-26T10:00:00Z", "plannedAccomplishDate": "2026-11-30T17:00:00Z",
         "plannedLocalDay": "2026-12-01"}))
