@@ -63,10 +63,10 @@ pub const SK: &str = "sk";
 pub const VERSION: &str = "version";
 /// A task's status, derived from its history and stored so that listings can filter on it.
 pub const CURRENT_STATUS: &str = "currentStatus";
-/// The owner's local day of the planned date when it was set, where it is not its UTC date
-/// (`Task::planned_local_day`). Not projected into `byUser`: listings do not show it, and a
-/// command reads the task item itself.
-pub const PLANNED_LOCAL_DAY: &str = "plannedLocalDay";
+/// The owner's local day of the planned date when it was set (`Task::planned_local_day`), as
+/// days after the planned date's UTC date: -1 or 1, absent for 0. Not projected into
+/// `byUser`: listings do not show it, and a command reads the task item itself.
+pub const PLANNED_LOCAL_DAY: &str = "pld";
 /// A task's outbox: the events committed with it and not yet confirmed on the queue.
 pub const PENDING_EVENTS: &str = "pendingEvents";
 /// The attributes of one pending event written detached (`taskpulse_domain::DetachedEvent`):

@@ -234,10 +234,50 @@ fn a_task_item_carries_the_attributes_the_keys_name() {
         ..task
     };
     let item = attributes(TaskItem::new(&in_tokyo, &[]));
-    assert_eq!(
-        item[PLANNED_LOCAL_DAY],
-        AttributeValue::S("2030-01-02".into())
-    );
+    assert_eq!(item[PLANNED_LOCAL_DAY], AttributeValue::N("1".into()));
+    assert!(!item.contains_key("plannedLocalDay"), "{:?}", item.keys());
     let back: TaskItem = serde_dynamo::from_item(item).unwrap();
     assert_eq!(back.into_task(), in_tokyo);
+}
+
+#[test]
+fn a_completion_due_on_a_local_day_is_stored_detached_and_read_back_byte_for_byte() {
+    let (task, _) = created();
+    // Planned for 2030-01-01T00:00:00Z: 2029-12-31 in Los Angeles, a day before its UTC date.
+    let los_angeles = taskpulse_domain::TimeZone::parse("America/Los_Angeles").unwrap();
+    let task = Task {
+        planned_local_day: Some("2029-12-31".parse().unwrap()),
+        ..task
+    };
+    let complete = TaskCommand::ChangeStatus {
+        status: taskpulse_domain::TaskStatus::Completed,
+        at: None,
+    };
+    let mut ids = (3u128..).map(|n| EventId::from_uuid(Uuid::from_u128(n)));
+    let (done, events) = Task::execute_in_zone(
+        Some(task),
+        &complete,
+        "2026-01-03T10:00:00Z".parse().unwrap(),
+        &los_angeles,
+        || ids.next().unwrap(),
+    )
+    .unwrap();
+    let done = done.unwrap();
+    assert!(
+        events[1]
+            .to_json()
+            .contains(r#""plannedLocalDay":"2029-12-31""#)
+    );
+    let pending: Vec<PendingEvent> = events.iter().map(PendingEvent::from_envelope).collect();
+    let item = attributes(TaskItem::new(&done, &pending));
+    assert_eq!(item[PLANNED_LOCAL_DAY], AttributeValue::N("-1".into()));
+    let entries = pending_entries(&item);
+    assert_eq!(
+        entries[1][PENDING_DATA],
+        AttributeValue::S(r#"{"all":1}"#.into()),
+        "the completion is the task's own"
+    );
+    let read: TaskItem = serde_dynamo::from_item(item).unwrap();
+    let stored = read.into_stored().unwrap();
+    assert_eq!((stored.task, stored.pending_events), (done, pending));
 }
