@@ -168,7 +168,7 @@ impl TaskItem {
             .take()
             .and_then(|day| local_day_offset(day, stored.planned_accomplish_date))
             .unwrap_or(0);
-        Self {
+        let mut item = Self {
             pk,
             sk,
             gsi1pk: keys::user_tasks_partition(&task.owner),
@@ -176,10 +176,18 @@ impl TaskItem {
             current_status: task.status().as_str().to_owned(),
             task: stored,
             pld,
-            pending_events: pending.iter().map(|p| PendingItem::new(p, task)).collect(),
+            pending_events: vec![],
             outbox_pk: oldest.map(|_| keys::outbox_partition(task.id)),
             outbox_sk: oldest.map(keys::outbox_sort_key),
-        }
+        };
+        // Detached against the task as it will be read back, so that an entry is detached
+        // only if it comes back from that task byte for byte.
+        let read_back = item.task();
+        item.pending_events = pending
+            .iter()
+            .map(|p| PendingItem::new(p, &read_back))
+            .collect();
+        item
     }
 
     /// The task and its outbox, each pending event's envelope as committed.
