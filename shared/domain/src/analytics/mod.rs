@@ -106,16 +106,16 @@ pub struct EventEffect {
 impl EventEffect {
     /// What this event adds to everyone's day.
     pub fn global_deltas(&self) -> impl Iterator<Item = (Counter, i64)> + '_ {
+        // The due gauges sort last: everything before the first one is everyone's too.
         self.deltas
-            .iter()
-            .filter(|(counter, _)| !matches!(counter, Counter::Due(_)))
+            .range(..Counter::Due(0))
             .map(|(counter, delta)| (*counter, *delta))
             .chain(self.global_due.iter().copied())
     }
 
     /// Whether everyone's day takes other deltas than the owner's.
     pub fn has_global_due(&self) -> bool {
-        !self.global_due.is_empty() || self.deltas.keys().any(|c| matches!(c, Counter::Due(_)))
+        !self.global_due.is_empty() || self.deltas.range(Counter::Due(0)..).next().is_some()
     }
 }
 
