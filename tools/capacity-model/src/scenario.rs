@@ -1,8 +1,9 @@
 //! What a run of the model simulates: the load, the consumers and the table limits.
 
 use taskpulse_app::PlanLimits;
+use taskpulse_domain::analytics::Projection;
 
-use crate::PARTITION_WCU_PER_SECOND;
+use crate::{ItemSizes, PARTITION_WCU_PER_SECOND};
 
 /// Where the events come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +58,8 @@ pub struct Scenario {
     pub limits: PlanLimits,
     pub consumers: Consumers,
     pub table: TableLimits,
+    /// The sizes of the items written, from the projection counted.
+    pub sizes: ItemSizes,
     /// Simulated time before measuring starts (batches forming, consumers busy).
     pub warm_up_ms: u64,
     pub measured_ms: u64,
@@ -94,10 +97,18 @@ impl Scenario {
                 table_wcu_per_second: None,
                 conflict_window_ms: 0,
             },
+            sizes: ItemSizes::from_billing_rules(),
             warm_up_ms: 1_500,
             measured_ms: 3_000,
             seed: 1,
         }
+    }
+
+    /// The same deployment and load, writing the items of `projection`.
+    pub fn counting(&self, projection: Projection) -> Self {
+        let mut scenario = self.clone();
+        scenario.sizes = ItemSizes::counting(projection);
+        scenario
     }
 
     pub(crate) fn at_rate(&self, events_per_second: f64) -> Self {

@@ -117,7 +117,7 @@ impl<'s> Simulation<'s> {
         };
         Self {
             scenario,
-            sizes: ItemSizes::from_billing_rules(),
+            sizes: scenario.sizes,
             rng: fastrand::Rng::with_seed(scenario.seed),
             user_ids: vec![None; users],
             applied,

@@ -1,4 +1,5 @@
 use super::*;
+use taskpulse_domain::analytics::Projection;
 
 /// Short runs and a fleet large enough not to bind, for fast tests.
 fn scenario(events_per_second: f64, shards: u32, batch_size: usize) -> Scenario {
@@ -26,6 +27,47 @@ fn item_sizes_follow_the_billing_rules() {
     // 400 KB: about 25,000 events of one user on one day.
     let full = (MAX_ITEM_BYTES - sizes.user_item_base_bytes) / 16;
     assert!((25_000..=25_700).contains(&full), "{full}");
+}
+
+#[test]
+fn later_projections_fill_the_global_items_with_buckets_and_due_gauges() {
+    let tasks = ItemSizes::from_billing_rules();
+    assert_eq!(ItemSizes::counting(Projection::Tasks), tasks);
+    let v2 = ItemSizes::counting(Projection::TasksV2);
+    let v3 = ItemSizes::counting(Projection::TasksV3);
+    // Every bucket from a minute to a year in both histograms: over 250 counters of about a
+    // dozen bytes each; `tasks-v3` adds a due gauge for each of 366 days.
+    assert!(
+        v2.global_item_bytes > tasks.global_item_bytes + 250 * 10,
+        "{v2:?}"
+    );
+    assert!(
+        v3.global_item_bytes > v2.global_item_bytes + 366 * 8,
+        "{v3:?}"
+    );
+    for sizes in [tasks, v2, v3] {
+        assert_eq!(
+            sizes.global_write_units(),
+            2 * sizes.global_item_bytes.div_ceil(1024),
+            "{sizes:?}"
+        );
+    }
+    // A user's day of ten events stays under 1 KB, so 2 units an update, with ten markers.
+    assert_eq!(v3.user_write_units(10), 2, "{v3:?}");
+    assert!(v3.user_item_bytes(0) > tasks.user_item_bytes(0));
+}
+
+#[test]
+fn a_shard_of_a_later_projection_takes_as_many_transactions_as_its_item_allows() {
+    // One event per transaction on one shard: the shard's units per update set the rate.
+    let sizes = ItemSizes::counting(Projection::TasksV3);
+    let expected = PARTITION_WCU_PER_SECOND / sizes.global_write_units() as f64;
+    let found = max_sustained_rate(&scenario(0.0, 1, 1).counting(Projection::TasksV3), 1e7);
+    assert!(
+        (expected * 0.9..=expected * 1.06).contains(&found.events_per_second),
+        "{expected} {found:#?}"
+    );
+    assert_eq!(found.at_max.hottest_partition, "GLOBAL#0/DAY#2026-11-26");
 }
 
 #[test]

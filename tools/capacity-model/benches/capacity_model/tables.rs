@@ -1,21 +1,16 @@
-//! The capacity model of the analytics write path (`taskpulse_capacity_model`): the event rate
-//! the hot counter items sustain within DynamoDB's 1,000 WCU/s partition limit, per global
-//! shard count and batch size, and what else binds. Prints markdown tables.
-//!
-//! Run: `cargo bench --bench capacity_model`. Results are recorded in `docs/capacity-model.md`.
+//! The capacity model's tables: each runs its scenarios on every core and prints markdown.
 
 use std::sync::Mutex;
-use std::time::Instant;
 use taskpulse_app::analytics::MAX_INLINE_MARKERS;
+use taskpulse_aws::capacity::query_read_units_paged;
+use taskpulse_domain::analytics::Projection;
 
 use taskpulse_capacity_model::{
-    DEFAULT_TABLE_WCU_PER_SECOND, HotUser, ItemSizes, MaxRate, PARTITION_WCU_PER_SECOND, RunReport,
-    Scenario, arithmetic_bound, max_sustained_rate, run,
+    ItemSizes, MaxRate, PARTITION_WCU_PER_SECOND, RunReport, Scenario, arithmetic_bound,
+    max_sustained_rate, run,
 };
 
-/// Searches stop here: two and a half times the target is enough to show the margin.
-const SEARCH_CAP: f64 = 250_000.0;
-const TARGET: f64 = 100_000.0;
+use crate::SEARCH_CAP;
 
 /// Runs `jobs` on every core, keeping their order.
 fn in_parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> T + Send + '_>>) -> Vec<T> {
@@ -43,7 +38,7 @@ fn in_parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> T + Send + '_>>) -> Vec<T>
         .collect()
 }
 
-fn thousands(value: f64) -> String {
+pub fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -92,7 +87,7 @@ fn max_rate_text(found: &MaxRate) -> String {
     }
 }
 
-fn max_rate_table(title: &str, rows: &[(String, Scenario)]) {
+pub fn max_rate_table(title: &str, rows: &[(String, Scenario)]) {
     let jobs: Vec<Box<dyn FnOnce() -> MaxRate + Send>> = rows
         .iter()
         .map(|(_, scenario)| {
@@ -151,7 +146,7 @@ fn run_all(rows: &[(String, Scenario)]) -> Vec<RunReport> {
     )
 }
 
-fn fixed_rate_table(title: &str, rows: &[(String, Scenario)]) {
+pub fn fixed_rate_table(title: &str, rows: &[(String, Scenario)]) {
     let reports = run_all(rows);
     println!("### {title}\n");
     println!(
@@ -176,7 +171,7 @@ fn fixed_rate_table(title: &str, rows: &[(String, Scenario)]) {
     println!();
 }
 
-fn item_size_table() {
+pub fn item_size_table() {
     let sizes = ItemSizes::from_billing_rules();
     let writes = |units: usize| PARTITION_WCU_PER_SECOND / units as f64;
     println!("### Item sizes, write units, and what one item's partition sustains\n");
@@ -191,6 +186,16 @@ fn item_size_table() {
         thousands(writes(sizes.global_write_units())),
         thousands(writes(sizes.global_write_units())),
     );
+    for projection in [Projection::TasksV2, Projection::TasksV3] {
+        let sizes = ItemSizes::counting(projection);
+        println!(
+            "| `{projection}`: `GLOBAL#<shard>` / `DAY#<d>` at scale | {} | {} | {} | (events per transaction × {}) |",
+            thousands(sizes.global_item_bytes as f64),
+            sizes.global_write_units(),
+            thousands(writes(sizes.global_write_units())),
+            thousands(writes(sizes.global_write_units())),
+        );
+    }
     // A full day item (32 markers inline) taking 50 more events: all 50 are marker items in
     // the same partition.
     let full = MAX_INLINE_MARKERS as u32;
@@ -205,6 +210,17 @@ fn item_size_table() {
         thousands(writes(units)),
         thousands(writes(units) * 50.0),
     );
+    for projection in [Projection::TasksV2, Projection::TasksV3] {
+        let sizes = ItemSizes::counting(projection);
+        for inline in [10, full] {
+            let units = sizes.user_write_units(inline);
+            println!(
+                "| `{projection}`: `USER#<u>` / `DAY#<d>` with {inline} inline markers | {} | {units} | {} | — |",
+                thousands(sizes.user_item_bytes(inline) as f64),
+                thousands(writes(units)),
+            );
+        }
+    }
     for applied in [10, 1_000, 10_000, 25_000] {
         // Before the cap, an update of 50 events left the item 50 events larger.
         let units = sizes.user_write_units(applied + 50);
@@ -220,7 +236,42 @@ fn item_size_table() {
     println!();
 }
 
-fn hot_user_table(title: &str, rows: &[(String, Scenario)]) {
+/// What `GET /analytics/global` reads: every shard's day items from the first day (the gauges
+/// are sums over all of them), one eventually consistent `Query` per shard, one after another.
+pub fn global_read_table() {
+    const DAYS: usize = 366;
+    const PAGE_BYTES: usize = 1024 * 1024;
+    println!(
+        "### Reading a year of everyone's analytics
+"
+    );
+    println!(
+        "| projection | global shards | day items read | bytes read | RCU per read | 1 MB query pages (round trips) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for projection in [Projection::Tasks, Projection::TasksV3] {
+        let item = ItemSizes::counting(projection).global_item_bytes;
+        for shards in [10_u32, 32] {
+            let per_shard = query_read_units_paged(std::iter::repeat_n(item, DAYS), false);
+            let pages_per_shard = (item * DAYS).div_ceil(PAGE_BYTES);
+            println!(
+                "| `{projection}`{} | {shards} | {} | {} | {} | {} |",
+                if projection == Projection::Tasks {
+                    ""
+                } else {
+                    " at scale"
+                },
+                thousands((shards as usize * DAYS) as f64),
+                thousands((shards as usize * DAYS * item) as f64),
+                thousands(per_shard * f64::from(shards)),
+                shards as usize * pages_per_shard,
+            );
+        }
+    }
+    println!();
+}
+
+pub fn hot_user_table(title: &str, rows: &[(String, Scenario)]) {
     let sizes = ItemSizes::from_billing_rules();
     let reports = run_all(rows);
     println!("### {title}\n");
@@ -248,151 +299,4 @@ fn hot_user_table(title: &str, rows: &[(String, Scenario)]) {
         );
     }
     println!();
-}
-
-fn main() {
-    let started = Instant::now();
-    item_size_table();
-
-    let grid: Vec<(String, Scenario)> = std::iter::once((1, 1))
-        .chain([1, 10, 32].into_iter().flat_map(|shards| {
-            [10, 100, 1_000]
-                .into_iter()
-                .map(move |batch| (shards, batch))
-        }))
-        .map(|(shards, batch)| {
-            (
-                "1,000 invocations".to_owned(),
-                Scenario::new(TARGET, shards, batch),
-            )
-        })
-        .collect();
-    max_rate_table(
-        "Maximum sustained rate: the partition limit alone (100,000 users)",
-        &grid,
-    );
-    fixed_rate_table(
-        "Every deployment at 100,000 events/s (100,000 users)",
-        &grid[1..],
-    );
-
-    let mut template = Scenario::new(TARGET, 10, 100);
-    template.consumers.max_concurrency = 10;
-    let mut recommended = Scenario::new(TARGET, 32, 1_000);
-    recommended.consumers.max_concurrency = 50;
-    let mut table_quota = recommended.clone();
-    table_quota.table.table_wcu_per_second = Some(DEFAULT_TABLE_WCU_PER_SECOND);
-    let mut no_window = Scenario::new(TARGET, 1, 10);
-    no_window.consumers.batching_window_ms = 0;
-    let with_conflicts = |scenario: &Scenario, window_ms| {
-        let mut scenario = scenario.clone();
-        scenario.table.conflict_window_ms = window_ms;
-        scenario
-    };
-    let deployments = vec![
-        ("template defaults: 10 invocations".to_owned(), template),
-        (
-            "recommended: 50 invocations".to_owned(),
-            recommended.clone(),
-        ),
-        (
-            "recommended, default 40,000 WCU/s table quota enforced".to_owned(),
-            table_quota,
-        ),
-        (
-            "no batching window, 1,000 invocations".to_owned(),
-            no_window,
-        ),
-    ];
-    max_rate_table(
-        "What else binds: consumer concurrency, the table quota, batching",
-        &deployments,
-    );
-
-    let million_users = |scenario: &Scenario| {
-        let mut scenario = scenario.clone();
-        scenario.load.users = 1_000_000;
-        scenario
-    };
-    let recommended_conflicts = with_conflicts(&recommended, 5);
-    let thousand = |shards| Scenario::new(TARGET, shards, 1_000);
-    max_rate_table(
-        "Sensitivity: a committed transaction holding its items for a few ms (TransactionConflict)",
-        &[
-            (
-                "1,000 invocations, 5 ms window, 100,000 users".to_owned(),
-                with_conflicts(&thousand(10), 5),
-            ),
-            (
-                "1,000 invocations, 5 ms window, 100,000 users".to_owned(),
-                with_conflicts(&thousand(32), 5),
-            ),
-            (
-                "1,000 invocations, 10 ms window, 100,000 users".to_owned(),
-                with_conflicts(&thousand(32), 10),
-            ),
-            (
-                "recommended, 5 ms window, 100,000 users".to_owned(),
-                recommended_conflicts.clone(),
-            ),
-            (
-                "recommended, 5 ms window, 1,000,000 users".to_owned(),
-                million_users(&recommended_conflicts),
-            ),
-        ],
-    );
-    fixed_rate_table(
-        "The recommended deployment at 100,000 events/s",
-        &[
-            (
-                "recommended: 50 invocations".to_owned(),
-                recommended.clone(),
-            ),
-            (
-                "recommended, 5 ms conflict window, 100,000 users".to_owned(),
-                recommended_conflicts.clone(),
-            ),
-            (
-                "recommended, 5 ms conflict window, 1,000,000 users".to_owned(),
-                million_users(&recommended_conflicts),
-            ),
-        ],
-    );
-
-    let one_user = |already_applied, events_per_second, layout: &str| {
-        let mut scenario = Scenario::new(events_per_second, 32, 100);
-        scenario.load.users = 1;
-        scenario.load.already_applied_per_user = already_applied;
-        (
-            format!(
-                "one user, {} markers inline on today's item{layout}",
-                thousands(f64::from(already_applied))
-            ),
-            scenario,
-        )
-    };
-    let mut shared = recommended.clone();
-    shared.load.hot_user = Some(HotUser {
-        share: 0.01,
-        already_applied: MAX_INLINE_MARKERS as u32,
-    });
-    let shared_label = "100,000 users, one with 1 % of the events and a full day item (32 inline)";
-    hot_user_table(
-        "A hot user: one partition (its day item and its marker items) bounds it (32 shards, 1,000 invocations unless named)",
-        &[
-            one_user(10, 1_000.0, ""),
-            one_user(MAX_INLINE_MARKERS as u32, 1_000.0, " (full)"),
-            one_user(1_000, 1_000.0, " (an item of the layout before the cap)"),
-            one_user(25_000, 100.0, " (an item of the layout before the cap)"),
-            (
-                format!("{shared_label}, recommended deployment"),
-                shared.clone(),
-            ),
-        ],
-    );
-    max_rate_table(
-        "A hot user among many: the highest rate the whole pipeline then sustains",
-        &[(format!("{shared_label}, 50 invocations"), shared)],
-    );
-    eprintln!("capacity model: {:.1} s", started.elapsed().as_secs_f64());
 }
