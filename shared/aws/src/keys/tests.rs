@@ -1,7 +1,9 @@
 //! The key layout as `keys` documents it.
 
 use super::*;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use taskpulse_domain::analytics::ProjectionVersion;
+use taskpulse_domain::{EventId, TaskId, UserId};
 use uuid::Uuid;
 
 #[test]
