@@ -185,17 +185,22 @@ where
             _ => None,
         })
         .collect();
-    let outcome = match count_batch(consumer, &unique, deadline, &mut summary).await {
-        Ok(outcome) => outcome,
-        Err(reason) => {
-            // Nothing is known about the live versions or the owners: nothing is counted,
-            // all is retried.
-            taskpulse_app::BatchOutcome {
-                failed: unique
-                    .iter()
-                    .map(|e| (e.event_id, reason.clone()))
-                    .collect(),
-                ..Default::default()
+    let outcome = if unique.is_empty() {
+        // Nothing to count (every record is bad): nothing to read either.
+        taskpulse_app::BatchOutcome::default()
+    } else {
+        match count_batch(consumer, &unique, deadline, &mut summary).await {
+            Ok(outcome) => outcome,
+            Err(reason) => {
+                // Nothing is known about the live versions or the owners: nothing is counted,
+                // all is retried.
+                taskpulse_app::BatchOutcome {
+                    failed: unique
+                        .iter()
+                        .map(|e| (e.event_id, reason.clone()))
+                        .collect(),
+                    ..Default::default()
+                }
             }
         }
     };

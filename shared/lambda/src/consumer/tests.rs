@@ -56,6 +56,84 @@ async fn created_event_body() -> (String, taskpulse_domain::EventId) {
     (event.body, event.event_id)
 }
 
+/// The in-memory analytics table, counting the reads of the projection configuration.
+#[derive(Default)]
+struct CountingConfigReads {
+    table: MemoryAnalyticsStore,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl LoadProjectionConfig for CountingConfigReads {
+    async fn load_projection_config(
+        &self,
+    ) -> Result<taskpulse_app::projections::ProjectionConfig, taskpulse_app::StoreError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.table.load_projection_config().await
+    }
+}
+
+impl ApplyTransaction for CountingConfigReads {
+    async fn apply_transaction(
+        &self,
+        plan: &taskpulse_app::analytics::TransactionPlan,
+    ) -> Result<taskpulse_app::TransactionResult, taskpulse_app::StoreError> {
+        self.table.apply_transaction(plan).await
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_bad_records_only_reads_and_writes_nothing() {
+    let consumer = Consumer {
+        archive: MemoryArchive::default(),
+        store: CountingConfigReads::default(),
+        erasures: MemoryTaskStore::default(),
+        requeue: MemoryWorkQueue::default(),
+        limits: PlanLimits::default(),
+    };
+    let (response, summary) = handle_batch(
+        &consumer,
+        batch(vec![
+            record(Some("m1"), Some("{oops".into())),
+            record(Some("m2"), None),
+        ]),
+        deadline(),
+    )
+    .await
+    .unwrap();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m1", "m2"]);
+    assert_eq!((summary.poison, summary.transactions), (2, 0));
+    assert_eq!(
+        consumer
+            .store
+            .reads
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no projection configuration read for a batch with nothing to count"
+    );
+    assert!(consumer.archive.objects().is_empty());
+    // A batch with an event to count reads it, once.
+    let (body, _) = created_event_body().await;
+    handle_batch(
+        &consumer,
+        batch(vec![record(Some("m3"), Some(body))]),
+        deadline(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        consumer
+            .store
+            .reads
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}
+
 #[tokio::test]
 async fn only_bad_records_are_reported() {
     let consumer = consumer();
