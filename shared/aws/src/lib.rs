@@ -24,7 +24,9 @@ mod rebuild_queue;
 pub mod sdk;
 mod task_store;
 
-pub use analytics_store::{DynamoAnalyticsStore, TransactOutcome, TransactWrites};
+pub use analytics_store::{
+    DynamoAnalyticsStore, PARTITION_READS_AT_ONCE, TransactOutcome, TransactWrites,
+};
 pub use archive_store::S3Archive;
 pub use env::ConfigError;
 pub use publisher::{

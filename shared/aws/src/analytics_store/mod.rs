@@ -25,15 +25,20 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ReturnConsumedCapacity, TransactWriteItem,
 };
 use chrono::NaiveDate;
+use futures_util::stream::{self, StreamExt};
 use taskpulse_app::analytics::plan::{TransactionPlan, UserDayWrite};
 use taskpulse_app::{
     ApplyTransaction, InlineMarkersFound, MarkerHints, ReadCounters, StoreError, TransactionResult,
 };
-use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
+use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope, add_into};
 
 use self::writes::{Action, inline_set};
 use crate::error::store_error;
 use crate::keys::{self, APPLIED_EVENTS, PK, SK, key_attributes};
+
+/// Partitions one analytics read queries at once: everyone's analytics read every global shard
+/// (up to 1,000 in the template), each a `Query` of its day items.
+pub const PARTITION_READS_AT_ONCE: usize = 32;
 
 /// Cancellation reasons after which the same transaction may succeed.
 const TRANSIENT_CANCELLATION_CODES: &[&str] = &[
@@ -283,52 +288,70 @@ impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
         };
         let lower = from.map_or_else(|| keys::DAY_PREFIX.to_owned(), keys::day_sort_key);
         let upper = keys::day_sort_key(to);
+        let (lower, upper) = (lower.as_str(), upper.as_str());
+        // Everyone's analytics read every global shard: one after another, their round trips
+        // would add up.
+        let mut reads = stream::iter(partitions)
+            .map(|partition| self.read_partition(partition, lower, upper))
+            .buffer_unordered(PARTITION_READS_AT_ONCE);
+        let mut days: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
+        while let Some(partition_days) = reads.next().await {
+            for (day, counters) in partition_days? {
+                add_into(days.entry(day).or_default(), &counters);
+            }
+        }
+        Ok(days)
+    }
+}
+
+impl<W: TransactWrites> DynamoAnalyticsStore<W> {
+    /// One partition's day items from `lower` to `upper` (sort keys), page by page.
+    async fn read_partition(
+        &self,
+        partition: String,
+        lower: &str,
+        upper: &str,
+    ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
         // Whole items: the due gauges' names are not known before they are read, and a query is
         // billed on whole items whatever it returns. The applied-event sets are skipped below.
         let mut days: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
-        for partition in partitions {
-            let mut start = None;
-            loop {
-                let output = self
-                    .reader
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression(format!(
-                        "{PK} = :pk AND {SK} BETWEEN :lower AND :upper"
-                    ))
-                    .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                    .expression_attribute_values(":lower", AttributeValue::S(lower.clone()))
-                    .expression_attribute_values(":upper", AttributeValue::S(upper.clone()))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(store_error)?;
-                for item in output.items.unwrap_or_default() {
-                    let Some(day) = item
-                        .get(SK)
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|sk| keys::parse_day_sort_key(sk))
-                    else {
-                        continue;
-                    };
-                    let counters = days.entry(day).or_default();
-                    for (name, value) in &item {
-                        if let Some(counter) = Counter::from_name(name) {
-                            let number = value
-                                .as_n()
-                                .ok()
-                                .and_then(|n| n.parse::<i64>().ok())
-                                .ok_or_else(|| {
-                                    rejected(format!("counter {name} is not an integer"))
-                                })?;
-                            *counters.entry(counter).or_default() += number;
-                        }
+        let mut start = None;
+        loop {
+            let output = self
+                .reader
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(format!("{PK} = :pk AND {SK} BETWEEN :lower AND :upper"))
+                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                .expression_attribute_values(":lower", AttributeValue::S(lower.to_owned()))
+                .expression_attribute_values(":upper", AttributeValue::S(upper.to_owned()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in output.items.unwrap_or_default() {
+                let Some(day) = item
+                    .get(SK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| keys::parse_day_sort_key(sk))
+                else {
+                    continue;
+                };
+                let counters = days.entry(day).or_default();
+                for (name, value) in &item {
+                    if let Some(counter) = Counter::from_name(name) {
+                        let number = value
+                            .as_n()
+                            .ok()
+                            .and_then(|n| n.parse::<i64>().ok())
+                            .ok_or_else(|| rejected(format!("counter {name} is not an integer")))?;
+                        *counters.entry(counter).or_default() += number;
                     }
                 }
-                start = output.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
             }
         }
         Ok(days)
