@@ -1,5 +1,6 @@
-//! Cold start of the three function binaries, each started as Lambda starts it (the same
-//! environment variables) against a minimal Lambda Runtime API served here on 127.0.0.1:
+//! Cold start of the three function binaries, each started as Lambda starts it (the
+//! environment variables `template.yaml` gives it) against a minimal Lambda Runtime API served
+//! here on 127.0.0.1:
 //!
 //! - **ready**: process start → the first `GET /2018-06-01/runtime/invocation/next`. By then
 //!   `main` has set up telemetry, read its configuration, loaded the SDK configuration and
@@ -7,11 +8,12 @@
 //! - **first answer**: process start → the first invocation's result posted (`…/response` or
 //!   `…/error`).
 //!
-//! The events need no network: the API gets an authenticated `POST /tasks` that fails
-//! validation (400), the consumer an empty SQS batch. The relay queries DynamoDB as soon as it
-//! is invoked, so it is pointed at a 127.0.0.1 port that takes the TLS ClientHello and hangs up,
-//! with a single attempt: its first answer is the resulting error, after its first TLS handshake
-//! began (seeding the random number generator, generating the key share).
+//! The consumer gets an empty SQS batch, which needs no network. The API (an authenticated
+//! `POST /tasks`, whose caller's erasure record it reads first) and the relay query DynamoDB as
+//! soon as they are invoked, so they are pointed at a 127.0.0.1 port that takes the TLS
+//! ClientHello and hangs up, with a single attempt: the first answer is the resulting 503 or
+//! error, after the first TLS handshake began (seeding the random number generator, generating
+//! the key share).
 //!
 //! Run: `bash scripts/bench-cold-start.sh` (builds the release binaries, then runs this), or
 //! `cargo bench --bench cold_start` once they are built. `TASKPULSE_RELEASE_DIR` says where the
@@ -28,7 +30,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
 use taskpulse_aws::env::{
-    ANALYTICS_TABLE, EVENTS_QUEUE_URL, GLOBAL_COUNTER_SHARDS, OUTBOX_GRACE_SECONDS, TASKS_TABLE,
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, CORS_ALLOWED_ORIGINS, ERASURE_QUEUE_URL, EVENTS_QUEUE_URL,
+    GLOBAL_COUNTER_SHARDS, OUTBOX_GRACE_SECONDS, TASKS_TABLE,
 };
 use taskpulse_testkit::percentile;
 use tokio::net::TcpListener;
@@ -65,65 +68,75 @@ struct Timing {
 }
 
 fn functions(tls_dead_end_port: u16) -> Vec<Function> {
-    let mut relay_environment =
-        template_environment(&[TASKS_TABLE, EVENTS_QUEUE_URL, OUTBOX_GRACE_SECONDS]);
-    // The relay's first call is a DynamoDB query: it fails in the TLS handshake and is not
-    // retried.
-    relay_environment.extend([
-        (
-            "AWS_ENDPOINT_URL",
-            format!("https://127.0.0.1:{tls_dead_end_port}"),
-        ),
-        ("AWS_MAX_ATTEMPTS", "1".into()),
-    ]);
+    // The API's and the relay's first calls go to DynamoDB (the caller's erasure record, the
+    // outbox query): each fails in the TLS handshake and is not retried.
+    let dead_end = |function: &str| {
+        let mut environment = template_environment(function);
+        environment.extend([
+            (
+                "AWS_ENDPOINT_URL",
+                format!("https://127.0.0.1:{tls_dead_end_port}"),
+            ),
+            ("AWS_MAX_ATTEMPTS", "1".into()),
+        ]);
+        environment
+    };
     vec![
         Function {
             binary: "taskpulse-api",
             function_name: "taskpulse-ApiFunction",
             event: include_str!("../../events/api-create-task-invalid.json"),
-            own_environment: template_environment(&[
-                TASKS_TABLE,
-                ANALYTICS_TABLE,
-                EVENTS_QUEUE_URL,
-                GLOBAL_COUNTER_SHARDS,
-            ]),
-            expected: Expected::HttpStatus(400),
+            own_environment: dead_end("ApiFunction"),
+            expected: Expected::HttpStatus(503),
         },
         Function {
             binary: "taskpulse-consumer",
             function_name: "taskpulse-ConsumerFunction",
             event: r#"{"Records":[]}"#,
-            own_environment: template_environment(&[ANALYTICS_TABLE, GLOBAL_COUNTER_SHARDS]),
+            own_environment: template_environment("ConsumerFunction"),
             expected: Expected::Body(r#"{"batchItemFailures":[]}"#),
         },
         Function {
             binary: "taskpulse-relay",
             function_name: "taskpulse-RelayFunction",
             event: include_str!("../../events/relay-scheduled.json"),
-            own_environment: relay_environment,
+            own_environment: dead_end("RelayFunction"),
             expected: Expected::InvocationError,
         },
     ]
 }
 
-/// The values the deployed stack gives these variables of the functions.
-fn template_environment(names: &[&'static str]) -> Vec<(&'static str, String)> {
-    names
-        .iter()
-        .map(|&name| {
-            let value = match name {
-                TASKS_TABLE => "taskpulse-TasksTable".to_owned(),
-                ANALYTICS_TABLE => "taskpulse-AnalyticsTable".to_owned(),
-                EVENTS_QUEUE_URL => {
-                    "https://sqs.us-east-1.amazonaws.com/123456789012/taskpulse-EventsQueue".into()
-                }
-                GLOBAL_COUNTER_SHARDS => "10".to_owned(),
-                OUTBOX_GRACE_SECONDS => "30".to_owned(),
-                other => panic!("no value for {other}"),
+/// The variables `template.yaml` gives `function` (its logical id), each with the value the
+/// deployed stack gives it, so that every start reads what it reads on AWS.
+fn template_environment(function: &str) -> Vec<(&'static str, String)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"))
+        .expect("template.yaml");
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("template parses");
+    let variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("{function} has environment variables in template.yaml"));
+    variables
+        .keys()
+        .map(|name| {
+            let (name, value) = match name.as_str().expect("a variable name") {
+                TASKS_TABLE => (TASKS_TABLE, "taskpulse-TasksTable".to_owned()),
+                ANALYTICS_TABLE => (ANALYTICS_TABLE, "taskpulse-AnalyticsTable".to_owned()),
+                EVENTS_QUEUE_URL => (EVENTS_QUEUE_URL, queue_url("EventsQueue")),
+                ERASURE_QUEUE_URL => (ERASURE_QUEUE_URL, queue_url("ErasureQueue")),
+                ARCHIVE_BUCKET => (ARCHIVE_BUCKET, "taskpulse-archivebucket".to_owned()),
+                GLOBAL_COUNTER_SHARDS => (GLOBAL_COUNTER_SHARDS, "10".to_owned()),
+                OUTBOX_GRACE_SECONDS => (OUTBOX_GRACE_SECONDS, "30".to_owned()),
+                // The template's default: no browser origin.
+                CORS_ALLOWED_ORIGINS => (CORS_ALLOWED_ORIGINS, String::new()),
+                other => panic!("no value for {other}, which template.yaml gives {function}"),
             };
             (name, value)
         })
         .collect()
+}
+
+fn queue_url(name: &str) -> String {
+    format!("https://sqs.us-east-1.amazonaws.com/123456789012/taskpulse-{name}")
 }
 
 /// A 127.0.0.1 port that reads the first bytes of each connection (a TLS ClientHello) and
