@@ -23,9 +23,13 @@ echo "==> cfn-lint"
 # sam build runs `cargo lambda build --release --arm64 --bin <Binary>` once per function, one
 # after another, and each links its whole program with fat LTO on one core. The same command
 # for every binary at once links two at a time on a 2-core machine; sam build then finds each
-# binary fresh and copies it: the same flags and features (the functions' dependency features
-# agree), so the same bytes. The binaries are the template's `BuildProperties: Binary`.
-binaries=$(sed -n 's/^ *Binary: *//p' template.yaml)
+# binary fresh and copies it: the same flags, and the same features, since without `-p` cargo
+# resolves features over the workspace's default members whatever `--bin` selects; so the
+# same bytes. The binaries are the template's `BuildProperties: Binary`.
+binaries=$(sed -n 's/^ *Binary: *["'"'"']\{0,1\}\([A-Za-z0-9_-]*\).*/\1/p' template.yaml)
+if [ -z "$binaries" ]; then
+  echo "FAIL: template.yaml names no BuildProperties Binary"; exit 1
+fi
 echo "==> cargo lambda build (arm64) of $(echo $binaries | wc -w) functions in one cargo run"
 started=$(date +%s)
 cargo lambda build --release --arm64 $(printf -- '--bin %s ' $binaries)
