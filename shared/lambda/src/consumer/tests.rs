@@ -25,13 +25,29 @@ fn batch(records: Vec<SqsMessage>) -> SqsEvent {
 type TestConsumer = Consumer<MemoryArchive, MemoryAnalyticsStore, MemoryTaskStore, MemoryWorkQueue>;
 
 fn consumer() -> TestConsumer {
+    consumer_counting_on(MemoryAnalyticsStore::default())
+}
+
+/// The in-memory consumer, its counters in `store`.
+fn consumer_counting_on<S>(
+    store: S,
+) -> Consumer<MemoryArchive, S, MemoryTaskStore, MemoryWorkQueue> {
     Consumer {
         archive: MemoryArchive::default(),
-        store: MemoryAnalyticsStore::default(),
+        store,
         erasures: MemoryTaskStore::default(),
         requeue: MemoryWorkQueue::default(),
         limits: PlanLimits::default(),
     }
+}
+
+/// The message ids the batch response reports as failed, in order.
+fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
 }
 
 fn deadline() -> Instant {
@@ -83,13 +99,7 @@ impl ApplyTransaction for CountingConfigReads {
 
 #[tokio::test]
 async fn a_batch_of_bad_records_only_reads_and_writes_nothing() {
-    let consumer = Consumer {
-        archive: MemoryArchive::default(),
-        store: CountingConfigReads::default(),
-        erasures: MemoryTaskStore::default(),
-        requeue: MemoryWorkQueue::default(),
-        limits: PlanLimits::default(),
-    };
+    let consumer = consumer_counting_on(CountingConfigReads::default());
     let (response, summary) = handle_batch(
         &consumer,
         batch(vec![
@@ -100,12 +110,7 @@ async fn a_batch_of_bad_records_only_reads_and_writes_nothing() {
     )
     .await
     .unwrap();
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, ["m1", "m2"]);
+    assert_eq!(failed_ids(&response), ["m1", "m2"]);
     assert_eq!((summary.poison, summary.transactions), (2, 0));
     assert_eq!(
         consumer
@@ -150,12 +155,7 @@ async fn only_bad_records_are_reported() {
     )
     .await
     .unwrap();
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, ["m2", "m4"]);
+    assert_eq!(failed_ids(&response), ["m2", "m4"]);
     assert_eq!(
         (
             summary.records,
@@ -234,12 +234,7 @@ async fn an_erased_owners_event_goes_back_on_the_queue_while_the_erasure_runs_th
     )
     .await
     .unwrap();
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, ["m1"]);
+    assert_eq!(failed_ids(&response), ["m1"]);
     assert_eq!((summary.held_for_erasure, summary.held_sent_again), (1, 0));
 
     let mut done = requested.clone();
