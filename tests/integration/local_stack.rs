@@ -17,6 +17,9 @@ pub(crate) struct LocalStack {
     child: Child,
     pub(crate) url: String,
     output: Arc<Mutex<String>>,
+    /// One message from each output reader when its pipe has ended: after an exit, what the
+    /// process printed last is in `output` only once both have arrived.
+    readers_done: std::sync::mpsc::Receiver<()>,
 }
 
 impl LocalStack {
@@ -25,8 +28,10 @@ impl LocalStack {
         let mut child = spawn(serve, envs);
         let output = Arc::new(Mutex::new(String::new()));
         let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (done_tx, readers_done) = std::sync::mpsc::channel();
         let stdout = child.stdout.take().expect("piped stdout");
         let collected = Arc::clone(&output);
+        let stdout_done = done_tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("listening on ") {
@@ -41,6 +46,7 @@ impl LocalStack {
                 all.push_str(&line);
                 all.push('\n');
             }
+            let _ = stdout_done.send(());
         });
         let stderr = child.stderr.take().expect("piped stderr");
         let collected = Arc::clone(&output);
@@ -48,6 +54,7 @@ impl LocalStack {
             let mut text = String::new();
             let _ = BufReader::new(stderr).read_to_string(&mut text);
             collected.lock().unwrap().push_str(&text);
+            let _ = done_tx.send(());
         });
         let url = url_rx
             .recv_timeout(Duration::from_secs(60))
@@ -58,21 +65,39 @@ impl LocalStack {
                     output.lock().unwrap()
                 )
             });
-        Self { child, url, output }
+        Self {
+            child,
+            url,
+            output,
+            readers_done,
+        }
     }
 
     pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 
-    /// Ctrl-C, then the exit status (the stack must stop within 30 s).
+    /// Ctrl-C, then the exit status (the stack must stop within 30 s), once everything the
+    /// process printed is in `output`: an exit does not wait for the reader threads, and on a
+    /// loaded machine the last lines of stdout could still be in the pipe.
     pub(crate) fn interrupt(&mut self) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
-        wait_for_exit(&mut self.child, Duration::from_secs(30))
+        let status = wait_for_exit(&mut self.child, Duration::from_secs(30));
+        for _reader in 0..2 {
+            // A process the stack started (moto) could hold the pipes open: bounded.
+            if self
+                .readers_done
+                .recv_timeout(Duration::from_secs(10))
+                .is_err()
+            {
+                break;
+            }
+        }
+        status
     }
 }
 
