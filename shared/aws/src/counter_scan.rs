@@ -51,30 +51,25 @@ impl<W: Send + Sync> DynamoAnalyticsStore<W> {
         mut visit: impl FnMut(&Item) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
         let (filter, values) = version_filter(version);
-        let mut start = None;
-        loop {
-            let output = self
-                .reader
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(&filter)
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_projection_expression(projection.map(str::to_owned))
-                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            for item in output.items() {
-                if !visit(item)? {
-                    return Ok(());
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
+        // The next page is read only when the stream is polled past this one: a visit that
+        // stops reads no more.
+        let mut items = self
+            .reader
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(filter)
+            .set_expression_attribute_values(Some(values))
+            .set_projection_expression(projection.map(str::to_owned))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items.next().await {
+            if !visit(&item.map_err(store_error)?)? {
                 return Ok(());
             }
         }
+        Ok(())
     }
 
     /// Deletes items by key in `BatchWriteItem` pages, sending unprocessed items again.
@@ -160,32 +155,25 @@ impl<W: Send + Sync> DeleteCounters for DynamoAnalyticsStore<W> {
         if found.is_empty() {
             // The counters are gone: the rebuild's progress of the version goes with them.
             let mut progress = vec![];
-            let mut start = None;
-            loop {
-                let output = self
-                    .reader
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression(format!("{PK} = :pk"))
-                    .expression_attribute_values(
-                        ":pk",
-                        AttributeValue::S(keys::rebuild_partition(version)),
-                    )
-                    .projection_expression("#pk, #sk")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#sk", SK)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(store_error)?;
-                for item in output.items() {
-                    if let (Some(pk), Some(sk)) = (text(item, PK), text(item, SK)) {
-                        progress.push(key_attributes((pk.to_owned(), sk.to_owned())));
-                    }
-                }
-                start = output.last_evaluated_key;
-                if start.is_none() {
-                    break;
+            let mut items = self
+                .reader
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(format!("{PK} = :pk"))
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(keys::rebuild_partition(version)),
+                )
+                .projection_expression("#pk, #sk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(item) = items.next().await {
+                let item = item.map_err(store_error)?;
+                if let (Some(pk), Some(sk)) = (text(&item, PK), text(&item, SK)) {
+                    progress.push(key_attributes((pk.to_owned(), sk.to_owned())));
                 }
             }
             self.delete_keys(progress).await?;

@@ -31,36 +31,33 @@ pub(crate) async fn query_partition(
         Some(_) => "#pk = :pk AND #sk BETWEEN :from AND :to",
         None => "#pk = :pk",
     };
+    let mut request = client
+        .query()
+        .table_name(table)
+        .key_condition_expression(condition)
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":pk", AttributeValue::S(query.partition.to_owned()))
+        // A page of `limit` items: a second page is read only when the first stopped at 1 MB.
+        .limit(i32::try_from(query.limit).unwrap_or(i32::MAX))
+        .consistent_read(true);
+    if query.sort_keys.is_some() || query.keys_only {
+        request = request.expression_attribute_names("#sk", SK);
+    }
+    if let Some((from, to)) = query.sort_keys {
+        request = request
+            .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+            .expression_attribute_values(":to", AttributeValue::S(to.to_owned()));
+    }
+    if query.keys_only {
+        request = request.projection_expression("#pk, #sk");
+    }
+    let mut items = request.into_paginator().items().send();
     let mut found = vec![];
-    let mut start = None;
     while found.len() < query.limit {
-        let mut request = client
-            .query()
-            .table_name(table)
-            .key_condition_expression(condition)
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", AttributeValue::S(query.partition.to_owned()))
-            .limit(i32::try_from(query.limit - found.len()).unwrap_or(i32::MAX))
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take());
-        if query.sort_keys.is_some() || query.keys_only {
-            request = request.expression_attribute_names("#sk", SK);
-        }
-        if let Some((from, to)) = query.sort_keys {
-            request = request
-                .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
-                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()));
-        }
-        if query.keys_only {
-            request = request.projection_expression("#pk, #sk");
-        }
-        let output = request.send().await.map_err(store_error)?;
-        found.extend(output.items.unwrap_or_default());
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            break;
+        match items.next().await {
+            Some(item) => found.push(item.map_err(store_error)?),
+            None => break,
         }
     }
-    found.truncate(query.limit);
     Ok(found)
 }

@@ -217,29 +217,22 @@ impl<W: Send + Sync> RebuildProgress for DynamoAnalyticsStore<W> {
         version: ProjectionVersion,
     ) -> Result<BTreeMap<NaiveDate, PartitionDone>, StoreError> {
         let mut done = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .reader
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(format!("{PK} = :pk"))
-                .expression_attribute_values(":pk", text(keys::rebuild_partition(version)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            for item in output.items() {
-                if let Some(partition) = parse_done(item)? {
-                    done.insert(partition.day, partition);
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(done);
+        let mut items = self
+            .reader
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(format!("{PK} = :pk"))
+            .expression_attribute_values(":pk", text(keys::rebuild_partition(version)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items.next().await {
+            if let Some(partition) = parse_done(&item.map_err(store_error)?)? {
+                done.insert(partition.day, partition);
             }
         }
+        Ok(done)
     }
 
     async fn mark_partition_done(

@@ -315,43 +315,36 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
         // Whole items: the due gauges' names are not known before they are read, and a query is
         // billed on whole items whatever it returns. The applied-event sets are skipped below.
         let mut days: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .reader
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(format!("{PK} = :pk AND {SK} BETWEEN :lower AND :upper"))
-                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .expression_attribute_values(":lower", AttributeValue::S(lower.to_owned()))
-                .expression_attribute_values(":upper", AttributeValue::S(upper.to_owned()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            for item in output.items.unwrap_or_default() {
-                let Some(day) = item
-                    .get(SK)
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|sk| keys::parse_day_sort_key(sk))
-                else {
-                    continue;
-                };
-                let counters = days.entry(day).or_default();
-                for (name, value) in &item {
-                    if let Some(counter) = Counter::from_name(name) {
-                        let number = value
-                            .as_n()
-                            .ok()
-                            .and_then(|n| n.parse::<i64>().ok())
-                            .ok_or_else(|| rejected(format!("counter {name} is not an integer")))?;
-                        *counters.entry(counter).or_default() += number;
-                    }
+        let mut items = self
+            .reader
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(format!("{PK} = :pk AND {SK} BETWEEN :lower AND :upper"))
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .expression_attribute_values(":lower", AttributeValue::S(lower.to_owned()))
+            .expression_attribute_values(":upper", AttributeValue::S(upper.to_owned()))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items.next().await {
+            let item = item.map_err(store_error)?;
+            let Some(day) = item
+                .get(SK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| keys::parse_day_sort_key(sk))
+            else {
+                continue;
+            };
+            let counters = days.entry(day).or_default();
+            for (name, value) in &item {
+                if let Some(counter) = Counter::from_name(name) {
+                    let number = value
+                        .as_n()
+                        .ok()
+                        .and_then(|n| n.parse::<i64>().ok())
+                        .ok_or_else(|| rejected(format!("counter {name} is not an integer")))?;
+                    *counters.entry(counter).or_default() += number;
                 }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
             }
         }
         Ok(days)

@@ -52,35 +52,33 @@ impl DynamoTaskStore {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
         let mut found = vec![];
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(#pk, :prefix) AND #sk = :sk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(keys::legacy_idempotency_prefix(user)),
-                )
-                .expression_attribute_values(
-                    ":sk",
-                    AttributeValue::S(keys::legacy_idempotency_sort_key().to_owned()),
-                )
-                .projection_expression("#pk, #sk")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_error)?;
-            found.extend(output.items().iter().filter_map(key_of));
-            start = output.last_evaluated_key;
-            if start.is_none() || found.len() >= limit {
-                found.truncate(limit);
-                return Ok(found);
-            }
+        let mut items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(#pk, :prefix) AND #sk = :sk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(keys::legacy_idempotency_prefix(user)),
+            )
+            .expression_attribute_values(
+                ":sk",
+                AttributeValue::S(keys::legacy_idempotency_sort_key().to_owned()),
+            )
+            .projection_expression("#pk, #sk")
+            .into_paginator()
+            .items()
+            .send();
+        // The next page is read only when the stream is polled past this one.
+        while found.len() < limit {
+            let Some(item) = items.next().await else {
+                break;
+            };
+            found.extend(key_of(&item.map_err(store_error)?));
         }
+        Ok(found)
     }
 }
 

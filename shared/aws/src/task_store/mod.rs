@@ -235,56 +235,46 @@ impl LoadIdempotency for DynamoTaskStore {
 
 impl ListTasks for DynamoTaskStore {
     async fn list_tasks(&self, owner: &UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
-        let mut tasks: Vec<Task> = vec![];
-        let mut start_key = None;
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TASKS_BY_USER_INDEX)
+            .scan_index_forward(false)
+            .limit(LIST_READ_BATCH)
+            .expression_attribute_values(
+                ":owner",
+                AttributeValue::S(keys::user_tasks_partition(owner)),
+            );
+        request = match &query.after {
+            None => request.key_condition_expression(format!("{TASKS_BY_USER_PK} = :owner")),
+            Some(cursor) => request
+                .key_condition_expression(format!(
+                    "{TASKS_BY_USER_PK} = :owner AND {TASKS_BY_USER_SK} < :after"
+                ))
+                .expression_attribute_values(
+                    ":after",
+                    AttributeValue::S(keys::user_tasks_sort_key(cursor.created_at, cursor.task_id)),
+                ),
+        };
+        if let Some(status) = query.status {
+            request = request
+                .filter_expression(format!("{CURRENT_STATUS} = :status"))
+                .expression_attribute_values(":status", AttributeValue::S(status.as_str().into()));
+        }
         // Read until one task more than the page holds is found (then there is a next page) or
         // the index is exhausted. A status filter is applied after DynamoDB's limit, so a read
-        // batch may yield fewer tasks than it read.
-        loop {
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(TASKS_BY_USER_INDEX)
-                .scan_index_forward(false)
-                .limit(LIST_READ_BATCH)
-                .set_exclusive_start_key(start_key.take())
-                .expression_attribute_values(
-                    ":owner",
-                    AttributeValue::S(keys::user_tasks_partition(owner)),
-                );
-            request = match &query.after {
-                None => request.key_condition_expression(format!("{TASKS_BY_USER_PK} = :owner")),
-                Some(cursor) => request
-                    .key_condition_expression(format!(
-                        "{TASKS_BY_USER_PK} = :owner AND {TASKS_BY_USER_SK} < :after"
-                    ))
-                    .expression_attribute_values(
-                        ":after",
-                        AttributeValue::S(keys::user_tasks_sort_key(
-                            cursor.created_at,
-                            cursor.task_id,
-                        )),
-                    ),
-            };
-            if let Some(status) = query.status {
-                request = request
-                    .filter_expression(format!("{CURRENT_STATUS} = :status"))
-                    .expression_attribute_values(
-                        ":status",
-                        AttributeValue::S(status.as_str().into()),
-                    );
-            }
-            let output = request.send().await.map_err(store_error)?;
-            for item in output.items.unwrap_or_default() {
-                let item: TaskItem =
-                    serde_dynamo::from_item(item).map_err(|e| unreadable("listed task", e))?;
-                tasks.push(item.into_task());
-            }
-            start_key = output.last_evaluated_key;
-            if tasks.len() > query.limit || start_key.is_none() {
+        // batch may yield fewer tasks than it read; the next batch is read only when the stream
+        // is polled past this one.
+        let mut items = request.into_paginator().items().send();
+        let mut tasks: Vec<Task> = vec![];
+        while tasks.len() <= query.limit {
+            let Some(item) = items.next().await else {
                 break;
-            }
+            };
+            let item: TaskItem = serde_dynamo::from_item(item.map_err(store_error)?)
+                .map_err(|e| unreadable("listed task", e))?;
+            tasks.push(item.into_task());
         }
         Ok(TaskPage::from_read(tasks, query.limit))
     }
