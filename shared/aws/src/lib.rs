@@ -22,6 +22,7 @@ mod projection_store;
 mod publisher;
 mod rebuild_queue;
 pub mod sdk;
+mod sqs_batch;
 mod task_store;
 
 pub use analytics_store::{
@@ -29,8 +30,7 @@ pub use analytics_store::{
 };
 pub use archive_store::S3Archive;
 pub use env::ConfigError;
-pub use publisher::{
-    EVENT_TYPE_ATTRIBUTE, SQS_BATCH_LIMIT, SQS_MAX_MESSAGE_BYTES, SqsEventPublisher,
-};
+pub use publisher::{EVENT_TYPE_ATTRIBUTE, SQS_MAX_MESSAGE_BYTES, SqsEventPublisher};
 pub use rebuild_queue::SqsWorkQueue;
+pub use sqs_batch::SQS_BATCH_LIMIT;
 pub use task_store::DynamoTaskStore;

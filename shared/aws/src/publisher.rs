@@ -2,13 +2,11 @@
 //! subscriptions and tools can filter without parsing bodies.
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
 use taskpulse_domain::EventId;
 
-/// `SendMessageBatch` (and every other SQS batch call) takes at most ten entries.
-pub const SQS_BATCH_LIMIT: usize = 10;
+use crate::sqs_batch::{BatchNotSent, SQS_BATCH_LIMIT, send_batch};
 /// The largest message a queue takes: SQS's default `MaximumMessageSize` (256 KiB), which the
 /// template's queues keep. It counts the body and every message attribute's name, type and
 /// value.
@@ -55,39 +53,19 @@ impl SqsEventPublisher {
             .map(Self::entry)
             .collect::<Result<Vec<_>, _>>()
             .map_err(all_failed)?;
-        let output = self
-            .client
-            .send_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| all_failed(DisplayErrorContext(&e).to_string()))?;
-        // A 200 response can still carry failed entries: each must be treated as unsent.
-        let failed = output.failed();
-        if failed.is_empty() {
-            return Ok(());
+        match send_batch(&self.client, &self.queue_url, entries).await {
+            Ok(()) => Ok(()),
+            Err(BatchNotSent::Call(reason)) => Err(all_failed(reason)),
+            // The entries' ids are the events' ids.
+            Err(BatchNotSent::Entries { ids, reason }) => Err(PublishError {
+                failed: events
+                    .iter()
+                    .map(|e| e.event_id)
+                    .filter(|id| ids.contains(&id.to_string()))
+                    .collect(),
+                reason,
+            }),
         }
-        let reason = failed
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {} {}",
-                    f.id(),
-                    f.code(),
-                    f.message().unwrap_or_default()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(PublishError {
-            failed: events
-                .iter()
-                .map(|e| e.event_id)
-                .filter(|id| failed.iter().any(|f| f.id() == id.to_string()))
-                .collect(),
-            reason,
-        })
     }
 }
 

@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use taskpulse_app::{MAX_WORK_DELAY, SendWork, StoreError};
 
-use crate::publisher::SQS_BATCH_LIMIT;
+use crate::sqs_batch::{BatchNotSent, SQS_BATCH_LIMIT, send_batch};
 
 /// The longest `DelaySeconds` SQS takes.
 const MAX_DELAY_SECONDS: u64 = MAX_WORK_DELAY.as_secs();
@@ -59,36 +58,19 @@ impl SendWork for SqsWorkQueue {
                     .map_err(|e| StoreError::Rejected(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let output = self
-            .client
-            .send_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
+        // Entries refused: the caller sends the batch again (a work item done twice changes
+        // nothing).
+        send_batch(&self.client, &self.queue_url, entries)
             .await
-            .map_err(|e| StoreError::Unavailable(DisplayErrorContext(&e).to_string()))?;
-        // A 200 response can still carry failed entries; the caller sends the batch again
-        // (a work item done twice changes nothing).
-        let failed = output.failed();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        let reason = failed
-            .iter()
-            .map(|f| {
-                format!(
-                    "entry {}: {} {}",
-                    f.id(),
-                    f.code(),
-                    f.message().unwrap_or_default()
-                )
+            .map_err(|not_sent| {
+                StoreError::Unavailable(match not_sent {
+                    BatchNotSent::Call(reason) => reason,
+                    BatchNotSent::Entries { ids, reason } => format!(
+                        "{} of {} work items refused: {reason}",
+                        ids.len(),
+                        bodies.len()
+                    ),
+                })
             })
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(StoreError::Unavailable(format!(
-            "{} of {} work items refused: {reason}",
-            failed.len(),
-            bodies.len()
-        )))
     }
 }
