@@ -22,7 +22,7 @@ pub use client::{ApiClient, AwsApi, Call, Reply, Route};
 pub use dynamodb::{applied_events, delete_item, overflow_markers, read_item, write_item};
 pub use environment::{function_environment, moto_environment};
 pub use history::{Due, History, HistoryShape, Step};
-pub use offline::{ClosedPort, offline_sqs};
+pub use offline::{ClosedPort, offline_api, offline_sqs};
 pub use pipeline::{
     AwsPipeline, CONSUMER_TIMEOUT, PipelineError, consumer_deadline, failed_ids, lambda_record,
     pipeline_on_moto, sqs_event, sqs_record,

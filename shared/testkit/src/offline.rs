@@ -4,6 +4,12 @@ use std::net::SocketAddr;
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::config::retry::RetryConfig;
+use taskpulse_app::{PlanLimits, TaskCommands};
+use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, SqsWorkQueue};
+use taskpulse_devstack::sdk_config_for;
+use taskpulse_lambda::api::Api;
+
+use crate::client::AwsApi;
 
 /// An SQS client on `config` whose every call fails to connect: nothing listens on port 9 of
 /// 127.0.0.1 (a port below those handed out for the servers the tests start). Retries are off
@@ -14,6 +20,28 @@ pub fn offline_sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
             .endpoint_url("http://127.0.0.1:9")
             .retry_config(RetryConfig::disabled())
             .build(),
+    )
+}
+
+/// The API on the DynamoDB and SQS adapters, wired as the function wires them, with every
+/// endpoint at `closed`: the tables and queues are down. Retries are off, so a call that needs
+/// them fails at once.
+pub async fn offline_api(closed: &ClosedPort) -> AwsApi {
+    let config = sdk_config_for(&closed.url())
+        .await
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue_url = format!("{}/000000000000/unreachable", closed.url());
+    Api::new(
+        TaskCommands::new(
+            DynamoTaskStore::new(dynamodb.clone(), "tasks"),
+            SqsEventPublisher::new(sqs.clone(), &queue_url),
+        ),
+        DynamoAnalyticsStore::new(dynamodb, "analytics", PlanLimits::default().global_shards),
+        SqsWorkQueue::new(sqs, &queue_url),
     )
 }
 

@@ -4,6 +4,7 @@
 
 mod idempotency;
 mod settings;
+mod unreachable;
 
 use std::collections::BTreeSet;
 

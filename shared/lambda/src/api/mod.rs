@@ -4,9 +4,10 @@
 //! from the body. Every error is an `application/problem+json` response; nothing panics and no
 //! internal detail leaks to the caller. The routes are described in `docs/openapi.yaml`.
 //!
-//! This module holds the route table; the handlers are in `tasks` and `analytics`, what they
-//! read from a request in `identity`, `request`, `fields`, `entity_tags` and `query`, and what
-//! they answer in `response` and `problem`.
+//! This module holds the route table. A request is first read whole into an `Operation`
+//! (`operation`, from what `identity`, `request`, `fields`, `entity_tags` and `query` read),
+//! so that a malformed one is refused before any table is read; then the handlers in `tasks`,
+//! `analytics` and `settings` run it, and answer with `response` and `problem`.
 
 mod analytics;
 pub mod bearer;
@@ -17,6 +18,7 @@ mod entity_tags;
 mod erasure;
 mod fields;
 mod identity;
+mod operation;
 mod problem;
 mod query;
 mod request;
@@ -44,6 +46,7 @@ pub use request::{MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_CHARS};
 
 use analytics::AnalyticsRoute;
 use erasure::ErasureTarget;
+use operation::Operation;
 use tasks::ChangeRoute;
 
 /// The routes this handler serves, as `(method, path template)`; `docs/openapi.yaml` must
@@ -213,20 +216,20 @@ where
             }
             _ => {}
         }
-        // An erased identity stores and reads nothing more (one read of its erasure record).
-        self.refuse_erased(&caller(request, self.caller_source)?.user_id)
-            .await?;
-        match (route, method) {
-            (Route::Tasks, &Method::GET) => self.list_tasks(request).await,
-            (Route::Tasks, &Method::POST) => self.create_task(request).await,
-            (Route::Task(id), &Method::GET) => self.get_task(request, id).await,
-            (Route::TaskChange(id, change), &Method::POST) => {
-                self.change_task(request, id, change).await
+        let operation = Operation::read(route, method, request, self.caller_source)?;
+        // An erased identity stores and reads nothing more (one read of its erasure record,
+        // made only for a request that was read without a problem).
+        self.refuse_erased(operation.caller()).await?;
+        match operation {
+            Operation::ListTasks(owner, query) => self.list_tasks(&owner, &query).await,
+            Operation::CreateTask(context, new_task) => self.create_task(&context, new_task).await,
+            Operation::GetTask(owner, id) => self.get_task(&owner, id).await,
+            Operation::ChangeTask(context, id, command) => {
+                self.change_task(&context, id, command).await
             }
-            (Route::Analytics(which), &Method::GET) => self.analytics_report(request, which).await,
-            (Route::Settings, &Method::GET) => self.get_settings(request).await,
-            (Route::Settings, &Method::PUT) => self.put_settings(request).await,
-            _ => Err(Problem::method_not_allowed(route.methods())),
+            Operation::Analytics(request) => self.analytics_report(request).await,
+            Operation::GetSettings(user) => self.get_settings(&user).await,
+            Operation::PutSettings(user, settings) => self.put_settings(&user, settings).await,
         }
     }
 }

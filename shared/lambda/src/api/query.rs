@@ -74,14 +74,18 @@ pub(super) struct AnalyticsQuery {
     pub granularity: Granularity,
 }
 
-/// `from`, `to` (`YYYY-MM-DD`) and `granularity` (`day`, `week`, `month`; default `day`). By
-/// default the range ends `today` and starts so that it holds the granularity's default
-/// periods (30 days, 12 weeks, 12 months); it may touch at most its most periods (a year of
-/// days, three years of weeks, five years of months).
-pub(super) fn analytics_query(
-    request: &Request,
-    today: NaiveDate,
-) -> Result<AnalyticsQuery, Problem> {
+/// The analytics parameters as written, before the range is placed: where it ends by default
+/// depends on the caller's today, which may take a read to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct AnalyticsParameters {
+    from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    granularity: Granularity,
+}
+
+/// `from`, `to` (`YYYY-MM-DD`) and `granularity` (`day`, `week`, `month`; default `day`), each
+/// well formed; no parameter besides them.
+pub(super) fn analytics_parameters(request: &Request) -> Result<AnalyticsParameters, Problem> {
     let (parameters, mut errors) = parameters(request, &["from", "to", "granularity"]);
     let granularity = match parameters.first("granularity") {
         None => Granularity::Day,
@@ -104,12 +108,25 @@ pub(super) fn analytics_query(
         },
     };
     let (from, to) = (date("from"), date("to"));
-    let to = to.unwrap_or(today);
-    let from = from.unwrap_or_else(|| {
-        let periods = granularity.default_periods() as u32;
-        granularity.start_before(to, periods - 1).unwrap_or(to)
-    });
-    if errors.is_empty() {
+    errors.finish(Some(AnalyticsParameters {
+        from,
+        to,
+        granularity,
+    }))
+}
+
+impl AnalyticsParameters {
+    /// The range: by default it ends `today` and starts so that it holds the granularity's
+    /// default periods (30 days, 12 weeks, 12 months); it may touch at most its most periods
+    /// (a year of days, three years of weeks, five years of months).
+    pub(super) fn range(self, today: NaiveDate) -> Result<AnalyticsQuery, Problem> {
+        let granularity = self.granularity;
+        let to = self.to.unwrap_or(today);
+        let from = self.from.unwrap_or_else(|| {
+            let periods = granularity.default_periods() as u32;
+            granularity.start_before(to, periods - 1).unwrap_or(to)
+        });
+        let mut errors = FieldErrors::default();
         let periods = granularity.periods_between(from, to);
         let most = granularity.max_periods();
         if from > to {
@@ -123,12 +140,12 @@ pub(super) fn analytics_query(
                 ),
             );
         }
+        errors.finish(Some(AnalyticsQuery {
+            from,
+            to,
+            granularity,
+        }))
     }
-    errors.finish(Some(AnalyticsQuery {
-        from,
-        to,
-        granularity,
-    }))
 }
 
 /// A `full-date` of RFC 3339 (JSON Schema's `date` format): four-digit year, two-digit month

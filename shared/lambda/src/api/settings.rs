@@ -10,10 +10,9 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use taskpulse_app::{PublishEvents, UserSettings};
-use taskpulse_domain::TimeZone;
+use taskpulse_domain::{TimeZone, UserId};
 
 use super::fields::Fields;
-use super::identity::caller;
 use super::problem::Problem;
 use super::request::json_object_body;
 use super::response::json_response;
@@ -36,6 +35,11 @@ impl SettingsView {
     }
 }
 
+/// `PUT /me/settings`: the settings in the body.
+pub(super) fn read_settings(request: &Request) -> Result<UserSettings, Problem> {
+    parse_settings(&json_object_body(request)?)
+}
+
 fn parse_settings(
     body: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<UserSettings, Problem> {
@@ -50,23 +54,24 @@ where
     S: ApiTaskTable,
     P: PublishEvents,
 {
-    pub(super) async fn get_settings(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let caller = caller(request, self.caller_source)?;
+    pub(super) async fn get_settings(&self, user: &UserId) -> Result<Response<Body>, Problem> {
         let settings = self
             .commands
             .store()
-            .load_user_settings(&caller.user_id)
+            .load_user_settings(user)
             .await?
             .unwrap_or_default();
         Ok(json_response(StatusCode::OK, &SettingsView::of(&settings)))
     }
 
-    pub(super) async fn put_settings(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let caller = caller(request, self.caller_source)?;
-        let settings = parse_settings(&json_object_body(request)?)?;
+    pub(super) async fn put_settings(
+        &self,
+        user: &UserId,
+        settings: UserSettings,
+    ) -> Result<Response<Body>, Problem> {
         self.commands
             .store()
-            .save_user_settings(&caller.user_id, &settings)
+            .save_user_settings(user, &settings)
             .await?;
         tracing::info!(time_zone = settings.time_zone.name(), "settings changed");
         Ok(json_response(StatusCode::OK, &SettingsView::of(&settings)))

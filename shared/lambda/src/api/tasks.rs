@@ -6,14 +6,13 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use taskpulse_app::tasks::CommandStore;
-use taskpulse_app::{NewTask, PublishEvents};
-use taskpulse_domain::{Description, Priority, TaskCommand, TaskId, TaskStatus, Title};
+use taskpulse_app::{CommandContext, ListQuery, NewTask, PublishEvents};
+use taskpulse_domain::{Description, Priority, TaskCommand, TaskId, TaskStatus, Title, UserId};
 
 use super::Api;
 use super::fields::{Fields, timestamp};
-use super::identity::caller;
+use super::identity::Caller;
 use super::problem::Problem;
-use super::query::list_query;
 use super::request::command_request;
 use super::response::{outcome_response, task_page_response, task_response};
 
@@ -30,53 +29,73 @@ where
     S: CommandStore,
     P: PublishEvents,
 {
-    pub(super) async fn create_task(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let caller = caller(request, self.caller_source)?;
-        let (new_task, context) = command_request(request, caller, parse_new_task)?;
-        let outcome = self.commands.create_task(&context, new_task).await?;
+    pub(super) async fn create_task(
+        &self,
+        context: &CommandContext,
+        new_task: NewTask,
+    ) -> Result<Response<Body>, Problem> {
+        let outcome = self.commands.create_task(context, new_task).await?;
         Ok(outcome_response(&outcome))
     }
 
     pub(super) async fn get_task(
         &self,
-        request: &Request,
-        id: &str,
+        owner: &UserId,
+        id: TaskId,
     ) -> Result<Response<Body>, Problem> {
-        let caller = caller(request, self.caller_source)?;
-        let id = task_id(id)?;
-        let task = self.commands.get_task(&caller.user_id, id).await?;
+        let task = self.commands.get_task(owner, id).await?;
         Ok(task_response(&task, StatusCode::OK))
     }
 
-    pub(super) async fn list_tasks(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let caller = caller(request, self.caller_source)?;
-        let query = list_query(request)?;
-        let page = self.commands.list_tasks(&caller.user_id, &query).await?;
+    pub(super) async fn list_tasks(
+        &self,
+        owner: &UserId,
+        query: &ListQuery,
+    ) -> Result<Response<Body>, Problem> {
+        let page = self.commands.list_tasks(owner, query).await?;
         Ok(task_page_response(&page))
     }
 
     pub(super) async fn change_task(
         &self,
-        request: &Request,
-        id: &str,
-        route: ChangeRoute,
+        context: &CommandContext,
+        id: TaskId,
+        command: TaskCommand,
     ) -> Result<Response<Body>, Problem> {
-        let caller = caller(request, self.caller_source)?;
-        let id = task_id(id)?;
-        let parse_body = match route {
-            ChangeRoute::Status => parse_status_change,
-            ChangeRoute::Priority => parse_priority_change,
-            ChangeRoute::PlannedDate => parse_planned_date_change,
-        };
-        let (command, context) = command_request(request, caller, parse_body)?;
-        let outcome = self.commands.change_task(&context, id, command).await?;
+        let outcome = self.commands.change_task(context, id, command).await?;
         Ok(outcome_response(&outcome))
     }
 }
 
+/// `POST /tasks`: the new task from the body, the context from the headers.
+pub(super) fn read_create(
+    request: &Request,
+    caller: Caller,
+) -> Result<(NewTask, CommandContext), Problem> {
+    command_request(request, caller, parse_new_task)
+}
+
+/// `POST /tasks/{id}/…`: the task named (an unknown spelling is 404 before the body is read),
+/// the command from the body, the context from the headers.
+pub(super) fn read_change(
+    request: &Request,
+    caller: Caller,
+    id: &str,
+    route: ChangeRoute,
+) -> Result<(TaskId, TaskCommand, CommandContext), Problem> {
+    let id = task_id(id)?;
+    let parse_body = match route {
+        ChangeRoute::Status => parse_status_change,
+        ChangeRoute::Priority => parse_priority_change,
+        ChangeRoute::PlannedDate => parse_planned_date_change,
+    };
+    let (command, context) = command_request(request, caller, parse_body)?;
+    Ok((id, command, context))
+}
+
 /// A task has one spelling, the one the API answers with (a lowercase, hyphenated UUID): any
 /// other (`urn:uuid:…`, braces, no hyphens, upper case) names no task, 404 like any unknown one.
-fn task_id(raw: &str) -> Result<TaskId, Problem> {
+pub(super) fn task_id(raw: &str) -> Result<TaskId, Problem> {
     raw.parse::<TaskId>()
         .ok()
         .filter(|id| id.to_string() == raw)

@@ -6,8 +6,9 @@
 
 use chrono::{NaiveDate, Utc};
 use http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use taskpulse_app::{LoadProjectionConfig, LoadUserSettings, ReadCounters, analytics_report};
+use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::Scope;
 
 mod view;
@@ -16,9 +17,9 @@ use view::AnalyticsView;
 
 use super::Api;
 use super::conditional::conditional_json;
-use super::identity::caller;
+use super::identity::Caller;
 use super::problem::Problem;
-use super::query::analytics_query;
+use super::query::{AnalyticsParameters, analytics_parameters};
 use super::request::header_text;
 
 /// The OAuth scope that lets a caller read everyone's analytics.
@@ -33,26 +34,59 @@ pub(super) enum AnalyticsRoute {
     Global,
 }
 
-impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
-    pub(super) async fn analytics_report(
-        &self,
+/// An analytics request as read, before anything is: whose analytics, which range as written,
+/// and the tag the client holds.
+#[derive(Debug)]
+pub(super) struct AnalyticsRequest {
+    caller: UserId,
+    scope: Scope,
+    parameters: AnalyticsParameters,
+    if_none_match: Option<String>,
+}
+
+impl AnalyticsRequest {
+    pub(super) fn read(
         request: &Request,
+        caller: Caller,
         route: AnalyticsRoute,
-    ) -> Result<Response<Body>, Problem> {
-        let caller = caller(request, self.caller_source)?;
+    ) -> Result<Self, Problem> {
         let scope = match route {
             AnalyticsRoute::Global => {
                 caller.require_scope(ANALYTICS_READ_SCOPE, "everyone's analytics")?;
                 Scope::Global
             }
-            AnalyticsRoute::Me => Scope::User(caller.user_id),
+            AnalyticsRoute::Me => Scope::User(caller.user_id.clone()),
         };
+        Ok(Self {
+            caller: caller.user_id,
+            scope,
+            parameters: analytics_parameters(request)?,
+            if_none_match: header_text(request.headers(), "If-None-Match")?,
+        })
+    }
+
+    /// Who asks (for a global report too, the caller, not everyone).
+    pub(super) fn caller(&self) -> &UserId {
+        &self.caller
+    }
+}
+
+impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
+    pub(super) async fn analytics_report(
+        &self,
+        request: AnalyticsRequest,
+    ) -> Result<Response<Body>, Problem> {
+        let AnalyticsRequest {
+            scope,
+            parameters,
+            if_none_match,
+            ..
+        } = request;
         // One configuration read per request: the whole answer comes from one version.
         let active = self.analytics.load_projection_config().await?.active;
         let local_days = active.projection.counts_local_days();
-        let today = self.today_of(request, &scope, local_days).await?;
-        let query = analytics_query(request, today)?;
-        let if_none_match = header_text(request.headers(), "If-None-Match")?;
+        let today = self.today_of(parameters, &scope, local_days).await?;
+        let query = parameters.range(today)?;
         let report =
             analytics_report(&self.analytics, active, &scope, query.from, query.to).await?;
         let view = AnalyticsView::new(&scope, active.version, &report, query.granularity);
@@ -73,12 +107,12 @@ impl<S: LoadUserSettings, P, R, W> Api<S, P, R, W> {
     /// otherwise. The settings are read only when the range needs them.
     async fn today_of(
         &self,
-        request: &Request,
+        parameters: AnalyticsParameters,
         scope: &Scope,
         local_days: bool,
     ) -> Result<NaiveDate, Problem> {
         let now = Utc::now();
-        let names_its_end = request.query_string_parameters().first("to").is_some();
+        let names_its_end = parameters.to.is_some();
         match scope {
             Scope::User(user) if local_days && !names_its_end => {
                 let settings = self.commands.store().load_user_settings(user).await?;

@@ -1,0 +1,73 @@
+//! A request read into what it asks for before any table is touched: a malformed request is
+//! answered 4xx without a read (and so also while the tables are unreachable), and the read
+//! every operation starts with, whether its caller was erased, is made in one place.
+
+use http::Method;
+use lambda_http::Request;
+use taskpulse_app::{CommandContext, ListQuery, NewTask, UserSettings};
+use taskpulse_domain::{TaskCommand, TaskId, UserId};
+
+use super::Route;
+use super::analytics::AnalyticsRequest;
+use super::identity::{CallerSource, caller};
+use super::problem::Problem;
+use super::query::list_query;
+use super::settings::read_settings;
+use super::tasks::{read_change, read_create, task_id};
+
+/// What a request of a route other than the erasure routes asks for, read and checked.
+#[derive(Debug)]
+pub(super) enum Operation {
+    ListTasks(UserId, ListQuery),
+    CreateTask(CommandContext, NewTask),
+    GetTask(UserId, TaskId),
+    ChangeTask(CommandContext, TaskId, TaskCommand),
+    Analytics(AnalyticsRequest),
+    GetSettings(UserId),
+    PutSettings(UserId, UserSettings),
+}
+
+impl Operation {
+    /// Reads `request` for `route`: who calls, then what they ask, each problem as the
+    /// route's handler names it.
+    pub(super) fn read(
+        route: Route<'_>,
+        method: &Method,
+        request: &Request,
+        source: CallerSource,
+    ) -> Result<Self, Problem> {
+        let caller = caller(request, source)?;
+        Ok(match (route, method) {
+            (Route::Tasks, &Method::GET) => Self::ListTasks(caller.user_id, list_query(request)?),
+            (Route::Tasks, &Method::POST) => {
+                let (new_task, context) = read_create(request, caller)?;
+                Self::CreateTask(context, new_task)
+            }
+            (Route::Task(id), &Method::GET) => Self::GetTask(caller.user_id, task_id(id)?),
+            (Route::TaskChange(id, change), &Method::POST) => {
+                let (id, command, context) = read_change(request, caller, id, change)?;
+                Self::ChangeTask(context, id, command)
+            }
+            (Route::Analytics(which), &Method::GET) => {
+                Self::Analytics(AnalyticsRequest::read(request, caller, which)?)
+            }
+            (Route::Settings, &Method::GET) => Self::GetSettings(caller.user_id),
+            (Route::Settings, &Method::PUT) => {
+                Self::PutSettings(caller.user_id, read_settings(request)?)
+            }
+            _ => return Err(Problem::method_not_allowed(route.methods())),
+        })
+    }
+
+    /// The caller.
+    pub(super) fn caller(&self) -> &UserId {
+        match self {
+            Self::ListTasks(user, _)
+            | Self::GetTask(user, _)
+            | Self::GetSettings(user)
+            | Self::PutSettings(user, _) => user,
+            Self::CreateTask(context, _) | Self::ChangeTask(context, ..) => &context.caller,
+            Self::Analytics(request) => request.caller(),
+        }
+    }
+}
