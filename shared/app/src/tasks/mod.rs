@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use futures_util::future::try_join;
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
     Description, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TimeZone, Title,
@@ -29,7 +30,7 @@ use crate::backoff::Backoff;
 use crate::metric;
 use crate::ports::{
     ListQuery, ListTasks, LoadIdempotency, LoadTask, LoadUserSettings, MarkEventsPublished,
-    PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, TaskPage, TaskWrite,
+    PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
 };
 
 /// A validated request to create a task; the owner comes from the caller's identity.
@@ -133,11 +134,15 @@ where
 {
     /// The caller's task; another user's task is reported as not found.
     pub async fn get_task(&self, caller: &UserId, id: TaskId) -> Result<Task, CommandError> {
+        Ok(self.own_task(caller, id).await?.task)
+    }
+
+    /// The caller's task as stored, with its pending events; another user's is not found.
+    async fn own_task(&self, caller: &UserId, id: TaskId) -> Result<StoredTask, CommandError> {
         self.store
             .load_task(id)
             .await?
             .filter(|stored| &stored.task.owner == caller)
-            .map(|stored| stored.task)
             .ok_or(CommandError::NotFound)
     }
 
@@ -231,14 +236,19 @@ where
         if let Some(outcome) = self.replay(context).await? {
             return Ok(outcome);
         }
-        let zone = self.time_zone(&context.caller).await?;
+        // The zone and the task at once: two reads, one round trip.
+        let (zone, first_read) = try_join(
+            self.time_zone(&context.caller),
+            self.own_task(&context.caller, id),
+        )
+        .await?;
+        let mut first_read = Some(first_read);
         for attempt in 0..MAX_ATTEMPTS {
-            let stored = self
-                .store
-                .load_task(id)
-                .await?
-                .filter(|stored| stored.task.owner == context.caller)
-                .ok_or(CommandError::NotFound)?;
+            let stored = match first_read.take() {
+                Some(stored) => stored,
+                // A retry after a lost race reads the task again.
+                None => self.own_task(&context.caller, id).await?,
+            };
             let read_version = stored.task.version;
             if context
                 .if_match
