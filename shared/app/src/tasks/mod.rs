@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use futures_util::future::try_join;
+use futures_util::future::join;
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
     Description, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TimeZone, Title,
@@ -236,13 +236,16 @@ where
         if let Some(outcome) = self.replay(context).await? {
             return Ok(outcome);
         }
-        // The zone and the task at once: two reads, one round trip.
-        let (zone, first_read) = try_join(
+        // The zone and the task at once: two reads, one round trip. Both are awaited, and a
+        // failed settings read decides the answer before the task's, as when they were read in
+        // turn (not whichever reply lands first).
+        let (zone, first_read) = join(
             self.time_zone(&context.caller),
             self.own_task(&context.caller, id),
         )
-        .await?;
-        let mut first_read = Some(first_read);
+        .await;
+        let zone = zone?;
+        let mut first_read = Some(first_read?);
         for attempt in 0..MAX_ATTEMPTS {
             let stored = match first_read.take() {
                 Some(stored) => stored,
