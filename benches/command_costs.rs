@@ -4,12 +4,16 @@
 //!   no consumed capacity for transactions, so the units are computed from item sizes with
 //!   DynamoDB's billing rules, including the writes to both secondary indexes; with a key, a
 //!   create writes its record and then its task, a change both in one transaction);
-//! - handler latency per command (p50/p99), API handler -> DynamoDB -> SQS on moto.
+//! - handler latency per command (p50/p99), API handler -> DynamoDB -> SQS on moto, then again
+//!   with a network's delay before each request (`LatencyProxy`): moto answers one request at
+//!   a time and well within a round trip, so alone it hides how many of a path's requests are
+//!   made one after another.
 //!
 //! Run: `cargo bench --bench command_costs` (release build; prints Markdown tables).
 //! Results are recorded in `docs/benchmarks.md`.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -17,11 +21,16 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use taskpulse_aws::capacity::{item_size, transactional_write_units, write_units};
 use taskpulse_aws::keys;
-use taskpulse_devstack::{Stack, TASKS_TABLE};
+use taskpulse_devstack::{LatencyProxy, Stack, TASKS_TABLE, sdk_config_for};
 use taskpulse_domain::TaskId;
-use taskpulse_testkit::{ApiClient, Call, percentile, pipeline_on_moto, read_item};
+use taskpulse_testkit::{ApiClient, AwsPipeline, Call, percentile, pipeline_on_moto, read_item};
 
 const LATENCY_ROUNDS: usize = 100;
+/// What the delayed run adds before each request: about a round trip between a function and
+/// DynamoDB or SQS in one region (single-digit milliseconds), rounded up so that it stands
+/// out of moto's own time.
+const NETWORK_DELAY: Duration = Duration::from_millis(10);
+const DELAYED_ROUNDS: usize = 30;
 
 const USER: &str = "bench-user";
 
@@ -276,7 +285,31 @@ async fn main() {
     }
 
     // --- Latency through the real adapters, SQS reachable.
-    let client = pipeline.client();
+    let samples = latency(&pipeline.client(), LATENCY_ROUNDS).await;
+    listing_read_units(&stack, &pipeline.client()).await;
+    println!("\n## Handler latency against moto ({LATENCY_ROUNDS} of each, sequential)\n");
+    print_latency(samples);
+
+    // --- The same with a network's delay before every request reaches moto: what a path's
+    // requests made one after another cost.
+    let moto: SocketAddr = stack.moto.endpoint_url()["http://".len()..]
+        .parse()
+        .expect("moto listens on an address");
+    let proxy = LatencyProxy::start(moto, NETWORK_DELAY)
+        .await
+        .expect("the latency proxy starts");
+    let config = sdk_config_for(&proxy.url()).await;
+    let delayed = AwsPipeline::new(&config, &stack.resources).expect("the pipeline is wired");
+    let samples = latency(&delayed.client(), DELAYED_ROUNDS).await;
+    println!(
+        "\n## Handler latency with {} ms before each request reaches moto ({DELAYED_ROUNDS} of each, sequential)\n",
+        NETWORK_DELAY.as_millis()
+    );
+    print_latency(samples);
+}
+
+/// Handler latency of each command over `rounds` task lives, one request at a time.
+async fn latency(client: &ApiClient<'_>, rounds: usize) -> Vec<(&'static str, Vec<Duration>)> {
     let mut samples: Vec<(&str, Vec<Duration>)> = vec![
         ("create", vec![]),
         ("get", vec![]),
@@ -286,7 +319,7 @@ async fn main() {
         ("move planned date", vec![]),
         ("complete", vec![]),
     ];
-    for _ in 0..LATENCY_ROUNDS {
+    for _ in 0..rounds {
         let started = Instant::now();
         let reply = client.create_task(USER, &new_task()).await;
         samples[0].1.push(started.elapsed());
@@ -300,13 +333,15 @@ async fn main() {
         samples[2].1.push(started.elapsed());
         for n in 0..CHANGES.len() {
             let started = Instant::now();
-            let reply = change(&client, n, &id).await;
+            let reply = change(client, n, &id).await;
             samples[3 + n].1.push(started.elapsed());
             assert_eq!(reply.status, StatusCode::OK);
         }
     }
-    listing_read_units(&stack, &client).await;
-    println!("\n## Handler latency against moto ({LATENCY_ROUNDS} of each, sequential)\n");
+    samples
+}
+
+fn print_latency(samples: Vec<(&str, Vec<Duration>)>) {
     println!("| command | p50 ms | p99 ms |");
     println!("|---|---|---|");
     for (name, mut durations) in samples {

@@ -1,9 +1,11 @@
 //! Local stand-ins for AWS, for tests and the local run: a moto server from a pinned,
 //! project-local virtualenv, and the resources of `template.yaml` created on it; the Lambda
-//! emulators of cargo-lambda and of SAM CLI.
+//! emulators of cargo-lambda and of SAM CLI; a relay that gives requests to them a network's
+//! delay.
 
 pub mod bounded_http;
 mod lambda;
+mod latency_proxy;
 mod moto;
 mod process;
 mod python_tools;
@@ -15,6 +17,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 pub use lambda::LambdaEmulator;
+pub use latency_proxy::LatencyProxy;
 pub use moto::{MotoServer, sdk_config_for};
 pub use python_tools::{PythonTools, workspace_root};
 pub use sam_env_vars::sam_env_vars;
