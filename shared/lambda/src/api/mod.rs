@@ -217,20 +217,7 @@ where
             _ => {}
         }
         let operation = Operation::read(route, method, request, self.caller_source)?;
-        // An erased identity stores and reads nothing more (one read of its erasure record,
-        // made only for a request that was read without a problem).
-        self.refuse_erased(operation.caller()).await?;
-        match operation {
-            Operation::ListTasks(owner, query) => self.list_tasks(&owner, &query).await,
-            Operation::CreateTask(context, new_task) => self.create_task(&context, new_task).await,
-            Operation::GetTask(owner, id) => self.get_task(&owner, id).await,
-            Operation::ChangeTask(context, id, command) => {
-                self.change_task(&context, id, command).await
-            }
-            Operation::Analytics(request) => self.analytics_report(request).await,
-            Operation::GetSettings(user) => self.get_settings(&user).await,
-            Operation::PutSettings(user, settings) => self.put_settings(&user, settings).await,
-        }
+        self.perform(operation).await
     }
 }
 

@@ -3,17 +3,20 @@
 //! every operation starts with, whether its caller was erased, is made in one place.
 
 use http::Method;
-use lambda_http::Request;
-use taskpulse_app::{CommandContext, ListQuery, NewTask, UserSettings};
+use lambda_http::{Body, Request, Response};
+use taskpulse_app::{
+    CommandContext, ListQuery, LoadProjectionConfig, NewTask, PublishEvents, ReadCounters,
+    SendWork, UserSettings,
+};
 use taskpulse_domain::{TaskCommand, TaskId, UserId};
 
-use super::Route;
 use super::analytics::AnalyticsRequest;
 use super::identity::{CallerSource, caller};
 use super::problem::Problem;
 use super::query::list_query;
 use super::settings::read_settings;
 use super::tasks::{read_change, read_create, task_id};
+use super::{Api, ApiTaskTable, Route};
 
 /// What a request of a route other than the erasure routes asks for, read and checked.
 #[derive(Debug)]
@@ -59,6 +62,14 @@ impl Operation {
         })
     }
 
+    /// Whether it only reads: nothing it does needs to wait for the erasure check.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Self::ListTasks(..) | Self::GetTask(..) | Self::Analytics(_) | Self::GetSettings(_)
+        )
+    }
+
     /// The caller.
     pub(super) fn caller(&self) -> &UserId {
         match self {
@@ -68,6 +79,43 @@ impl Operation {
             | Self::PutSettings(user, _) => user,
             Self::CreateTask(context, _) | Self::ChangeTask(context, ..) => &context.caller,
             Self::Analytics(request) => request.caller(),
+        }
+    }
+}
+
+impl<S, P, R, W> Api<S, P, R, W>
+where
+    S: ApiTaskTable,
+    P: PublishEvents,
+    R: ReadCounters + LoadProjectionConfig,
+    W: SendWork,
+{
+    /// Refuses an erased caller (`410`), then runs the operation. An erased identity stores
+    /// and reads nothing more, so a command waits for that answer; an operation that only
+    /// reads runs beside the check (one round trip instead of two) and its answer is dropped
+    /// if the caller turns out to be erased.
+    pub(super) async fn perform(&self, operation: Operation) -> Result<Response<Body>, Problem> {
+        if operation.only_reads() {
+            let caller = operation.caller().clone();
+            let (erased, answer) = tokio::join!(self.refuse_erased(&caller), self.run(operation));
+            erased?;
+            return answer;
+        }
+        self.refuse_erased(operation.caller()).await?;
+        self.run(operation).await
+    }
+
+    async fn run(&self, operation: Operation) -> Result<Response<Body>, Problem> {
+        match operation {
+            Operation::ListTasks(owner, query) => self.list_tasks(&owner, &query).await,
+            Operation::CreateTask(context, new_task) => self.create_task(&context, new_task).await,
+            Operation::GetTask(owner, id) => self.get_task(&owner, id).await,
+            Operation::ChangeTask(context, id, command) => {
+                self.change_task(&context, id, command).await
+            }
+            Operation::Analytics(request) => self.analytics_report(request).await,
+            Operation::GetSettings(user) => self.get_settings(&user).await,
+            Operation::PutSettings(user, settings) => self.put_settings(&user, settings).await,
         }
     }
 }

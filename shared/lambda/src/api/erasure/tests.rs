@@ -19,7 +19,7 @@ fn operator(method: &str, path: &str) -> GatewayRequest {
 #[tokio::test]
 async fn a_caller_erases_themself_once_and_is_then_refused_everywhere_else() {
     let api = api();
-    create(&api, "ana").await;
+    let task = create(&api, "ana").await;
     let asked = send(&api, delete("/me", "ana")).await;
     assert_eq!(asked.status, StatusCode::ACCEPTED);
     assert_eq!(asked.headers[header::LOCATION], "/me/erasure");
@@ -42,10 +42,14 @@ async fn a_caller_erases_themself_once_and_is_then_refused_everywhere_else() {
     assert_eq!(status.status, StatusCode::OK);
     assert_eq!(status.body, asked.body);
 
+    // Reads run beside the erasure check and commands after it: both are refused, and a read
+    // of what is still stored (the task, not erased yet) answers nothing of it.
     for refused in [
         request("POST", "/tasks", Some("ana"), "application/json", VALID),
         get("/tasks", "ana", ""),
+        get(&format!("/tasks/{task}"), "ana", ""),
         get("/analytics/me", "ana", ""),
+        get("/me/settings", "ana", ""),
     ] {
         let r = send(&api, refused).await;
         assert_eq!(r.status, StatusCode::GONE);
