@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use taskpulse_testkit::{moto_environment, pipeline_on_moto};
 
-use crate::local_stack::{Answer, LocalStack, request};
+use crate::local_stack::{Answer, LocalStack, ON_MOTO, request};
 
 const NEW_TASK: &str = r#"{"title":"Renew passport","priority":"high","plannedAccomplishDate":"2030-01-01T12:00:00Z"}"#;
 
@@ -147,17 +147,7 @@ async fn a_user_erased_during_chaos_traffic_leaves_no_trace_on_moto() {
     let (moto, pipeline) = pipeline_on_moto().await;
     let mut envs = moto_environment(&moto);
     envs.push(("ERASURE_SETTLE_SECONDS", "1".to_owned()));
-    let mut stack = LocalStack::start(
-        &[
-            "--batching-window-ms",
-            "100",
-            "--visibility-timeout-secs",
-            "4",
-            "--concurrency",
-            "2",
-        ],
-        &envs,
-    );
+    let mut stack = LocalStack::start(&ON_MOTO, &envs);
     let mut options = crate::local_stack::small_run(&stack.url);
     options.tasks = 24;
     options.erase = true;

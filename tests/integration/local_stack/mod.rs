@@ -10,7 +10,7 @@ use taskpulse_simulator::{SimulateOptions, run};
 use taskpulse_testkit::{ClosedPort, function_environment, moto_environment, pipeline_on_moto};
 
 use process::run_to_exit;
-pub(crate) use process::{Answer, BINARY, LocalStack, request, send_raw};
+pub(crate) use process::{Answer, BINARY, LocalStack, ON_MOTO, request, send_raw};
 
 /// Runs the binary to completion and checks that it failed (exit status 1) with `message`,
 /// not with a panic.
@@ -93,18 +93,7 @@ async fn the_stack_on_the_sdk_adapters_passes_the_simulator_against_moto() {
     let (moto, _pipeline) = pipeline_on_moto().await;
     let mut envs = moto_environment(&moto);
     envs.push(("CORS_ALLOWED_ORIGINS", DASHBOARD_ORIGIN.to_owned()));
-    let mut stack = LocalStack::start(
-        &[
-            "--batching-window-ms",
-            "100",
-            "--visibility-timeout-secs",
-            "4",
-            // moto answers one request at a time; ten pollers would only queue on it.
-            "--concurrency",
-            "2",
-        ],
-        &envs,
-    );
+    let mut stack = LocalStack::start(&ON_MOTO, &envs);
     let output = stack.output();
     assert!(
         output.contains("backend    aws: the SDK adapters at http://127.0.0.1:"),

@@ -8,6 +8,17 @@ use std::time::{Duration, Instant};
 
 pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_taskpulse");
 
+/// `serve` flags for a stack on moto: short windows keep a test quick, and moto answers one
+/// request at a time, so ten pollers would only queue on it.
+pub(crate) const ON_MOTO: [&str; 6] = [
+    "--batching-window-ms",
+    "100",
+    "--visibility-timeout-secs",
+    "4",
+    "--concurrency",
+    "2",
+];
+
 /// A running `taskpulse serve` process; killed if the test ends without stopping it.
 pub(crate) struct LocalStack {
     child: Child,
