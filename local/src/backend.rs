@@ -17,8 +17,8 @@ use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore, MemoryWorkQue
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
 use taskpulse_app::{
     ApplyTransaction, DeleteCounters, ListPendingOutbox, ListUserDays, LoadProjectionConfig,
-    MoveUserCounters, ReadCounters, RebuildProgress, SaveProjectionConfig, ScanCounters,
-    TaskCommands,
+    MoveUserCounters, ReadCounters, RebuildProgress, RollUpMonths, SaveProjectionConfig,
+    ScanCounters, TaskCommands,
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
@@ -42,6 +42,7 @@ impl<T> TaskTable for T where T: ApiTaskTable + ListPendingOutbox + ErasureTasks
 pub trait AnalyticsTable:
     ApplyTransaction
     + ReadCounters
+    + RollUpMonths
     + ScanCounters
     + DeleteCounters
     + MoveUserCounters
@@ -56,6 +57,7 @@ pub trait AnalyticsTable:
 impl<C> AnalyticsTable for C where
     C: ApplyTransaction
         + ReadCounters
+        + RollUpMonths
         + ScanCounters
         + DeleteCounters
         + MoveUserCounters

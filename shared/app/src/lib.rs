@@ -29,9 +29,9 @@ pub use ports::{
     ListQuery, ListTasks, ListUserDays, LoadErasures, LoadIdempotency, LoadProjectionConfig,
     LoadTask, LoadUserSettings, MAX_WORK_DELAY, MarkEventsPublished, MoveUserCounters,
     PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress,
-    SaveErasure, SaveError, SaveProjectionConfig, SaveTask, SaveUserSettings, ScanCounters,
-    SendWork, StoreError, StoredTask, TaskPage, TaskWrite, TransactionResult, UserSettings,
-    VersionCounters, WriteArchive,
+    RollUpMonths, SaveErasure, SaveError, SaveProjectionConfig, SaveTask, SaveUserSettings,
+    ScanCounters, SendWork, StoreError, StoredMonth, StoredMonths, StoredTask, TaskPage, TaskWrite,
+    TransactionResult, UserSettings, VersionCounters, WriteArchive,
 };
 pub use relay::{RelaySummary, relay_pending};
 pub use tasks::{

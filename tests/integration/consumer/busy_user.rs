@@ -182,6 +182,7 @@ async fn a_day_item_with_every_marker_inline_still_deduplicates() {
             before: InlineMarkers::Full,
         }],
         globals: vec![],
+        months: vec![],
     };
     let first = pipeline.analytics.apply_transaction(&plan).await.unwrap();
     assert!(

@@ -67,7 +67,7 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
             ("!Sub ${TasksTable.Arn}/index/byUser", &["dynamodb:Query"]),
             (
                 "!GetAtt AnalyticsTable.Arn",
-                &["dynamodb:Query", "dynamodb:GetItem"]
+                &["dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"]
             ),
             ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
             ("!GetAtt ErasureQueue.Arn", &["sqs:SendMessage"]),

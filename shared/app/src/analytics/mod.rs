@@ -1,6 +1,7 @@
 //! Use cases of the analytics: apply a batch of events exactly once, and read the counters.
 //! [`plan`] packs a batch into the transactions the store commits.
 
+pub mod history;
 pub mod marker_hints;
 mod periods;
 pub mod plan;
@@ -14,14 +15,16 @@ use taskpulse_domain::analytics::{Counter, EventEffect, Histogram, Scope};
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
+pub use self::history::{History, HistoryRead, read_history};
 pub use self::marker_hints::{InlineMarkersFound, MarkerHints};
 pub use self::periods::{Period, periods};
 pub use self::plan::{
-    GlobalDayWrite, InlineMarkers, MAX_INLINE_MARKERS, PlanLimits, TransactionPlan, UserDayWrite,
-    plan_transactions, plan_transactions_knowing,
+    GlobalDayWrite, InlineMarkers, MAX_INLINE_MARKERS, MonthPartition, MonthWrite, PlanLimits,
+    TransactionPlan, UserDayWrite, plan_transactions, plan_transactions_knowing,
+    plan_with_late_months,
 };
 use crate::backoff::Backoff;
-use crate::ports::{ApplyTransaction, ReadCounters, StoreError, TransactionResult};
+use crate::ports::{ApplyTransaction, RollUpMonths, StoreError, TransactionResult};
 use crate::projections::ProjectionSpec;
 
 /// What became of each event of a batch.
@@ -61,6 +64,20 @@ pub async fn apply_events<'a>(
     limits: &PlanLimits,
     deadline: Instant,
 ) -> BatchOutcome {
+    let today = chrono::Utc::now().date_naive();
+    apply_events_on(store, target, events, limits, deadline, today).await
+}
+
+/// [`apply_events`] on the UTC date `today`, which decides which writes are late (see
+/// `taskpulse_domain::analytics::months`).
+pub async fn apply_events_on<'a>(
+    store: &impl ApplyTransaction,
+    target: ProjectionSpec,
+    events: impl IntoIterator<Item = &'a EventEnvelope>,
+    limits: &PlanLimits,
+    deadline: Instant,
+    today: NaiveDate,
+) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
     let mut pending: Vec<EventEffect> = events
         .into_iter()
@@ -71,7 +88,7 @@ pub async fn apply_events<'a>(
     let own_hints = MarkerHints::default();
     let hints = store.marker_hints().unwrap_or(&own_hints);
     while !pending.is_empty() {
-        let plans = plan_transactions_knowing(
+        let plans = plan_with_late_months(
             target.version,
             &pending,
             limits,
@@ -81,6 +98,7 @@ pub async fn apply_events<'a>(
                 // Random shards spread concurrent consumers over the global day's shards.
                 (random.hash_one(shard_seed) % u64::from(u32::MAX)) as u32
             },
+            today,
         );
         let mut replan: Vec<EventId> = vec![];
         for plan in &plans {
@@ -172,15 +190,18 @@ const GAUGES: [Counter; 3] = [
 ];
 
 /// The report of `scope` in the version `spec`, with the counters its projection defines.
+/// For a month answer, a sealed month within the range is taken whole and its counters are
+/// on the row of its first day (the rows are summed into months).
 pub async fn analytics_report(
-    store: &impl ReadCounters,
+    store: &impl RollUpMonths,
     spec: ProjectionSpec,
     scope: &Scope,
-    from: NaiveDate,
-    to: NaiveDate,
+    read: HistoryRead,
 ) -> Result<AnalyticsReport, StoreError> {
-    // One read from the first day ever: the gauges need every day, the series only the range.
-    let stored = store.read_days(spec.version, scope, None, to).await?;
+    let (from, to) = (read.from, read.to);
+    // Everything through `to`, from the first day ever: the gauges need all of it, the series
+    // only the range. Sealed months stand in for their days where they serve.
+    let stored = read_history(store, spec.version, scope, read).await?;
     let mut open: BTreeMap<Counter, i64> = GAUGES.iter().map(|g| (*g, 0)).collect();
     let mut overdue = 0;
     for (day, counters) in &stored {
@@ -259,6 +280,7 @@ mod tests {
 
     use super::*;
     use crate::memory::MemoryAnalyticsStore;
+    use crate::ports::ReadCounters;
     use crate::projections::ProjectionConfig;
     use crate::tasks::tests::{as_user, commands, new_task};
 

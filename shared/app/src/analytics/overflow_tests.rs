@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::plan::tests::fake_effect;
 use super::*;
 use crate::memory::MemoryAnalyticsStore;
+use crate::ports::ReadCounters;
 use crate::projections::ProjectionConfig;
 
 const DAY: &str = "2026-12-01";

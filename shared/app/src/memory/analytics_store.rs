@@ -11,11 +11,11 @@ use taskpulse_domain::{EventEnvelope, UserId};
 use super::counter_table::Refusal;
 use super::{CounterTable, lock};
 use crate::analytics::MarkerHints;
-use crate::analytics::plan::TransactionPlan;
+use crate::analytics::plan::{MonthPartition, TransactionPlan};
 use crate::ports::{
     ApplyTransaction, DeleteCounters, ListUserDays, LoadProjectionConfig, MoveUserCounters,
-    ReadCounters, RebuildProgress, SaveProjectionConfig, ScanCounters, StoreError,
-    TransactionResult, VersionCounters,
+    ReadCounters, RebuildProgress, RollUpMonths, SaveProjectionConfig, ScanCounters, StoreError,
+    StoredMonths, TransactionResult, VersionCounters,
 };
 use crate::projections::{ProjectionConfig, ProjectionSpec};
 use crate::rebuild::PartitionDone;
@@ -204,6 +204,66 @@ impl RebuildProgress for MemoryAnalyticsStore {
             .entry(version)
             .or_default()
             .insert(done.day, done.clone());
+        Ok(())
+    }
+}
+
+impl RollUpMonths for MemoryAnalyticsStore {
+    fn month_partitions(&self, version: ProjectionVersion, scope: &Scope) -> Vec<MonthPartition> {
+        match scope {
+            Scope::User(user) => vec![MonthPartition::User(user.clone())],
+            Scope::Global => self.with_table(version, |table| {
+                table
+                    .shards()
+                    .into_iter()
+                    .map(MonthPartition::Shard)
+                    .collect()
+            }),
+        }
+    }
+
+    async fn read_months(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        _consistent: bool,
+    ) -> Result<StoredMonths, StoreError> {
+        Ok(self.with_table(version, |table| table.months.read(partition)))
+    }
+
+    async fn read_partition_days(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+        _consistent: bool,
+    ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
+        Ok(self.with_table(version, |table| table.partition_days(partition, from, to)))
+    }
+
+    async fn seal_month(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        month: NaiveDate,
+        add: &BTreeMap<Counter, i64>,
+        late_writes: u64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with_table(version, |table| {
+            table.months.seal(partition, month, add, late_writes)
+        }))
+    }
+
+    async fn mark_sealed_through(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        month: NaiveDate,
+    ) -> Result<(), StoreError> {
+        self.with_table(version, |table| {
+            table.months.mark_sealed_through(partition, month)
+        });
         Ok(())
     }
 }

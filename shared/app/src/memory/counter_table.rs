@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use taskpulse_domain::analytics::{Counter, CounterKey, Scope, add_into};
 use taskpulse_domain::{EventId, UserId};
 
+use super::month_items::MonthItems;
 use crate::analytics::InlineMarkersFound;
+use crate::analytics::plan::MonthPartition;
 use crate::analytics::plan::{InlineMarkers, MAX_INLINE_MARKERS, TransactionPlan};
 use crate::ports::VersionCounters;
 
@@ -24,6 +26,8 @@ pub struct CounterTable {
     globals: HashMap<(NaiveDate, u32), BTreeMap<Counter, i64>>,
     /// Overflow marker items, one per event.
     markers: HashSet<(UserId, NaiveDate, EventId)>,
+    /// Month items and the sealed marks of their partitions.
+    pub(super) months: MonthItems,
 }
 
 /// Why a plan was refused, as DynamoDB's cancellation reasons tell it.
@@ -111,6 +115,9 @@ impl CounterTable {
                 &write.deltas,
             );
         }
+        for write in &plan.months {
+            self.months.late_write(write);
+        }
         Ok(())
     }
 
@@ -165,6 +172,44 @@ impl CounterTable {
         days
     }
 
+    /// The day items of one partition (a user's, or one shard of everyone's) from `from` (or
+    /// the first) through `to`.
+    pub fn partition_days(
+        &self,
+        partition: &MonthPartition,
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+    ) -> BTreeMap<NaiveDate, BTreeMap<Counter, i64>> {
+        let in_range = |day: &NaiveDate| from.is_none_or(|from| *day >= from) && *day <= to;
+        match partition {
+            MonthPartition::User(user) => self
+                .users
+                .iter()
+                .filter(|((owner, day), _)| owner == user && in_range(day))
+                .map(|((_, day), item)| (*day, item.counters.clone()))
+                .collect(),
+            MonthPartition::Shard(shard) => self
+                .globals
+                .iter()
+                .filter(|((day, s), _)| s == shard && in_range(day))
+                .map(|((day, _), counters)| (*day, counters.clone()))
+                .collect(),
+        }
+    }
+
+    /// The shards everyone's counters are kept in.
+    pub fn shards(&self) -> Vec<u32> {
+        let mut shards: Vec<u32> = self
+            .globals
+            .keys()
+            .map(|(_, shard)| *shard)
+            .chain(self.months.shards())
+            .collect();
+        shards.sort_unstable();
+        shards.dedup();
+        shards
+    }
+
     /// Every item's counters, global shards summed per day.
     pub fn scan(&self) -> VersionCounters {
         let mut all = VersionCounters::new();
@@ -214,7 +259,8 @@ impl CounterTable {
         for key in &markers {
             self.markers.remove(key);
         }
-        users.len() + globals.len() + markers.len()
+        let done = users.len() + globals.len() + markers.len();
+        done + self.months.delete(limit - done)
     }
 
     /// The days `user` has a day item for, after `after`, in order, at most `limit`.
@@ -260,11 +306,15 @@ impl CounterTable {
             self.markers.remove(&(from.clone(), *day, *event));
             self.markers.insert((to.clone(), *day, *event));
         }
-        days.len() + markers.len()
+        let done = days.len() + markers.len();
+        done + self.months.move_user(from, to, limit - done)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.globals.is_empty() && self.markers.is_empty()
+        self.users.is_empty()
+            && self.globals.is_empty()
+            && self.markers.is_empty()
+            && self.months.is_empty()
     }
 
     /// Whether `event` is marked applied, inline or by an overflow marker.

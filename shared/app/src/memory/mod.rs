@@ -7,6 +7,7 @@ mod archive;
 mod archive_days;
 mod counter_table;
 mod event_queue;
+mod month_items;
 mod task_store;
 mod work_queue;
 

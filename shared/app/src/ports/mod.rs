@@ -4,6 +4,7 @@
 mod analytics;
 mod archive;
 mod erasure;
+mod months;
 mod projections;
 mod settings;
 mod tasks;
@@ -12,6 +13,7 @@ mod work_queue;
 pub use analytics::*;
 pub use archive::*;
 pub use erasure::*;
+pub use months::*;
 pub use projections::*;
 pub use settings::*;
 pub use tasks::*;

@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
 use super::ProjectionConfig;
-use crate::analytics::plan::TransactionPlan;
+use crate::analytics::plan::{MonthPartition, TransactionPlan};
 use crate::ports::{
-    ApplyTransaction, LoadProjectionConfig, ReadCounters, StoreError, TransactionResult,
+    ApplyTransaction, LoadProjectionConfig, ReadCounters, RollUpMonths, StoreError, StoredMonths,
+    TransactionResult,
 };
 
 /// How stale a reader's view of the configuration may be. A rebuild waits this long (plus the
@@ -73,6 +74,58 @@ impl<S: ReadCounters> ReadCounters for CachedProjectionConfig<S> {
         to: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
         self.store.read_days(version, scope, from, to).await
+    }
+}
+
+impl<S: RollUpMonths> RollUpMonths for CachedProjectionConfig<S> {
+    fn month_partitions(&self, version: ProjectionVersion, scope: &Scope) -> Vec<MonthPartition> {
+        self.store.month_partitions(version, scope)
+    }
+
+    async fn read_months(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        consistent: bool,
+    ) -> Result<StoredMonths, StoreError> {
+        self.store.read_months(version, partition, consistent).await
+    }
+
+    async fn read_partition_days(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+        consistent: bool,
+    ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
+        self.store
+            .read_partition_days(version, partition, from, to, consistent)
+            .await
+    }
+
+    async fn seal_month(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        month: NaiveDate,
+        add: &BTreeMap<Counter, i64>,
+        late_writes: u64,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .seal_month(version, partition, month, add, late_writes)
+            .await
+    }
+
+    async fn mark_sealed_through(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        month: NaiveDate,
+    ) -> Result<(), StoreError> {
+        self.store
+            .mark_sealed_through(version, partition, month)
+            .await
     }
 }
 

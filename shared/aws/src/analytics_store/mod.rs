@@ -11,6 +11,7 @@
 //! which events were applied before; a set that is not as the placement assumed is reported
 //! with its size, to plan again.
 
+mod months;
 mod moves;
 mod user_days;
 mod writes;
@@ -105,6 +106,24 @@ pub struct DynamoAnalyticsStore<W = Client> {
     hints: Arc<MarkerHints>,
 }
 
+/// The counters an item holds (its other attributes left out).
+pub(super) fn counters_of(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<BTreeMap<Counter, i64>, StoreError> {
+    let mut counters = BTreeMap::new();
+    for (name, value) in item {
+        if let Some(counter) = Counter::from_name(name) {
+            let number = value
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse::<i64>().ok())
+                .ok_or_else(|| rejected(format!("counter {name} is not an integer")))?;
+            *counters.entry(counter).or_default() += number;
+        }
+    }
+    Ok(counters)
+}
+
 pub(crate) fn rejected(error: impl std::fmt::Display) -> StoreError {
     StoreError::Rejected(error.to_string())
 }
@@ -192,6 +211,14 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
             items.push(writes::global_update(&self.table, key, &write.deltas)?);
             actions.push(Action::Global);
         }
+        for write in &plan.months {
+            let key = (
+                self.month_partition_key(plan.version, &write.partition),
+                keys::month_sort_key(write.month),
+            );
+            items.push(writes::month_update(&self.table, key, &write.deltas)?);
+            actions.push(Action::Month);
+        }
         Ok((items, actions))
     }
 }
@@ -243,7 +270,7 @@ impl<W: TransactWrites> ApplyTransaction for DynamoAnalyticsStore<W> {
                     }
                 }
                 Action::Marker(event) => duplicates.push(event),
-                Action::Global => {}
+                Action::Global | Action::Month => {}
             }
         }
         if !duplicates.is_empty() {
@@ -292,7 +319,7 @@ impl<W: TransactWrites> ReadCounters for DynamoAnalyticsStore<W> {
         // Everyone's analytics read every global shard: one after another, their round trips
         // would add up.
         let mut reads = stream::iter(partitions)
-            .map(|partition| self.read_partition(partition, lower, upper))
+            .map(|partition| self.read_partition(partition, lower, upper, false))
             .buffer_unordered(PARTITION_READS_AT_ONCE);
         let mut days: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
         while let Some(partition_days) = reads.next().await {
@@ -311,6 +338,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
         partition: String,
         lower: &str,
         upper: &str,
+        consistent: bool,
     ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
         // Whole items: the due gauges' names are not known before they are read, and a query is
         // billed on whole items whatever it returns. The applied-event sets are skipped below.
@@ -323,6 +351,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
             .expression_attribute_values(":pk", AttributeValue::S(partition))
             .expression_attribute_values(":lower", AttributeValue::S(lower.to_owned()))
             .expression_attribute_values(":upper", AttributeValue::S(upper.to_owned()))
+            .consistent_read(consistent)
             .into_paginator()
             .items()
             .send();
@@ -335,17 +364,7 @@ impl<W: TransactWrites> DynamoAnalyticsStore<W> {
             else {
                 continue;
             };
-            let counters = days.entry(day).or_default();
-            for (name, value) in &item {
-                if let Some(counter) = Counter::from_name(name) {
-                    let number = value
-                        .as_n()
-                        .ok()
-                        .and_then(|n| n.parse::<i64>().ok())
-                        .ok_or_else(|| rejected(format!("counter {name} is not an integer")))?;
-                    *counters.entry(counter).or_default() += number;
-                }
-            }
+            add_into(days.entry(day).or_default(), &counters_of(&item)?);
         }
         Ok(days)
     }

@@ -4,7 +4,7 @@
 //! markers, conditional on none of the write's events being in the inline set and on the set
 //! holding what the plan's placement assumed (`InlineMarkers`), returning the old item when
 //! the condition fails; then one `Put` per overflow marker, conditional on its not existing.
-//! Per global day one `Update` of one shard.
+//! Per global day one `Update` of one shard; per month item a late write reaches, one `Update`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -19,7 +19,7 @@ use taskpulse_domain::EventId;
 use taskpulse_domain::analytics::{Counter, ProjectionVersion};
 
 use super::rejected;
-use crate::keys::{self, APPLIED_EVENTS, PK, key_attributes};
+use crate::keys::{self, APPLIED_EVENTS, MONTH_LATE_WRITES, PK, key_attributes};
 
 /// What each action of a transaction is, in request order, to read its cancellation reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,7 @@ pub(super) enum Action {
     /// The overflow marker of an event.
     Marker(EventId),
     Global,
+    Month,
 }
 
 pub(super) fn event_blob(id: EventId) -> Blob {
@@ -179,4 +180,35 @@ pub(super) fn inline_set(item: &HashMap<String, AttributeValue>) -> HashSet<Vec<
         .and_then(|v| v.as_bs().ok())
         .map(|set| set.iter().map(|b| b.as_ref().to_vec()).collect())
         .unwrap_or_default()
+}
+
+/// The late rule's update of a month item: its deltas added and one more late write counted
+/// (unconditional: the day item's update in the same transaction carries the dedupe).
+pub(super) fn month_update(
+    table: &str,
+    key: (String, String),
+    deltas: &BTreeMap<Counter, i64>,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut names = HashMap::from([("#late".to_owned(), MONTH_LATE_WRITES.to_owned())]);
+    let mut values = HashMap::from([(":one".to_owned(), AttributeValue::N("1".to_owned()))]);
+    let mut clauses = add_deltas(deltas, &mut names, &mut values);
+    clauses.push("#late :one".to_owned());
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key_attributes(key)))
+        .update_expression(format!("ADD {}", clauses.join(", ")))
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .build()
+        .map_err(rejected)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// `ADD` clauses for counter deltas, for the seal's update too.
+pub(super) fn add_counter_deltas(
+    deltas: &BTreeMap<Counter, i64>,
+    names: &mut HashMap<String, String>,
+    values: &mut HashMap<String, AttributeValue>,
+) -> Vec<String> {
+    add_deltas(deltas, names, values)
 }

@@ -144,3 +144,35 @@ pub fn applied_marker_key(
         ),
     )
 }
+
+/// What the sort keys of month items start with (`MONTH#2026-11`); the sealed mark of the
+/// partition sorts after every month (`MONTH#SEALED`), so one `Query` reads both.
+pub const MONTH_PREFIX: &str = "MONTH#";
+const SEALED_MARK: &str = "MONTH#SEALED";
+/// Attributes of a month item: the late writes it took, and whether it is sealed.
+pub const MONTH_LATE_WRITES: &str = "lateWrites";
+pub const MONTH_SEALED: &str = "sealed";
+/// Attribute of the sealed mark: the last month sealed (`2026-11`).
+pub const SEALED_THROUGH: &str = "through";
+
+pub fn month_sort_key(month: NaiveDate) -> String {
+    format!("{MONTH_PREFIX}{}", month.format("%Y-%m"))
+}
+
+/// The first day of the month a month item's sort key (or a sealed mark's `through`) names.
+pub fn parse_month(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d").ok()
+}
+
+pub fn parse_month_sort_key(raw: &str) -> Option<NaiveDate> {
+    parse_month(raw.strip_prefix(MONTH_PREFIX)?)
+}
+
+pub fn sealed_mark_sort_key() -> &'static str {
+    SEALED_MARK
+}
+
+/// `through`'s text: the month, as month sort keys name it.
+pub fn month_text(month: NaiveDate) -> String {
+    month.format("%Y-%m").to_string()
+}

@@ -13,6 +13,7 @@
 mod calendar;
 mod counter;
 mod histogram;
+pub mod months;
 mod projection;
 
 pub use calendar::Granularity;

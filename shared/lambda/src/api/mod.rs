@@ -32,8 +32,8 @@ use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use taskpulse_app::tasks::CommandStore;
 use taskpulse_app::{
-    LoadErasures, LoadProjectionConfig, PublishEvents, ReadCounters, SaveErasure, SaveUserSettings,
-    SendWork, TaskCommands,
+    LoadErasures, LoadProjectionConfig, PublishEvents, ReadCounters, RollUpMonths, SaveErasure,
+    SaveUserSettings, SendWork, TaskCommands,
 };
 
 pub use analytics::ANALYTICS_READ_SCOPE;
@@ -140,7 +140,7 @@ impl<S, P, R, W> Api<S, P, R, W>
 where
     S: ApiTaskTable,
     P: PublishEvents,
-    R: ReadCounters + LoadProjectionConfig,
+    R: ReadCounters + RollUpMonths + LoadProjectionConfig,
     W: SendWork,
 {
     pub fn new(commands: TaskCommands<S, P>, analytics: R, erasure_work: W) -> Self {

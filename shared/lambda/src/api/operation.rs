@@ -6,7 +6,7 @@ use http::Method;
 use lambda_http::{Body, Request, Response};
 use taskpulse_app::{
     CommandContext, ListQuery, LoadProjectionConfig, NewTask, PublishEvents, ReadCounters,
-    SendWork, UserSettings,
+    RollUpMonths, SendWork, UserSettings,
 };
 use taskpulse_domain::{TaskCommand, TaskId, UserId};
 
@@ -87,7 +87,7 @@ impl<S, P, R, W> Api<S, P, R, W>
 where
     S: ApiTaskTable,
     P: PublishEvents,
-    R: ReadCounters + LoadProjectionConfig,
+    R: ReadCounters + RollUpMonths + LoadProjectionConfig,
     W: SendWork,
 {
     /// Refuses an erased caller (`410`), then runs the operation. An erased identity stores

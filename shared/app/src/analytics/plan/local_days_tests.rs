@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use taskpulse_domain::analytics::{
-    Counter, CounterKey, Projection, ProjectionVersion, Scope, add_into,
+    Counter, CounterKey, Granularity, Projection, ProjectionVersion, Scope, add_into,
 };
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
@@ -20,7 +20,7 @@ use taskpulse_domain::{
 use uuid::Uuid;
 
 use super::{PlanLimits, plan_transactions};
-use crate::analytics::{analytics_report, apply_events};
+use crate::analytics::{HistoryRead, analytics_report, apply_events};
 use crate::memory::MemoryAnalyticsStore;
 use crate::ports::ScanCounters;
 use crate::projections::ProjectionSpec;
@@ -295,7 +295,13 @@ proptest! {
             let scopes = (0..ZONES.len()).map(|o| Scope::User(user(o))).chain([Scope::Global]);
             for scope in scopes {
                 for day in report_days() {
-                    let report = analytics_report(&store, spec, &scope, day, day).await.unwrap();
+                    let read = HistoryRead {
+                        from: day,
+                        to: day,
+                        granularity: Granularity::Day,
+                        today: Utc::now().date_naive(),
+                    };
+                    let report = analytics_report(&store, spec, &scope, read).await.unwrap();
                     let expected = overdue_recount(&plans, &scope, day);
                     overdue.push((scope.clone(), day, report.overdue, Some(expected)));
                 }

@@ -24,6 +24,10 @@ use taskpulse_domain::analytics::{
 };
 use taskpulse_domain::{EventId, UserId};
 
+pub use self::late::{MonthPartition, MonthWrite, plan_with_late_months};
+
+mod late;
+
 /// DynamoDB takes at most 100 actions per `TransactWriteItems`.
 pub const MAX_TRANSACTION_ACTIONS: usize = 100;
 /// Events guarded by one item update: bounds its condition expression (4 KB).
@@ -132,23 +136,27 @@ pub struct GlobalDayWrite {
     pub deltas: BTreeMap<Counter, i64>,
 }
 
-/// One `TransactWriteItems`: user items first, then global shards, all of one projection
-/// version.
+/// One `TransactWriteItems`: user items first, then global shards, then the month items late
+/// writes update, all of one projection version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionPlan {
     pub version: ProjectionVersion,
     pub users: Vec<UserDayWrite>,
     pub globals: Vec<GlobalDayWrite>,
+    /// Empty unless a write is late ([`plan_with_late_months`]).
+    pub months: Vec<MonthWrite>,
 }
 
 impl TransactionPlan {
-    /// Actions of the transaction: user day updates, overflow marker puts, global updates.
+    /// Actions of the transaction: user day updates, overflow marker puts, global updates,
+    /// month updates.
     pub fn item_count(&self) -> usize {
         self.users
             .iter()
             .map(UserDayWrite::action_count)
             .sum::<usize>()
             + self.globals.len()
+            + self.months.len()
     }
 
     pub fn events(&self) -> impl Iterator<Item = EventId> + '_ {
@@ -325,6 +333,7 @@ pub fn plan_transactions_knowing(
             version,
             users: tx.users,
             globals,
+            months: vec![],
         });
     }
     plans

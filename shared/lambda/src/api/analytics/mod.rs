@@ -7,7 +7,8 @@
 use chrono::{NaiveDate, Utc};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use taskpulse_app::{LoadProjectionConfig, LoadUserSettings, ReadCounters, analytics_report};
+use taskpulse_app::analytics::HistoryRead;
+use taskpulse_app::{LoadProjectionConfig, LoadUserSettings, RollUpMonths, analytics_report};
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::Scope;
 
@@ -71,7 +72,7 @@ impl AnalyticsRequest {
     }
 }
 
-impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P, R, W> {
+impl<S: LoadUserSettings, P, R: RollUpMonths + LoadProjectionConfig, W> Api<S, P, R, W> {
     pub(super) async fn analytics_report(
         &self,
         request: AnalyticsRequest,
@@ -87,8 +88,14 @@ impl<S: LoadUserSettings, P, R: ReadCounters + LoadProjectionConfig, W> Api<S, P
         let local_days = active.projection.counts_local_days();
         let today = self.today_of(parameters, &scope, local_days).await?;
         let query = parameters.range(today)?;
-        let report =
-            analytics_report(&self.analytics, active, &scope, query.from, query.to).await?;
+        let read = HistoryRead {
+            from: query.from,
+            to: query.to,
+            granularity: query.granularity,
+            // The UTC date decides which months are sealed, whoever's days the range is in.
+            today: chrono::Utc::now().date_naive(),
+        };
+        let report = analytics_report(&self.analytics, active, &scope, read).await?;
         let view = AnalyticsView::new(&scope, active.version, &report, query.granularity);
         let body = serde_json::to_string(&view).map_err(|error| {
             tracing::error!(%error, "an analytics answer could not be serialised");

@@ -1,0 +1,279 @@
+use std::time::Duration;
+
+use taskpulse_domain::UserId;
+use taskpulse_domain::analytics::Projection;
+
+use super::*;
+use crate::analytics::{AnalyticsReport, PlanLimits, analytics_report, apply_events_on, periods};
+use crate::memory::MemoryAnalyticsStore;
+use crate::projections::ProjectionSpec;
+use crate::test_events::history;
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+const SPEC: ProjectionSpec = ProjectionSpec {
+    version: ProjectionVersion::FIRST,
+    projection: Projection::TasksV3,
+};
+
+fn read(from: &str, to: &str, granularity: Granularity, today: &str) -> HistoryRead {
+    HistoryRead {
+        from: day(from),
+        to: day(to),
+        granularity,
+        today: day(today),
+    }
+}
+
+fn sealed(through: &str, months: &[&str]) -> StoredMonths {
+    StoredMonths {
+        months: months
+            .iter()
+            .map(|m| (day(m), Default::default()))
+            .collect(),
+        sealed_through: Some(day(through)),
+    }
+}
+
+#[test]
+fn nothing_sealed_reads_every_day() {
+    let read = read("2026-01-01", "2026-12-07", Granularity::Month, "2026-12-07");
+    let (months, runs) = plan_reads(&StoredMonths::default(), read);
+    assert!(months.is_empty());
+    assert_eq!(runs, [(None, day("2026-12-07"))]);
+}
+
+#[test]
+fn a_month_answer_takes_sealed_months_whole_and_reads_the_days_after_them() {
+    let stored = sealed(
+        "2026-10-01",
+        &["2025-12-01", "2026-01-01", "2026-06-01", "2026-10-01"],
+    );
+    let read = read("2026-01-01", "2026-12-07", Granularity::Month, "2026-12-07");
+    let (months, runs) = plan_reads(&stored, read);
+    assert_eq!(
+        months,
+        [
+            day("2025-12-01"),
+            day("2026-01-01"),
+            day("2026-06-01"),
+            day("2026-10-01")
+        ]
+    );
+    assert_eq!(runs, [(Some(day("2026-11-01")), day("2026-12-07"))]);
+}
+
+#[test]
+fn a_day_answer_takes_only_the_months_before_its_range() {
+    let stored = sealed("2026-10-01", &["2025-12-01", "2026-03-01", "2026-06-01"]);
+    // From mid-March: March is read as days (the gauges need its days before the 10th).
+    let read = read("2026-03-10", "2026-12-07", Granularity::Day, "2026-12-07");
+    let (months, runs) = plan_reads(&stored, read);
+    assert_eq!(months, [day("2025-12-01")]);
+    assert_eq!(runs, [(Some(day("2026-03-01")), day("2026-12-07"))]);
+    // A month answer starting mid-month reads that month as days, then takes the rest whole.
+    let read = HistoryRead {
+        granularity: Granularity::Month,
+        ..read
+    };
+    let (months, runs) = plan_reads(&stored, read);
+    assert_eq!(months, [day("2025-12-01"), day("2026-06-01")]);
+    assert_eq!(
+        runs,
+        [
+            (Some(day("2026-03-01")), day("2026-05-31")),
+            (Some(day("2026-11-01")), day("2026-12-07"))
+        ]
+    );
+    // A range ending inside a sealed month reads that month's days up to its end.
+    let read = HistoryRead {
+        to: day("2026-06-15"),
+        ..read
+    };
+    let (months, runs) = plan_reads(&stored, read);
+    assert_eq!(months, [day("2025-12-01")]);
+    assert_eq!(runs, [(Some(day("2026-03-01")), day("2026-06-15"))]);
+}
+
+/// Applies `events` on `today`, as a consumer would that day.
+async fn deliver(
+    store: &MemoryAnalyticsStore,
+    events: &[taskpulse_domain::EventEnvelope],
+    today: &str,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let outcome = apply_events_on(
+        store,
+        SPEC,
+        events,
+        &PlanLimits::default(),
+        deadline,
+        day(today),
+    )
+    .await;
+    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+}
+
+/// What a report answers, without the order of its parts mattering.
+fn answer(report: &AnalyticsReport, granularity: Granularity) -> String {
+    let rows: Vec<String> = periods(report, granularity)
+        .iter()
+        .map(|p| format!("{} {:?}", p.label, p.counters))
+        .collect();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{}",
+        report.totals,
+        report.open,
+        report.overdue,
+        report.histograms,
+        rows.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn reports_over_sealed_months_answer_what_days_alone_answer_with_late_writes_on_both_sides_of_every_seal()
+ {
+    // Four months of events (2026-11-28 to 2027-03-27), delivered shuffled in four parts on
+    // later and later days: each part is timely for its last months and late for the others,
+    // and every read in between seals what has become sealable.
+    let mut events = history(240, 120);
+    let mut seed = 7u64;
+    for i in (1..events.len()).rev() {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        events.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    let rolled = MemoryAnalyticsStore::default();
+    let days_only = MemoryAnalyticsStore::default();
+    let parts: Vec<&[taskpulse_domain::EventEnvelope]> =
+        events.chunks(events.len() / 4 + 1).collect();
+    let todays = ["2027-01-10", "2027-02-20", "2027-04-30", "2027-06-01"];
+    let scopes = [
+        Scope::User(UserId::parse("user-0").unwrap()),
+        Scope::User(UserId::parse("user-2").unwrap()),
+        Scope::Global,
+    ];
+    for (part, today) in parts.iter().zip(todays) {
+        deliver(&rolled, part, today).await;
+        // The reference never has a late write nor a sealable month.
+        deliver(&days_only, part, "2026-11-01").await;
+        for scope in &scopes {
+            let read = read("2026-11-01", "2027-03-31", Granularity::Month, today);
+            analytics_report(&rolled, SPEC, scope, read).await.unwrap();
+        }
+    }
+    let ranges = [
+        ("2026-11-01", "2027-03-31", Granularity::Month),
+        ("2026-12-15", "2027-03-10", Granularity::Month),
+        ("2027-01-01", "2027-03-27", Granularity::Day),
+        ("2026-12-20", "2027-02-14", Granularity::Week),
+        ("2027-02-01", "2027-02-28", Granularity::Month),
+    ];
+    for scope in &scopes {
+        for (from, to, granularity) in ranges {
+            let report = analytics_report(
+                &rolled,
+                SPEC,
+                scope,
+                read(from, to, granularity, "2027-06-01"),
+            )
+            .await
+            .unwrap();
+            let reference = analytics_report(
+                &days_only,
+                SPEC,
+                scope,
+                read(from, to, granularity, "2026-11-01"),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                answer(&report, granularity),
+                answer(&reference, granularity),
+                "{scope:?} {from}..{to} by {granularity:?}"
+            );
+        }
+    }
+    // The reads above did take months whole: every month through February is sealed.
+    for partition in rolled.month_partitions(SPEC.version, &Scope::Global) {
+        let stored = rolled
+            .read_months(SPEC.version, &partition, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.sealed_through,
+            Some(day("2027-04-01")),
+            "{partition:?}"
+        );
+    }
+    let user = MonthPartition::User(UserId::parse("user-0").unwrap());
+    let stored = rolled.read_months(SPEC.version, &user, true).await.unwrap();
+    assert!(stored.months.values().all(|m| m.sealed), "{stored:?}");
+    assert!(
+        stored.months.values().any(|m| m.late_writes > 0),
+        "{stored:?}"
+    );
+    let whole = read("2026-11-01", "2027-03-31", Granularity::Month, "2027-06-01");
+    assert_eq!(plan_reads(&stored, whole).1, [], "five months, no day read");
+}
+
+#[tokio::test]
+async fn a_late_write_between_the_reads_of_a_seal_refuses_it_and_the_next_read_seals() {
+    let events = history(30, 10);
+    let store = MemoryAnalyticsStore::default();
+    let month = day("2026-11-01");
+    let in_november =
+        |e: &&taskpulse_domain::EventEnvelope| month_of(e.occurred_at.date_naive()) == month;
+    let (early, late): (Vec<_>, Vec<_>) = events
+        .iter()
+        .cloned()
+        .partition(|e| e.event_id.as_uuid().as_u128() % 2 == 0);
+    deliver(&store, &early, "2026-12-05").await;
+    let owner = late
+        .iter()
+        .find(in_november)
+        .expect("a late November event")
+        .user_id
+        .clone();
+    let user = MonthPartition::User(owner);
+    // The sealer read the month item before the late writes landed: none counted then.
+    let before = store.read_months(SPEC.version, &user, true).await.unwrap();
+    assert!(before.months.is_empty(), "{before:?}");
+    deliver(&store, &late, "2027-01-20").await;
+    let after = store.read_months(SPEC.version, &user, true).await.unwrap();
+    assert!(after.months[&month].late_writes >= 1, "{after:?}");
+    let sealed_on_stale_count = store
+        .seal_month(SPEC.version, &user, month, &BTreeMap::new(), 0)
+        .await
+        .unwrap();
+    assert!(
+        !sealed_on_stale_count,
+        "a seal on a stale count went through"
+    );
+    // A seal from fresh reads goes through, and the month then holds the sum of its days.
+    assert!(
+        seal(&store, SPEC.version, &user, day("2027-01-20"))
+            .await
+            .unwrap()
+            >= 1
+    );
+    let stored = store.read_months(SPEC.version, &user, true).await.unwrap();
+    assert_eq!(stored.sealed_through, Some(day("2026-12-01")));
+    let days = store
+        .read_partition_days(SPEC.version, &user, None, day("2026-11-30"), true)
+        .await
+        .unwrap();
+    let mut sum = BTreeMap::new();
+    for (d, counters) in &days {
+        add_into(&mut sum, &month_deltas(*d, counters));
+    }
+    sum.retain(|_, v| *v != 0);
+    let mut sealed_month = stored.months[&month].counters.clone();
+    sealed_month.retain(|_, v| *v != 0);
+    assert!(stored.months[&month].sealed);
+    assert!(!sum.is_empty());
+    assert_eq!(sealed_month, sum);
+}
