@@ -6,6 +6,7 @@
 mod busy_user;
 mod deliveries;
 mod faults;
+mod months;
 mod poison;
 
 use serde_json::{Value, json};
