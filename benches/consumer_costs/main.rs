@@ -269,6 +269,11 @@ async fn naive(events: &[EventEnvelope], redeliver: &[EventEnvelope]) -> (usize,
 
 #[tokio::main]
 async fn main() {
+    // `cargo bench --bench consumer_costs -- reads`: the read units alone (no moto, seconds).
+    if std::env::args().any(|arg| arg == "reads") {
+        busy_user::year_of_reads().await;
+        return;
+    }
     let mut events = HistoryShape::workload(400, 400, 3).generate().events;
     shuffle(&mut events, 11);
     let created = events

@@ -62,11 +62,13 @@ impl Operation {
         })
     }
 
-    /// Whether it only reads: nothing it does needs to wait for the erasure check.
+    /// Whether it only reads: nothing it does needs to wait for the erasure check. An
+    /// analytics read may seal months (it writes to the caller's partition), so it waits, as
+    /// a command does: an erased identity must have nothing written under it.
     fn only_reads(&self) -> bool {
         matches!(
             self,
-            Self::ListTasks(..) | Self::GetTask(..) | Self::Analytics(_) | Self::GetSettings(_)
+            Self::ListTasks(..) | Self::GetTask(..) | Self::GetSettings(_)
         )
     }
 

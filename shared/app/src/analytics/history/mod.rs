@@ -105,6 +105,11 @@ pub async fn seal(
     let days = store
         .read_partition_days(version, partition, first, month_end(last), true)
         .await?;
+    if days.is_empty() && stored.months.is_empty() && stored.sealed_through.is_none() {
+        // Nothing to seal yet: a partition with no item before the months in reach gets no
+        // sealed mark either (a reader with no history writes nothing).
+        return Ok(0);
+    }
     let mut sums: BTreeMap<NaiveDate, BTreeMap<Counter, i64>> = BTreeMap::new();
     for (day, counters) in &days {
         add_into(
