@@ -17,7 +17,7 @@ use taskpulse_app::memory::MemoryAnalyticsStore;
 use taskpulse_app::projections::{ProjectionConfig, ProjectionSpec};
 use taskpulse_app::{
     ApplyTransaction, MarkerHints, PlanLimits, ReadCounters, StoreError, TransactionResult,
-    apply_events,
+    analytics::apply_events_on,
 };
 use taskpulse_aws::capacity::{item_size, query_read_units_paged, transactional_write_units};
 use taskpulse_aws::keys;
@@ -28,56 +28,10 @@ use uuid::Uuid;
 
 type Item = HashMap<String, AttributeValue>;
 
-/// Read units of a month answer over five years once its months are sealed: one `Query` of
-/// the 60 month items and the sealed mark, one of the days not yet sealed (at most the month
-/// in progress and the 16 days a month waits after its end: 47 day items).
-fn sealed_months_read(
-    user: &UserId,
-    days: &[(NaiveDate, std::collections::BTreeMap<Counter, i64>)],
-    per_day: usize,
-    inline_cap: usize,
-) -> f64 {
-    use taskpulse_domain::analytics::months::{month_deltas, month_of};
-    let mut months: std::collections::BTreeMap<
-        NaiveDate,
-        std::collections::BTreeMap<Counter, i64>,
-    > = Default::default();
-    for (day, counters) in days.iter().skip(47) {
-        taskpulse_domain::analytics::add_into(
-            months.entry(month_of(*day)).or_default(),
-            &month_deltas(*day, counters),
-        );
-    }
-    let partition = keys::counter_user_partition(ProjectionVersion::FIRST, user);
-    let month_items = months.iter().take(60).map(|(month, counters)| {
-        let mut item = with_counters(
-            keys::key_attributes((partition.clone(), keys::month_sort_key(*month))),
-            counters,
-        );
-        item.insert(keys::MONTH_SEALED.to_owned(), AttributeValue::Bool(true));
-        item.insert(
-            keys::MONTH_LATE_WRITES.to_owned(),
-            AttributeValue::N("1".into()),
-        );
-        item_size(&item)
-    });
-    let mut mark = keys::key_attributes((partition.clone(), keys::sealed_mark_sort_key().into()));
-    mark.insert(
-        keys::SEALED_THROUGH.to_owned(),
-        AttributeValue::S("2026-10".into()),
-    );
-    let month_query = query_read_units_paged(month_items.chain([item_size(&mark)]), false);
-    let tail = days
-        .iter()
-        .take(47)
-        .map(|(day, counters)| day_item_size(user, *day, counters, per_day.min(inline_cap)));
-    month_query + query_read_units_paged(tail, false)
-}
-
 /// DynamoDB refuses an item larger than this.
 const MAX_ITEM_BYTES: usize = 400 * 1024;
 
-fn with_counters(mut item: Item, counters: &std::collections::BTreeMap<Counter, i64>) -> Item {
+pub fn with_counters(mut item: Item, counters: &std::collections::BTreeMap<Counter, i64>) -> Item {
     for (counter, value) in counters {
         item.insert(
             counter.name().into_owned(),
@@ -206,6 +160,12 @@ impl ApplyTransaction for PricedTable {
                 priced.units += units;
                 priced.old_units += units;
             }
+            for write in &plan.months {
+                let units =
+                    transactional_write_units(super::months::month_item_size(table, plan, write));
+                priced.units += units;
+                priced.old_units += units;
+            }
         });
         Ok(result)
     }
@@ -214,6 +174,17 @@ impl ApplyTransaction for PricedTable {
 impl PricedTable {
     /// Applies `events` in batches of `batch_size`; returns events applied and failed.
     pub async fn deliver(&self, events: &[EventEnvelope], batch_size: usize) -> (usize, usize) {
+        let today = chrono::Utc::now().date_naive();
+        self.deliver_on(events, batch_size, today).await
+    }
+
+    /// [`Self::deliver`] by a consumer running on the UTC date `today`.
+    pub async fn deliver_on(
+        &self,
+        events: &[EventEnvelope],
+        batch_size: usize,
+        today: NaiveDate,
+    ) -> (usize, usize) {
         let target = ProjectionSpec {
             projection: self.projection,
             ..ProjectionConfig::initial().active
@@ -221,7 +192,8 @@ impl PricedTable {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
         let (mut applied, mut failed) = (0, 0);
         for batch in events.chunks(batch_size) {
-            let outcome = apply_events(self, target, batch, &PlanLimits::default(), deadline).await;
+            let outcome =
+                apply_events_on(self, target, batch, &PlanLimits::default(), deadline, today).await;
             applied += outcome.applied.len();
             failed += outcome.failed.len();
         }
@@ -355,7 +327,7 @@ pub async fn year_of_reads() {
         let (after, before, floor) = year_of_reads_of(&user, &days_back(366), per_day, cap);
         // A month answer over five years reads every day of them (rows are sums of days).
         let (five_years, _, _) = year_of_reads_of(&user, &days_back(1_830), per_day, cap);
-        let months = sealed_months_read(&user, &days_back(1_830), per_day, cap);
+        let months = super::months::sealed_months_read(&user, &days_back(1_830), per_day, cap);
         println!(
             "| {projection} | {per_day} | {before} | {after} | {floor} | {five_years} | {months} |"
         );

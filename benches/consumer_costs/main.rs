@@ -12,6 +12,7 @@
 //! Run: `cargo bench --bench consumer_costs`. Results are recorded in `docs/benchmarks.md`.
 
 mod busy_user;
+mod months;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -269,9 +270,11 @@ async fn naive(events: &[EventEnvelope], redeliver: &[EventEnvelope]) -> (usize,
 
 #[tokio::main]
 async fn main() {
-    // `cargo bench --bench consumer_costs -- reads`: the read units alone (no moto, seconds).
-    if std::env::args().any(|arg| arg == "reads") {
+    // `cargo bench --bench consumer_costs -- months`: read units and the late rule's write
+    // units alone (no moto, seconds).
+    if std::env::args().any(|arg| arg == "months") {
         busy_user::year_of_reads().await;
+        months::late_writes_priced().await;
         return;
     }
     let mut events = HistoryShape::workload(400, 400, 3).generate().events;
@@ -349,6 +352,7 @@ async fn main() {
     busy_user_on_moto().await;
     busy_user::busy_user_priced().await;
     busy_user::year_of_reads().await;
+    months::late_writes_priced().await;
 }
 
 /// A user's zone, spread over six by the user id.

@@ -15,7 +15,7 @@ use taskpulse_domain::analytics::{Counter, EventEffect, Histogram, Scope};
 use taskpulse_domain::{EventEnvelope, EventId};
 use tokio::time::Instant;
 
-pub use self::history::{History, HistoryRead, plan_reads, read_history};
+pub use self::history::{History, HistoryRead, PARTITION_READS_AT_ONCE, plan_reads, read_history};
 pub use self::marker_hints::{InlineMarkersFound, MarkerHints};
 pub use self::periods::{Period, periods};
 pub use self::plan::{

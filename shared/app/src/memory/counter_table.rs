@@ -11,7 +11,7 @@ use super::month_items::MonthItems;
 use crate::analytics::InlineMarkersFound;
 use crate::analytics::plan::MonthPartition;
 use crate::analytics::plan::{InlineMarkers, MAX_INLINE_MARKERS, TransactionPlan};
-use crate::ports::VersionCounters;
+use crate::ports::{StoredMonth, VersionCounters};
 
 #[derive(Debug, Default, Clone)]
 struct UserDayItem {
@@ -195,6 +195,15 @@ impl CounterTable {
                 .map(|((day, _), counters)| (*day, counters.clone()))
                 .collect(),
         }
+    }
+
+    /// One month item (empty if it does not exist).
+    pub fn month_item(&self, partition: &MonthPartition, month: NaiveDate) -> StoredMonth {
+        self.months
+            .read(partition)
+            .months
+            .remove(&month)
+            .unwrap_or_default()
     }
 
     /// The shards everyone's counters are kept in.

@@ -37,9 +37,7 @@ use self::writes::{Action, inline_set};
 use crate::error::store_error;
 use crate::keys::{self, APPLIED_EVENTS, PK, SK, key_attributes};
 
-/// Partitions one analytics read queries at once: everyone's analytics read every global shard
-/// (up to 1,000 in the template), each a `Query` of its day items.
-pub const PARTITION_READS_AT_ONCE: usize = 32;
+pub use taskpulse_app::analytics::PARTITION_READS_AT_ONCE;
 
 /// Cancellation reasons after which the same transaction may succeed.
 const TRANSIENT_CANCELLATION_CODES: &[&str] = &[

@@ -14,8 +14,9 @@ use taskpulse_domain::analytics::{Counter, Granularity, ProjectionVersion, Scope
 use super::plan::MonthPartition;
 use crate::ports::{RollUpMonths, StoreError, StoredMonths};
 
-/// Partitions read at once (everyone's counters are one partition per shard).
-pub const PARTITIONS_AT_ONCE: usize = 32;
+/// Partitions one analytics read queries at once: everyone's analytics read every global
+/// shard (up to 1,000 in the template), and one after another their round trips would add up.
+pub const PARTITION_READS_AT_ONCE: usize = 32;
 
 /// What a history is read for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub async fn read_history(
     let partitions = store.month_partitions(version, scope);
     let parts: Vec<History> = stream::iter(partitions)
         .map(|partition| async move { partition_history(store, version, &partition, read).await })
-        .buffer_unordered(PARTITIONS_AT_ONCE)
+        .buffer_unordered(PARTITION_READS_AT_ONCE)
         .try_collect()
         .await?;
     let mut history = History::new();
@@ -62,9 +63,21 @@ async fn partition_history(
     read: HistoryRead,
 ) -> Result<History, StoreError> {
     let mut stored = store.read_months(version, partition, false).await?;
-    let sealable = last_sealable_month(read.today);
-    if sealable.is_some_and(|last| stored.sealed_through.is_none_or(|done| done < last)) {
-        seal(store, version, partition, read.today).await?;
+    let last = last_sealable_month(read.today);
+    // Not sealed this far: is a sealable month past the mark, or a day of one, known to exist?
+    let mark = stored.sealed_through;
+    let unsealed = move |month: NaiveDate| {
+        last.is_some_and(|last| month <= last) && mark.is_none_or(|through| month > through)
+    };
+    // A partition sealed before (or with late writes in reach) is sealed before it is read,
+    // so the read takes the new months whole; one never sealed is read first, and sealed
+    // after only if the read found a sealable day: a partition without one writes nothing.
+    let behind = mark.and_then(next_month).is_some_and(unsealed)
+        || stored
+            .months
+            .iter()
+            .any(|(m, item)| !item.sealed && unsealed(*m));
+    if behind && try_seal(store, version, partition, read.today).await {
         stored = store.read_months(version, partition, true).await?;
     }
     let (months, runs) = plan_reads(&stored, read);
@@ -72,15 +85,37 @@ async fn partition_history(
         .into_iter()
         .map(|month| (month, stored.months[&month].counters.clone()))
         .collect();
+    let mut sealable_day_read = false;
     for (from, to) in runs {
         let days = store
             .read_partition_days(version, partition, from, to, false)
             .await?;
         for (day, counters) in days {
+            sealable_day_read |= unsealed(month_of(day));
             add_into(history.entry(day).or_default(), &counters);
         }
     }
+    if !behind && sealable_day_read {
+        try_seal(store, version, partition, read.today).await;
+    }
     Ok(history)
+}
+
+/// [`seal`], whose failure (throttled, say) costs a read its shortcut, never its answer: the
+/// days are read instead, and a later read seals. Whether anything was written.
+async fn try_seal(
+    store: &impl RollUpMonths,
+    version: ProjectionVersion,
+    partition: &MonthPartition,
+    today: NaiveDate,
+) -> bool {
+    match seal(store, version, partition, today).await {
+        Ok(sealed) => sealed > 0,
+        Err(error) => {
+            tracing::warn!(%error, ?partition, "months not sealed");
+            false
+        }
+    }
 }
 
 /// Seals, in order, every month of `partition` after its sealed mark that may be sealed on

@@ -277,3 +277,124 @@ async fn a_late_write_between_the_reads_of_a_seal_refuses_it_and_the_next_read_s
     assert!(!sum.is_empty());
     assert_eq!(sealed_month, sum);
 }
+
+#[tokio::test]
+async fn a_partition_without_a_sealable_day_writes_nothing_and_one_with_one_is_sealed_after_its_read()
+ {
+    // 2026-11-28 to 2026-12-07, read on 2026-12-10: nothing has been over for 16 days.
+    let events = history(30, 10);
+    let store = MemoryAnalyticsStore::default();
+    deliver(&store, &events, "2026-12-08").await;
+    let user = UserId::parse("user-1").unwrap();
+    let partition = MonthPartition::User(user.clone());
+    let scope = Scope::User(user);
+    let read_on = |today| read("2026-11-01", "2026-12-31", Granularity::Month, today);
+    analytics_report(&store, SPEC, &scope, read_on("2026-12-10"))
+        .await
+        .unwrap();
+    let stored = store
+        .read_months(SPEC.version, &partition, true)
+        .await
+        .unwrap();
+    assert_eq!(stored, StoredMonths::default(), "nothing written by a read");
+    // On 2027-01-20 November and December are sealable: the read seals them after answering.
+    let first = analytics_report(&store, SPEC, &scope, read_on("2027-01-20"))
+        .await
+        .unwrap();
+    let stored = store
+        .read_months(SPEC.version, &partition, true)
+        .await
+        .unwrap();
+    assert_eq!(stored.sealed_through, Some(day("2026-12-01")));
+    assert_eq!(plan_reads(&stored, read_on("2027-01-20")).1, []);
+    let second = analytics_report(&store, SPEC, &scope, read_on("2027-01-20"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer(&first, Granularity::Month),
+        answer(&second, Granularity::Month)
+    );
+}
+
+/// The in-memory table whose seals always fail, as a throttled table's would.
+struct SealsFail(MemoryAnalyticsStore);
+
+impl RollUpMonths for SealsFail {
+    fn month_partitions(&self, version: ProjectionVersion, scope: &Scope) -> Vec<MonthPartition> {
+        self.0.month_partitions(version, scope)
+    }
+
+    async fn read_months(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        consistent: bool,
+    ) -> Result<StoredMonths, StoreError> {
+        self.0.read_months(version, partition, consistent).await
+    }
+
+    async fn read_partition_days(
+        &self,
+        version: ProjectionVersion,
+        partition: &MonthPartition,
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+        consistent: bool,
+    ) -> Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError> {
+        self.0
+            .read_partition_days(version, partition, from, to, consistent)
+            .await
+    }
+
+    async fn seal_month(
+        &self,
+        _version: ProjectionVersion,
+        _partition: &MonthPartition,
+        _month: NaiveDate,
+        _add: &BTreeMap<Counter, i64>,
+        _late_writes: u64,
+    ) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("throttled".into()))
+    }
+
+    async fn mark_sealed_through(
+        &self,
+        _version: ProjectionVersion,
+        _partition: &MonthPartition,
+        _month: NaiveDate,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("throttled".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_seal_that_fails_costs_the_read_its_shortcut_never_its_answer() {
+    let events = history(60, 40);
+    let store = MemoryAnalyticsStore::default();
+    deliver(&store, &events, "2027-02-01").await;
+    let failing = SealsFail(store.clone());
+    for scope in [Scope::User(UserId::parse("user-0").unwrap()), Scope::Global] {
+        let read = read("2026-11-01", "2027-01-31", Granularity::Month, "2027-03-01");
+        let answered = analytics_report(&failing, SPEC, &scope, read)
+            .await
+            .unwrap();
+        let days_only = HistoryRead {
+            today: day("2026-11-01"),
+            ..read
+        };
+        let reference = analytics_report(&store, SPEC, &scope, days_only)
+            .await
+            .unwrap();
+        assert_eq!(
+            answer(&answered, Granularity::Month),
+            answer(&reference, Granularity::Month),
+            "{scope:?}"
+        );
+    }
+    let partition = MonthPartition::User(UserId::parse("user-0").unwrap());
+    let stored = store
+        .read_months(SPEC.version, &partition, true)
+        .await
+        .unwrap();
+    assert_eq!(stored.sealed_through, None, "nothing sealed");
+}
