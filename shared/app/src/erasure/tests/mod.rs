@@ -17,8 +17,8 @@ use crate::memory::{
     MemoryAnalyticsStore, MemoryArchive, MemoryArchiveDays, MemoryEventQueue, MemoryTaskStore,
 };
 use crate::ports::{
-    LoadIdempotency, LoadUserSettings, SaveProjectionConfig, SaveUserSettings, ScanCounters,
-    UserSettings, VersionCounters,
+    LoadIdempotency, LoadUserSettings, RollUpMonths, SaveProjectionConfig, SaveUserSettings,
+    ScanCounters, UserSettings, VersionCounters,
 };
 use crate::projections::ProjectionConfig;
 use crate::tasks::tests::{as_user, new_task};
@@ -131,6 +131,22 @@ impl World {
         all
     }
 
+    /// Month items and sealed marks of `user` in every live version (written by late
+    /// writes: the events of these tests are late once their month is long over).
+    async fn month_items(&self, user: &UserId) -> usize {
+        let partition = crate::analytics::MonthPartition::User(user.clone());
+        let mut items = 0;
+        for spec in self.config.live() {
+            let stored = self
+                .analytics
+                .read_months(spec.version, &partition, true)
+                .await
+                .unwrap();
+            items += stored.months.len() + usize::from(stored.sealed_through.is_some());
+        }
+        items
+    }
+
     async fn tasks_of(&self, raw: &str) -> usize {
         let query = ListQuery {
             status: None,
@@ -190,6 +206,7 @@ async fn an_erasure_leaves_nothing_under_the_user_id_and_moves_no_global_counter
     let world = World::new().await;
     let (ana, bo) = (user("ana"), user("bo"));
     let before = world.counters().await;
+    let months_before = world.month_items(&ana).await;
     let counted_before = world.archive_events_of(&ana).await;
     let berlin = UserSettings {
         time_zone: taskpulse_domain::TimeZone::parse("Europe/Berlin").unwrap(),
@@ -235,7 +252,12 @@ async fn an_erasure_leaves_nothing_under_the_user_id_and_moves_no_global_counter
         .map(|version| scope_items(version, &Scope::User(ana.clone())).len())
         .sum();
     assert!(user_items > 0);
-    assert_eq!(erasure.progress.counter_items_moved, user_items as u64);
+    assert_eq!(
+        erasure.progress.counter_items_moved,
+        (user_items + months_before) as u64
+    );
+    assert_eq!(world.month_items(&ana).await, 0);
+    assert_eq!(world.month_items(&erasure.pseudonym).await, months_before);
     assert_eq!(
         (world.tasks_of("ana").await, world.tasks_of("bo").await),
         (0, 1)
