@@ -1,16 +1,19 @@
 //! Sealed month items on moto: four months of events delivered on later and later days (each
 //! part timely for its last month and late for the others), with reads in between that seal
 //! what became sealable; every report then answers what the day items alone answer, in the
-//! in-memory table that never saw a late write.
+//! in-memory table that never saw a late write. And a seal too large for one update.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use taskpulse_app::analytics::{HistoryRead, apply_events_on, plan_reads};
+use taskpulse_app::analytics::{
+    HistoryRead, MAX_COUNTERS_PER_UPDATE, MonthPartition, apply_events_on, plan_reads,
+};
 use taskpulse_app::memory::MemoryAnalyticsStore;
 use taskpulse_app::projections::ProjectionSpec;
 use taskpulse_app::{AnalyticsReport, RollUpMonths, analytics_report, periods};
-use taskpulse_domain::analytics::{Granularity, Projection, ProjectionVersion, Scope};
+use taskpulse_domain::analytics::{Counter, Granularity, Projection, ProjectionVersion, Scope};
 use taskpulse_domain::{EventEnvelope, UserId};
 use taskpulse_testkit::{HistoryShape, shuffle};
 
@@ -132,4 +135,52 @@ async fn month_items_on_moto_answer_what_the_days_answer_with_late_writes_around
             assert!(plan_reads(&stored, whole).1.is_empty(), "{partition:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_seal_of_more_counters_than_one_update_may_move_sets_them_all_and_the_mark_never_goes_back()
+ {
+    let (_stack, pipeline) = taskpulse_testkit::pipeline_on_moto().await;
+    let store = &pipeline.analytics;
+    let version = SPEC.version;
+    let partition = MonthPartition::Shard(0);
+    let month = day("2026-10-01");
+    // More due gauges than one update expression may set.
+    let counters: BTreeMap<Counter, i64> = (0..400u32)
+        .map(|n| (Counter::Due(n), i64::from(n) + 1))
+        .collect();
+    assert!(counters.len() > MAX_COUNTERS_PER_UPDATE);
+    assert!(
+        !store
+            .seal_month(version, &partition, month, &counters, 1)
+            .await
+            .unwrap(),
+        "a seal expecting a late write that never came is refused"
+    );
+    assert!(
+        store
+            .seal_month(version, &partition, month, &counters, 0)
+            .await
+            .unwrap()
+    );
+    let stored = store.read_months(version, &partition, true).await.unwrap();
+    assert_eq!(stored.months[&month].counters, counters);
+    assert!(stored.months[&month].sealed);
+    assert!(
+        !store
+            .seal_month(version, &partition, month, &counters, 0)
+            .await
+            .unwrap(),
+        "sealed once"
+    );
+    store
+        .mark_sealed_through(version, &partition, month)
+        .await
+        .unwrap();
+    store
+        .mark_sealed_through(version, &partition, day("2026-08-01"))
+        .await
+        .unwrap();
+    let stored = store.read_months(version, &partition, false).await.unwrap();
+    assert_eq!(stored.sealed_through, Some(month));
 }

@@ -19,9 +19,9 @@ pub use self::history::{History, HistoryRead, PARTITION_READS_AT_ONCE, plan_read
 pub use self::marker_hints::{InlineMarkersFound, MarkerHints};
 pub use self::periods::{Period, periods};
 pub use self::plan::{
-    GlobalDayWrite, InlineMarkers, MAX_INLINE_MARKERS, MonthPartition, MonthWrite, PlanLimits,
-    TransactionPlan, UserDayWrite, plan_transactions, plan_transactions_knowing,
-    plan_with_late_months,
+    GlobalDayWrite, InlineMarkers, MAX_COUNTERS_PER_UPDATE, MAX_INLINE_MARKERS, MonthPartition,
+    MonthWrite, PlanLimits, TransactionPlan, UserDayWrite, plan_transactions,
+    plan_transactions_knowing, plan_with_late_months,
 };
 use crate::backoff::Backoff;
 use crate::ports::{ApplyTransaction, RollUpMonths, StoreError, TransactionResult};

@@ -247,11 +247,11 @@ impl RollUpMonths for MemoryAnalyticsStore {
         version: ProjectionVersion,
         partition: &MonthPartition,
         month: NaiveDate,
-        add: &BTreeMap<Counter, i64>,
+        counters: &BTreeMap<Counter, i64>,
         late_writes: u64,
     ) -> Result<bool, StoreError> {
         Ok(self.with_table(version, |table| {
-            table.months.seal(partition, month, add, late_writes)
+            table.months.seal(partition, month, counters, late_writes)
         }))
     }
 

@@ -39,19 +39,20 @@ impl MonthItems {
         }
     }
 
-    /// Seals a month item if it is unsealed and has taken exactly `late_writes` late writes.
+    /// Seals a month item, its counters set to `counters`, if it is unsealed and has taken
+    /// exactly `late_writes` late writes.
     pub fn seal(
         &mut self,
         partition: &MonthPartition,
         month: NaiveDate,
-        add: &BTreeMap<Counter, i64>,
+        counters: &BTreeMap<Counter, i64>,
         late_writes: u64,
     ) -> bool {
         let item = self.items.entry((partition.clone(), month)).or_default();
         if item.sealed || item.late_writes != late_writes {
             return false;
         }
-        add_into(&mut item.counters, add);
+        item.counters.extend(counters);
         item.sealed = true;
         true
     }

@@ -14,7 +14,7 @@ use crate::analytics::plan::MonthPartition;
 /// One month item.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredMonth {
-    /// Before the seal, what late writes added; after it, the sum of the month's days.
+    /// Before the seal, what late writes added; after it, the sums of the month's days.
     pub counters: BTreeMap<Counter, i64>,
     pub sealed: bool,
     /// Late writes the item took; a seal is conditional on it.
@@ -53,14 +53,17 @@ pub trait RollUpMonths: Send + Sync {
         consistent: bool,
     ) -> impl Future<Output = Result<BTreeMap<NaiveDate, BTreeMap<Counter, i64>>, StoreError>> + Send;
 
-    /// Adds `add` to the month item and marks it sealed, on condition that it is not sealed
-    /// and has taken exactly `late_writes` late writes. `false`: the condition failed.
+    /// Sets the month item's counters to `counters` (the sums of its days; counters not named
+    /// are left as they are) and marks it sealed, on condition that it is not sealed and has
+    /// taken exactly `late_writes` late writes. A store may write it in several updates under
+    /// the same condition, the sealed mark in the last: values set, not added, make a partial
+    /// or repeated seal harmless. `false`: the condition failed.
     fn seal_month(
         &self,
         version: ProjectionVersion,
         partition: &MonthPartition,
         month: NaiveDate,
-        add: &BTreeMap<Counter, i64>,
+        counters: &BTreeMap<Counter, i64>,
         late_writes: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

@@ -109,11 +109,11 @@ impl<S: RollUpMonths> RollUpMonths for CachedProjectionConfig<S> {
         version: ProjectionVersion,
         partition: &MonthPartition,
         month: NaiveDate,
-        add: &BTreeMap<Counter, i64>,
+        counters: &BTreeMap<Counter, i64>,
         late_writes: u64,
     ) -> Result<bool, StoreError> {
         self.store
-            .seal_month(version, partition, month, add, late_writes)
+            .seal_month(version, partition, month, counters, late_writes)
             .await
     }
 

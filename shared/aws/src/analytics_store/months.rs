@@ -8,15 +8,21 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use taskpulse_app::analytics::MonthPartition;
+
 use taskpulse_app::{RollUpMonths, StoreError, StoredMonth, StoredMonths};
 use taskpulse_domain::analytics::{Counter, ProjectionVersion, Scope};
 
-use super::writes::add_counter_deltas;
 use super::{DynamoAnalyticsStore, TransactWrites, counters_of};
 use crate::error::store_error;
 use crate::keys::{
     self, MONTH_LATE_WRITES, MONTH_PREFIX, MONTH_SEALED, PK, SEALED_THROUGH, SK, key_attributes,
 };
+
+/// Counters one seal update sets: well under what an update may move
+/// ([`taskpulse_app::analytics::MAX_COUNTERS_PER_UPDATE`], the expression's 4 KB), because
+/// moto's expression parser recurses once per clause and fails near 200 of them, and the split
+/// must be tested there.
+pub const SEAL_COUNTERS_PER_UPDATE: usize = 100;
 
 impl<W> DynamoAnalyticsStore<W> {
     /// The partition key of a month partition's items.
@@ -132,51 +138,68 @@ impl<W: TransactWrites> RollUpMonths for DynamoAnalyticsStore<W> {
         version: ProjectionVersion,
         partition: &MonthPartition,
         month: NaiveDate,
-        add: &BTreeMap<Counter, i64>,
+        counters: &BTreeMap<Counter, i64>,
         late_writes: u64,
     ) -> Result<bool, StoreError> {
-        let mut names = HashMap::from([
-            ("#sealed".to_owned(), MONTH_SEALED.to_owned()),
-            ("#late".to_owned(), MONTH_LATE_WRITES.to_owned()),
-        ]);
-        let mut values = HashMap::from([(":sealed".to_owned(), AttributeValue::Bool(true))]);
-        let adds = add_counter_deltas(add, &mut names, &mut values);
-        let mut update = "SET #sealed = :sealed".to_owned();
-        if !adds.is_empty() {
-            update = format!("{update} ADD {}", adds.join(", "));
-        }
-        // Not sealed, and no late write since the month item was read.
-        let late_condition = if late_writes == 0 {
-            "attribute_not_exists(#late)".to_owned()
-        } else {
-            values.insert(
-                ":late".to_owned(),
-                AttributeValue::N(late_writes.to_string()),
-            );
-            "#late = :late".to_owned()
-        };
-        let key = (
+        let key = key_attributes((
             self.month_partition_key(version, partition),
             keys::month_sort_key(month),
-        );
-        let result = self
-            .reader
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(key)))
-            .update_expression(update)
-            .condition_expression(format!(
-                "attribute_not_exists(#sealed) AND {late_condition}"
-            ))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(store_error(error)),
+        ));
+        // A month of everyone's histogram buckets may need several updates, each under the
+        // seal's condition, the sealed flag set by the last.
+        let entries: Vec<(&Counter, &i64)> = counters.iter().collect();
+        let mut chunks: Vec<&[(&Counter, &i64)]> =
+            entries.chunks(SEAL_COUNTERS_PER_UPDATE).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
         }
+        let last = chunks.len() - 1;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mut names = HashMap::from([
+                ("#sealed".to_owned(), MONTH_SEALED.to_owned()),
+                ("#late".to_owned(), MONTH_LATE_WRITES.to_owned()),
+            ]);
+            let mut values = HashMap::new();
+            let mut clauses = vec![];
+            for (n, (counter, value)) in chunk.iter().enumerate() {
+                names.insert(format!("#c{n}"), counter.name().into_owned());
+                values.insert(format!(":v{n}"), AttributeValue::N(value.to_string()));
+                clauses.push(format!("#c{n} = :v{n}"));
+            }
+            if i == last {
+                values.insert(":sealed".to_owned(), AttributeValue::Bool(true));
+                clauses.push("#sealed = :sealed".to_owned());
+            }
+            // Not sealed, and no late write since the month item was read.
+            let late_condition = if late_writes == 0 {
+                "attribute_not_exists(#late)".to_owned()
+            } else {
+                values.insert(
+                    ":late".to_owned(),
+                    AttributeValue::N(late_writes.to_string()),
+                );
+                "#late = :late".to_owned()
+            };
+            let result = self
+                .reader
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .update_expression(format!("SET {}", clauses.join(", ")))
+                .condition_expression(format!(
+                    "attribute_not_exists(#sealed) AND {late_condition}"
+                ))
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(error) if condition_failed(&error) => return Ok(false),
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Ok(true)
     }
 
     async fn mark_sealed_through(

@@ -203,12 +203,3 @@ pub(super) fn month_update(
         .map_err(rejected)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
-
-/// `ADD` clauses for counter deltas, for the seal's update too.
-pub(super) fn add_counter_deltas(
-    deltas: &BTreeMap<Counter, i64>,
-    names: &mut HashMap<String, String>,
-    values: &mut HashMap<String, AttributeValue>,
-) -> Vec<String> {
-    add_deltas(deltas, names, values)
-}

@@ -119,7 +119,8 @@ async fn try_seal(
 }
 
 /// Seals, in order, every month of `partition` after its sealed mark that may be sealed on
-/// `today`, then moves the mark past the last one sealed. Stops at the first seal refused (a
+/// `today` (its item set to the sums of its days), then moves the mark past the last one
+/// sealed. Stops at the first seal refused (a
 /// late write came in between): the next read takes it up again.
 pub async fn seal(
     store: &impl RollUpMonths,
@@ -169,13 +170,15 @@ pub async fn seal(
         if item.sealed {
             continue;
         }
-        let mut add = sum.clone();
-        for (counter, late) in &item.counters {
-            *add.entry(*counter).or_default() -= late;
+        // The days' sums as they are, and a zero for a counter the item holds that they sum
+        // to nothing: the seal sets values, so a partial or repeated seal does no harm.
+        let mut counters = sum.clone();
+        counters.retain(|counter, value| *value != 0 || item.counters.contains_key(counter));
+        for counter in item.counters.keys() {
+            counters.entry(*counter).or_default();
         }
-        add.retain(|_, delta| *delta != 0);
         if !store
-            .seal_month(version, partition, *month, &add, item.late_writes)
+            .seal_month(version, partition, *month, &counters, item.late_writes)
             .await?
         {
             match month.pred_opt() {

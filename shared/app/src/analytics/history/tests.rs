@@ -351,7 +351,7 @@ impl RollUpMonths for SealsFail {
         _version: ProjectionVersion,
         _partition: &MonthPartition,
         _month: NaiveDate,
-        _add: &BTreeMap<Counter, i64>,
+        _counters: &BTreeMap<Counter, i64>,
         _late_writes: u64,
     ) -> Result<bool, StoreError> {
         Err(StoreError::Unavailable("throttled".into()))

@@ -50,14 +50,16 @@ pub fn plan_with_late_months(
     };
     let mut plans = plan_transactions_knowing(version, effects, &halved, known, pick_shard);
     for plan in &mut plans {
-        plan.months = late_month_writes(plan, today);
+        plan.months = late_month_writes(plan, today, limits.global_shards.max(1));
     }
     plans
 }
 
 /// The month writes `plan` needs on `today`: one per month item its late day writes touch,
-/// their deltas merged (two actions on one item are refused).
-fn late_month_writes(plan: &TransactionPlan, today: NaiveDate) -> Vec<MonthWrite> {
+/// their deltas merged (two actions on one item are refused). Everyone's days of one month
+/// take a shard each where the shards allow (a month item of any shard serves, since reads
+/// sum them), so no update merges two global days' counters past what one update may move.
+fn late_month_writes(plan: &TransactionPlan, today: NaiveDate, shards: u32) -> Vec<MonthWrite> {
     let mut months: BTreeMap<(MonthPartition, NaiveDate), BTreeMap<Counter, i64>> = BTreeMap::new();
     for write in plan.users.iter().filter(|w| is_late(w.day, today)) {
         let key = (
@@ -70,7 +72,12 @@ fn late_month_writes(plan: &TransactionPlan, today: NaiveDate) -> Vec<MonthWrite
         );
     }
     for write in plan.globals.iter().filter(|w| is_late(w.day, today)) {
-        let key = (MonthPartition::Shard(write.shard), month_of(write.day));
+        let month = month_of(write.day);
+        let shard = (0..shards)
+            .map(|step| (write.shard + step) % shards)
+            .find(|shard| !months.contains_key(&(MonthPartition::Shard(*shard), month)))
+            .unwrap_or(write.shard % shards);
+        let key = (MonthPartition::Shard(shard), month);
         add_into(
             months.entry(key).or_default(),
             &month_deltas(write.day, &write.deltas),
@@ -85,4 +92,106 @@ fn late_month_writes(plan: &TransactionPlan, today: NaiveDate) -> Vec<MonthWrite
         })
         .filter(|write| !write.deltas.is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::plan::tests::fake_effect;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Events of users `a`…: `per_user` each on November days 1 to `days`.
+    fn effects(users: usize, days: u32, per_user: u128) -> Vec<EventEffect> {
+        let mut out = vec![];
+        let mut n = 0;
+        for u in 0..users {
+            for d in 1..=days {
+                for _ in 0..per_user {
+                    n += 1;
+                    out.push(fake_effect(n, &format!("u{u}"), d));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_timely_batch_writes_no_month_and_a_late_one_writes_each_month_item_once_within_the_limit()
+    {
+        let effects = effects(60, 3, 1);
+        let limits = PlanLimits::default();
+        let mut shard = 0;
+        let mut pick = || {
+            shard += 1;
+            shard
+        };
+        let timely = plan_with_late_months(
+            ProjectionVersion::FIRST,
+            &effects,
+            &limits,
+            |_, _| None,
+            &mut pick,
+            day("2026-12-15"),
+        );
+        assert!(timely.iter().all(|plan| plan.months.is_empty()));
+        // Every global day on one shard: their month writes still go to a shard each.
+        let late = plan_with_late_months(
+            ProjectionVersion::FIRST,
+            &effects,
+            &limits,
+            |_, _| None,
+            || 7,
+            day("2026-12-16"),
+        );
+        assert!(late.len() > timely.len(), "planned at half the limit");
+        for plan in &late {
+            assert!(
+                plan.item_count() <= limits.max_items,
+                "{}",
+                plan.item_count()
+            );
+            // One month write per user of the plan, whatever its days, and one per global day.
+            let users: std::collections::BTreeSet<_> = plan.users.iter().map(|w| &w.user).collect();
+            let user_months = plan
+                .months
+                .iter()
+                .filter(|m| matches!(m.partition, MonthPartition::User(_)))
+                .count();
+            assert_eq!(user_months, users.len());
+            let global: Vec<_> = plan
+                .months
+                .iter()
+                .filter_map(|m| match m.partition {
+                    MonthPartition::Shard(shard) => Some(shard),
+                    MonthPartition::User(_) => None,
+                })
+                .collect();
+            assert_eq!(global.len(), plan.globals.len(), "a shard per global day");
+            for write in &plan.months {
+                assert_eq!(write.month, day("2026-11-01"));
+            }
+        }
+        // What the month items take is what the day items take.
+        let sum = |pick: &dyn Fn(&TransactionPlan) -> Vec<BTreeMap<Counter, i64>>| {
+            let mut total = BTreeMap::new();
+            for plan in &late {
+                for deltas in pick(plan) {
+                    add_into(&mut total, &deltas);
+                }
+            }
+            total
+        };
+        let days = sum(&|p| p.users.iter().map(|w| w.deltas.clone()).collect());
+        let months = sum(&|p| {
+            p.months
+                .iter()
+                .filter(|m| matches!(m.partition, MonthPartition::User(_)))
+                .map(|m| m.deltas.clone())
+                .collect()
+        });
+        assert_eq!(days, months);
+    }
 }
