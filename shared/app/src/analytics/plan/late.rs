@@ -56,10 +56,11 @@ pub fn plan_with_late_months(
 }
 
 /// The month writes `plan` needs on `today`: one per month item its late day writes touch,
-/// their deltas merged (two actions on one item are refused). Everyone's days of one month
-/// take a shard each where the shards allow (a month item of any shard serves, since reads
-/// sum them), so no update merges two global days' counters past what one update may move.
-fn late_month_writes(plan: &TransactionPlan, today: NaiveDate, shards: u32) -> Vec<MonthWrite> {
+/// their deltas merged (two actions on one item are refused). A month item must be in the
+/// partition of the days it sums (a seal compares the two), so everyone's late days of one
+/// month are moved to a shard each where the shards allow (any shard serves a global day:
+/// reads sum them), so no month update merges two global days' counters.
+fn late_month_writes(plan: &mut TransactionPlan, today: NaiveDate, shards: u32) -> Vec<MonthWrite> {
     let mut months: BTreeMap<(MonthPartition, NaiveDate), BTreeMap<Counter, i64>> = BTreeMap::new();
     for write in plan.users.iter().filter(|w| is_late(w.day, today)) {
         let key = (
@@ -71,13 +72,16 @@ fn late_month_writes(plan: &TransactionPlan, today: NaiveDate, shards: u32) -> V
             &month_deltas(write.day, &write.deltas),
         );
     }
-    for write in plan.globals.iter().filter(|w| is_late(w.day, today)) {
+    for write in plan.globals.iter_mut().filter(|w| is_late(w.day, today)) {
         let month = month_of(write.day);
-        let shard = (0..shards)
+        let taken = |shard: u32| months.contains_key(&(MonthPartition::Shard(shard), month));
+        if let Some(free) = (0..shards)
             .map(|step| (write.shard + step) % shards)
-            .find(|shard| !months.contains_key(&(MonthPartition::Shard(*shard), month)))
-            .unwrap_or(write.shard % shards);
-        let key = (MonthPartition::Shard(shard), month);
+            .find(|shard| !taken(*shard))
+        {
+            write.shard = free;
+        }
+        let key = (MonthPartition::Shard(write.shard), month);
         add_into(
             months.entry(key).or_default(),
             &month_deltas(write.day, &write.deltas),
@@ -170,6 +174,11 @@ mod tests {
                 })
                 .collect();
             assert_eq!(global.len(), plan.globals.len(), "a shard per global day");
+            // Each in the partition of its day: the day write moved to the month's shard.
+            let day_shards: std::collections::BTreeSet<u32> =
+                plan.globals.iter().map(|g| g.shard).collect();
+            assert_eq!(day_shards.len(), plan.globals.len());
+            assert_eq!(day_shards, global.iter().copied().collect());
             for write in &plan.months {
                 assert_eq!(write.month, day("2026-11-01"));
             }
