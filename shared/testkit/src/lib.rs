@@ -10,6 +10,7 @@ mod client;
 mod dynamodb;
 mod environment;
 mod history;
+mod months;
 mod offline;
 mod pipeline;
 mod poison;
@@ -22,6 +23,7 @@ pub use client::{ApiClient, AwsApi, Call, Reply, Route};
 pub use dynamodb::{applied_events, delete_item, overflow_markers, read_item, write_item};
 pub use environment::{function_environment, moto_environment};
 pub use history::{Due, History, HistoryShape, Step};
+pub use months::{MONTHS_SPEC, sealed_months_answer_what_days_answer};
 pub use offline::{ClosedPort, offline_api, offline_sqs};
 pub use pipeline::{
     AwsPipeline, CONSUMER_TIMEOUT, PipelineError, consumer_deadline, failed_ids, lambda_record,

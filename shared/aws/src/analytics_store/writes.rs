@@ -160,18 +160,7 @@ pub(super) fn global_update(
     key: (String, String),
     deltas: &BTreeMap<Counter, i64>,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut names = HashMap::new();
-    let mut values = HashMap::new();
-    let clauses = add_deltas(deltas, &mut names, &mut values);
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key_attributes(key)))
-        .update_expression(format!("ADD {}", clauses.join(", ")))
-        .set_expression_attribute_names(Some(names))
-        .set_expression_attribute_values(Some(values))
-        .build()
-        .map_err(rejected)?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    adding_update(table, key, deltas, false)
 }
 
 /// The inline marker set of a day item (empty if it has none).
@@ -189,10 +178,24 @@ pub(super) fn month_update(
     key: (String, String),
     deltas: &BTreeMap<Counter, i64>,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut names = HashMap::from([("#late".to_owned(), MONTH_LATE_WRITES.to_owned())]);
-    let mut values = HashMap::from([(":one".to_owned(), AttributeValue::N("1".to_owned()))]);
+    adding_update(table, key, deltas, true)
+}
+
+/// An unconditional `Update` adding `deltas`, and 1 to `lateWrites` if `counts_late`.
+fn adding_update(
+    table: &str,
+    key: (String, String),
+    deltas: &BTreeMap<Counter, i64>,
+    counts_late: bool,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
     let mut clauses = add_deltas(deltas, &mut names, &mut values);
-    clauses.push("#late :one".to_owned());
+    if counts_late {
+        names.insert("#late".to_owned(), MONTH_LATE_WRITES.to_owned());
+        values.insert(":one".to_owned(), AttributeValue::N("1".to_owned()));
+        clauses.push("#late :one".to_owned());
+    }
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key_attributes(key)))
