@@ -48,10 +48,16 @@ impl MonthItems {
         counters: &BTreeMap<Counter, i64>,
         late_writes: u64,
     ) -> bool {
-        let item = self.items.entry((partition.clone(), month)).or_default();
-        if item.sealed || item.late_writes != late_writes {
+        // As DynamoDB's conditional update: a refused seal writes nothing, not even the item.
+        let key = (partition.clone(), month);
+        let (sealed, found) = self
+            .items
+            .get(&key)
+            .map_or((false, 0), |item| (item.sealed, item.late_writes));
+        if sealed || found != late_writes {
             return false;
         }
+        let item = self.items.entry(key).or_default();
         item.counters.extend(counters);
         item.sealed = true;
         true

@@ -310,3 +310,21 @@ async fn a_seal_that_fails_costs_the_read_its_shortcut_never_its_answer() {
         .unwrap();
     assert_eq!(stored.sealed_through, None, "nothing sealed");
 }
+
+#[tokio::test]
+async fn a_refused_seal_writes_nothing_not_even_the_item() {
+    let store = MemoryAnalyticsStore::default();
+    let partition = MonthPartition::User(UserId::parse("gone").unwrap());
+    let counters = BTreeMap::from([(Counter::Created, 3)]);
+    let sealed = store
+        .seal_month(SPEC.version, &partition, day("2026-10-01"), &counters, 2)
+        .await
+        .unwrap();
+    assert!(!sealed);
+    let stored = store
+        .read_months(SPEC.version, &partition, true)
+        .await
+        .unwrap();
+    assert_eq!(stored, StoredMonths::default());
+    assert!(store.with_table(SPEC.version, |table| table.is_empty()));
+}

@@ -9,7 +9,7 @@ use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::months::{is_late, month_deltas, month_of};
 use taskpulse_domain::analytics::{Counter, EventEffect, ProjectionVersion, add_into, non_zero};
 
-use super::{PlanLimits, TransactionPlan, plan_transactions_knowing};
+use super::{MAX_COUNTERS_PER_UPDATE, PlanLimits, TransactionPlan, plan_transactions_knowing};
 
 /// Whose month item a late write updates: a user's, or one shard of everyone's.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -29,13 +29,16 @@ pub struct MonthWrite {
 
 /// [`plan_transactions_knowing`] with the late rule applied on the UTC date `today`. A batch
 /// holding a late write is planned at half the action limit, since each user day write and
-/// each global write may bring one month write: the transactions still fit.
+/// each global write may bring one month write: the transactions still fit. A transaction
+/// whose merged month write would move more counters than one update may is planned again,
+/// smaller, until it fits (one day write a transaction always does: its month write moves
+/// the counters of its day write).
 pub fn plan_with_late_months(
     version: ProjectionVersion,
     effects: &[EventEffect],
     limits: &PlanLimits,
     known: impl Fn(&UserId, NaiveDate) -> Option<usize>,
-    pick_shard: impl FnMut() -> u32,
+    mut pick_shard: impl FnMut() -> u32,
     today: NaiveDate,
 ) -> Vec<TransactionPlan> {
     let any_late = effects
@@ -48,11 +51,50 @@ pub fn plan_with_late_months(
         max_items: (limits.max_items / 2).max(2),
         ..*limits
     };
-    let mut plans = plan_transactions_knowing(version, effects, &halved, known, pick_shard);
-    for plan in &mut plans {
-        plan.months = late_month_writes(plan, today, limits.global_shards.max(1));
-    }
+    let mut plans = vec![];
+    plan_late(
+        version,
+        effects,
+        &halved,
+        &known,
+        &mut pick_shard,
+        today,
+        &mut plans,
+    );
     plans
+}
+
+fn plan_late(
+    version: ProjectionVersion,
+    effects: &[EventEffect],
+    limits: &PlanLimits,
+    known: &impl Fn(&UserId, NaiveDate) -> Option<usize>,
+    pick_shard: &mut impl FnMut() -> u32,
+    today: NaiveDate,
+    plans: &mut Vec<TransactionPlan>,
+) {
+    for mut plan in plan_transactions_knowing(version, effects, limits, known, &mut *pick_shard) {
+        plan.months = late_month_writes(&mut plan, today, limits.global_shards.max(1));
+        let too_many = plan
+            .months
+            .iter()
+            .any(|write| write.deltas.len() > MAX_COUNTERS_PER_UPDATE);
+        if too_many && plan.users.len() > 1 {
+            let ids: std::collections::HashSet<_> = plan.events().collect();
+            let own: Vec<EventEffect> = effects
+                .iter()
+                .filter(|e| ids.contains(&e.event_id))
+                .cloned()
+                .collect();
+            let smaller = PlanLimits {
+                max_items: (plan.item_count() / 2).max(2),
+                ..*limits
+            };
+            plan_late(version, &own, &smaller, known, pick_shard, today, plans);
+        } else {
+            plans.push(plan);
+        }
+    }
 }
 
 /// The month writes `plan` needs on `today`: one per month item its late day writes touch,
@@ -89,12 +131,14 @@ fn late_month_writes(plan: &mut TransactionPlan, today: NaiveDate, shards: u32) 
     }
     months
         .into_iter()
+        // Kept when its deltas net to zero: it still counts a late write, and so creates the
+        // item, which tells a read that the month has days (before the sealed mark, a month
+        // without an item has none).
         .map(|((partition, month), deltas)| MonthWrite {
             partition,
             month,
             deltas: non_zero(deltas),
         })
-        .filter(|write| !write.deltas.is_empty())
         .collect()
 }
 
@@ -202,5 +246,83 @@ mod tests {
                 .collect()
         });
         assert_eq!(days, months);
+    }
+
+    fn effect(n: u128, day_: &str, deltas: &[(Counter, i64)]) -> EventEffect {
+        let mut effect = fake_effect(n, "u0", 1);
+        effect.day = day(day_);
+        effect.global_day = effect.day;
+        effect.deltas = deltas.iter().copied().collect();
+        effect
+    }
+
+    #[test]
+    fn a_month_write_moving_more_counters_than_an_update_may_is_planned_smaller() {
+        // One user's 28 late November days, each with due gauges no other day shares: 420
+        // distinct counters once counted from the month's first day.
+        let effects: Vec<EventEffect> = (1..=28u32)
+            .map(|d| {
+                let deltas: Vec<(Counter, i64)> =
+                    (0..15u32).map(|j| (Counter::Due(j * 31), 1)).collect();
+                effect(u128::from(d), &format!("2026-11-{d:02}"), &deltas)
+            })
+            .collect();
+        let plans = plan_with_late_months(
+            ProjectionVersion::FIRST,
+            &effects,
+            &PlanLimits::default(),
+            |_, _| None,
+            || 0,
+            day("2027-01-01"),
+        );
+        assert!(plans.len() > 1, "one transaction would have held them all");
+        let mut planned: Vec<_> = plans.iter().flat_map(TransactionPlan::events).collect();
+        planned.sort();
+        let mut all: Vec<_> = effects.iter().map(|e| e.event_id).collect();
+        all.sort();
+        assert_eq!(planned, all, "every event planned once");
+        for plan in &plans {
+            for write in &plan.months {
+                assert!(
+                    write.deltas.len() <= MAX_COUNTERS_PER_UPDATE,
+                    "{}",
+                    write.deltas.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn late_days_whose_month_deltas_cancel_still_write_their_month_item() {
+        // Put on hold on the 3rd, taken up again on the 5th: the month nets to nothing, its
+        // days do not.
+        let effects = [
+            effect(
+                1,
+                "2027-02-03",
+                &[(Counter::OpenInProgress, -1), (Counter::OpenOnHold, 1)],
+            ),
+            effect(
+                2,
+                "2027-02-05",
+                &[(Counter::OpenInProgress, 1), (Counter::OpenOnHold, -1)],
+            ),
+        ];
+        let plans = plan_with_late_months(
+            ProjectionVersion::FIRST,
+            &effects,
+            &PlanLimits::default(),
+            |_, _| None,
+            || 0,
+            day("2027-05-02"),
+        );
+        let months: Vec<&MonthWrite> = plans.iter().flat_map(|p| &p.months).collect();
+        let user = MonthPartition::User(UserId::parse("u0").unwrap());
+        assert!(
+            months.iter().any(|m| m.partition == user
+                && m.month == day("2027-02-01")
+                && m.deltas.is_empty()),
+            "{months:?}"
+        );
     }
 }
