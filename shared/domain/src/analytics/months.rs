@@ -21,9 +21,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 
-use super::Counter;
+use super::{Counter, Granularity};
 
 /// A write of a day in a month that ended this many days ago (or more) is a late write.
 /// Longer than SQS keeps a message (14 days), so only a redriven or replayed event is late.
@@ -32,14 +32,14 @@ pub const LATE_AFTER_DAYS: u64 = 15;
 /// which outlasts any invocation that decided a write was timely before it committed.
 pub const SEAL_AFTER_DAYS: u64 = LATE_AFTER_DAYS + 1;
 
-/// The first day of the month holding `day`.
+/// The first day of the month holding `day` (the calendar's months: [`Granularity::Month`]).
 pub fn month_of(day: NaiveDate) -> NaiveDate {
-    day.with_day(1).unwrap_or(day)
+    Granularity::Month.start_of(day)
 }
 
 /// The first day of the month after the one holding `day` (`None` at the calendar's end).
 pub fn next_month(day: NaiveDate) -> Option<NaiveDate> {
-    month_of(day).checked_add_months(Months::new(1))
+    Granularity::Month.next_start(day)
 }
 
 /// The last day of the month holding `day`.
