@@ -36,6 +36,7 @@ async fn main() {
             expected_version: None,
             pending_events: &[],
             idempotency: None,
+            outbox_indexed: true,
         };
         tasks.save_task(write).await.unwrap();
         let created = history

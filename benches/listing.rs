@@ -104,6 +104,7 @@ async fn preload(store: &MemoryTaskStore, tasks: &[Task]) {
                 expected_version: None,
                 pending_events: &[],
                 idempotency: None,
+                outbox_indexed: true,
             })
             .await
             .expect("a new task is stored");

@@ -16,6 +16,8 @@ pub const COMMANDS_ACCEPTED: &str = "CommandsAccepted";
 pub const EVENTS_PUBLISHED: &str = "EventsPublished";
 /// Events committed but left pending because the queue refused them.
 pub const OUTBOX_EVENTS_LEFT_PENDING: &str = "OutboxEventsLeftPending";
+/// Commands whose outbox check could not be scheduled: their writes entered the outbox index.
+pub const OUTBOX_CHECKS_NOT_SCHEDULED: &str = "OutboxChecksNotScheduled";
 /// At each relay run: the age of the oldest pending event found (0 when none).
 pub const OUTBOX_OLDEST_PENDING_AGE: &str = "OutboxOldestPendingAgeSeconds";
 /// At each relay run: tasks with pending events whose item could not be read (skipped).

@@ -78,6 +78,7 @@ pub async fn seed_fixture_task(stack: &Stack) {
             expected_version: None,
             pending_events: &[],
             idempotency: None,
+            outbox_indexed: true,
         })
         .await
         .expect("the fixture task is stored");

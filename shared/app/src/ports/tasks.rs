@@ -63,6 +63,11 @@ pub struct TaskWrite<'a> {
     /// The complete outbox after this write: entries still pending from before, then the new ones.
     pub pending_events: &'a [PendingEvent],
     pub idempotency: Option<&'a IdempotencyRecord>,
+    /// Enter the task into the sparse outbox index, where the relay's scheduled sweep finds it.
+    /// Needed only when no outbox check could be scheduled before this write
+    /// ([`ScheduleOutboxCheck`]): a write with pending events and neither would leave them to
+    /// the task's next command if this function stopped before publishing them.
+    pub outbox_indexed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,6 +163,19 @@ pub trait MarkEventsPublished: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Enters a task whose events could not be published into the sparse outbox index, so that
+/// the relay's scheduled sweep takes them over: what an outbox check does when the queue
+/// refuses. Conditional on `version` and on events still pending; a task that moved on was
+/// written by a command that scheduled its own check or indexed itself, and that is no error.
+pub trait IndexPendingOutbox: Send + Sync {
+    fn index_pending_outbox(
+        &self,
+        task_id: TaskId,
+        version: u64,
+        oldest: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// Finds tasks whose outbox holds events committed before `before`, oldest first.
 pub trait ListPendingOutbox: Send + Sync {
     fn list_pending_outbox(
@@ -173,6 +191,18 @@ pub struct PublishError {
     /// The events that are not on the queue (all of them when the call itself failed).
     pub failed: Vec<EventId>,
     pub reason: String,
+}
+
+/// Asks for a task's outbox to be looked at once the relay's grace period has passed, by a
+/// message that waits on a queue of its own (`crate::relay::OutboxCheck`). Sent before a write
+/// that commits events: if the function stops between that commit and the publish, the check
+/// finds the events, so the write needs no entry in the outbox index (two write units fewer).
+/// When the check cannot be sent, the write indexes the task instead.
+pub trait ScheduleOutboxCheck: Send + Sync {
+    fn schedule_outbox_check(
+        &self,
+        task_id: TaskId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Puts events on the event queue, one message each, bodies exactly as committed.

@@ -2,11 +2,12 @@
 //! retry, and a create completed from its record when the request stopped between its writes.
 
 use chrono::{TimeDelta, Utc};
+use futures_util::future::join;
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{EventId, Task, TaskCommand, TaskEvent};
 
 use super::{CommandContext, CommandError, CommandOutcome, TaskCommands, count_accepted};
-use crate::ports::{IdempotencyRecord, PendingEvent, PublishEvents, SaveError, TaskWrite};
+use crate::ports::{IdempotencyRecord, PendingEvent, SaveError, TaskWrite};
 
 /// A client-chosen key that makes a request safe to retry, and the fingerprint of the request
 /// it was first used with.
@@ -22,7 +23,7 @@ pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
 impl<S, P> TaskCommands<S, P>
 where
     S: super::CommandStore,
-    P: PublishEvents,
+    P: super::CommandQueues,
 {
     /// The record of a command under the caller's key, if there is one; `created_event` is the
     /// `TaskCreated` of a create (`None` for a change).
@@ -67,7 +68,12 @@ where
             priority: answer.priority,
             planned_accomplish_date: answer.planned_accomplish_date,
         });
-        let zone = self.time_zone(&answer.owner).await?;
+        let (zone, outbox_indexed) = join(
+            self.time_zone(&answer.owner),
+            self.schedule_outbox_check(answer.id),
+        )
+        .await;
+        let zone = zone?;
         let (task, mut events) =
             Task::execute_in_zone(None, &command, answer.created_at, &zone, || event_id)?;
         for event in &mut events {
@@ -91,6 +97,7 @@ where
             expected_version: None,
             pending_events: &pending,
             idempotency: None,
+            outbox_indexed,
         };
         match self.store.save_task(write).await {
             Ok(()) => {

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use futures_util::future::join;
+use futures_util::future::{join, join3};
 use taskpulse_domain::task::CreateTask;
 use taskpulse_domain::{
     Description, EventEnvelope, EventId, Priority, Task, TaskCommand, TaskId, TimeZone, Title,
@@ -30,7 +30,8 @@ use crate::backoff::Backoff;
 use crate::metric;
 use crate::ports::{
     ListQuery, ListTasks, LoadIdempotency, LoadTask, LoadUserSettings, MarkEventsPublished,
-    PendingEvent, PublishEvents, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
+    PendingEvent, PublishEvents, SaveError, SaveTask, ScheduleOutboxCheck, StoreError, StoredTask,
+    TaskPage, TaskWrite,
 };
 
 /// A validated request to create a task; the owner comes from the caller's identity.
@@ -127,10 +128,15 @@ impl<S> CommandStore for S where
 {
 }
 
+/// What the task commands need of the queues: the events queue, and the outbox checks'.
+pub trait CommandQueues: PublishEvents + ScheduleOutboxCheck {}
+
+impl<P> CommandQueues for P where P: PublishEvents + ScheduleOutboxCheck {}
+
 impl<S, P> TaskCommands<S, P>
 where
     S: CommandStore,
-    P: PublishEvents,
+    P: CommandQueues,
 {
     /// The caller's task; another user's task is reported as not found.
     pub async fn get_task(&self, caller: &UserId, id: TaskId) -> Result<Task, CommandError> {
@@ -169,15 +175,22 @@ where
         if let Some(outcome) = self.replay(context).await? {
             return Ok(outcome);
         }
+        let task_id = TaskId::from_uuid(Uuid::now_v7());
         let command = TaskCommand::Create(CreateTask {
-            task_id: TaskId::from_uuid(Uuid::now_v7()),
+            task_id,
             owner: context.caller.clone(),
             title: new.title,
             description: new.description,
             priority: new.priority,
             planned_accomplish_date: new.planned_accomplish_date,
         });
-        let zone = self.time_zone(&context.caller).await?;
+        // The zone and the outbox check at once: one round trip.
+        let (zone, outbox_indexed) = join(
+            self.time_zone(&context.caller),
+            self.schedule_outbox_check(task_id),
+        )
+        .await;
+        let zone = zone?;
         let (task, events) =
             Task::execute_in_zone(None, &command, now_millis(), &zone, new_event_id)?;
         let task = task.ok_or(CommandError::NotFound)?;
@@ -198,6 +211,7 @@ where
             expected_version: None,
             pending_events: &pending,
             idempotency: None,
+            outbox_indexed,
         };
         match self.store.save_task(write).await {
             Ok(()) => {}
@@ -236,12 +250,15 @@ where
         if let Some(outcome) = self.replay(context).await? {
             return Ok(outcome);
         }
-        // The zone and the task at once: two reads, one round trip. Both are awaited, and a
-        // failed settings read decides the answer before the task's, as when they were read in
-        // turn (not whichever reply lands first).
-        let (zone, first_read) = join(
+        // The zone, the task and the outbox check at once: one round trip. Each is awaited, and
+        // a failed settings read decides the answer before the task's, as when they were read
+        // in turn (not whichever reply lands first). The check is sent before knowing whether
+        // the command commits anything: for a no-op or a refused command it finds nothing to
+        // do, which costs a message and a read, not a round trip on every command.
+        let (zone, first_read, outbox_indexed) = join3(
             self.time_zone(&context.caller),
             self.own_task(&context.caller, id),
+            self.schedule_outbox_check(id),
         )
         .await;
         let zone = zone?;
@@ -294,6 +311,7 @@ where
                 expected_version: Some(read_version),
                 pending_events: &pending,
                 idempotency: record.as_ref(),
+                outbox_indexed,
             };
             match self.store.save_task(write).await {
                 Ok(()) => {
@@ -325,6 +343,20 @@ where
             }
         }
         Err(CommandError::Conflict)
+    }
+
+    /// Schedules the outbox check of `task_id`, sent before the write that commits its
+    /// events. Answers whether that write must enter the outbox index instead: it must when
+    /// the check could not be sent (the queue is down, most likely for the events too).
+    pub(crate) async fn schedule_outbox_check(&self, task_id: TaskId) -> bool {
+        match self.publisher.schedule_outbox_check(task_id).await {
+            Ok(()) => false,
+            Err(error) => {
+                tracing::warn!(%task_id, %error, "no outbox check scheduled: the write indexes its task");
+                metrics::counter!(metric::OUTBOX_CHECKS_NOT_SCHEDULED).increment(1);
+                true
+            }
+        }
     }
 
     /// Sends the outbox of a committed write. A failure does not fail the command: the events

@@ -16,7 +16,7 @@ use taskpulse_domain::{TaskId, UserId};
 use self::table::TaskTable;
 use crate::ports::{
     ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, DeleteUserSettings, IdempotencyRecord,
-    ListPendingOutbox, ListQuery, ListTasks, LoadErasures, LoadIdempotency, LoadTask,
+    IndexPendingOutbox, ListPendingOutbox, ListQuery, ListTasks, LoadErasures, LoadIdempotency, LoadTask,
     LoadUserSettings, MarkEventsPublished, SaveErasure, SaveError, SaveTask, SaveUserSettings,
     StoreError, StoredTask, TaskPage, TaskWrite, UserSettings,
 };
@@ -87,10 +87,13 @@ impl SaveTask for MemoryTaskStore {
         if let Some(record) = write.idempotency {
             table.claim_idempotency(record)?;
         }
-        table.put(StoredTask {
-            task: write.task.clone(),
-            pending_events: write.pending_events.to_vec(),
-        });
+        table.put(
+            StoredTask {
+                task: write.task.clone(),
+                pending_events: write.pending_events.to_vec(),
+            },
+            write.outbox_indexed,
+        );
         Ok(())
     }
 
@@ -140,6 +143,18 @@ impl ListTasks for MemoryTaskStore {
 impl MarkEventsPublished for MemoryTaskStore {
     async fn mark_events_published(&self, task_id: TaskId, version: u64) -> Result<(), StoreError> {
         self.write().mark_events_published(task_id, version)
+    }
+}
+
+impl IndexPendingOutbox for MemoryTaskStore {
+    async fn index_pending_outbox(
+        &self,
+        task_id: TaskId,
+        version: u64,
+        _oldest: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.write().index_pending(task_id, version)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The task table's contents: the tasks by id and the idempotency records, with the two
 //! secondary indexes the DynamoDB table has, kept in step with the tasks on every write.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use taskpulse_domain::erasure::Erasure;
@@ -30,6 +30,9 @@ pub(super) struct TaskTable {
     by_owner: HashMap<UserId, BTreeSet<ListingKey>>,
     /// Only the tasks with pending events, oldest first: the sparse `outbox` index.
     outbox: BTreeSet<OutboxKey>,
+    /// Tasks whose last write left its pending events out of the `outbox` index (an outbox
+    /// check was scheduled for them instead).
+    unindexed: HashSet<TaskId>,
 }
 
 /// What one read of an owner's listing found.
@@ -78,15 +81,30 @@ impl TaskTable {
         Ok(())
     }
 
-    /// Stores `stored` in place of the task with its id, and moves its index entries along.
-    /// A task's owner and creation time are set when it is created; should a write change
-    /// them anyway, the listing entry moves, as DynamoDB moves an index item whose keys change.
-    pub fn put(&mut self, stored: StoredTask) {
+    /// Where the task `id` sits in the outbox index, if it is there.
+    fn indexed_outbox_key(&self, id: TaskId) -> Option<OutboxKey> {
+        if self.unindexed.contains(&id) {
+            return None;
+        }
+        self.tasks.get(&id).and_then(outbox_key)
+    }
+
+    /// Stores `stored` in place of the task with its id, and moves its index entries along:
+    /// its pending events enter the outbox index only if `outbox_indexed`. A task's owner and
+    /// creation time are set when it is created; should a write change them anyway, the
+    /// listing entry moves, as DynamoDB moves an index item whose keys change.
+    pub fn put(&mut self, stored: StoredTask, outbox_indexed: bool) {
+        let id = stored.task.id;
         let owner = stored.task.owner.clone();
         let listing = listing_key(&stored.task);
-        let outbox = outbox_key(&stored);
-        let previous = self.tasks.insert(stored.task.id, stored);
-        let previous_outbox = previous.as_ref().and_then(outbox_key);
+        let outbox = outbox_indexed.then(|| outbox_key(&stored)).flatten();
+        let previous_outbox = self.indexed_outbox_key(id);
+        if outbox_indexed {
+            self.unindexed.remove(&id);
+        } else {
+            self.unindexed.insert(id);
+        }
+        let previous = self.tasks.insert(id, stored);
         match previous {
             Some(previous)
                 if previous.task.owner == owner && listing_key(&previous.task) == listing => {}
@@ -114,11 +132,12 @@ impl TaskTable {
             None => Ok(()),
             Some(stored) if stored.task.version != version => Err(StoreError::Conflict),
             Some(_) => {
-                let stored = self.tasks.remove(&id).expect("present");
-                self.remove_listing(&stored.task);
-                if let Some(key) = outbox_key(&stored) {
+                if let Some(key) = self.indexed_outbox_key(id) {
                     self.outbox.remove(&key);
                 }
+                self.unindexed.remove(&id);
+                let stored = self.tasks.remove(&id).expect("present");
+                self.remove_listing(&stored.task);
                 Ok(())
             }
         }
@@ -221,12 +240,27 @@ impl TaskTable {
 
     /// Clears the outbox of the task if it is still at `version`.
     pub fn mark_events_published(&mut self, id: TaskId, version: u64) -> Result<(), StoreError> {
+        let indexed = self.indexed_outbox_key(id);
         match self.tasks.get_mut(&id) {
             Some(stored) if stored.task.version == version => {
-                if let Some(key) = outbox_key(stored) {
+                if let Some(key) = indexed {
                     self.outbox.remove(&key);
                 }
                 stored.pending_events.clear();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    /// Enters the task's pending events into the outbox index if it is still at `version`
+    /// with events pending.
+    pub fn index_pending(&mut self, id: TaskId, version: u64) -> Result<(), StoreError> {
+        match self.tasks.get(&id) {
+            Some(stored) if stored.task.version == version => {
+                let key = outbox_key(stored).ok_or(StoreError::Conflict)?;
+                self.unindexed.remove(&id);
+                self.outbox.insert(key);
                 Ok(())
             }
             _ => Err(StoreError::Conflict),

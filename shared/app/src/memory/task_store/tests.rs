@@ -65,6 +65,7 @@ async fn save(
             expected_version,
             pending_events,
             idempotency: None,
+            outbox_indexed: true,
         })
         .await
         .unwrap();
@@ -233,10 +234,13 @@ async fn a_listing_among_100_000_tasks_of_other_users_holds_only_its_owners() {
 fn a_listing_read_stops_at_its_limit_and_resumes_below_its_last_entry() {
     let mut table = TaskTable::default();
     for n in 0..250u128 {
-        table.put(StoredTask {
-            task: task(n, "ana", minute(n as i64), TaskStatus::New),
-            pending_events: vec![],
-        });
+        table.put(
+            StoredTask {
+                task: task(n, "ana", minute(n as i64), TaskStatus::New),
+                pending_events: vec![],
+            },
+            true,
+        );
     }
     let ana = user("ana");
     let first = table.read_listing(&ana, None, None, 100, usize::MAX);

@@ -1,5 +1,10 @@
 //! Use case: the outbox relay. Publishes events that were committed with their task but never
-//! confirmed on the queue (SQS was unreachable, or the function stopped in between).
+//! confirmed on the queue (SQS was unreachable, or the function stopped in between): the
+//! scheduled sweep of the outbox index here, the outbox check of one task in `check`.
+
+mod check;
+
+pub use check::{CheckOutcome, OUTBOX_CHECK_DELAY, OutboxCheck, check_outbox};
 
 use chrono::{DateTime, Utc};
 

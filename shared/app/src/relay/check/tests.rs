@@ -1,0 +1,166 @@
+//! Outbox checks against the in-memory adapters: what a command leaves to its check, and what
+//! the check does with it.
+
+use chrono::{TimeDelta, Utc};
+use taskpulse_domain::{TaskCommand, TaskStatus};
+
+use super::*;
+use crate::ports::ListPendingOutbox;
+use crate::relay::relay_pending;
+use crate::tasks::tests::{as_user, commands, new_task};
+
+/// Far enough ahead that the sweep would take every indexed task.
+fn after_any_grace() -> chrono::DateTime<Utc> {
+    Utc::now() + TimeDelta::hours(1)
+}
+
+#[tokio::test]
+async fn a_command_whose_publish_failed_after_its_check_is_published_by_the_check() {
+    // Given a create and a change whose events the queue refused after their checks went out.
+    let commands = commands();
+    commands.publisher().set_events_refused(true);
+    let created = commands
+        .create_task(&as_user("u1"), new_task())
+        .await
+        .unwrap();
+    let id = created.task.id;
+    commands
+        .change_task(
+            &as_user("u1"),
+            id,
+            TaskCommand::ChangeStatus {
+                status: TaskStatus::InProgress,
+                at: None,
+            },
+        )
+        .await
+        .unwrap();
+    commands.publisher().set_events_refused(false);
+    let pending = commands.store().get(id).unwrap().pending_events;
+    assert_eq!(pending.len(), 2);
+    // Then neither write entered the outbox index: the sweep sees nothing.
+    let swept = commands
+        .store()
+        .list_pending_outbox(after_any_grace(), 10)
+        .await
+        .unwrap();
+    assert!(swept.is_empty(), "indexed: {swept:?}");
+    let checks = commands.publisher().drain_checks();
+    assert_eq!(checks, vec![id, id], "one check per command");
+
+    // When the checks arrive.
+    let first = check_outbox(
+        commands.store(),
+        commands.publisher(),
+        OutboxCheck { task_id: checks[0] },
+    )
+    .await
+    .unwrap();
+    let second = check_outbox(
+        commands.store(),
+        commands.publisher(),
+        OutboxCheck { task_id: checks[1] },
+    )
+    .await
+    .unwrap();
+
+    // Then the first publishes both events as committed and clears them; the second finds
+    // nothing left.
+    assert_eq!(
+        (first, second),
+        (CheckOutcome::Published(2), CheckOutcome::NothingPending)
+    );
+    assert_eq!(commands.publisher().drain(), pending);
+    assert!(commands.store().get(id).unwrap().pending_events.is_empty());
+}
+
+#[tokio::test]
+async fn a_check_whose_publish_is_refused_hands_the_task_to_the_sweep() {
+    let commands = commands();
+    commands.publisher().set_events_refused(true);
+    let created = commands
+        .create_task(&as_user("u1"), new_task())
+        .await
+        .unwrap();
+    let id = created.task.id;
+    let check = OutboxCheck { task_id: id };
+
+    // The events queue still refuses when the check arrives.
+    let outcome = check_outbox(commands.store(), commands.publisher(), check)
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckOutcome::Indexed(1));
+    let swept = commands
+        .store()
+        .list_pending_outbox(after_any_grace(), 10)
+        .await
+        .unwrap();
+    assert_eq!(swept, vec![id]);
+
+    // Once it takes them, the sweep publishes and clears them.
+    commands.publisher().set_events_refused(false);
+    let summary = relay_pending(commands.store(), commands.publisher(), after_any_grace(), 10)
+        .await
+        .unwrap();
+    assert_eq!(summary.events_published, 1);
+    assert_eq!(commands.publisher().drain().len(), 1);
+    assert!(commands.store().get(id).unwrap().pending_events.is_empty());
+}
+
+#[tokio::test]
+async fn a_command_that_cannot_schedule_its_check_indexes_its_task() {
+    let commands = commands();
+    commands.publisher().set_unavailable(true);
+    let created = commands
+        .create_task(&as_user("u1"), new_task())
+        .await
+        .unwrap();
+    commands.publisher().set_unavailable(false);
+    assert!(commands.publisher().drain_checks().is_empty());
+    let swept = commands
+        .store()
+        .list_pending_outbox(after_any_grace(), 10)
+        .await
+        .unwrap();
+    assert_eq!(swept, vec![created.task.id]);
+}
+
+#[tokio::test]
+async fn a_check_of_a_published_or_missing_task_does_nothing() {
+    let commands = commands();
+    let created = commands
+        .create_task(&as_user("u1"), new_task())
+        .await
+        .unwrap();
+    assert_eq!(commands.publisher().drain().len(), 1);
+    let missing = OutboxCheck {
+        task_id: taskpulse_domain::TaskId::from_uuid(uuid::Uuid::now_v7()),
+    };
+    for check in [
+        OutboxCheck {
+            task_id: created.task.id,
+        },
+        missing,
+    ] {
+        let outcome = check_outbox(commands.store(), commands.publisher(), check)
+            .await
+            .unwrap();
+        assert_eq!(outcome, CheckOutcome::NothingPending);
+    }
+    assert!(commands.publisher().drain().is_empty());
+}
+
+#[test]
+fn a_check_reads_back_what_it_writes_and_refuses_other_bodies() {
+    let check = OutboxCheck {
+        task_id: "0193a2c4-5a6b-7c8d-9e0f-123456789abc".parse().unwrap(),
+    };
+    assert_eq!(
+        check.to_body(),
+        r#"{"taskId":"0193a2c4-5a6b-7c8d-9e0f-123456789abc"}"#
+    );
+    assert_eq!(OutboxCheck::parse(&check.to_body()), Ok(check));
+    for body in ["", "{}", r#"{"taskId":"not-a-uuid"}"#, r#"{"eventId":"x"}"#] {
+        assert!(OutboxCheck::parse(body).is_err(), "{body:?}");
+    }
+}
