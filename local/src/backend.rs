@@ -10,20 +10,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::TimeDelta;
 use taskpulse_app::PlanLimits;
 use taskpulse_app::erasure::ErasureTasks;
 use taskpulse_app::memory::{MemoryAnalyticsStore, MemoryTaskStore, MemoryWorkQueue};
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
+use taskpulse_app::relay::OUTBOX_CHECK_DELAY;
 use taskpulse_app::{
-    ApplyTransaction, DeleteCounters, ListPendingOutbox, ListUserDays, LoadProjectionConfig,
-    MoveUserCounters, ReadCounters, RebuildProgress, RollUpMonths, SaveProjectionConfig,
-    ScanCounters, TaskCommands,
+    ApplyTransaction, DeleteCounters, IndexPendingOutbox, ListPendingOutbox, ListUserDays,
+    LoadProjectionConfig, MoveUserCounters, ReadCounters, RebuildProgress, RollUpMonths,
+    SaveProjectionConfig, ScanCounters, TaskCommands,
 };
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
 use taskpulse_lambda::api::{Api, ApiTaskTable, CorsPolicy};
-use taskpulse_lambda::relay::relay_outbox;
+use taskpulse_lambda::relay::{check_outboxes, relay_outbox};
 use tokio::sync::watch;
 
 use crate::archive::LocalArchive;
@@ -31,12 +33,18 @@ use crate::eraser::local_erasure_settle;
 use crate::error::StackError;
 use crate::event_source_mapping::EventSourceMapping;
 use crate::options::{BackendKind, MappingOverrides};
-use crate::queue::{EventQueue, MemoryQueue, SqsQueue};
+use crate::queue::{ApiQueues, EventQueue, MemoryQueue, ReceivedMessage, SqsQueue};
 use crate::rebuild::LocalRebuild;
 
 /// A task table the local stack serves the API and runs the relay on.
-pub trait TaskTable: ApiTaskTable + ListPendingOutbox + ErasureTasks + Clone + 'static {}
-impl<T> TaskTable for T where T: ApiTaskTable + ListPendingOutbox + ErasureTasks + Clone + 'static {}
+pub trait TaskTable:
+    ApiTaskTable + ListPendingOutbox + IndexPendingOutbox + ErasureTasks + Clone + 'static
+{
+}
+impl<T> TaskTable for T where
+    T: ApiTaskTable + ListPendingOutbox + IndexPendingOutbox + ErasureTasks + Clone + 'static
+{
+}
 
 /// A counter table the consumer writes, the analytics routes read and a rebuild rebuilds.
 pub trait AnalyticsTable:
@@ -82,7 +90,7 @@ pub struct Backend<T, Q, C> {
     /// One line saying where the data lives.
     pub description: String,
     /// The API reads the active projection version through the API function's cache.
-    pub api: Api<T, Q, CachedProjectionConfig<C>, MemoryWorkQueue>,
+    pub api: Api<T, ApiQueues<Q>, CachedProjectionConfig<C>, MemoryWorkQueue>,
     pub mapping: Arc<EventSourceMapping<Q, C, T>>,
     /// How long an erasure settles here: the local consumer's timeout and a margin.
     pub erasure_settle: TimeDelta,
@@ -93,12 +101,56 @@ pub struct Backend<T, Q, C> {
 }
 
 impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
-    /// One scheduled run of the outbox relay.
+    /// One scheduled run of the outbox relay: the checks that are due, then the sweep.
     async fn relay_once(&self, grace: TimeDelta) {
+        self.check_outboxes().await;
         if let Err(error) =
             relay_outbox(self.api.commands().store(), &self.mapping.queue, grace).await
         {
             tracing::warn!(%error, "outbox relay run failed");
+        }
+    }
+
+    /// Receives the outbox checks that are due, in batches of ten, and hands each batch to the
+    /// relay function's handler, as the checks' queue trigger does on AWS. A check to retry
+    /// stays hidden for the visibility timeout, then comes back (its queue redrives it after
+    /// the template's receives).
+    async fn check_outboxes(&self) {
+        let checks = &self.api.commands().publisher().checks;
+        loop {
+            let received = match checks
+                .receive(CHECK_BATCH, CHECK_VISIBILITY, Duration::ZERO)
+                .await
+            {
+                Ok(received) => received,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox checks could not be received");
+                    return;
+                }
+            };
+            if received.is_empty() {
+                return;
+            }
+            let mut batch = SqsEvent::default();
+            batch.records = received.iter().map(|m| m.to_record(checks.arn())).collect();
+            let store = self.api.commands().store();
+            let retried = match check_outboxes(store, &self.mapping.queue, batch).await {
+                Ok((response, _)) => response.batch_item_failures,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox checks failed");
+                    return;
+                }
+            };
+            let done: Vec<&ReceivedMessage> = received
+                .iter()
+                .filter(|m| !retried.iter().any(|f| f.item_identifier == m.message_id))
+                .collect();
+            if let Err(error) = checks.delete(&done).await {
+                tracing::warn!(%error, "outbox checks could not be deleted");
+            }
+            if received.len() < CHECK_BATCH {
+                return;
+            }
         }
     }
 
@@ -115,12 +167,26 @@ impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
     }
 }
 
+/// The API's queues: `events`, and `checks` for its outbox checks.
+fn api_queues<Q: EventQueue>(events: &Q, checks: Q) -> ApiQueues<Q> {
+    ApiQueues {
+        events: events.clone(),
+        checks,
+        check_delay: OUTBOX_CHECK_DELAY,
+    }
+}
+
 /// The origins whose pages may call the local API from a browser: the API function's own
 /// `CORS_ALLOWED_ORIGINS` (the dashboard served by the stack itself is same-origin).
 fn cors_policy() -> Result<CorsPolicy, StackError> {
     CorsPolicy::parse(&env::optional(env::CORS_ALLOWED_ORIGINS))
         .map_err(|reason| StackError::Config(format!("{}: {reason}", env::CORS_ALLOWED_ORIGINS)))
 }
+
+/// Checks received at once, as the relay function's trigger is configured.
+const CHECK_BATCH: usize = 10;
+/// How long a received check stays hidden before it is delivered again.
+const CHECK_VISIBILITY: Duration = Duration::from_secs(30);
 
 /// How often the local relay looks for events the API could not publish (the deployed one runs
 /// every minute).
@@ -139,6 +205,8 @@ impl EmbeddedBackend {
                 .max_receive_count
                 .unwrap_or(template.max_receive_count),
         );
+        // The checks' queue redrives as the template's does.
+        let checks = MemoryQueue::new(template.max_receive_count);
         let tasks = MemoryTaskStore::default();
         let counters = MemoryAnalyticsStore::default();
         let erasure_settle = local_erasure_settle(&settings)?;
@@ -149,7 +217,7 @@ impl EmbeddedBackend {
                 archive.describe()
             ),
             api: Api::new(
-                TaskCommands::new(tasks.clone(), queue.clone()),
+                TaskCommands::new(tasks.clone(), api_queues(&queue, checks)),
                 CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
                 MemoryWorkQueue::default(),
             )
@@ -179,6 +247,8 @@ pub struct SdkResources {
     pub tasks_table: String,
     pub analytics_table: String,
     pub queue_url: String,
+    /// The queue the API schedules its outbox checks on.
+    pub check_queue_url: String,
     pub archive_bucket: String,
     pub global_shards: u32,
 }
@@ -215,6 +285,7 @@ impl SdkResources {
             tasks_table: named(env::TASKS_TABLE)?,
             analytics_table: named(env::ANALYTICS_TABLE)?,
             queue_url: named(env::EVENTS_QUEUE_URL)?,
+            check_queue_url: named(env::OUTBOX_CHECK_QUEUE_URL)?,
             archive_bucket: named(env::ARCHIVE_BUCKET)?,
             global_shards: env::global_counter_shards()
                 .map_err(|e| StackError::Config(e.to_string()))?,
@@ -239,6 +310,10 @@ impl SdkResources {
                 .to_owned(),
             queue_url: resources
                 .queue(taskpulse_devstack::EVENTS_QUEUE)?
+                .url
+                .clone(),
+            check_queue_url: resources
+                .queue(taskpulse_devstack::OUTBOX_CHECK_QUEUE)?
                 .url
                 .clone(),
             archive_bucket: resources
@@ -270,6 +345,7 @@ impl SdkBackend {
             tasks_table,
             analytics_table,
             queue_url,
+            check_queue_url,
             archive_bucket,
             global_shards,
         } = resources;
@@ -287,13 +363,21 @@ impl SdkBackend {
                     detail: aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
                 })?;
         }
-        let queue = SqsQueue::connect(aws_sdk_sqs::Client::new(&config), &queue_url)
-            .await
-            .map_err(|e| StackError::Unreachable {
-                what: format!("SQS queue {queue_url}"),
-                endpoint: where_.clone(),
-                detail: e.detail,
-            })?;
+        let connect = |url: String| {
+            let client = aws_sdk_sqs::Client::new(&config);
+            let where_ = where_.clone();
+            async move {
+                SqsQueue::connect(client, &url)
+                    .await
+                    .map_err(|e| StackError::Unreachable {
+                        what: format!("SQS queue {url}"),
+                        endpoint: where_,
+                        detail: e.detail,
+                    })
+            }
+        };
+        let queue = connect(queue_url).await?;
+        let checks = connect(check_queue_url).await?;
         // Emulators may serve one request at a time, which a waiting receive would block.
         let receive_wait = if endpoint.is_some() {
             Duration::ZERO
@@ -313,7 +397,7 @@ impl SdkBackend {
             kind,
             description: format!("{description}; archive {}", archive.describe()),
             api: Api::new(
-                TaskCommands::new(tasks.clone(), queue.clone()),
+                TaskCommands::new(tasks.clone(), api_queues(&queue, checks)),
                 CachedProjectionConfig::new(counters.clone(), PROJECTION_CONFIG_TTL),
                 MemoryWorkQueue::default(),
             )

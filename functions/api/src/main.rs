@@ -6,6 +6,7 @@ use std::sync::Arc;
 use lambda_http::{Error, Request, RequestExt, service_fn};
 use taskpulse_app::TaskCommands;
 use taskpulse_app::projections::{CachedProjectionConfig, PROJECTION_CONFIG_TTL};
+use taskpulse_app::relay::OUTBOX_CHECK_DELAY;
 use taskpulse_aws::{
     DynamoAnalyticsStore, DynamoTaskStore, SqsEventPublisher, SqsWorkQueue, env, sdk,
 };
@@ -17,6 +18,7 @@ async fn main() -> Result<(), Error> {
     let metrics = telemetry::init("api")?;
     let tasks_table = env::required(env::TASKS_TABLE)?;
     let queue_url = env::required(env::EVENTS_QUEUE_URL)?;
+    let check_queue_url = env::required(env::OUTBOX_CHECK_QUEUE_URL)?;
     let erasure_queue = env::required(env::ERASURE_QUEUE_URL)?;
     let analytics_table = env::required(env::ANALYTICS_TABLE)?;
     let shards = env::global_counter_shards()?;
@@ -40,7 +42,8 @@ async fn main() -> Result<(), Error> {
         Api::new(
             TaskCommands::new(
                 DynamoTaskStore::new(dynamodb.clone(), tasks_table),
-                SqsEventPublisher::new(sqs.clone(), queue_url),
+                SqsEventPublisher::new(sqs.clone(), queue_url)
+                    .with_outbox_checks(check_queue_url, OUTBOX_CHECK_DELAY),
             ),
             // The active projection version is read at most every few seconds, not per request.
             CachedProjectionConfig::new(

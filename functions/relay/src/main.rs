@@ -1,10 +1,11 @@
-//! Outbox relay Lambda, run on a schedule: publishes every task event that was committed but
-//! not confirmed on the queue (SQS unreachable, or the API function stopped in between).
+//! Outbox relay Lambda: publishes every task event that was committed but not confirmed on the
+//! queue (SQS unreachable, or the API function stopped in between). Run on a schedule, it
+//! sweeps the outbox index; triggered by the outbox checks' queue, it checks the tasks named.
 //! Wiring only: configuration, SDK clients, adapters; the behaviour lives in `taskpulse-lambda`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use taskpulse_aws::{DynamoTaskStore, SqsEventPublisher, env, sdk};
-use taskpulse_lambda::relay::relay_outbox;
+use taskpulse_lambda::relay::{RelayInvocation, RelayResponse, check_outboxes, relay_outbox};
 use taskpulse_lambda::telemetry;
 
 #[tokio::main]
@@ -17,12 +18,19 @@ async fn main() -> Result<(), Error> {
     let store = DynamoTaskStore::new(aws_sdk_dynamodb::Client::new(&config), tasks_table);
     let publisher = SqsEventPublisher::new(aws_sdk_sqs::Client::new(&config), queue_url);
     let (store, publisher) = (&store, &publisher);
-    // The scheduled event's content does not matter: every run relays whatever is pending.
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let report = relay_outbox(store, publisher, grace).await;
+            let response = match RelayInvocation::from_payload(event.payload)? {
+                RelayInvocation::Checks(batch) => {
+                    let (response, _) = check_outboxes(store, publisher, batch).await?;
+                    RelayResponse::Checks(response)
+                }
+                RelayInvocation::Sweep => {
+                    RelayResponse::Sweep(relay_outbox(store, publisher, grace).await?)
+                }
+            };
             telemetry::flush(metrics, &event.context.request_id);
-            Ok::<_, Error>(report?)
+            Ok::<_, Error>(response)
         },
     ))
     .await

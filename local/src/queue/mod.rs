@@ -5,6 +5,7 @@
 //! semantics of an SQS standard queue with a redrive policy (the embedded default of the local
 //! stack), and [`SqsQueue`], a real SQS queue reached through the SDK (moto, LocalStack or AWS).
 
+mod api_queues;
 mod memory;
 mod sqs;
 
@@ -15,6 +16,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use taskpulse_app::{PublishEvents, SendWork, StoreError};
 use taskpulse_aws::EVENT_TYPE_ATTRIBUTE;
 
+pub use api_queues::ApiQueues;
 pub use memory::{MEMORY_QUEUE_ARN, MemoryQueue};
 pub use sqs::SqsQueue;
 

@@ -25,15 +25,17 @@ pub use analytics::{
 };
 pub use ports::{
     ApplyTransaction, ArchiveDayMarkers, DeleteCounters, DeleteIdempotencyRecords, DeleteTask,
-    DeleteUserSettings, HandOutArchiveDays, IdempotencyRecord, IndexPendingOutbox, ListCursor, ListPendingOutbox,
-    ListQuery, ListTasks, ListUserDays, LoadErasures, LoadIdempotency, LoadProjectionConfig,
-    LoadTask, LoadUserSettings, MAX_WORK_DELAY, MarkEventsPublished, MoveUserCounters,
-    PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters, RebuildProgress,
-    RollUpMonths, SaveErasure, SaveError, SaveProjectionConfig, SaveTask, SaveUserSettings,
-    ScanCounters, ScheduleOutboxCheck, SendWork, StoreError, StoredMonth, StoredMonths, StoredTask, TaskPage, TaskWrite,
-    TransactionResult, UserSettings, VersionCounters, WriteArchive,
+    DeleteUserSettings, HandOutArchiveDays, IdempotencyRecord, IndexPendingOutbox, ListCursor,
+    ListPendingOutbox, ListQuery, ListTasks, ListUserDays, LoadErasures, LoadIdempotency,
+    LoadProjectionConfig, LoadTask, LoadUserSettings, MAX_WORK_DELAY, MarkEventsPublished,
+    MoveUserCounters, PendingEvent, PublishError, PublishEvents, ReadArchive, ReadCounters,
+    RebuildProgress, RollUpMonths, SaveErasure, SaveError, SaveProjectionConfig, SaveTask,
+    SaveUserSettings, ScanCounters, ScheduleOutboxCheck, SendWork, StoreError, StoredMonth,
+    StoredMonths, StoredTask, TaskPage, TaskWrite, TransactionResult, UserSettings,
+    VersionCounters, WriteArchive,
 };
 pub use relay::{CheckOutcome, OutboxCheck, RelaySummary, check_outbox, relay_pending};
 pub use tasks::{
-    CommandContext, CommandQueues, CommandError, CommandOutcome, IdempotencyKey, IfMatch, NewTask, TaskCommands,
+    CommandContext, CommandError, CommandOutcome, CommandQueues, IdempotencyKey, IfMatch, NewTask,
+    TaskCommands,
 };

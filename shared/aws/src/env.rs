@@ -23,6 +23,8 @@ pub const ANALYTICS_TABLE: &str = "ANALYTICS_TABLE";
 pub const EVENTS_QUEUE_URL: &str = "EVENTS_QUEUE_URL";
 pub const GLOBAL_COUNTER_SHARDS: &str = "GLOBAL_COUNTER_SHARDS";
 pub const OUTBOX_GRACE_SECONDS: &str = "OUTBOX_GRACE_SECONDS";
+/// The queue the API schedules its outbox checks on (`taskpulse_app::relay::OutboxCheck`).
+pub const OUTBOX_CHECK_QUEUE_URL: &str = "OUTBOX_CHECK_QUEUE_URL";
 /// The event archive's bucket (the consumer writes it, a rebuild reads it).
 pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
 /// The queue of a rebuild's work items (one per archive partition).

@@ -1,10 +1,15 @@
 //! Events onto SQS: one message per event, the `eventType` also as a message attribute so
-//! subscriptions and tools can filter without parsing bodies.
+//! subscriptions and tools can filter without parsing bodies. Outbox checks onto their own
+//! queue, each delayed past the write it guards.
+
+use std::time::Duration;
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use taskpulse_app::{PendingEvent, PublishError, PublishEvents};
-use taskpulse_domain::EventId;
+use taskpulse_app::relay::OutboxCheck;
+use taskpulse_app::{PendingEvent, PublishError, PublishEvents, ScheduleOutboxCheck, StoreError};
+use taskpulse_domain::{EventId, TaskId};
 
 use crate::sqs_batch::{BatchNotSent, SQS_BATCH_LIMIT, send_batch};
 /// The largest message a queue takes: SQS's default `MaximumMessageSize` (256 KiB), which the
@@ -13,11 +18,16 @@ use crate::sqs_batch::{BatchNotSent, SQS_BATCH_LIMIT, send_batch};
 pub const SQS_MAX_MESSAGE_BYTES: usize = 262_144;
 /// The message attribute that carries the event's `eventType`.
 pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";
+/// The longest delay SQS gives a message (`DelaySeconds`).
+const SQS_MAX_DELAY: Duration = Duration::from_secs(900);
 
 #[derive(Debug, Clone)]
 pub struct SqsEventPublisher {
     client: Client,
     queue_url: String,
+    /// The outbox checks' queue and how long a check waits there; `None` for a publisher that
+    /// schedules none (the relay's and the eraser's only publish).
+    checks: Option<(String, Duration)>,
 }
 
 impl SqsEventPublisher {
@@ -25,7 +35,15 @@ impl SqsEventPublisher {
         Self {
             client,
             queue_url: queue_url.into(),
+            checks: None,
         }
+    }
+
+    /// The same publisher, scheduling outbox checks on `queue_url`, each delayed by `delay`
+    /// (at most SQS's 15 minutes).
+    pub fn with_outbox_checks(mut self, queue_url: impl Into<String>, delay: Duration) -> Self {
+        self.checks = Some((queue_url.into(), delay.min(SQS_MAX_DELAY)));
+        self
     }
 
     fn entry(event: &PendingEvent) -> Result<SendMessageBatchRequestEntry, String> {
@@ -66,6 +84,26 @@ impl SqsEventPublisher {
                 reason,
             }),
         }
+    }
+}
+
+impl ScheduleOutboxCheck for SqsEventPublisher {
+    async fn schedule_outbox_check(&self, task_id: TaskId) -> Result<(), StoreError> {
+        let Some((queue_url, delay)) = &self.checks else {
+            return Err(StoreError::Rejected(
+                "no outbox check queue is configured".into(),
+            ));
+        };
+        self.client
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(OutboxCheck { task_id }.to_body())
+            // At most 900: the conversion cannot fail.
+            .delay_seconds(i32::try_from(delay.as_secs()).unwrap_or(900))
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(DisplayErrorContext(e).to_string()))?;
+        Ok(())
     }
 }
 

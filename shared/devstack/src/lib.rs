@@ -35,6 +35,8 @@ pub const REBUILD_QUEUE: &str = "RebuildQueue";
 pub const REBUILD_DLQ: &str = "RebuildDeadLetterQueue";
 pub const ERASURE_QUEUE: &str = "ErasureQueue";
 pub const ERASURE_DLQ: &str = "ErasureDeadLetterQueue";
+pub const OUTBOX_CHECK_QUEUE: &str = "OutboxCheckQueue";
+pub const OUTBOX_CHECK_DLQ: &str = "OutboxCheckDeadLetterQueue";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevstackError {

@@ -2,8 +2,8 @@
 //! starting one against moto or against an endpoint where nothing answers.
 
 use taskpulse_aws::env::{
-    ANALYTICS_TABLE, ARCHIVE_BUCKET, ERASURE_QUEUE_URL, EVENTS_QUEUE_URL, REBUILD_QUEUE_URL,
-    TASKS_TABLE,
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, ERASURE_QUEUE_URL, EVENTS_QUEUE_URL, OUTBOX_CHECK_QUEUE_URL,
+    REBUILD_QUEUE_URL, TASKS_TABLE,
 };
 use taskpulse_devstack::Stack;
 
@@ -13,6 +13,7 @@ pub fn function_environment(
     tasks_table: &str,
     analytics_table: &str,
     events_queue_url: &str,
+    check_queue_url: &str,
     archive_bucket: &str,
 ) -> Vec<(&'static str, String)> {
     vec![
@@ -23,6 +24,7 @@ pub fn function_environment(
         (TASKS_TABLE, tasks_table.to_owned()),
         (ANALYTICS_TABLE, analytics_table.to_owned()),
         (EVENTS_QUEUE_URL, events_queue_url.to_owned()),
+        (OUTBOX_CHECK_QUEUE_URL, check_queue_url.to_owned()),
         (ARCHIVE_BUCKET, archive_bucket.to_owned()),
     ]
 }
@@ -39,6 +41,10 @@ pub fn moto_environment(stack: &Stack) -> Vec<(&'static str, String)> {
             .unwrap(),
         &resources
             .queue(taskpulse_devstack::EVENTS_QUEUE)
+            .unwrap()
+            .url,
+        &resources
+            .queue(taskpulse_devstack::OUTBOX_CHECK_QUEUE)
             .unwrap()
             .url,
         resources

@@ -39,8 +39,8 @@ pub const CONSUMER_EVENTS: [&str; 2] = [
     "consumer-task-created.json",
     "consumer-batch-with-poison.json",
 ];
-/// The relay's sample event.
-pub const RELAY_EVENTS: [&str; 1] = ["relay-scheduled.json"];
+/// The relay's sample events: its schedule's, and a batch from the outbox checks' queue.
+pub const RELAY_EVENTS: [&str; 2] = ["relay-scheduled.json", "relay-outbox-check.json"];
 /// The eraser's sample events: the work message `api-erase-me.json` sends, and the message
 /// of one archive day an erasure hands out.
 pub const ERASER_EVENTS: [&str; 2] = ["eraser-erase-user.json", "eraser-rewrite-archive-day.json"];
@@ -174,6 +174,15 @@ where
         .await;
     assert_eq!(response["eventsPublished"], 0, "{response}");
     assert_eq!(response["tasksFailed"], 0, "{response}");
+    // A check of the fixture task finds it published; the record that is no check is retried.
+    let response = invoke
+        .call(SampleFunction::Relay, "relay-outbox-check.json")
+        .await;
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([{"itemIdentifier": "7a2d9c10-3333-4c1a-9d5e-000000000002"}]),
+        "{response}"
+    );
 
     // `api-erase-me.json` recorded user-3's erasure: the eraser takes it up (and, settling,
     // continues it in a delayed message) without failing the record.

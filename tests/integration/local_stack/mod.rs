@@ -133,6 +133,7 @@ fn an_unreachable_endpoint_is_a_clear_error() {
         "tasks",
         "analytics",
         &format!("{endpoint}/000000000000/events"),
+        &format!("{endpoint}/000000000000/outbox-checks"),
         "archive",
     );
     assert_fails_clearly(

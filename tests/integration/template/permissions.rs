@@ -70,6 +70,7 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
                 &["dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"]
             ),
             ("!GetAtt EventsQueue.Arn", &["sqs:SendMessage"]),
+            ("!GetAtt OutboxCheckQueue.Arn", &["sqs:SendMessage"]),
             ("!GetAtt ErasureQueue.Arn", &["sqs:SendMessage"]),
         ])
     );
@@ -153,6 +154,7 @@ fn each_function_is_granted_exactly_the_actions_it_uses() {
         ])
     );
     assert_eq!(
+        // The SQS event source grants receiving and deleting the checks.
         granted(&template, "RelayFunction"),
         expect(&[
             ("!Sub ${TasksTable.Arn}/index/outbox", &["dynamodb:Query"]),

@@ -132,3 +132,44 @@ async fn the_rebuild_queues_are_created_on_moto_from_the_template() {
     assert_ne!(queue.arn, dlq.arn);
     assert!(dlq.arn.ends_with(taskpulse_devstack::REBUILD_DLQ));
 }
+
+#[test]
+fn outbox_checks_wait_past_the_api_timeout_and_reach_the_relay_in_batches() {
+    let template = template();
+    let (queue, dlq) =
+        queue_and_its_dlq(&template, "OutboxCheckQueue", "OutboxCheckDeadLetterQueue");
+    let relay = &resource(&template, "RelayFunction")["Properties"];
+    assert!(
+        number(&queue["VisibilityTimeout"]) >= 6 * number(&relay["Timeout"]),
+        "a check still in work must not be delivered again"
+    );
+    assert!(number(&queue["RedrivePolicy"]["maxReceiveCount"]) >= 5);
+    assert!(number(&dlq["MessageRetentionPeriod"]) >= number(&queue["MessageRetentionPeriod"]));
+    resource(&template, "OutboxCheckDeadLetterQueueNotEmptyAlarm");
+
+    let source = &relay["Events"]["OutboxChecks"]["Properties"];
+    match &source["Queue"] {
+        Value::Tagged(tagged) => assert_eq!(tagged.value.as_str(), Some("OutboxCheckQueue.Arn")),
+        other => panic!("the relay reads the stack's checks queue, not {other:?}"),
+    }
+    assert_eq!(number(&source["BatchSize"]), 10);
+    assert_eq!(
+        source["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+
+    // A check must arrive after the write it was sent before: the API's timeout bounds when
+    // that write can land.
+    let api = &resource(&template, "ApiFunction")["Properties"];
+    let api_timeout = match &api["Timeout"] {
+        Value::Null => {
+            number(&template.section("Globals").expect("Globals")["Function"]["Timeout"])
+        }
+        own => number(own),
+    };
+    let delay = taskpulse_app::relay::OUTBOX_CHECK_DELAY.as_secs();
+    assert!(
+        delay >= 6 * api_timeout as u64,
+        "a check waits {delay} s, the API may take {api_timeout} s"
+    );
+}

@@ -20,8 +20,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use taskpulse_app::{
-    IdempotencyRecord, ListPendingOutbox, ListQuery, ListTasks, LoadIdempotency, LoadTask,
-    MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask, TaskPage, TaskWrite,
+    IdempotencyRecord, IndexPendingOutbox, ListPendingOutbox, ListQuery, ListTasks,
+    LoadIdempotency, LoadTask, MarkEventsPublished, SaveError, SaveTask, StoreError, StoredTask,
+    TaskPage, TaskWrite,
 };
 use taskpulse_domain::{Task, TaskId, UserId};
 
@@ -55,9 +56,13 @@ impl DynamoTaskStore {
     }
 
     fn task_put(&self, write: &TaskWrite<'_>) -> Result<Put, StoreError> {
-        let item = serde_dynamo::to_item(TaskItem::new(write.task, write.pending_events)).map_err(
-            |e| StoreError::Rejected(format!("task {} cannot be stored: {e}", write.task.id)),
-        )?;
+        let mut item = TaskItem::new(write.task, write.pending_events);
+        if !write.outbox_indexed {
+            item = item.without_outbox_index();
+        }
+        let item = serde_dynamo::to_item(item).map_err(|e| {
+            StoreError::Rejected(format!("task {} cannot be stored: {e}", write.task.id))
+        })?;
         let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let put = match write.expected_version {
             None => put.condition_expression(format!("attribute_not_exists({PK})")),
@@ -289,6 +294,37 @@ impl MarkEventsPublished for DynamoTaskStore {
             .update_expression(format!("REMOVE {PENDING_EVENTS}, {OUTBOX_PK}, {OUTBOX_SK}"))
             .condition_expression(format!("{VERSION} = :version"))
             .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+impl IndexPendingOutbox for DynamoTaskStore {
+    async fn index_pending_outbox(
+        &self,
+        task_id: TaskId,
+        version: u64,
+        oldest: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(keys::task_key(task_id))))
+            .update_expression(format!("SET {OUTBOX_PK} = :shard, {OUTBOX_SK} = :oldest"))
+            .condition_expression(format!(
+                "{VERSION} = :version AND attribute_exists({PENDING_EVENTS})"
+            ))
+            .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
+            .expression_attribute_values(
+                ":shard",
+                AttributeValue::S(keys::outbox_partition(task_id)),
+            )
+            .expression_attribute_values(
+                ":oldest",
+                AttributeValue::S(keys::outbox_sort_key(oldest)),
+            )
             .send()
             .await
             .map_err(store_error)?;

@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, Response};
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use taskpulse_app::erasure::request_erasure;
-use taskpulse_app::{PublishEvents, SendWork};
+use taskpulse_app::{CommandQueues, SendWork};
 use taskpulse_domain::UserId;
 use taskpulse_domain::erasure::Erasure;
 
@@ -89,7 +89,7 @@ impl ErasureView {
 impl<S, P, R, W> Api<S, P, R, W>
 where
     S: ApiTaskTable,
-    P: PublishEvents,
+    P: CommandQueues,
     W: SendWork,
 {
     /// Records the erasure request (unless there is one) and hands it to the eraser.

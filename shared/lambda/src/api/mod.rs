@@ -32,7 +32,7 @@ use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use taskpulse_app::tasks::CommandStore;
 use taskpulse_app::{
-    LoadErasures, LoadProjectionConfig, PublishEvents, ReadCounters, RollUpMonths, SaveErasure,
+    CommandQueues, LoadErasures, LoadProjectionConfig, ReadCounters, RollUpMonths, SaveErasure,
     SaveUserSettings, SendWork, TaskCommands,
 };
 
@@ -139,7 +139,7 @@ impl<S> ApiTaskTable for S where S: CommandStore + SaveUserSettings + LoadErasur
 impl<S, P, R, W> Api<S, P, R, W>
 where
     S: ApiTaskTable,
-    P: PublishEvents,
+    P: CommandQueues,
     R: ReadCounters + RollUpMonths + LoadProjectionConfig,
     W: SendWork,
 {

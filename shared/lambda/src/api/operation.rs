@@ -5,7 +5,7 @@
 use http::Method;
 use lambda_http::{Body, Request, Response};
 use taskpulse_app::{
-    CommandContext, ListQuery, LoadProjectionConfig, NewTask, PublishEvents, ReadCounters,
+    CommandContext, CommandQueues, ListQuery, LoadProjectionConfig, NewTask, ReadCounters,
     RollUpMonths, SendWork, UserSettings,
 };
 use taskpulse_domain::{TaskCommand, TaskId, UserId};
@@ -88,7 +88,7 @@ impl Operation {
 impl<S, P, R, W> Api<S, P, R, W>
 where
     S: ApiTaskTable,
-    P: PublishEvents,
+    P: CommandQueues,
     R: ReadCounters + RollUpMonths + LoadProjectionConfig,
     W: SendWork,
 {

@@ -9,7 +9,7 @@
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use taskpulse_app::{PublishEvents, UserSettings};
+use taskpulse_app::{CommandQueues, UserSettings};
 use taskpulse_domain::{TimeZone, UserId};
 
 use super::fields::Fields;
@@ -52,7 +52,7 @@ fn parse_settings(
 impl<S, P, R, W> Api<S, P, R, W>
 where
     S: ApiTaskTable,
-    P: PublishEvents,
+    P: CommandQueues,
 {
     pub(super) async fn get_settings(&self, user: &UserId) -> Result<Response<Body>, Problem> {
         let settings = self

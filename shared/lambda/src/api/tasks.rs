@@ -6,7 +6,7 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use taskpulse_app::tasks::CommandStore;
-use taskpulse_app::{CommandContext, ListQuery, NewTask, PublishEvents};
+use taskpulse_app::{CommandContext, CommandQueues, ListQuery, NewTask};
 use taskpulse_domain::{Description, Priority, TaskCommand, TaskId, TaskStatus, Title, UserId};
 
 use super::Api;
@@ -27,7 +27,7 @@ pub(super) enum ChangeRoute {
 impl<S, P, R, W> Api<S, P, R, W>
 where
     S: CommandStore,
-    P: PublishEvents,
+    P: CommandQueues,
 {
     pub(super) async fn create_task(
         &self,

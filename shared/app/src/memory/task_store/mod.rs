@@ -16,9 +16,9 @@ use taskpulse_domain::{TaskId, UserId};
 use self::table::TaskTable;
 use crate::ports::{
     ArchiveDayMarkers, DeleteIdempotencyRecords, DeleteTask, DeleteUserSettings, IdempotencyRecord,
-    IndexPendingOutbox, ListPendingOutbox, ListQuery, ListTasks, LoadErasures, LoadIdempotency, LoadTask,
-    LoadUserSettings, MarkEventsPublished, SaveErasure, SaveError, SaveTask, SaveUserSettings,
-    StoreError, StoredTask, TaskPage, TaskWrite, UserSettings,
+    IndexPendingOutbox, ListPendingOutbox, ListQuery, ListTasks, LoadErasures, LoadIdempotency,
+    LoadTask, LoadUserSettings, MarkEventsPublished, SaveErasure, SaveError, SaveTask,
+    SaveUserSettings, StoreError, StoredTask, TaskPage, TaskWrite, UserSettings,
 };
 
 /// Listing entries read per lock, as the DynamoDB adapter reads its index a `Query` page at a

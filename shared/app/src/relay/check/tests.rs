@@ -99,9 +99,14 @@ async fn a_check_whose_publish_is_refused_hands_the_task_to_the_sweep() {
 
     // Once it takes them, the sweep publishes and clears them.
     commands.publisher().set_events_refused(false);
-    let summary = relay_pending(commands.store(), commands.publisher(), after_any_grace(), 10)
-        .await
-        .unwrap();
+    let summary = relay_pending(
+        commands.store(),
+        commands.publisher(),
+        after_any_grace(),
+        10,
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.events_published, 1);
     assert_eq!(commands.publisher().drain().len(), 1);
     assert!(commands.store().get(id).unwrap().pending_events.is_empty());

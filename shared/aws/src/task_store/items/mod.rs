@@ -151,7 +151,8 @@ pub(super) struct TaskItem {
     pld: i8,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pending_events: Vec<PendingItem>,
-    /// Present only while events are pending: the keys of the sparse outbox index.
+    /// Present only while events are pending and no outbox check covers them: the keys of the
+    /// sparse outbox index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,6 +189,14 @@ impl TaskItem {
             .map(|p| PendingItem::new(p, &read_back))
             .collect();
         item
+    }
+
+    /// The item without the keys of the outbox index: for a write whose outbox check was
+    /// scheduled, which finds its pending events instead.
+    pub(super) fn without_outbox_index(mut self) -> Self {
+        self.outbox_pk = None;
+        self.outbox_sk = None;
+        self
     }
 
     /// The task and its outbox, each pending event's envelope as committed.

@@ -1,11 +1,46 @@
-//! The outbox relay's scheduled run: publish what the API could not, oldest first.
+//! The outbox relay: its scheduled sweep of the outbox index (here), oldest first, and its
+//! outbox checks, a batch from their queue (`checks`). One function takes both.
 
+mod checks;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{TimeDelta, Utc};
 use serde::Serialize;
 use taskpulse_app::{
     ListPendingOutbox, LoadTask, MarkEventsPublished, PublishEvents, StoreError, metric,
     relay_pending,
 };
+
+pub use checks::{ChecksSummary, check_outboxes};
+
+/// What the relay function is invoked with.
+#[derive(Debug)]
+pub enum RelayInvocation {
+    /// A batch from the outbox checks' queue (the payload has `Records`).
+    Checks(SqsEvent),
+    /// Its schedule's event, whose content does not matter: every run sweeps the index.
+    Sweep,
+}
+
+impl RelayInvocation {
+    /// Tells the two apart by `Records`, which only an SQS batch has. A batch that does not
+    /// read as one is an error: the invocation fails, and SQS delivers the batch again.
+    pub fn from_payload(payload: serde_json::Value) -> Result<Self, serde_json::Error> {
+        if payload.get("Records").is_some() {
+            serde_json::from_value(payload).map(Self::Checks)
+        } else {
+            Ok(Self::Sweep)
+        }
+    }
+}
+
+/// The relay function's answer: the checks to deliver again, or what a sweep did.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RelayResponse {
+    Checks(SqsBatchResponse),
+    Sweep(RelayReport),
+}
 
 /// Tasks handled per round; a run goes on for more rounds while rounds come back full.
 const TASKS_PER_ROUND: usize = 100;
