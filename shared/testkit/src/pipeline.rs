@@ -6,13 +6,14 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use taskpulse_app::PlanLimits;
+use taskpulse_app::relay::OUTBOX_CHECK_DELAY;
 use taskpulse_app::{ApplyTransaction, LoadProjectionConfig, TaskCommands};
 use taskpulse_aws::{
     DynamoAnalyticsStore, DynamoTaskStore, S3Archive, SqsEventPublisher, SqsWorkQueue, sdk,
 };
 use taskpulse_devstack::{
-    ANALYTICS_TABLE, ARCHIVE_BUCKET, ERASURE_QUEUE, EVENTS_QUEUE, Provisioned, QueueInfo, Stack,
-    TASKS_TABLE,
+    ANALYTICS_TABLE, ARCHIVE_BUCKET, ERASURE_QUEUE, EVENTS_QUEUE, OUTBOX_CHECK_QUEUE, Provisioned,
+    QueueInfo, Stack, TASKS_TABLE,
 };
 use taskpulse_lambda::api::Api;
 use taskpulse_lambda::consumer::{BatchSummary, Consumer, handle_batch};
@@ -110,6 +111,8 @@ pub struct AwsPipeline {
     pub queue: QueueInfo,
     /// The eraser's queue, where the API hands erasure requests.
     pub erasure_queue: QueueInfo,
+    /// The outbox checks' queue, where the API schedules a check before each write.
+    pub check_queue: QueueInfo,
     config: SdkConfig,
     /// The same queue through the local stack's adapter, for batch deletes and releases.
     events: queue::SqsQueue,
@@ -121,6 +124,7 @@ impl AwsPipeline {
         let sqs = aws_sdk_sqs::Client::new(config);
         let queue = resources.queue(EVENTS_QUEUE)?.clone();
         let erasure_queue = resources.queue(ERASURE_QUEUE)?.clone();
+        let check_queue = resources.queue(OUTBOX_CHECK_QUEUE)?.clone();
         let limits = PlanLimits::default();
         let analytics = DynamoAnalyticsStore::new(
             dynamodb.clone(),
@@ -132,7 +136,8 @@ impl AwsPipeline {
             api: Api::new(
                 TaskCommands::new(
                     DynamoTaskStore::new(dynamodb, resources.table(TASKS_TABLE)?),
-                    SqsEventPublisher::new(sqs.clone(), &queue.url),
+                    SqsEventPublisher::new(sqs.clone(), &queue.url)
+                        .with_outbox_checks(&check_queue.url, OUTBOX_CHECK_DELAY),
                 ),
                 analytics.clone(),
                 SqsWorkQueue::new(sqs.clone(), &erasure_queue.url),
@@ -143,6 +148,7 @@ impl AwsPipeline {
             sqs,
             queue,
             erasure_queue,
+            check_queue,
             config: config.clone(),
         })
     }
@@ -172,9 +178,51 @@ impl AwsPipeline {
         SqsEventPublisher::new(self.sqs.clone(), &self.queue.url)
     }
 
-    /// A publisher to the events queue whose every send fails to connect: SQS is down.
+    /// A publisher to the events queue whose every send fails to connect, outbox checks
+    /// included: SQS is down.
     pub fn unreachable_publisher(&self) -> SqsEventPublisher {
         SqsEventPublisher::new(offline_sqs(&self.config), &self.queue.url)
+            .with_outbox_checks(&self.check_queue.url, OUTBOX_CHECK_DELAY)
+    }
+
+    /// The API's publisher as it is when its events are refused after its outbox check went
+    /// out: the checks reach their queue (at once, without the delay), every event is sent to
+    /// a queue that does not exist.
+    pub fn publisher_refused_by_events_queue(&self) -> SqsEventPublisher {
+        SqsEventPublisher::new(self.sqs.clone(), format!("{}-missing", self.queue.url))
+            .with_outbox_checks(&self.check_queue.url, std::time::Duration::ZERO)
+    }
+
+    /// Receives and deletes every outbox check on its queue, until a receive finds none, as
+    /// the records Lambda hands the relay.
+    pub async fn take_checks(&self) -> Result<SqsEvent, PipelineError> {
+        let mut records = vec![];
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.check_queue.url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .map_err(sqs_error)?;
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return Ok(sqs_event(records));
+            }
+            for message in &messages {
+                records.push(lambda_record(message, &self.check_queue.arn));
+                if let Some(receipt) = message.receipt_handle() {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.check_queue.url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .map_err(sqs_error)?;
+                }
+            }
+        }
     }
 
     /// The API on the same tables, publishing through `publisher` instead.

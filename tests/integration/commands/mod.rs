@@ -1,8 +1,10 @@
 //! The task command API against moto: every route through the DynamoDB and SQS adapters,
 //! concurrent commands on one task, and the outbox when SQS is unreachable. Commands retried,
-//! raced or resumed, and items in the earlier layout, are in `idempotency`.
+//! raced or resumed, and items in the earlier layout, are in `idempotency`; the outbox checks
+//! in `outbox_checks`.
 
 mod idempotency;
+mod outbox_checks;
 mod settings;
 mod unreachable;
 
