@@ -20,17 +20,21 @@ async fn main() -> Result<(), Error> {
     let (store, publisher) = (&store, &publisher);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let response = match RelayInvocation::from_payload(event.payload)? {
-                RelayInvocation::Checks(batch) => {
-                    let (response, _) = check_outboxes(store, publisher, batch).await?;
-                    RelayResponse::Checks(response)
-                }
-                RelayInvocation::Sweep => {
-                    RelayResponse::Sweep(relay_outbox(store, publisher, grace).await?)
-                }
-            };
+            let response: Result<RelayResponse, Error> =
+                match RelayInvocation::from_payload(event.payload) {
+                    Ok(RelayInvocation::Checks(batch)) => check_outboxes(store, publisher, batch)
+                        .await
+                        .map(|(response, _)| RelayResponse::Checks(response))
+                        .map_err(Error::from),
+                    Ok(RelayInvocation::Sweep) => relay_outbox(store, publisher, grace)
+                        .await
+                        .map(RelayResponse::Sweep)
+                        .map_err(Error::from),
+                    Err(error) => Err(error.into()),
+                };
+            // Flushed whatever the outcome: a failed run's gauges are what the alarms watch.
             telemetry::flush(metrics, &event.context.request_id);
-            Ok::<_, Error>(response)
+            response
         },
     ))
     .await

@@ -30,7 +30,9 @@ pub use analytics_store::{
 };
 pub use archive_store::S3Archive;
 pub use env::ConfigError;
-pub use publisher::{EVENT_TYPE_ATTRIBUTE, SQS_MAX_MESSAGE_BYTES, SqsEventPublisher};
+pub use publisher::{
+    CHECK_SEND_TIMEOUT, EVENT_TYPE_ATTRIBUTE, SQS_MAX_MESSAGE_BYTES, SqsEventPublisher,
+};
 pub use rebuild_queue::SqsWorkQueue;
 pub use sqs_batch::SQS_BATCH_LIMIT;
 pub use task_store::DynamoTaskStore;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use taskpulse_app::relay::OutboxCheck;
@@ -20,6 +21,9 @@ pub const SQS_MAX_MESSAGE_BYTES: usize = 262_144;
 pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";
 /// The longest delay SQS gives a message (`DelaySeconds`).
 const SQS_MAX_DELAY: Duration = Duration::from_secs(900);
+/// How long a command waits for its outbox check to be taken before it indexes its task
+/// instead: SQS answers in tens of milliseconds, so this is an outage, not a slow answer.
+pub const CHECK_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct SqsEventPublisher {
@@ -94,12 +98,21 @@ impl ScheduleOutboxCheck for SqsEventPublisher {
                 "no outbox check queue is configured".into(),
             ));
         };
+        // The command's write waits for this answer: a queue that does not answer must not
+        // take the function's whole timeout. A check taken after all is harmless.
+        let bounded = aws_sdk_sqs::config::Builder::default().timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(CHECK_SEND_TIMEOUT)
+                .build(),
+        );
         self.client
             .send_message()
             .queue_url(queue_url)
             .message_body(OutboxCheck { task_id }.to_body())
-            // At most 900: the conversion cannot fail.
-            .delay_seconds(i32::try_from(delay.as_secs()).unwrap_or(900))
+            // At most SQS_MAX_DELAY (900 s): the conversion cannot fail.
+            .delay_seconds(i32::try_from(delay.as_secs()).unwrap_or(i32::MAX))
+            .customize()
+            .config_override(bounded)
             .send()
             .await
             .map_err(|e| StoreError::Unavailable(DisplayErrorContext(e).to_string()))?;

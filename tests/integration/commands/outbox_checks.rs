@@ -48,6 +48,7 @@ async fn events_refused_after_the_check_stay_out_of_the_index_and_the_check_publ
     // The checks arrive: one per command, the first of each task publishes both its events.
     let checks = pipeline.take_checks().await.unwrap();
     assert_eq!(checks.records.len(), 6);
+    let mut again = checks.clone();
     let (response, summary) = check_outboxes(store, &pipeline.publisher(), checks)
         .await
         .unwrap();
@@ -56,6 +57,7 @@ async fn events_refused_after_the_check_stay_out_of_the_index_and_the_check_publ
         summary,
         ChecksSummary {
             nothing_pending: 3,
+            moved_on: 0,
             tasks_published: 3,
             events_published: 6,
             tasks_indexed: 0,
@@ -66,6 +68,24 @@ async fn events_refused_after_the_check_stay_out_of_the_index_and_the_check_publ
     for id in &ids {
         let stored = store.load_task(*id).await.unwrap().unwrap();
         assert!(stored.pending_events.is_empty());
+    }
+
+    // Delivered again, a check first indexes its task, on condition that events are pending:
+    // none are, so nothing is written and nothing is sent.
+    for record in &mut again.records {
+        record
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "2".into());
+    }
+    let (response, summary) = check_outboxes(store, &pipeline.publisher(), again)
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(summary.nothing_pending, 6, "{summary:?}");
+    assert!(pipeline.drain().await.unwrap().is_empty());
+    for id in &ids {
+        let item = read_item(&stack, TASKS_TABLE, keys::task_key(*id)).await;
+        assert!(!item.contains_key(keys::OUTBOX_PK), "{item:?}");
     }
 }
 
@@ -105,4 +125,38 @@ async fn a_check_whose_events_are_refused_again_hands_its_task_to_the_sweep() {
     assert_eq!(bodies_on_queue(&pipeline).await, committed);
     let item = read_item(&stack, TASKS_TABLE, keys::task_key(id)).await;
     assert!(!item.contains_key(keys::OUTBOX_PK), "{item:?}");
+}
+
+#[tokio::test]
+async fn a_check_queue_that_never_answers_is_given_up_within_its_bound() {
+    // Accepts connections and never answers a request.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let config = taskpulse_devstack::sdk_config_for(&endpoint).await;
+    let publisher = taskpulse_aws::SqsEventPublisher::new(
+        aws_sdk_sqs::Client::new(&config),
+        format!("{endpoint}/000000000000/events"),
+    )
+    .with_outbox_checks(
+        format!("{endpoint}/000000000000/checks"),
+        taskpulse_app::relay::OUTBOX_CHECK_DELAY,
+    );
+    let started = std::time::Instant::now();
+    let scheduled = tokio::time::timeout(
+        std::time::Duration::from_secs(8),
+        taskpulse_app::ScheduleOutboxCheck::schedule_outbox_check(
+            &publisher,
+            TaskId::from_uuid(uuid::Uuid::now_v7()),
+        ),
+    )
+    .await
+    .expect("the check send gives up by itself");
+    assert!(scheduled.is_err(), "{scheduled:?}");
+    let bound = taskpulse_aws::CHECK_SEND_TIMEOUT;
+    assert!(
+        started.elapsed() < bound * 3,
+        "gave up after {:?}, bound {bound:?}",
+        started.elapsed()
+    );
+    drop(silent);
 }

@@ -165,13 +165,15 @@ pub trait MarkEventsPublished: Send + Sync {
 
 /// Enters a task whose events could not be published into the sparse outbox index, so that
 /// the relay's scheduled sweep takes them over: what an outbox check does when the queue
-/// refuses. Conditional on `version` and on events still pending; a task that moved on was
-/// written by a command that scheduled its own check or indexed itself, and that is no error.
+/// refuses, or before anything else when it is delivered again. Conditional on events still
+/// pending, and on `version` when one is given: a task that moved on was written by a command
+/// that scheduled its own check or indexed itself. A failed condition is
+/// [`StoreError::Conflict`]. A task already in the index keeps its place (its older `oldest`).
 pub trait IndexPendingOutbox: Send + Sync {
     fn index_pending_outbox(
         &self,
         task_id: TaskId,
-        version: u64,
+        version: Option<u64>,
         oldest: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use taskpulse_domain::TaskId;
 
@@ -55,13 +56,28 @@ pub enum CheckOutcome {
 }
 
 /// Publishes and clears what `check`'s task has pending; if the queue refuses, enters the task
-/// into the outbox index. An error (the task could not be read, or the index not written)
-/// leaves the check to be delivered again.
+/// into the outbox index. A check `redelivered` (an earlier delivery failed: the task could not
+/// be read, the index not written, the invocation ran out of time) enters its task into the
+/// index before anything else, so that whatever failed, the sweep has the task, and the check
+/// may end in its dead-letter queue without leaving events behind. An error leaves the check
+/// to be delivered again.
 pub async fn check_outbox(
     store: &(impl LoadTask + MarkEventsPublished + IndexPendingOutbox),
     publisher: &impl PublishEvents,
     check: OutboxCheck,
+    redelivered: bool,
 ) -> Result<CheckOutcome, StoreError> {
+    if redelivered {
+        match store
+            .index_pending_outbox(check.task_id, None, Utc::now())
+            .await
+        {
+            Ok(()) => {}
+            // Nothing pending, or no such task.
+            Err(StoreError::Conflict) => return Ok(CheckOutcome::NothingPending),
+            Err(error) => return Err(error),
+        }
+    }
     let Some(stored) = store.load_task(check.task_id).await? else {
         return Ok(CheckOutcome::NothingPending);
     };
@@ -74,7 +90,7 @@ pub async fn check_outbox(
         return Ok(CheckOutcome::Published(pending.len()));
     }
     match store
-        .index_pending_outbox(check.task_id, version, oldest)
+        .index_pending_outbox(check.task_id, Some(version), oldest)
         .await
     {
         Ok(()) => Ok(CheckOutcome::Indexed(pending.len())),

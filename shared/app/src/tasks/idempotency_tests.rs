@@ -193,3 +193,25 @@ async fn creates_with_one_key_make_one_task_and_one_event() {
     assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1);
     assert_eq!(commands.publisher().drain().len(), 1);
 }
+
+#[tokio::test]
+async fn a_completed_create_schedules_its_check_and_leaves_the_index_to_it() {
+    use crate::ports::ListPendingOutbox;
+    let commands = commands();
+    let (record, _) = a_create_stopped_after_its_record(&commands).await;
+    // The retry's publish is refused after its check went out.
+    commands.publisher().set_events_refused(true);
+    commands
+        .create_task(&with_key("u1", "k1", "body-a"), new_task())
+        .await
+        .unwrap();
+    assert_eq!(commands.publisher().drain_checks(), vec![record.task.id]);
+    let stored = commands.store().get(record.task.id).unwrap();
+    assert_eq!(stored.pending_events.len(), 1);
+    let swept = commands
+        .store()
+        .list_pending_outbox(Utc::now() + chrono::TimeDelta::hours(1), 10)
+        .await
+        .unwrap();
+    assert!(swept.is_empty(), "{swept:?}");
+}

@@ -5,7 +5,9 @@
 //! (the outbox) conditionally on the version that was read. A concurrent writer makes that
 //! condition fail; the command is then decided again on the fresh state, so no update is lost
 //! and no event is emitted from a stale state. Only after the commit are the events sent to
-//! the queue; if that fails they stay pending and the outbox relay sends them later.
+//! the queue; if that fails they stay pending and the outbox relay sends them later: the
+//! outbox check the command scheduled beside its reads finds them, or, when that check could
+//! not be sent, the relay's sweep of the outbox index the write entered.
 
 use std::time::Duration;
 
@@ -360,7 +362,8 @@ where
     }
 
     /// Sends the outbox of a committed write. A failure does not fail the command: the events
-    /// stay pending on the task and the relay (or the task's next command) sends them.
+    /// stay pending on the task and the command's outbox check, the relay's sweep or the
+    /// task's next command sends them.
     async fn publish(&self, task: &Task, pending: &[PendingEvent]) {
         publish_and_clear(&self.store, &self.publisher, task.id, task.version, pending).await;
     }

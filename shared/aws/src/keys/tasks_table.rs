@@ -83,12 +83,13 @@ pub const TASKS_BY_USER_PROJECTION: &[&str] = &[
     CURRENT_STATUS,
 ];
 
-/// The sparse index of tasks with pending events (`outboxPk` = `OUTBOX#<shard>`,
-/// `outboxSk` = commit time of the oldest pending event).
+/// The sparse index of tasks with pending events that no outbox check covers (`outboxPk` =
+/// `OUTBOX#<shard>`, `outboxSk` = commit time of the oldest pending event).
 pub const OUTBOX_INDEX: &str = "outbox";
-/// The partition key of the `outbox` index; present only while events are pending.
+/// The partition key of the `outbox` index; present only while events are pending and no
+/// outbox check covers them.
 pub const OUTBOX_PK: &str = "outboxPk";
-/// The sort key of the `outbox` index; present only while events are pending.
+/// The sort key of the `outbox` index; present only with `OUTBOX_PK`.
 pub const OUTBOX_SK: &str = "outboxSk";
 /// The outbox index is spread over this many partitions so that a burst of commands does not
 /// concentrate its index writes on one partition; the relay reads them all.

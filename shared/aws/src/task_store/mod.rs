@@ -305,18 +305,18 @@ impl IndexPendingOutbox for DynamoTaskStore {
     async fn index_pending_outbox(
         &self,
         task_id: TaskId,
-        version: u64,
+        version: Option<u64>,
         oldest: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.client
+        let pending = format!("attribute_exists({PENDING_EVENTS})");
+        let request = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(keys::task_key(task_id))))
-            .update_expression(format!("SET {OUTBOX_PK} = :shard, {OUTBOX_SK} = :oldest"))
-            .condition_expression(format!(
-                "{VERSION} = :version AND attribute_exists({PENDING_EVENTS})"
+            .update_expression(format!(
+                "SET {OUTBOX_PK} = :shard, {OUTBOX_SK} = if_not_exists({OUTBOX_SK}, :oldest)"
             ))
-            .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
             .expression_attribute_values(
                 ":shard",
                 AttributeValue::S(keys::outbox_partition(task_id)),
@@ -324,10 +324,14 @@ impl IndexPendingOutbox for DynamoTaskStore {
             .expression_attribute_values(
                 ":oldest",
                 AttributeValue::S(keys::outbox_sort_key(oldest)),
-            )
-            .send()
-            .await
-            .map_err(store_error)?;
+            );
+        let request = match version {
+            None => request.condition_expression(pending),
+            Some(version) => request
+                .condition_expression(format!("{VERSION} = :version AND {pending}"))
+                .expression_attribute_values(":version", AttributeValue::N(version.to_string())),
+        };
+        request.send().await.map_err(store_error)?;
         Ok(())
     }
 }

@@ -13,6 +13,9 @@ use crate::partial_batch::{PartialBatch, UnreportableFailure};
 pub struct ChecksSummary {
     /// Checks of tasks with nothing pending: their commands published (the usual case).
     pub nothing_pending: usize,
+    /// Checks whose events the queue refused while a newer command changed the task: that
+    /// command's check, or the index, carries them.
+    pub moved_on: usize,
     /// Tasks whose pending events a check published: their command's publish had failed, or
     /// the function stopped before it.
     pub tasks_published: usize,
@@ -34,16 +37,21 @@ pub async fn check_outboxes(
     let mut summary = ChecksSummary::default();
     for record in event.records {
         let message_id = record.message_id.as_deref();
+        // A delivery after the first: an earlier one failed, whatever it got to.
+        let redelivered = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|count| count.parse::<u32>().ok())
+            .is_some_and(|count| count > 1);
         let outcome = match OutboxCheck::parse(record.body.as_deref().unwrap_or_default()) {
-            Ok(check) => check_outbox(store, publisher, check)
+            Ok(check) => check_outbox(store, publisher, check, redelivered)
                 .await
                 .map_err(|e| e.to_string()),
             Err(reason) => Err(reason),
         };
         match outcome {
-            Ok(CheckOutcome::NothingPending | CheckOutcome::MovedOn) => {
-                summary.nothing_pending += 1;
-            }
+            Ok(CheckOutcome::NothingPending) => summary.nothing_pending += 1,
+            Ok(CheckOutcome::MovedOn) => summary.moved_on += 1,
             Ok(CheckOutcome::Published(events)) => {
                 summary.tasks_published += 1;
                 summary.events_published += events;

@@ -150,7 +150,7 @@ impl IndexPendingOutbox for MemoryTaskStore {
     async fn index_pending_outbox(
         &self,
         task_id: TaskId,
-        version: u64,
+        version: Option<u64>,
         _oldest: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.check_available()?;

@@ -30,8 +30,8 @@ pub(super) struct TaskTable {
     by_owner: HashMap<UserId, BTreeSet<ListingKey>>,
     /// Only the tasks with pending events, oldest first: the sparse `outbox` index.
     outbox: BTreeSet<OutboxKey>,
-    /// Tasks whose last write left its pending events out of the `outbox` index (an outbox
-    /// check was scheduled for them instead).
+    /// Tasks with pending events that are not in the `outbox` index: their last write had its
+    /// outbox check scheduled instead, and no check has indexed them since.
     unindexed: HashSet<TaskId>,
 }
 
@@ -247,17 +247,20 @@ impl TaskTable {
                     self.outbox.remove(&key);
                 }
                 stored.pending_events.clear();
+                // Nothing pending: in the index or not is the same.
+                self.unindexed.remove(&id);
                 Ok(())
             }
             _ => Err(StoreError::Conflict),
         }
     }
 
-    /// Enters the task's pending events into the outbox index if it is still at `version`
-    /// with events pending.
-    pub fn index_pending(&mut self, id: TaskId, version: u64) -> Result<(), StoreError> {
+    /// Enters the task's pending events into the outbox index if it has events pending (and
+    /// is at `version`, when one is given). Its entry is its oldest pending event's time, which
+    /// an entry it already has holds too.
+    pub fn index_pending(&mut self, id: TaskId, version: Option<u64>) -> Result<(), StoreError> {
         match self.tasks.get(&id) {
-            Some(stored) if stored.task.version == version => {
+            Some(stored) if version.is_none_or(|version| stored.task.version == version) => {
                 let key = outbox_key(stored).ok_or(StoreError::Conflict)?;
                 self.unindexed.remove(&id);
                 self.outbox.insert(key);

@@ -53,6 +53,7 @@ async fn a_command_whose_publish_failed_after_its_check_is_published_by_the_chec
         commands.store(),
         commands.publisher(),
         OutboxCheck { task_id: checks[0] },
+        false,
     )
     .await
     .unwrap();
@@ -60,6 +61,7 @@ async fn a_command_whose_publish_failed_after_its_check_is_published_by_the_chec
         commands.store(),
         commands.publisher(),
         OutboxCheck { task_id: checks[1] },
+        false,
     )
     .await
     .unwrap();
@@ -86,7 +88,7 @@ async fn a_check_whose_publish_is_refused_hands_the_task_to_the_sweep() {
     let check = OutboxCheck { task_id: id };
 
     // The events queue still refuses when the check arrives.
-    let outcome = check_outbox(commands.store(), commands.publisher(), check)
+    let outcome = check_outbox(commands.store(), commands.publisher(), check, false)
         .await
         .unwrap();
     assert_eq!(outcome, CheckOutcome::Indexed(1));
@@ -147,12 +149,85 @@ async fn a_check_of_a_published_or_missing_task_does_nothing() {
         },
         missing,
     ] {
-        let outcome = check_outbox(commands.store(), commands.publisher(), check)
-            .await
-            .unwrap();
-        assert_eq!(outcome, CheckOutcome::NothingPending);
+        for redelivered in [false, true] {
+            let outcome = check_outbox(commands.store(), commands.publisher(), check, redelivered)
+                .await
+                .unwrap();
+            assert_eq!(outcome, CheckOutcome::NothingPending);
+        }
     }
     assert!(commands.publisher().drain().is_empty());
+}
+
+#[tokio::test]
+async fn a_redelivered_check_indexes_its_task_before_it_reads_it() {
+    let commands = commands();
+    commands.publisher().set_events_refused(true);
+    let created = commands
+        .create_task(&as_user("u1"), new_task())
+        .await
+        .unwrap();
+    let id = created.task.id;
+    // The first delivery failed before it read the task: the store refused every call.
+    commands.store().set_unavailable(true);
+    let first = check_outbox(
+        commands.store(),
+        commands.publisher(),
+        OutboxCheck { task_id: id },
+        false,
+    )
+    .await;
+    assert!(first.is_err());
+    commands.store().set_unavailable(false);
+    // Delivered again, with the item unreadable this time: the task is indexed all the same.
+    let unreadable = UnreadableTasks(commands.store().clone());
+    let second = check_outbox(
+        &unreadable,
+        commands.publisher(),
+        OutboxCheck { task_id: id },
+        true,
+    )
+    .await;
+    assert!(second.is_err(), "{second:?}");
+    let swept = commands
+        .store()
+        .list_pending_outbox(after_any_grace(), 10)
+        .await
+        .unwrap();
+    assert_eq!(swept, vec![id]);
+}
+
+/// The in-memory task table with every task item unreadable.
+struct UnreadableTasks(crate::memory::MemoryTaskStore);
+
+impl LoadTask for UnreadableTasks {
+    async fn load_task(
+        &self,
+        _id: taskpulse_domain::TaskId,
+    ) -> Result<Option<crate::ports::StoredTask>, StoreError> {
+        Err(StoreError::Rejected("task item: missing `version`".into()))
+    }
+}
+
+impl MarkEventsPublished for UnreadableTasks {
+    async fn mark_events_published(
+        &self,
+        id: taskpulse_domain::TaskId,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        self.0.mark_events_published(id, version).await
+    }
+}
+
+impl IndexPendingOutbox for UnreadableTasks {
+    async fn index_pending_outbox(
+        &self,
+        id: taskpulse_domain::TaskId,
+        version: Option<u64>,
+        oldest: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.index_pending_outbox(id, version, oldest).await
+    }
 }
 
 #[test]

@@ -69,6 +69,7 @@ async fn a_batch_publishes_what_its_checks_find_and_retries_only_what_is_not_a_c
         summary,
         ChecksSummary {
             nothing_pending: 1,
+            moved_on: 0,
             tasks_published: 2,
             events_published: 2,
             tasks_indexed: 0,
