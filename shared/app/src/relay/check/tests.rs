@@ -1,73 +1,76 @@
 //! Outbox checks against the in-memory adapters: what a command leaves to its check, and what
 //! the check does with it.
 
-use chrono::{TimeDelta, Utc};
-use taskpulse_domain::{TaskCommand, TaskStatus};
+use chrono::{DateTime, TimeDelta, Utc};
+use taskpulse_domain::{TaskCommand, TaskId, TaskStatus};
 
 use super::*;
-use crate::ports::ListPendingOutbox;
+use crate::memory::MemoryTaskStore;
+use crate::ports::{ListPendingOutbox, StoredTask};
 use crate::relay::relay_pending;
-use crate::tasks::tests::{as_user, commands, new_task};
+use crate::tasks::tests::{Commands, as_user, commands, new_task};
 
-/// Far enough ahead that the sweep would take every indexed task.
-fn after_any_grace() -> chrono::DateTime<Utc> {
-    Utc::now() + TimeDelta::hours(1)
+/// The tasks the sweep would take now: those in the outbox index.
+async fn indexed(commands: &Commands) -> Vec<TaskId> {
+    let after_any_grace = Utc::now() + TimeDelta::hours(1);
+    commands
+        .store()
+        .list_pending_outbox(after_any_grace, 10)
+        .await
+        .unwrap()
+}
+
+/// Creates a task of `u1`'s whose event the events queue refused after its check went out;
+/// the queue goes on refusing.
+async fn create_refused(commands: &Commands) -> TaskId {
+    commands.publisher().set_events_refused(true);
+    let created = commands
+        .create_task(&as_user("u1"), new_task())
+        .await
+        .unwrap();
+    created.task.id
+}
+
+/// The check of `task_id` run against the commands' own table and queue.
+async fn check(
+    commands: &Commands,
+    task_id: TaskId,
+    redelivered: bool,
+) -> Result<CheckOutcome, StoreError> {
+    check_outbox(
+        commands.store(),
+        commands.publisher(),
+        OutboxCheck { task_id },
+        redelivered,
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_command_whose_publish_failed_after_its_check_is_published_by_the_check() {
     // Given a create and a change whose events the queue refused after their checks went out.
     let commands = commands();
-    commands.publisher().set_events_refused(true);
-    let created = commands
-        .create_task(&as_user("u1"), new_task())
-        .await
-        .unwrap();
-    let id = created.task.id;
+    let id = create_refused(&commands).await;
+    let change = TaskCommand::ChangeStatus {
+        status: TaskStatus::InProgress,
+        at: None,
+    };
     commands
-        .change_task(
-            &as_user("u1"),
-            id,
-            TaskCommand::ChangeStatus {
-                status: TaskStatus::InProgress,
-                at: None,
-            },
-        )
+        .change_task(&as_user("u1"), id, change)
         .await
         .unwrap();
     commands.publisher().set_events_refused(false);
     let pending = commands.store().get(id).unwrap().pending_events;
     assert_eq!(pending.len(), 2);
     // Then neither write entered the outbox index: the sweep sees nothing.
-    let swept = commands
-        .store()
-        .list_pending_outbox(after_any_grace(), 10)
-        .await
-        .unwrap();
-    assert!(swept.is_empty(), "indexed: {swept:?}");
+    assert!(indexed(&commands).await.is_empty());
     let checks = commands.publisher().drain_checks();
     assert_eq!(checks, vec![id, id], "one check per command");
 
-    // When the checks arrive.
-    let first = check_outbox(
-        commands.store(),
-        commands.publisher(),
-        OutboxCheck { task_id: checks[0] },
-        false,
-    )
-    .await
-    .unwrap();
-    let second = check_outbox(
-        commands.store(),
-        commands.publisher(),
-        OutboxCheck { task_id: checks[1] },
-        false,
-    )
-    .await
-    .unwrap();
-
-    // Then the first publishes both events as committed and clears them; the second finds
-    // nothing left.
+    // When the checks arrive, the first publishes both events as committed and clears them;
+    // the second finds nothing left.
+    let first = check(&commands, checks[0], false).await.unwrap();
+    let second = check(&commands, checks[1], false).await.unwrap();
     assert_eq!(
         (first, second),
         (CheckOutcome::Published(2), CheckOutcome::NothingPending)
@@ -79,39 +82,23 @@ async fn a_command_whose_publish_failed_after_its_check_is_published_by_the_chec
 #[tokio::test]
 async fn a_check_whose_publish_is_refused_hands_the_task_to_the_sweep() {
     let commands = commands();
-    commands.publisher().set_events_refused(true);
-    let created = commands
-        .create_task(&as_user("u1"), new_task())
-        .await
-        .unwrap();
-    let id = created.task.id;
-    let check = OutboxCheck { task_id: id };
+    let id = create_refused(&commands).await;
 
     // The events queue still refuses when the check arrives.
-    let outcome = check_outbox(commands.store(), commands.publisher(), check, false)
-        .await
-        .unwrap();
+    let outcome = check(&commands, id, false).await.unwrap();
     assert_eq!(outcome, CheckOutcome::Indexed(1));
-    let swept = commands
-        .store()
-        .list_pending_outbox(after_any_grace(), 10)
-        .await
-        .unwrap();
-    assert_eq!(swept, vec![id]);
+    assert_eq!(indexed(&commands).await, vec![id]);
 
     // Once it takes them, the sweep publishes and clears them.
     commands.publisher().set_events_refused(false);
-    let summary = relay_pending(
-        commands.store(),
-        commands.publisher(),
-        after_any_grace(),
-        10,
-    )
-    .await
-    .unwrap();
+    let far_ahead = Utc::now() + TimeDelta::hours(1);
+    let summary = relay_pending(commands.store(), commands.publisher(), far_ahead, 10)
+        .await
+        .unwrap();
     assert_eq!(summary.events_published, 1);
     assert_eq!(commands.publisher().drain().len(), 1);
     assert!(commands.store().get(id).unwrap().pending_events.is_empty());
+    assert!(indexed(&commands).await.is_empty());
 }
 
 #[tokio::test]
@@ -124,12 +111,7 @@ async fn a_command_that_cannot_schedule_its_check_indexes_its_task() {
         .unwrap();
     commands.publisher().set_unavailable(false);
     assert!(commands.publisher().drain_checks().is_empty());
-    let swept = commands
-        .store()
-        .list_pending_outbox(after_any_grace(), 10)
-        .await
-        .unwrap();
-    assert_eq!(swept, vec![created.task.id]);
+    assert_eq!(indexed(&commands).await, vec![created.task.id]);
 }
 
 #[tokio::test]
@@ -140,44 +122,24 @@ async fn a_check_of_a_published_or_missing_task_does_nothing() {
         .await
         .unwrap();
     assert_eq!(commands.publisher().drain().len(), 1);
-    let missing = OutboxCheck {
-        task_id: taskpulse_domain::TaskId::from_uuid(uuid::Uuid::now_v7()),
-    };
-    for check in [
-        OutboxCheck {
-            task_id: created.task.id,
-        },
-        missing,
-    ] {
+    let missing = TaskId::from_uuid(uuid::Uuid::now_v7());
+    for task_id in [created.task.id, missing] {
         for redelivered in [false, true] {
-            let outcome = check_outbox(commands.store(), commands.publisher(), check, redelivered)
-                .await
-                .unwrap();
+            let outcome = check(&commands, task_id, redelivered).await.unwrap();
             assert_eq!(outcome, CheckOutcome::NothingPending);
         }
     }
     assert!(commands.publisher().drain().is_empty());
+    assert!(indexed(&commands).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_redelivered_check_indexes_its_task_before_it_reads_it() {
     let commands = commands();
-    commands.publisher().set_events_refused(true);
-    let created = commands
-        .create_task(&as_user("u1"), new_task())
-        .await
-        .unwrap();
-    let id = created.task.id;
+    let id = create_refused(&commands).await;
     // The first delivery failed before it read the task: the store refused every call.
     commands.store().set_unavailable(true);
-    let first = check_outbox(
-        commands.store(),
-        commands.publisher(),
-        OutboxCheck { task_id: id },
-        false,
-    )
-    .await;
-    assert!(first.is_err());
+    assert!(check(&commands, id, false).await.is_err());
     commands.store().set_unavailable(false);
     // Delivered again, with the item unreadable this time: the task is indexed all the same.
     let unreadable = UnreadableTasks(commands.store().clone());
@@ -189,32 +151,20 @@ async fn a_redelivered_check_indexes_its_task_before_it_reads_it() {
     )
     .await;
     assert!(second.is_err(), "{second:?}");
-    let swept = commands
-        .store()
-        .list_pending_outbox(after_any_grace(), 10)
-        .await
-        .unwrap();
-    assert_eq!(swept, vec![id]);
+    assert_eq!(indexed(&commands).await, vec![id]);
 }
 
 /// The in-memory task table with every task item unreadable.
-struct UnreadableTasks(crate::memory::MemoryTaskStore);
+struct UnreadableTasks(MemoryTaskStore);
 
 impl LoadTask for UnreadableTasks {
-    async fn load_task(
-        &self,
-        _id: taskpulse_domain::TaskId,
-    ) -> Result<Option<crate::ports::StoredTask>, StoreError> {
+    async fn load_task(&self, _id: TaskId) -> Result<Option<StoredTask>, StoreError> {
         Err(StoreError::Rejected("task item: missing `version`".into()))
     }
 }
 
 impl MarkEventsPublished for UnreadableTasks {
-    async fn mark_events_published(
-        &self,
-        id: taskpulse_domain::TaskId,
-        version: u64,
-    ) -> Result<(), StoreError> {
+    async fn mark_events_published(&self, id: TaskId, version: u64) -> Result<(), StoreError> {
         self.0.mark_events_published(id, version).await
     }
 }
@@ -222,9 +172,9 @@ impl MarkEventsPublished for UnreadableTasks {
 impl IndexPendingOutbox for UnreadableTasks {
     async fn index_pending_outbox(
         &self,
-        id: taskpulse_domain::TaskId,
+        id: TaskId,
         version: Option<u64>,
-        oldest: chrono::DateTime<Utc>,
+        oldest: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.0.index_pending_outbox(id, version, oldest).await
     }
