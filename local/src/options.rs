@@ -14,8 +14,9 @@ use crate::event_source_mapping::MappingSettings;
 pub enum BackendKind {
     /// In-process tables and queue (the default without AWS configuration).
     Embedded,
-    /// The tables and queue named by TASKS_TABLE, ANALYTICS_TABLE and EVENTS_QUEUE_URL, at
-    /// AWS_ENDPOINT_URL or in the AWS account of the usual credentials.
+    /// The tables and queues named by TASKS_TABLE, ANALYTICS_TABLE, EVENTS_QUEUE_URL and
+    /// OUTBOX_CHECK_QUEUE_URL, at AWS_ENDPOINT_URL or in the AWS account of the usual
+    /// credentials.
     Aws,
     /// A moto server started for this run, with the resources of template.yaml.
     Moto,
