@@ -154,6 +154,69 @@ async fn a_redelivered_check_indexes_its_task_before_it_reads_it() {
     assert_eq!(indexed(&commands).await, vec![id]);
 }
 
+#[tokio::test]
+async fn a_refused_check_leaves_a_task_that_moved_on_to_the_command_that_moved_it() {
+    let commands = commands();
+    let id = create_refused(&commands).await;
+    // A newer command commits between the check's read and its index write; its own check
+    // (or its index entry) carries the events on.
+    let racing = NewerCommandFirst(commands.store().clone());
+    let outcome = check_outbox(
+        &racing,
+        commands.publisher(),
+        OutboxCheck { task_id: id },
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome, CheckOutcome::MovedOn);
+    assert!(indexed(&commands).await.is_empty());
+    let stored = commands.store().get(id).unwrap();
+    assert_eq!(stored.task.version, 2);
+    assert_eq!(stored.pending_events.len(), 1, "still pending, not cleared");
+}
+
+/// The in-memory task table, where a newer write of the task lands just before an index write
+/// conditional on a version.
+struct NewerCommandFirst(MemoryTaskStore);
+
+impl LoadTask for NewerCommandFirst {
+    async fn load_task(&self, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
+        self.0.load_task(id).await
+    }
+}
+
+impl MarkEventsPublished for NewerCommandFirst {
+    async fn mark_events_published(&self, id: TaskId, version: u64) -> Result<(), StoreError> {
+        self.0.mark_events_published(id, version).await
+    }
+}
+
+impl IndexPendingOutbox for NewerCommandFirst {
+    async fn index_pending_outbox(
+        &self,
+        id: TaskId,
+        version: Option<u64>,
+        oldest: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(stored) = self.0.get(id) {
+            let mut task = stored.task.clone();
+            task.version += 1;
+            let write = crate::ports::TaskWrite {
+                task: &task,
+                expected_version: Some(stored.task.version),
+                pending_events: &stored.pending_events,
+                idempotency: None,
+                outbox_indexed: false,
+            };
+            crate::ports::SaveTask::save_task(&self.0, write)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        }
+        self.0.index_pending_outbox(id, version, oldest).await
+    }
+}
+
 /// The in-memory task table with every task item unreadable.
 struct UnreadableTasks(MemoryTaskStore);
 
