@@ -6,7 +6,7 @@ use taskpulse_domain::{TaskCommand, TaskId, TaskStatus};
 
 use super::*;
 use crate::memory::MemoryTaskStore;
-use crate::ports::{ListPendingOutbox, StoredTask};
+use crate::ports::{ListPendingOutbox, SaveTask, StoredTask, TaskWrite};
 use crate::relay::relay_pending;
 use crate::tasks::tests::{Commands, as_user, commands, new_task};
 
@@ -142,7 +142,10 @@ async fn a_redelivered_check_indexes_its_task_before_it_reads_it() {
     assert!(check(&commands, id, false).await.is_err());
     commands.store().set_unavailable(false);
     // Delivered again, with the item unreadable this time: the task is indexed all the same.
-    let unreadable = UnreadableTasks(commands.store().clone());
+    let unreadable = WithFault {
+        table: commands.store().clone(),
+        fault: Fault::UnreadableItems,
+    };
     let second = check_outbox(
         &unreadable,
         commands.publisher(),
@@ -160,7 +163,10 @@ async fn a_refused_check_leaves_a_task_that_moved_on_to_the_command_that_moved_i
     let id = create_refused(&commands).await;
     // A newer command commits between the check's read and its index write; its own check
     // (or its index entry) carries the events on.
-    let racing = NewerCommandFirst(commands.store().clone());
+    let racing = WithFault {
+        table: commands.store().clone(),
+        fault: Fault::NewerWriteFirst,
+    };
     let outcome = check_outbox(
         &racing,
         commands.publisher(),
@@ -176,70 +182,61 @@ async fn a_refused_check_leaves_a_task_that_moved_on_to_the_command_that_moved_i
     assert_eq!(stored.pending_events.len(), 1, "still pending, not cleared");
 }
 
-/// The in-memory task table, where a newer write of the task lands just before an index write
-/// conditional on a version.
-struct NewerCommandFirst(MemoryTaskStore);
+/// The in-memory task table with one fault.
+struct WithFault {
+    table: MemoryTaskStore,
+    fault: Fault,
+}
 
-impl LoadTask for NewerCommandFirst {
+enum Fault {
+    /// Every task item is unreadable.
+    UnreadableItems,
+    /// A newer write of the task lands just before an index write conditional on a version.
+    NewerWriteFirst,
+}
+
+impl LoadTask for WithFault {
     async fn load_task(&self, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
-        self.0.load_task(id).await
+        match self.fault {
+            Fault::UnreadableItems => {
+                Err(StoreError::Rejected("task item: missing `version`".into()))
+            }
+            Fault::NewerWriteFirst => self.table.load_task(id).await,
+        }
     }
 }
 
-impl MarkEventsPublished for NewerCommandFirst {
+impl MarkEventsPublished for WithFault {
     async fn mark_events_published(&self, id: TaskId, version: u64) -> Result<(), StoreError> {
-        self.0.mark_events_published(id, version).await
+        self.table.mark_events_published(id, version).await
     }
 }
 
-impl IndexPendingOutbox for NewerCommandFirst {
+impl IndexPendingOutbox for WithFault {
     async fn index_pending_outbox(
         &self,
         id: TaskId,
         version: Option<u64>,
         oldest: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(stored) = self.0.get(id) {
+        if let (Fault::NewerWriteFirst, Some(_), Some(stored)) =
+            (&self.fault, version, self.table.get(id))
+        {
             let mut task = stored.task.clone();
             task.version += 1;
-            let write = crate::ports::TaskWrite {
+            let write = TaskWrite {
                 task: &task,
                 expected_version: Some(stored.task.version),
                 pending_events: &stored.pending_events,
                 idempotency: None,
                 outbox_indexed: false,
             };
-            crate::ports::SaveTask::save_task(&self.0, write)
+            self.table
+                .save_task(write)
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         }
-        self.0.index_pending_outbox(id, version, oldest).await
-    }
-}
-
-/// The in-memory task table with every task item unreadable.
-struct UnreadableTasks(MemoryTaskStore);
-
-impl LoadTask for UnreadableTasks {
-    async fn load_task(&self, _id: TaskId) -> Result<Option<StoredTask>, StoreError> {
-        Err(StoreError::Rejected("task item: missing `version`".into()))
-    }
-}
-
-impl MarkEventsPublished for UnreadableTasks {
-    async fn mark_events_published(&self, id: TaskId, version: u64) -> Result<(), StoreError> {
-        self.0.mark_events_published(id, version).await
-    }
-}
-
-impl IndexPendingOutbox for UnreadableTasks {
-    async fn index_pending_outbox(
-        &self,
-        id: TaskId,
-        version: Option<u64>,
-        oldest: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.0.index_pending_outbox(id, version, oldest).await
+        self.table.index_pending_outbox(id, version, oldest).await
     }
 }
 
