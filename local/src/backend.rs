@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::TimeDelta;
 use taskpulse_app::PlanLimits;
 use taskpulse_app::erasure::ErasureTasks;
@@ -25,15 +24,13 @@ use taskpulse_app::{
 use taskpulse_aws::{DynamoAnalyticsStore, DynamoTaskStore, S3Archive, env, sdk};
 use taskpulse_devstack::ConsumerMapping;
 use taskpulse_lambda::api::{Api, ApiTaskTable, CorsPolicy};
-use taskpulse_lambda::relay::{check_outboxes, relay_outbox};
-use tokio::sync::watch;
 
 use crate::archive::LocalArchive;
 use crate::eraser::local_erasure_settle;
 use crate::error::StackError;
 use crate::event_source_mapping::EventSourceMapping;
 use crate::options::{BackendKind, MappingOverrides};
-use crate::queue::{ApiQueues, EventQueue, MemoryQueue, ReceivedMessage, SqsQueue};
+use crate::queue::{ApiQueues, EventQueue, MemoryQueue, SqsQueue};
 use crate::rebuild::LocalRebuild;
 
 /// A task table the local stack serves the API and runs the relay on.
@@ -100,73 +97,6 @@ pub struct Backend<T, Q, C> {
     _moto: Option<taskpulse_devstack::Stack>,
 }
 
-impl<T: TaskTable, Q: EventQueue, C: AnalyticsTable> Backend<T, Q, C> {
-    /// One scheduled run of the outbox relay: the checks that are due, then the sweep.
-    async fn relay_once(&self, grace: TimeDelta) {
-        self.check_outboxes().await;
-        if let Err(error) =
-            relay_outbox(self.api.commands().store(), &self.mapping.queue, grace).await
-        {
-            tracing::warn!(%error, "outbox relay run failed");
-        }
-    }
-
-    /// Receives the outbox checks that are due, in batches of ten, and hands each batch to the
-    /// relay function's handler, as the checks' queue trigger does on AWS. A check to retry
-    /// stays hidden for the visibility timeout, then comes back (its queue redrives it after
-    /// the template's receives).
-    async fn check_outboxes(&self) {
-        let checks = &self.api.commands().publisher().checks;
-        loop {
-            let received = match checks
-                .receive(CHECK_BATCH, CHECK_VISIBILITY, Duration::ZERO)
-                .await
-            {
-                Ok(received) => received,
-                Err(error) => {
-                    tracing::warn!(%error, "outbox checks could not be received");
-                    return;
-                }
-            };
-            if received.is_empty() {
-                return;
-            }
-            let mut batch = SqsEvent::default();
-            batch.records = received.iter().map(|m| m.to_record(checks.arn())).collect();
-            let store = self.api.commands().store();
-            let retried = match check_outboxes(store, &self.mapping.queue, batch).await {
-                Ok((response, _)) => response.batch_item_failures,
-                Err(error) => {
-                    tracing::warn!(%error, "outbox checks failed");
-                    return;
-                }
-            };
-            let done: Vec<&ReceivedMessage> = received
-                .iter()
-                .filter(|m| !retried.iter().any(|f| f.item_identifier == m.message_id))
-                .collect();
-            if let Err(error) = checks.delete(&done).await {
-                tracing::warn!(%error, "outbox checks could not be deleted");
-            }
-            if received.len() < CHECK_BATCH {
-                return;
-            }
-        }
-    }
-
-    /// Runs the relay until `stop` turns true.
-    pub async fn run_relay(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let grace =
-            env::outbox_grace().unwrap_or(TimeDelta::seconds(env::DEFAULT_OUTBOX_GRACE_SECONDS));
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(RELAY_INTERVAL) => self.relay_once(grace).await,
-                _ = stop.changed() => return,
-            }
-        }
-    }
-}
-
 /// The API's queues: `events`, and `checks` for its outbox checks.
 fn api_queues<Q: EventQueue>(events: &Q, checks: Q) -> ApiQueues<Q> {
     ApiQueues {
@@ -182,15 +112,6 @@ fn cors_policy() -> Result<CorsPolicy, StackError> {
     CorsPolicy::parse(&env::optional(env::CORS_ALLOWED_ORIGINS))
         .map_err(|reason| StackError::Config(format!("{}: {reason}", env::CORS_ALLOWED_ORIGINS)))
 }
-
-/// Checks received at once, as the relay function's trigger is configured.
-const CHECK_BATCH: usize = 10;
-/// How long a received check stays hidden before it is delivered again.
-const CHECK_VISIBILITY: Duration = Duration::from_secs(30);
-
-/// How often the local relay looks for events the API could not publish (the deployed one runs
-/// every minute).
-const RELAY_INTERVAL: Duration = Duration::from_secs(10);
 
 impl EmbeddedBackend {
     pub fn embedded(
