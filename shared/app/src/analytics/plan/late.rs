@@ -267,14 +267,7 @@ mod tests {
                 effect(u128::from(d), &format!("2026-11-{d:02}"), &deltas)
             })
             .collect();
-        let plans = plan_with_late_months(
-            ProjectionVersion::FIRST,
-            &effects,
-            &PlanLimits::default(),
-            |_, _| None,
-            || 0,
-            day("2027-01-01"),
-        );
+        let plans = plan_late_on(&effects, "2027-01-01");
         assert!(plans.len() > 1, "one transaction would have held them all");
         let mut planned: Vec<_> = plans.iter().flat_map(TransactionPlan::events).collect();
         planned.sort();
@@ -290,6 +283,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The plans of `effects` with the default limits, on the consumer's `today`, every user
+    /// day's inline set unknown and every global day on shard 0.
+    fn plan_late_on(effects: &[EventEffect], today: &str) -> Vec<TransactionPlan> {
+        plan_with_late_months(
+            ProjectionVersion::FIRST,
+            effects,
+            &PlanLimits::default(),
+            |_, _| None,
+            || 0,
+            day(today),
+        )
     }
 
     #[test]
@@ -308,14 +314,7 @@ mod tests {
                 &[(Counter::OpenInProgress, 1), (Counter::OpenOnHold, -1)],
             ),
         ];
-        let plans = plan_with_late_months(
-            ProjectionVersion::FIRST,
-            &effects,
-            &PlanLimits::default(),
-            |_, _| None,
-            || 0,
-            day("2027-05-02"),
-        );
+        let plans = plan_late_on(&effects, "2027-05-02");
         let months: Vec<&MonthWrite> = plans.iter().flat_map(|p| &p.months).collect();
         let user = MonthPartition::User(UserId::parse("u0").unwrap());
         assert!(
