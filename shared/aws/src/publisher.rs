@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use taskpulse_app::relay::OutboxCheck;
 use taskpulse_app::{PendingEvent, PublishError, PublishEvents, ScheduleOutboxCheck, StoreError};
 use taskpulse_domain::{EventId, TaskId};
 
+use crate::error::store_error;
 use crate::sqs_batch::{BatchNotSent, SQS_BATCH_LIMIT, send_batch};
 /// The largest message a queue takes: SQS's default `MaximumMessageSize` (256 KiB), which the
 /// template's queues keep. It counts the body and every message attribute's name, type and
@@ -115,7 +115,7 @@ impl ScheduleOutboxCheck for SqsEventPublisher {
             .config_override(bounded)
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(DisplayErrorContext(e).to_string()))?;
+            .map_err(store_error)?;
         Ok(())
     }
 }
