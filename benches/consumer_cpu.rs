@@ -2,8 +2,13 @@
 //! event onto counter deltas, and plan the batch into merged, packed transactions.
 //!
 //! Run: `cargo bench --bench consumer_cpu`. Results are recorded in `docs/benchmarks.md`.
+//!
+//! With `CONSUMER_CPU_PASSES=<n>` set it runs no criterion measurement: it decodes, projects
+//! and plans the batch `n` times (or only decodes, with `CONSUMER_CPU_WORK=decode`) and exits,
+//! so that `scripts/bench-consumer-instructions.sh` can count the instructions of that work
+//! under callgrind.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use std::hint::black_box;
 use taskpulse_app::analytics::{PlanLimits, plan_transactions};
 use taskpulse_domain::analytics::{EventEffect, Projection, ProjectionVersion, effect};
@@ -29,6 +34,31 @@ fn batch_bodies(zones: Option<&[TimeZone]>) -> Vec<String> {
     assert_eq!(bodies.len(), BATCH, "the mix must fill a batch");
     shuffle(&mut bodies, 7);
     bodies
+}
+
+/// Decode, project and plan `bodies` as the consumer does (`tasks`).
+fn decode_project_plan(bodies: &[String], limits: &PlanLimits) -> usize {
+    let effects: Vec<_> = bodies
+        .iter()
+        .map(|body| effect(&EventEnvelope::from_json(body).unwrap()))
+        .collect();
+    plan_transactions(ProjectionVersion::FIRST, &effects, limits, || 3).len()
+}
+
+/// The passes of `CONSUMER_CPU_PASSES`, counted rather than timed.
+fn counted_passes(passes: usize) {
+    let bodies = batch_bodies(None);
+    let limits = PlanLimits::default();
+    let decode_only = std::env::var("CONSUMER_CPU_WORK").as_deref() == Ok("decode");
+    for _ in 0..passes {
+        if decode_only {
+            for body in &bodies {
+                black_box(EventEnvelope::from_json(body).unwrap());
+            }
+        } else {
+            black_box(decode_project_plan(black_box(&bodies), &limits));
+        }
+    }
 }
 
 fn consumer_cpu(c: &mut Criterion) {
@@ -58,13 +88,7 @@ fn consumer_cpu(c: &mut Criterion) {
         })
     });
     group.bench_function("decode + project + plan 10k", |b| {
-        b.iter(|| {
-            let effects: Vec<_> = bodies
-                .iter()
-                .map(|body| effect(&EventEnvelope::from_json(body).unwrap()))
-                .collect();
-            black_box(plan(&effects))
-        })
+        b.iter(|| black_box(decode_project_plan(&bodies, &limits)))
     });
     // The same events, in the same order, stamped as the API stamps them for owners in four
     // zones, counted by `tasks-v2` (its per-priority completions and histogram buckets, local
@@ -88,4 +112,13 @@ fn consumer_cpu(c: &mut Criterion) {
 }
 
 criterion_group!(benches, consumer_cpu);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("CONSUMER_CPU_PASSES") {
+        Ok(passes) => counted_passes(passes.parse().expect("CONSUMER_CPU_PASSES is a count")),
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}
