@@ -9,6 +9,9 @@
 //! under callgrind.
 
 use criterion::{Criterion, Throughput, criterion_group};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::hint::black_box;
 use taskpulse_app::analytics::{PlanLimits, plan_transactions};
 use taskpulse_domain::analytics::{EventEffect, Projection, ProjectionVersion, effect};

@@ -168,8 +168,10 @@ pub fn non_zero(mut deltas: BTreeMap<Counter, i64>) -> BTreeMap<Counter, i64> {
 /// first-seen order and effects in batch order within each.
 pub fn by_user_day(effects: &[EventEffect]) -> UserDays<'_> {
     // Keys borrowed: no copies of user ids. One list for all groups, not one per group: a
-    // batch has nearly as many (user, day) groups as events.
-    let mut group_of: HashMap<(&UserId, NaiveDate), usize> = HashMap::with_capacity(effects.len());
+    // batch has nearly as many (user, day) groups as events. Hashed with foldhash: SipHash's
+    // resistance to chosen keys buys nothing for ids the identity provider assigns.
+    let mut group_of: HashMap<(&UserId, NaiveDate), usize, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(effects.len(), Default::default());
     let mut group_ids = Vec::with_capacity(effects.len());
     let mut ends: Vec<usize> = vec![];
     for effect in effects {

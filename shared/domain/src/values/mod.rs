@@ -74,12 +74,20 @@ impl UserId {
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        // One pass over the characters: the consumer reads an owner per event.
-        let (mut count, mut forbidden) = (0, false);
-        for c in raw.chars() {
-            count += 1;
-            forbidden |= c.is_control() || c == '#';
-        }
+        // The consumer reads an owner per event. An ASCII id (the identity providers' usual) is
+        // checked byte by byte: its bytes are its characters, and its control characters are
+        // the bytes below 0x20 and 0x7F. Any other id is checked character by character.
+        let (count, forbidden) = if raw.is_ascii() {
+            let forbidden = raw.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'#');
+            (raw.len(), forbidden)
+        } else {
+            let (mut count, mut forbidden) = (0, false);
+            for c in raw.chars() {
+                count += 1;
+                forbidden |= c.is_control() || c == '#';
+            }
+            (count, forbidden)
+        };
         if count == 0 {
             return Err(ValueError("user id must not be empty".into()));
         }
@@ -278,6 +286,24 @@ mod tests {
         assert!(UserId::parse("").is_err());
         assert!(UserId::parse("a#b").is_err());
         assert!(UserId::parse(&"u".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn user_id_checks_ascii_and_other_ids_alike() {
+        // Every ASCII byte, alone and inside an id: refused exactly where `char` says it is a
+        // control character or it is the separator, as the character-by-character check does.
+        for byte in 0u8..=0x7f {
+            let c = char::from(byte);
+            let refused = c.is_control() || c == '#';
+            for raw in [c.to_string(), format!("user-{c}-1"), format!("ü{c}")] {
+                assert_eq!(UserId::parse(&raw).is_err(), refused, "{raw:?}");
+            }
+        }
+        // C1 control characters are refused; other non-ASCII characters count as one each.
+        assert!(UserId::parse("user-\u{85}").is_err());
+        assert!(UserId::parse(&"ü".repeat(255)).is_ok());
+        assert!(UserId::parse(&"ü".repeat(256)).is_err());
+        assert!(UserId::parse(&"u".repeat(255)).is_ok());
     }
 
     #[test]
