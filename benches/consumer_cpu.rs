@@ -10,6 +10,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group};
 
+/// The consumer function's allocator (`functions/consumer/src/main.rs`), so the figures are its.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::hint::black_box;

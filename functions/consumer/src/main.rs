@@ -12,6 +12,12 @@ use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_lambda::deadline::retry_deadline_at_epoch_ms;
 use taskpulse_lambda::telemetry;
 
+/// mimalloc rather than glibc's malloc: decoding, projecting and planning a batch allocate per
+/// event, and glibc's allocator took a tenth of that work's instructions (docs/benchmarks.md,
+/// measured by `benches/consumer_cpu.rs`, which declares the same allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let metrics = telemetry::init("consumer")?;
