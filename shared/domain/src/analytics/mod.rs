@@ -244,7 +244,13 @@ impl<'a> std::ops::Index<usize> for UserDays<'a> {
 pub fn merged_deltas<'a>(
     effects: impl IntoIterator<Item = &'a EventEffect>,
 ) -> BTreeMap<Counter, i64> {
-    let mut deltas = BTreeMap::new();
+    let mut effects = effects.into_iter();
+    // Most items take one event of a batch: its deltas are the sum, copied whole rather than
+    // added counter by counter into an empty map.
+    let mut deltas = match effects.next() {
+        Some(first) => first.deltas.clone(),
+        None => return BTreeMap::new(),
+    };
     for effect in effects {
         add_into(&mut deltas, &effect.deltas);
     }
