@@ -21,6 +21,10 @@ use taskpulse_domain::EventEnvelope;
 use taskpulse_lambda::consumer::{Consumer, handle_batch};
 use taskpulse_testkit::HistoryShape;
 
+/// The consumer function's allocator (`functions/consumer/src/main.rs`): its peak is the figure.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct CommitEverything;
 
 impl ApplyTransaction for CommitEverything {

@@ -18,6 +18,16 @@ pub const EVENTS_PUBLISHED: &str = "EventsPublished";
 pub const OUTBOX_EVENTS_LEFT_PENDING: &str = "OutboxEventsLeftPending";
 /// Commands whose outbox check could not be scheduled: their writes entered the outbox index.
 pub const OUTBOX_CHECKS_NOT_SCHEDULED: &str = "OutboxChecksNotScheduled";
+/// Outbox checks the relay handled, whatever they found: about one per command.
+pub const OUTBOX_CHECKS: &str = "OutboxChecks";
+/// Checks that published events their command had left pending (its publish failed, or the
+/// function stopped before it).
+pub const OUTBOX_CHECKS_PUBLISHED: &str = "OutboxChecksPublished";
+/// Checks that handed their task to the sweep: the events queue refused their publish.
+pub const OUTBOX_CHECKS_INDEXED: &str = "OutboxChecksIndexed";
+/// Checks left for SQS to deliver again (a task unreadable or not indexed, a body that is not
+/// a check); after the queue's receives they reach its dead-letter queue.
+pub const OUTBOX_CHECKS_RETRIED: &str = "OutboxChecksRetried";
 /// At each relay run: the age of the oldest pending event found (0 when none).
 pub const OUTBOX_OLDEST_PENDING_AGE: &str = "OutboxOldestPendingAgeSeconds";
 /// At each relay run: tasks with pending events whose item could not be read (skipped).
@@ -62,6 +72,10 @@ pub const ALL: &[&str] = &[
     EVENTS_PUBLISHED,
     OUTBOX_EVENTS_LEFT_PENDING,
     OUTBOX_CHECKS_NOT_SCHEDULED,
+    OUTBOX_CHECKS,
+    OUTBOX_CHECKS_PUBLISHED,
+    OUTBOX_CHECKS_INDEXED,
+    OUTBOX_CHECKS_RETRIED,
     OUTBOX_OLDEST_PENDING_AGE,
     OUTBOX_TASKS_UNREADABLE,
     EVENTS_APPLIED,

@@ -3,6 +3,7 @@
 //! cleared, or handed to the scheduled sweep when the events queue refuses.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use taskpulse_app::metric;
 use taskpulse_app::relay::{CheckOutcome, OutboxCheck, check_outbox};
 use taskpulse_app::{IndexPendingOutbox, LoadTask, MarkEventsPublished, PublishEvents};
 
@@ -25,6 +26,22 @@ pub struct ChecksSummary {
     /// Checks left for SQS to deliver again: the task could not be read or indexed, or the
     /// body is not a check (it reaches the dead-letter queue after the queue's receives).
     pub retried: usize,
+}
+
+impl ChecksSummary {
+    /// The batch's counts as metrics: a check that publishes means a command's own publish
+    /// failed, one that indexes means the events queue is refusing.
+    fn record(&self) {
+        let checks = self.nothing_pending
+            + self.moved_on
+            + self.tasks_published
+            + self.tasks_indexed
+            + self.retried;
+        metrics::counter!(metric::OUTBOX_CHECKS).increment(checks as u64);
+        metrics::counter!(metric::OUTBOX_CHECKS_PUBLISHED).increment(self.tasks_published as u64);
+        metrics::counter!(metric::OUTBOX_CHECKS_INDEXED).increment(self.tasks_indexed as u64);
+        metrics::counter!(metric::OUTBOX_CHECKS_RETRIED).increment(self.retried as u64);
+    }
 }
 
 /// Runs every check of the batch; reports the ones to deliver again.
@@ -64,6 +81,7 @@ pub async fn check_outboxes(
             }
         }
     }
+    summary.record();
     if summary.tasks_published + summary.tasks_indexed + summary.retried > 0 {
         tracing::info!(
             tasks_published = summary.tasks_published,
