@@ -46,6 +46,26 @@ async fn check(
     .await
 }
 
+/// The check of `task_id` run against the commands' table with `fault`, and their queue.
+async fn check_with_fault(
+    commands: &Commands,
+    fault: Fault,
+    task_id: TaskId,
+    redelivered: bool,
+) -> Result<CheckOutcome, StoreError> {
+    let table = WithFault {
+        table: commands.store().clone(),
+        fault,
+    };
+    check_outbox(
+        &table,
+        commands.publisher(),
+        OutboxCheck { task_id },
+        redelivered,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_command_whose_publish_failed_after_its_check_is_published_by_the_check() {
     // Given a create and a change whose events the queue refused after their checks went out.
@@ -142,17 +162,7 @@ async fn a_redelivered_check_indexes_its_task_before_it_reads_it() {
     assert!(check(&commands, id, false).await.is_err());
     commands.store().set_unavailable(false);
     // Delivered again, with the item unreadable this time: the task is indexed all the same.
-    let unreadable = WithFault {
-        table: commands.store().clone(),
-        fault: Fault::UnreadableItems,
-    };
-    let second = check_outbox(
-        &unreadable,
-        commands.publisher(),
-        OutboxCheck { task_id: id },
-        true,
-    )
-    .await;
+    let second = check_with_fault(&commands, Fault::UnreadableItems, id, true).await;
     assert!(second.is_err(), "{second:?}");
     assert_eq!(indexed(&commands).await, vec![id]);
 }
@@ -163,18 +173,9 @@ async fn a_refused_check_leaves_a_task_that_moved_on_to_the_command_that_moved_i
     let id = create_refused(&commands).await;
     // A newer command commits between the check's read and its index write; its own check
     // (or its index entry) carries the events on.
-    let racing = WithFault {
-        table: commands.store().clone(),
-        fault: Fault::NewerWriteFirst,
-    };
-    let outcome = check_outbox(
-        &racing,
-        commands.publisher(),
-        OutboxCheck { task_id: id },
-        false,
-    )
-    .await
-    .unwrap();
+    let outcome = check_with_fault(&commands, Fault::NewerWriteFirst, id, false)
+        .await
+        .unwrap();
     assert_eq!(outcome, CheckOutcome::MovedOn);
     assert!(indexed(&commands).await.is_empty());
     let stored = commands.store().get(id).unwrap();
