@@ -9,15 +9,15 @@
 //! under callgrind.
 
 use criterion::{Criterion, Throughput, criterion_group};
-
-/// The consumer function's allocator (`functions/consumer/src/main.rs`), so the figures are its.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::hint::black_box;
 use taskpulse_app::analytics::{PlanLimits, plan_transactions};
 use taskpulse_domain::analytics::{EventEffect, Projection, ProjectionVersion, effect};
 use taskpulse_domain::{EventEnvelope, TimeZone};
 use taskpulse_testkit::{HistoryShape, shuffle};
+
+/// The consumer function's allocator (`functions/consumer/src/main.rs`), so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The largest batch SQS hands a Lambda function (standard queue).
 const BATCH: usize = 10_000;
