@@ -1,11 +1,11 @@
 //! The discrete-time simulation in 1 ms steps.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use taskpulse_app::analytics::TRANSACTION_RETRY_BACKOFF;
 use taskpulse_aws::keys;
 use taskpulse_domain::UserId;
-use taskpulse_domain::analytics::Counter;
+use taskpulse_domain::analytics::{Counter, Deltas};
 
 use crate::items::{ItemSizes, model_day};
 use crate::report::RunReport;
@@ -97,7 +97,7 @@ pub(crate) struct Simulation<'s> {
     /// Events handed to an invocation and not yet committed or refused.
     in_flight: usize,
     next_sequence: u64,
-    deltas: BTreeMap<Counter, i64>,
+    deltas: Deltas,
     measuring: bool,
     measured: Measured,
 }
@@ -127,7 +127,7 @@ impl<'s> Simulation<'s> {
             in_flight: 0,
             next_sequence: 0,
             // A created task: the deltas do not change the modelled item sizes.
-            deltas: BTreeMap::from([(Counter::Created, 1), (Counter::OpenNew, 1)]),
+            deltas: Deltas::from([(Counter::Created, 1), (Counter::OpenNew, 1)]),
             measuring: false,
             measured: Measured::default(),
         }

@@ -6,7 +6,7 @@
 //! the condition fails; then one `Put` per overflow marker, conditional on its not existing.
 //! Per global day one `Update` of one shard; per month item a late write reaches, one `Update`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
 use taskpulse_app::StoreError;
 use taskpulse_app::analytics::{InlineMarkers, MAX_INLINE_MARKERS, UserDayWrite};
 use taskpulse_domain::EventId;
-use taskpulse_domain::analytics::{Counter, ProjectionVersion};
+use taskpulse_domain::analytics::{Deltas, ProjectionVersion};
 
 use super::rejected;
 use crate::keys::{self, APPLIED_EVENTS, MONTH_LATE_WRITES, PK, key_attributes};
@@ -38,7 +38,7 @@ pub(super) fn event_blob(id: EventId) -> Blob {
 
 /// `ADD` clauses for counter deltas; placeholders keep counter names clear of reserved words.
 fn add_deltas(
-    deltas: &BTreeMap<Counter, i64>,
+    deltas: &Deltas,
     names: &mut HashMap<String, String>,
     values: &mut HashMap<String, AttributeValue>,
 ) -> Vec<String> {
@@ -158,7 +158,7 @@ pub(super) fn marker_put(
 pub(super) fn global_update(
     table: &str,
     key: (String, String),
-    deltas: &BTreeMap<Counter, i64>,
+    deltas: &Deltas,
 ) -> Result<TransactWriteItem, StoreError> {
     adding_update(table, key, deltas, false)
 }
@@ -176,7 +176,7 @@ pub(super) fn inline_set(item: &HashMap<String, AttributeValue>) -> HashSet<Vec<
 pub(super) fn month_update(
     table: &str,
     key: (String, String),
-    deltas: &BTreeMap<Counter, i64>,
+    deltas: &Deltas,
 ) -> Result<TransactWriteItem, StoreError> {
     adding_update(table, key, deltas, true)
 }
@@ -185,7 +185,7 @@ pub(super) fn month_update(
 fn adding_update(
     table: &str,
     key: (String, String),
-    deltas: &BTreeMap<Counter, i64>,
+    deltas: &Deltas,
     counts_late: bool,
 ) -> Result<TransactWriteItem, StoreError> {
     let mut names = HashMap::new();

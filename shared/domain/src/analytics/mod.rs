@@ -12,12 +12,14 @@
 
 mod calendar;
 mod counter;
+mod deltas;
 mod histogram;
 pub mod months;
 mod projection;
 
 pub use calendar::Granularity;
 pub use counter::Counter;
+pub use deltas::Deltas;
 pub use histogram::{
     HISTOGRAM_BUCKETS, HISTOGRAM_RELATIVE_ERROR, Histogram, bucket_of, bucket_value, quantile,
 };
@@ -48,14 +50,14 @@ pub struct CounterKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterUpdate {
     pub key: CounterKey,
-    pub deltas: BTreeMap<Counter, i64>,
+    pub deltas: Deltas,
 }
 
 /// Adds the counter deltas of one event on one day, before they are spread over scopes, into
 /// `deltas` (built in place: this runs for every consumed event).
-fn add_deltas(event: &TaskEvent, deltas: &mut BTreeMap<Counter, i64>) {
+fn add_deltas(event: &TaskEvent, deltas: &mut Deltas) {
     let seconds = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
-    let mut add = |counter: Counter, delta: i64| *deltas.entry(counter).or_default() += delta;
+    let mut add = |counter: Counter, delta: i64| deltas.add(counter, delta);
     match event {
         TaskEvent::Created(_) => {
             add(Counter::Created, 1);
@@ -100,7 +102,7 @@ pub struct EventEffect {
     /// The owner's deltas, which everyone's day takes too except the [`Counter::Due`] gauges:
     /// a task's due day is the owner's local day in the owner's counters and its UTC date in
     /// everyone's, which get `global_due` instead.
-    pub deltas: BTreeMap<Counter, i64>,
+    pub deltas: Deltas,
     pub global_due: Vec<(Counter, i64)>,
 }
 
@@ -109,22 +111,23 @@ impl EventEffect {
     pub fn global_deltas(&self) -> impl Iterator<Item = (Counter, i64)> + '_ {
         // The due gauges sort last: everything before the first one is everyone's too.
         self.deltas
-            .range(..Counter::Due(0))
-            .map(|(counter, delta)| (*counter, *delta))
-            .chain(self.global_due.iter().copied())
+            .below(Counter::Due(0))
+            .iter()
+            .chain(&self.global_due)
+            .copied()
     }
 
     /// Whether everyone's day takes other deltas than the owner's.
     pub fn has_global_due(&self) -> bool {
-        !self.global_due.is_empty() || self.deltas.range(Counter::Due(0)..).next().is_some()
+        !self.global_due.is_empty() || !self.deltas.at_or_above(Counter::Due(0)).is_empty()
     }
 }
 
 /// The effect of an event in the `tasks` projection (see [`Projection::effect`] for the others).
 pub fn effect(envelope: &EventEnvelope) -> EventEffect {
-    let mut deltas = BTreeMap::new();
+    let mut deltas = Deltas::new();
     add_deltas(&envelope.event, &mut deltas);
-    deltas.retain(|_, delta| *delta != 0);
+    deltas.remove_zeros();
     let utc_day = envelope.occurred_at.date_naive();
     EventEffect {
         event_id: envelope.event_id,
@@ -151,8 +154,11 @@ pub fn project(envelope: &EventEnvelope) -> Vec<CounterUpdate> {
     .collect()
 }
 
-/// Adds `deltas` into `total`, counter by counter.
-pub fn add_into(total: &mut BTreeMap<Counter, i64>, deltas: &BTreeMap<Counter, i64>) {
+/// Adds `deltas` (a map's, or [`Deltas`]) into `total`, counter by counter.
+pub fn add_into<'a>(
+    total: &mut BTreeMap<Counter, i64>,
+    deltas: impl IntoIterator<Item = (&'a Counter, &'a i64)>,
+) {
     for (counter, delta) in deltas {
         *total.entry(*counter).or_default() += delta;
     }
@@ -241,20 +247,18 @@ impl<'a> std::ops::Index<usize> for UserDays<'a> {
 
 /// What effects on one item come to together: their deltas summed per counter, without the
 /// counters that net to zero.
-pub fn merged_deltas<'a>(
-    effects: impl IntoIterator<Item = &'a EventEffect>,
-) -> BTreeMap<Counter, i64> {
+pub fn merged_deltas<'a>(effects: impl IntoIterator<Item = &'a EventEffect>) -> Deltas {
     let mut effects = effects.into_iter();
     // Most items take one event of a batch: its deltas are the sum, copied whole rather than
-    // added counter by counter into an empty map.
+    // added counter by counter.
     let mut deltas = match effects.next() {
         Some(first) => first.deltas.clone(),
-        None => return BTreeMap::new(),
+        None => return Deltas::new(),
     };
     for effect in effects {
-        add_into(&mut deltas, &effect.deltas);
+        deltas.add_all(&effect.deltas);
     }
-    non_zero(deltas)
+    deltas.without_zeros()
 }
 
 #[cfg(test)]
@@ -283,7 +287,7 @@ mod tests {
         .unwrap();
         let updates = project(&events[0]);
         let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        let expected = BTreeMap::from([(Counter::Created, 1), (Counter::OpenNew, 1)]);
+        let expected = Deltas::from([(Counter::Created, 1), (Counter::OpenNew, 1)]);
         assert_eq!(
             updates,
             vec![
@@ -334,7 +338,7 @@ mod tests {
         assert_eq!(ids, [vec![1, 4], vec![2], vec![3]]);
         assert_eq!(
             merged_deltas(groups[0].iter().copied()),
-            BTreeMap::from([(Counter::Created, 1), (Counter::OpenInProgress, 1)]),
+            Deltas::from([(Counter::Created, 1), (Counter::OpenInProgress, 1)]),
             "OpenNew nets to zero and is left out"
         );
     }

@@ -72,7 +72,10 @@ pub fn last_sealable_month(today: NaiveDate) -> Option<NaiveDate> {
 
 /// A day item's deltas as its month item takes them: the due gauges count from the month's
 /// first day instead of from `day`.
-pub fn month_deltas(day: NaiveDate, deltas: &BTreeMap<Counter, i64>) -> BTreeMap<Counter, i64> {
+pub fn month_deltas<'a>(
+    day: NaiveDate,
+    deltas: impl IntoIterator<Item = (&'a Counter, &'a i64)>,
+) -> BTreeMap<Counter, i64> {
     let offset = (day - month_of(day)).num_days() as u32;
     let mut out = BTreeMap::new();
     for (counter, delta) in deltas {

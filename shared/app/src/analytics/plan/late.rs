@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::months::{is_late, month_deltas, month_of};
-use taskpulse_domain::analytics::{Counter, EventEffect, ProjectionVersion, add_into, non_zero};
+use taskpulse_domain::analytics::{
+    Counter, Deltas, EventEffect, ProjectionVersion, add_into, non_zero,
+};
 
 use super::{MAX_COUNTERS_PER_UPDATE, PlanLimits, TransactionPlan, plan_transactions_knowing};
 
@@ -24,7 +26,7 @@ pub struct MonthWrite {
     pub partition: MonthPartition,
     /// The month's first day.
     pub month: NaiveDate,
-    pub deltas: BTreeMap<Counter, i64>,
+    pub deltas: Deltas,
 }
 
 /// [`plan_transactions_knowing`] with the late rule applied on the UTC date `today`. A batch
@@ -137,7 +139,7 @@ fn late_month_writes(plan: &mut TransactionPlan, today: NaiveDate, shards: u32) 
         .map(|((partition, month), deltas)| MonthWrite {
             partition,
             month,
-            deltas: non_zero(deltas),
+            deltas: Deltas::from(&non_zero(deltas)),
         })
         .collect()
 }
@@ -228,7 +230,7 @@ mod tests {
             }
         }
         // What the month items take is what the day items take.
-        let sum = |pick: &dyn Fn(&TransactionPlan) -> Vec<BTreeMap<Counter, i64>>| {
+        let sum = |pick: &dyn Fn(&TransactionPlan) -> Vec<Deltas>| {
             let mut total = BTreeMap::new();
             for plan in &late {
                 for deltas in pick(plan) {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use taskpulse_domain::analytics::{
-    Counter, EventEffect, ProjectionVersion, add_into, by_user_day, merged_deltas, non_zero,
+    Counter, Deltas, EventEffect, ProjectionVersion, by_user_day, merged_deltas,
 };
 use taskpulse_domain::{EventId, UserId};
 
@@ -88,7 +88,7 @@ pub enum InlineMarkers {
 pub struct UserDayWrite {
     pub user: UserId,
     pub day: NaiveDate,
-    pub deltas: BTreeMap<Counter, i64>,
+    pub deltas: Deltas,
     pub events: Vec<EventId>,
     /// How many of `events`, from the first, are marked in the item's inline set.
     pub inline: usize,
@@ -133,7 +133,7 @@ fn place(known: usize, n: usize) -> (usize, InlineMarkers) {
 pub struct GlobalDayWrite {
     pub day: NaiveDate,
     pub shard: u32,
-    pub deltas: BTreeMap<Counter, i64>,
+    pub deltas: Deltas,
 }
 
 /// One `TransactWriteItems`: user items first, then global shards, then the month items late
@@ -167,13 +167,13 @@ impl TransactionPlan {
 /// The most counters a global day update of a transaction would move once `chunk`'s events
 /// join its `globals`.
 fn global_counters_after(
-    globals: &BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
+    globals: &BTreeMap<NaiveDate, Deltas>,
     chunk: &[&EventEffect],
     spans_utc_days: bool,
 ) -> usize {
     // A bound first, without allocating (this runs for every chunk the consumer plans): the
     // largest global day so far and every counter of the chunk as if each were new.
-    let bound = globals.values().map(BTreeMap::len).max().unwrap_or(0)
+    let bound = globals.values().map(Deltas::len).max().unwrap_or(0)
         + chunk
             .iter()
             .map(|effect| effect.deltas.len() + effect.global_due.len())
@@ -193,12 +193,12 @@ fn global_counters_after(
             effect
                 .global_deltas()
                 .map(|(counter, _)| counter)
-                .filter(|counter| known.is_none_or(|k| !k.contains_key(counter))),
+                .filter(|counter| known.is_none_or(|k| !k.contains(*counter))),
         );
     }
     added
         .iter()
-        .map(|(day, new)| globals.get(day).map_or(0, BTreeMap::len) + new.len())
+        .map(|(day, new)| globals.get(day).map_or(0, Deltas::len) + new.len())
         .max()
         .unwrap_or(0)
 }
@@ -238,7 +238,7 @@ pub fn plan_transactions_knowing(
         users: Vec<UserDayWrite>,
         actions: usize,
         last_group: Option<usize>,
-        globals: BTreeMap<NaiveDate, BTreeMap<Counter, i64>>,
+        globals: BTreeMap<NaiveDate, Deltas>,
     }
     let new_open = || Open {
         users: vec![],
@@ -304,11 +304,14 @@ pub fn plan_transactions_knowing(
                 for effect in chunk {
                     let global = tx.globals.entry(effect.global_day).or_default();
                     for (counter, delta) in effect.global_deltas() {
-                        *global.entry(counter).or_default() += delta;
+                        global.add(counter, delta);
                     }
                 }
             } else {
-                add_into(tx.globals.entry(write.day).or_default(), &write.deltas);
+                tx.globals
+                    .entry(write.day)
+                    .or_default()
+                    .add_all(&write.deltas);
             }
             tx.last_group = Some(group_index);
             tx.actions += write.action_count();
@@ -321,7 +324,7 @@ pub fn plan_transactions_knowing(
         let globals = tx
             .globals
             .into_iter()
-            .map(|(day, deltas)| (day, non_zero(deltas)))
+            .map(|(day, deltas)| (day, deltas.without_zeros()))
             .filter(|(_, deltas)| !deltas.is_empty())
             .map(|(day, deltas)| GlobalDayWrite {
                 day,

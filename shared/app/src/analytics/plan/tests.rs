@@ -22,7 +22,7 @@ pub(crate) fn fake_effect(n: u128, user: &str, day: u32) -> EventEffect {
         user: UserId::parse(user).unwrap(),
         day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
         global_day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
-        deltas: BTreeMap::from([(Counter::Created, 1), (Counter::OpenNew, 1)]),
+        deltas: Deltas::from([(Counter::Created, 1), (Counter::OpenNew, 1)]),
         global_due: vec![],
     }
 }
@@ -267,7 +267,7 @@ fn a_global_update_moves_no_more_counters_than_an_update_expression_holds() {
             let mut effect = fake_effect(id, &format!("user-{id}"), 26);
             effect
                 .deltas
-                .insert(Counter::Bucket(histogram, bucket as u8), 1);
+                .add(Counter::Bucket(histogram, bucket as u8), 1);
             effects.push(effect);
         }
     }

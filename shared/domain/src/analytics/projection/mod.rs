@@ -94,11 +94,11 @@ impl Projection {
         if let TaskEvent::Created(created) = &envelope.event {
             effect
                 .deltas
-                .insert(Counter::created_with(created.priority), 1);
+                .add(Counter::created_with(created.priority), 1);
         }
         if self.counts_local_days() {
             effect.day = envelope.owner_day();
-            let mut count = |counter: Counter| *effect.deltas.entry(counter).or_default() += 1;
+            let mut count = |counter: Counter| effect.deltas.add(counter, 1);
             match &envelope.event {
                 TaskEvent::Completed(done) => {
                     if let Some(priority) = done.priority {
@@ -123,14 +123,14 @@ impl Projection {
         if self.keeps_due_gauges() {
             for (planned, local_day, delta) in due_moves(&envelope.event) {
                 let user = Counter::due(due_day(planned, local_day), effect.day);
-                *effect.deltas.entry(user).or_default() += delta;
+                effect.deltas.add(user, delta);
                 let global = Counter::due(planned.date_naive(), effect.global_day);
                 match effect.global_due.iter_mut().find(|(c, _)| *c == global) {
                     Some((_, total)) => *total += delta,
                     None => effect.global_due.push((global, delta)),
                 }
             }
-            effect.deltas.retain(|_, delta| *delta != 0);
+            effect.deltas.remove_zeros();
             effect.global_due.retain(|(_, delta)| *delta != 0);
         }
         effect

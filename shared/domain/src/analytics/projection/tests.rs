@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::EventId;
+use crate::analytics::Deltas;
 use crate::task::{CreateTask, Task, TaskCommand};
 use crate::values::{Priority, TaskId, Title, UserId};
 
@@ -33,11 +34,11 @@ fn the_priority_projection_adds_the_creation_priority_to_the_tasks_counters() {
     let tasks = Projection::Tasks.effect(&event);
     let by_priority = Projection::TasksByPriority.effect(&event);
     let mut expected = tasks.deltas.clone();
-    expected.insert(Counter::CreatedHigh, 1);
+    expected.add(Counter::CreatedHigh, 1);
     assert_eq!(by_priority.deltas, expected);
     assert_eq!(
         tasks.deltas,
-        BTreeMap::from([(Counter::Created, 1), (Counter::OpenNew, 1)])
+        Deltas::from([(Counter::Created, 1), (Counter::OpenNew, 1)])
     );
 }
 
@@ -68,7 +69,7 @@ fn the_local_days_projection_counts_the_owner_on_the_local_day_and_everyone_on_t
         // in Tokyo (09:00).
         let v3 = Projection::TasksV3.effect(event);
         let mut expected = local.deltas.clone();
-        expected.insert(Counter::due(day("2026-12-01"), local.day), 1);
+        expected.add(Counter::due(day("2026-12-01"), local.day), 1);
         assert_eq!((v3.day, &v3.deltas), (local.day, &expected));
         assert_eq!(
             v3.global_due,
@@ -118,32 +119,32 @@ fn tasks_v2_counts_completions_per_priority_at_completion_and_old_events_under_n
     // Created 2026-11-26T10:00Z, completed 4 or 6 days later.
     let lead_time = |days: u64| Counter::Bucket(Histogram::LeadTime, bucket_of(days * 86_400));
     let mut expected = by_priority(&on_time);
-    expected.insert(Counter::CompletedCritical, 1);
-    expected.insert(Counter::CompletedOnTimeCritical, 1);
-    expected.insert(lead_time(4), 1);
+    expected.add(Counter::CompletedCritical, 1);
+    expected.add(Counter::CompletedOnTimeCritical, 1);
+    expected.add(lead_time(4), 1);
     assert_eq!(v2(&on_time), expected);
     let mut expected = by_priority(&late);
-    expected.insert(Counter::CompletedLow, 1);
-    expected.insert(Counter::CompletedLateLow, 1);
-    expected.insert(lead_time(6), 1);
+    expected.add(Counter::CompletedLow, 1);
+    expected.add(Counter::CompletedLateLow, 1);
+    expected.add(lead_time(6), 1);
     assert_eq!(v2(&late), expected);
-    assert!(!by_priority(&late).contains_key(&Counter::CompletedLow));
+    assert!(!by_priority(&late).contains(Counter::CompletedLow));
     // A completion written before events said their priority.
     let mut old = on_time.clone();
     if let TaskEvent::Completed(done) = &mut old.event {
         done.priority = None;
     }
     let mut expected = by_priority(&old);
-    expected.insert(lead_time(4), 1);
+    expected.add(lead_time(4), 1);
     assert_eq!(v2(&old), expected);
     // tasks-v3 adds that the tasks are no longer due on 2026-12-01: a day after the on-time
     // completion's day, on the late one's day or before.
     let v3 = |e: &EventEnvelope| Projection::TasksV3.effect(e).deltas;
     let mut expected = v2(&on_time);
-    expected.insert(Counter::Due(1), -1);
+    expected.add(Counter::Due(1), -1);
     assert_eq!(v3(&on_time), expected);
     let mut expected = v2(&late);
-    expected.insert(Counter::Due(0), -1);
+    expected.add(Counter::Due(0), -1);
     assert_eq!(v3(&late), expected);
 }
 
@@ -230,8 +231,8 @@ fn tasks_v3_moves_a_task_between_due_days_on_the_owner_s_days_and_on_utc_days() 
     assert_eq!(
         effect
             .deltas
-            .get(&Counter::due(day("2026-12-04"), day("2026-11-28"))),
-        Some(&-1)
+            .get(Counter::due(day("2026-12-04"), day("2026-11-28"))),
+        Some(-1)
     );
     let mut old = cancelled[0].clone();
     if let TaskEvent::StatusChanged(change) = &mut old.event {
@@ -254,8 +255,8 @@ fn every_counter_a_projection_moves_is_one_it_declares() {
         for late in [false, true] {
             for projection in Projection::ALL {
                 let effect = projection.effect(&completed(priority, late));
-                for counter in effect.deltas.keys() {
-                    assert!(declares(projection, counter), "{projection}");
+                for counter in effect.deltas.counters() {
+                    assert!(declares(projection, &counter), "{projection}");
                 }
             }
         }
@@ -263,8 +264,8 @@ fn every_counter_a_projection_moves_is_one_it_declares() {
     for priority in Priority::ALL {
         for projection in Projection::ALL {
             let effect = projection.effect(&created(priority));
-            for counter in effect.deltas.keys() {
-                assert!(declares(projection, counter), "{projection}");
+            for counter in effect.deltas.counters() {
+                assert!(declares(projection, &counter), "{projection}");
             }
         }
     }
