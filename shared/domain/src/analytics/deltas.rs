@@ -1,22 +1,23 @@
 //! Counter deltas: what one event, or one write of a counter item, adds to its counters.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use smallvec::SmallVec;
 
 use super::Counter;
 
-/// Deltas kept in line: enough for an event of `tasks` and `tasks-by-priority` (at most four
-/// counters) and for most events of the projections after them.
+/// Deltas kept in line: every event of `tasks` and `tasks-by-priority` (at most three counters)
+/// and every creation of `tasks-v3` (four: with its due gauge). Completions and delays of
+/// `tasks-v2` and `tasks-v3` (up to seven) and a transaction's sum over everyone's day spill
+/// to the heap.
 const INLINE: usize = 4;
 
 /// Counter deltas in counter order, one entry per counter.
 ///
-/// An event moves one to seven counters, and most item writes of a batch take one event. So the
-/// deltas are a sorted list held in line up to [`INLINE`] entries: making, merging and copying
-/// them allocates nothing, where a `BTreeMap` allocated a node each time (the consumer does this
-/// for every event; `docs/benchmarks.md`). The sums of many days read back are maps.
+/// An event moves one to seven counters, and most user day writes of a batch take one event.
+/// So the deltas are a sorted list held in line up to [`INLINE`] entries: making, merging and
+/// copying those allocates nothing, where a `BTreeMap` allocated a node each time (the consumer
+/// does this for every event; `docs/benchmarks.md`). The sums of many days read back are maps.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Deltas(SmallVec<[(Counter, i64); INLINE]>);
 
@@ -26,8 +27,13 @@ impl Deltas {
     }
 
     /// Adds `delta` to `counter`. The counter stays listed at zero until [`Self::without_zeros`].
+    /// Where `counter` is listed, or where it would go.
+    fn position(&self, counter: Counter) -> Result<usize, usize> {
+        self.0.binary_search_by(|(c, _)| c.cmp(&counter))
+    }
+
     pub fn add(&mut self, counter: Counter, delta: i64) {
-        match self.0.binary_search_by(|(c, _)| c.cmp(&counter)) {
+        match self.position(counter) {
             Ok(at) => self.0[at].1 += delta,
             Err(at) => self.0.insert(at, (counter, delta)),
         }
@@ -42,10 +48,7 @@ impl Deltas {
 
     /// The delta of `counter`, if it is listed.
     pub fn get(&self, counter: Counter) -> Option<i64> {
-        self.0
-            .binary_search_by(|(c, _)| c.cmp(&counter))
-            .ok()
-            .map(|at| self.0[at].1)
+        self.position(counter).ok().map(|at| self.0[at].1)
     }
 
     pub fn contains(&self, counter: Counter) -> bool {
@@ -62,7 +65,7 @@ impl Deltas {
     }
 
     /// The deltas in counter order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (Counter, i64)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (Counter, i64)> + '_ {
         self.0.iter().copied()
     }
 
@@ -92,7 +95,8 @@ impl Deltas {
         self
     }
 
-    pub fn to_map(&self) -> BTreeMap<Counter, i64> {
+    #[cfg(test)]
+    fn to_map(&self) -> std::collections::BTreeMap<Counter, i64> {
         self.iter().collect()
     }
 }
@@ -111,13 +115,6 @@ impl FromIterator<(Counter, i64)> for Deltas {
 impl<const N: usize> From<[(Counter, i64); N]> for Deltas {
     fn from(pairs: [(Counter, i64); N]) -> Self {
         pairs.into_iter().collect()
-    }
-}
-
-impl From<&BTreeMap<Counter, i64>> for Deltas {
-    fn from(map: &BTreeMap<Counter, i64>) -> Self {
-        // Already in order and distinct.
-        Self(map.iter().map(|(c, d)| (*c, *d)).collect())
     }
 }
 
@@ -149,8 +146,7 @@ impl std::ops::Index<&Counter> for Deltas {
 
     fn index(&self, counter: &Counter) -> &i64 {
         let at = self
-            .0
-            .binary_search_by(|(c, _)| c.cmp(counter))
+            .position(*counter)
             .unwrap_or_else(|_| panic!("{counter:?} is not among the deltas"));
         &self.0[at].1
     }
@@ -164,11 +160,14 @@ impl fmt::Debug for Deltas {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::analytics::Histogram;
 
-    /// Any sequence of additions gives what a map summing the same additions gives, listed
-    /// in the same order, past the inline capacity too.
+    /// Sequences of additions (a fixed pseudo-random walk over every kind of counter, zeros
+    /// included, at lengths around and far past the inline capacity) give what a map summing
+    /// the same additions gives, listed in the same order.
     #[test]
     fn additions_match_a_map_in_value_and_order() {
         let counters: Vec<Counter> = Counter::ALL
@@ -196,8 +195,7 @@ mod tests {
                 "in counter order"
             );
             map.retain(|_, d| *d != 0);
-            assert_eq!(deltas.clone().without_zeros().to_map(), map);
-            assert_eq!(Deltas::from(&map), deltas.without_zeros());
+            assert_eq!(deltas.without_zeros().to_map(), map);
         }
     }
 

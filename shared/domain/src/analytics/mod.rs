@@ -164,12 +164,6 @@ pub fn add_into<'a>(
     }
 }
 
-/// `deltas` without the counters that net to zero.
-pub fn non_zero(mut deltas: BTreeMap<Counter, i64>) -> BTreeMap<Counter, i64> {
-    deltas.retain(|_, d| *d != 0);
-    deltas
-}
-
 /// The effects of a batch grouped by their owner's day (the item they all move), groups in
 /// first-seen order and effects in batch order within each.
 pub fn by_user_day(effects: &[EventEffect]) -> UserDays<'_> {

@@ -19,11 +19,9 @@
 //! In a month item the due gauges ([`Counter::Due`]) count from the month's first day, as they
 //! count from the day in a day item ([`month_deltas`]).
 
-use std::collections::BTreeMap;
-
 use chrono::{Days, Months, NaiveDate};
 
-use super::{Counter, Granularity};
+use super::{Counter, Deltas, Granularity};
 
 /// A write of a day in a month that ended this many days ago (or more) is a late write.
 /// Longer than SQS keeps a message (14 days), so only a redriven or replayed event is late.
@@ -75,21 +73,21 @@ pub fn last_sealable_month(today: NaiveDate) -> Option<NaiveDate> {
 pub fn month_deltas<'a>(
     day: NaiveDate,
     deltas: impl IntoIterator<Item = (&'a Counter, &'a i64)>,
-) -> BTreeMap<Counter, i64> {
+) -> Deltas {
     let offset = (day - month_of(day)).num_days() as u32;
-    let mut out = BTreeMap::new();
-    for (counter, delta) in deltas {
-        let counter = match counter {
-            Counter::Due(n) => Counter::Due(n.saturating_add(offset)),
-            other => *other,
-        };
-        *out.entry(counter).or_default() += delta;
-    }
-    out
+    deltas
+        .into_iter()
+        .map(|(counter, delta)| match counter {
+            Counter::Due(n) => (Counter::Due(n.saturating_add(offset)), *delta),
+            other => (*other, *delta),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn day(s: &str) -> NaiveDate {
@@ -129,7 +127,7 @@ mod tests {
         let month = month_deltas(day("2026-11-05"), &deltas);
         assert_eq!(
             month,
-            BTreeMap::from([
+            Deltas::from([
                 (Counter::Created, 1),
                 (Counter::Due(4), 1),
                 (Counter::Due(7), -1)
@@ -138,7 +136,7 @@ mod tests {
         for counter in deltas.keys() {
             if let Some(due) = counter.due_day(day("2026-11-05")) {
                 let moved = Counter::Due((due - day("2026-11-01")).num_days() as u32);
-                assert!(month.contains_key(&moved));
+                assert!(month.contains(moved));
             }
         }
         assert_eq!(month_end(day("2028-02-10")), day("2028-02-29"));

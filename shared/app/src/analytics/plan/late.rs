@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use taskpulse_domain::UserId;
 use taskpulse_domain::analytics::months::{is_late, month_deltas, month_of};
-use taskpulse_domain::analytics::{
-    Counter, Deltas, EventEffect, ProjectionVersion, add_into, non_zero,
-};
+use taskpulse_domain::analytics::{Deltas, EventEffect, ProjectionVersion};
 
 use super::{MAX_COUNTERS_PER_UPDATE, PlanLimits, TransactionPlan, plan_transactions_knowing};
 
@@ -105,16 +103,16 @@ fn plan_late(
 /// month are moved to a shard each where the shards allow (any shard serves a global day:
 /// reads sum them), so no month update merges two global days' counters.
 fn late_month_writes(plan: &mut TransactionPlan, today: NaiveDate, shards: u32) -> Vec<MonthWrite> {
-    let mut months: BTreeMap<(MonthPartition, NaiveDate), BTreeMap<Counter, i64>> = BTreeMap::new();
+    let mut months: BTreeMap<(MonthPartition, NaiveDate), Deltas> = BTreeMap::new();
     for write in plan.users.iter().filter(|w| is_late(w.day, today)) {
         let key = (
             MonthPartition::User(write.user.clone()),
             month_of(write.day),
         );
-        add_into(
-            months.entry(key).or_default(),
-            &month_deltas(write.day, &write.deltas),
-        );
+        months
+            .entry(key)
+            .or_default()
+            .add_all(&month_deltas(write.day, &write.deltas));
     }
     for write in plan.globals.iter_mut().filter(|w| is_late(w.day, today)) {
         let month = month_of(write.day);
@@ -126,10 +124,10 @@ fn late_month_writes(plan: &mut TransactionPlan, today: NaiveDate, shards: u32) 
             write.shard = free;
         }
         let key = (MonthPartition::Shard(write.shard), month);
-        add_into(
-            months.entry(key).or_default(),
-            &month_deltas(write.day, &write.deltas),
-        );
+        months
+            .entry(key)
+            .or_default()
+            .add_all(&month_deltas(write.day, &write.deltas));
     }
     months
         .into_iter()
@@ -139,13 +137,15 @@ fn late_month_writes(plan: &mut TransactionPlan, today: NaiveDate, shards: u32) 
         .map(|((partition, month), deltas)| MonthWrite {
             partition,
             month,
-            deltas: Deltas::from(&non_zero(deltas)),
+            deltas: deltas.without_zeros(),
         })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use taskpulse_domain::analytics::{Counter, add_into};
+
     use super::*;
     use crate::analytics::plan::tests::fake_effect;
 
