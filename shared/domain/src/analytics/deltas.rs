@@ -27,7 +27,9 @@ impl Deltas {
     }
 
     /// Adds `delta` to `counter`. The counter stays listed at zero until [`Self::without_zeros`].
-    /// Where `counter` is listed, or where it would go.
+    /// Where `counter` is listed, or where it would go. Inlined: without it the consumer counts
+    /// 25 more instructions per event.
+    #[inline]
     fn position(&self, counter: Counter) -> Result<usize, usize> {
         self.0.binary_search_by(|(c, _)| c.cmp(&counter))
     }
